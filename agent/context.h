@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * What every verb gets: the global options and the lazily loaded policy.
+ * Verbs return an exit status (0 ok, 1 failure, 2 usage or policy error);
+ * a negative errno is turned into 1 by main().
+ */
+
+#include "policy.h"
+#include "util.h"
+
+enum {
+        EXIT_OK = 0,
+        EXIT_FAIL = 1,
+        EXIT_USAGE = 2,
+};
+
+typedef struct Context {
+        const char *root_dir;    /* --root, default "/" */
+        int root_fd;             /* O_PATH fd of root_dir */
+        const char *policy_path; /* --policy (a host path), or NULL */
+        const char *pstore_dir;  /* --pstore, default /sys/fs/pstore (host path) */
+        const char *cmdline;     /* --cmdline, or NULL for /proc/cmdline */
+        const char *esp_dir;     /* --esp: a mounted ESP (tests), else found with libblkid */
+        bool json;
+        int verbose;
+        bool policy_loaded;
+        Policy policy;
+} Context;
+
+/* Loads the policy once (logging its errors as warnings); never fails but on OOM. */
+int context_policy(Context *ctx, Policy **ret) _wur_;
+
+typedef int (*VerbFn)(Context *ctx, int argc, char **argv);
+
+/* Verb implementations, one file each (agent/verb-*.c). argv[0] is the verb. */
+int verb_boot(Context *ctx, int argc, char **argv);
+int verb_confirm(Context *ctx, int argc, char **argv);
+int verb_status(Context *ctx, int argc, char **argv);
+int verb_safe_mode(Context *ctx, int argc, char **argv);
+int verb_policy(Context *ctx, int argc, char **argv);
+int verb_snapshot(Context *ctx, int argc, char **argv);
+int verb_quarantine(Context *ctx, int argc, char **argv);
+int verb_log(Context *ctx, int argc, char **argv);
+int verb_helpdesk(Context *ctx, int argc, char **argv);

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "rootfs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+
+#include "fault.h"
+
+int root_open(const char *dir, int *ret_fd) {
+        int fd = open(dir ?: "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        *ret_fd = fd;
+        return 0;
+}
+
+int root_openat(int root_fd, const char *path, int flags, mode_t mode) {
+        while (*path == '/')
+                path++;
+        if (*path == '\0')
+                path = ".";
+        struct open_how how = {
+                .flags = (uint64_t) flags | O_CLOEXEC,
+                .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        long fd = syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+        if (fd < 0)
+                return -errno;
+        return (int) fd;
+}
+
+bool path_is_safe_relative(const char *path) {
+        if (!path || path[0] == '\0' || path[0] == '/')
+                return false;
+        const char *p = path;
+        while (*p) {
+                const char *slash = strchrnul(p, '/');
+                size_t len = (size_t) (slash - p);
+                if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+                        return false;
+                p = *slash ? slash + 1 : slash;
+        }
+        return true;
+}
+
+int mkdir_p_at(int dir_fd, const char *path, mode_t mode) {
+        _cleanup_free_ char *copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        _cleanup_close_ int cur = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+        if (cur < 0)
+                return -errno;
+        char *save = NULL;
+        for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                if (streq(c, ".") || streq(c, ".."))
+                        return -EINVAL;
+                if (mkdirat(cur, c, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                int next = openat(cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (next < 0)
+                        return -errno;
+                close(cur);
+                cur = next;
+        }
+        return 0;
+}
+
+int root_open_dir(int root_fd, const char *path, bool create, mode_t mode, int *ret_fd) {
+        int fd = root_openat(root_fd, path, O_RDONLY | O_DIRECTORY, 0);
+        if (fd == -ENOENT && create) {
+                const char *rel = path;
+                while (*rel == '/')
+                        rel++;
+                int r = mkdir_p_at(root_fd, rel, mode);
+                if (r < 0)
+                        return r;
+                fd = root_openat(root_fd, path, O_RDONLY | O_DIRECTORY, 0);
+        }
+        if (fd < 0)
+                return fd;
+        *ret_fd = fd;
+        return 0;
+}
+
+int root_open_parent(int root_fd, const char *path, bool create, int *ret_dir_fd, const char **ret_name) {
+        const char *slash = strrchr(path, '/');
+        const char *name = slash ? slash + 1 : path;
+        if (*name == '\0' || streq(name, ".") || streq(name, ".."))
+                return -EINVAL;
+        _cleanup_free_ char *dir = slash ? strndup(path, (size_t) (slash - path)) : strdup(".");
+        if (!dir)
+                return -ENOMEM;
+        int fd;
+        int r = root_open_dir(root_fd, *dir ? dir : "/", create, 0755, &fd);
+        if (r < 0)
+                return r;
+        *ret_dir_fd = fd;
+        *ret_name = name;
+        return 0;
+}
+
+int rm_rf_at(int dir_fd, const char *name) {
+        struct stat st;
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISDIR(st.st_mode))
+                return unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+
+        int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        int r = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                int k = rm_rf_at(dirfd(d), de->d_name);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        closedir(d);
+        if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+                r = -errno;
+        return r;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Every path of the installed system is resolved under one root directory fd
+ * (--root), with openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS): absolute
+ * symlinks and ".." are resolved as if the root were "/", so nothing escapes
+ * it, whatever the target system's links say.
+ */
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+/* Opens DIR (or "/") as the root. */
+int root_open(const char *dir, int *ret_fd) _wur_;
+
+/* openat2() beneath root_fd; PATH may be absolute ("/etc/x" means root/etc/x). */
+int root_openat(int root_fd, const char *path, int flags, mode_t mode) _wur_;
+
+/* Opens the directory PATH beneath root_fd, creating it (and parents) with
+ * MODE when create is true. */
+int root_open_dir(int root_fd, const char *path, bool create, mode_t mode, int *ret_fd) _wur_;
+
+/* Splits PATH into its parent directory (opened beneath root_fd, created if
+ * asked) and its last component (pointer into PATH). */
+int root_open_parent(int root_fd, const char *path, bool create, int *ret_dir_fd, const char **ret_name) _wur_;
+
+/* mkdir -p of a path relative to dir_fd (no ".." components allowed). */
+int mkdir_p_at(int dir_fd, const char *path, mode_t mode) _wur_;
+
+/* Recursively removes NAME inside dir_fd (no following of symlinks). */
+int rm_rf_at(int dir_fd, const char *name) _wur_;
+
+/* True when PATH is a relative path with no "..", "." or empty components. */
+bool path_is_safe_relative(const char *path);

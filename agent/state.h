@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The boot state record: one small, fixed-size, CRC-protected binary record.
+ * It is written at most twice per healthy boot (once by `boot`, once by
+ * `confirm`), because its home may be UEFI NVRAM, whose flash wears and whose
+ * variable store firmware must garbage-collect.
+ *
+ * Layout (little endian, STATE_RECORD_SIZE bytes): magic "LGST", u16 format
+ * version, u16 record size, the fields below in order, zero padding, and a
+ * CRC32 (zlib) over everything before it in the last four bytes.
+ */
+
+#include <stdint.h>
+
+#include "util.h"
+
+#define STATE_RECORD_SIZE 256
+#define STATE_FORMAT_VERSION 1
+#define STATE_MAGIC "LGST"
+
+typedef enum BootMode {
+        BOOT_MODE_NORMAL,
+        BOOT_MODE_RECOVERY,
+        BOOT_MODE_SAFE,
+        _BOOT_MODE_MAX,
+} BootMode;
+
+typedef struct BootState {
+        uint64_t generation;          /* +1 on every write: the newest copy wins */
+        uint64_t total_boots;         /* every `boot` */
+        uint32_t failed_boots;        /* consecutive failed boots that count (see policy) */
+        uint32_t step_failed_boots;   /* failed boots since the last ladder step */
+        uint32_t in_boot;             /* 1: a boot started and has not been confirmed */
+        uint32_t safe_mode_requested; /* pending safe-mode boots (safe-mode --next-boot) */
+        uint32_t incident;            /* incident number; 0 = none yet */
+        uint32_t ladder_step;         /* ladder steps done in the current incident */
+        uint32_t internal_errors;     /* internal errors recorded (cumulative) */
+        uint32_t boot_mode;           /* BootMode of the current boot */
+        uint64_t last_confirmed_usec; /* CLOCK_REALTIME */
+        uint64_t last_boot_usec;
+        uint64_t loop_started_usec; /* first failed boot of the current run */
+        uint64_t last_action_usec;
+        char last_confirmed_boot_id[37];
+        char boot_id[37];      /* the boot that set in_boot */
+        char last_action[48];  /* e.g. "restore-content" */
+        char culprit[64];      /* component the current incident blames */
+        char last_error[40];   /* short description of the last internal error */
+} BootState;
+
+const char *boot_mode_to_string(BootMode m);
+
+/* Serialises S into BUF (exactly STATE_RECORD_SIZE bytes). */
+void state_encode(const BootState *s, uint8_t buf[static STATE_RECORD_SIZE]);
+/* -EBADMSG on a bad magic, size, version, CRC or unterminated string. */
+int state_decode(const uint8_t *buf, size_t len, BootState *ret) _wur_;
+
+/* Bounded copy into one of the fixed string fields. */
+#define state_set_str(field, value) \
+        snprintf((field), sizeof(field), "%s", (value) ? (value) : "")

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "util.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <time.h>
+
+void strv_free(char **l) {
+        if (!l)
+                return;
+        for (char **p = l; *p; p++)
+                free(*p);
+        free(l);
+}
+
+size_t strv_length(char *const *l) {
+        size_t n = 0;
+        if (l)
+                while (l[n])
+                        n++;
+        return n;
+}
+
+bool strv_contains(char *const *l, const char *s) {
+        if (!l || !s)
+                return false;
+        for (; *l; l++)
+                if (streq(*l, s))
+                        return true;
+        return false;
+}
+
+int strv_push(char ***l, const char *s) {
+        size_t n = strv_length(*l);
+        char *c = strdup(s);
+        if (!c)
+                return -ENOMEM;
+        char **nl = realloc(*l, (n + 2) * sizeof(char *));
+        if (!nl) {
+                free(c);
+                return -ENOMEM;
+        }
+        nl[n] = c;
+        nl[n + 1] = NULL;
+        *l = nl;
+        return 0;
+}
+
+char **strv_copy(char *const *l) {
+        size_t n = strv_length(l);
+        char **c = calloc(n + 1, sizeof(char *));
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                c[i] = strdup(l[i]);
+                if (!c[i]) {
+                        strv_free(c);
+                        return NULL;
+                }
+        }
+        return c;
+}
+
+int parse_u64(const char *s, uint64_t *ret) {
+        if (!s || !isdigit((unsigned char) s[0]))
+                return -EINVAL;
+        /* No leading zeros except "0" itself: "010" is ambiguous to humans. */
+        if (s[0] == '0' && s[1] != '\0')
+                return -EINVAL;
+        errno = 0;
+        char *end;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        if (*end != '\0')
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int parse_u32_range(const char *s, uint32_t min, uint32_t max, uint32_t *ret) {
+        uint64_t v;
+        int r = parse_u64(s, &v);
+        if (r < 0)
+                return r;
+        if (v < min || v > max)
+                return -ERANGE;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+typedef struct UnitSuffix {
+        const char *suffix;
+        uint64_t mul;
+} UnitSuffix;
+
+static int parse_unit_number(const char *s, const UnitSuffix *units, size_t n_units, uint64_t default_mul, uint64_t *ret) {
+        if (!s || !isdigit((unsigned char) s[0]))
+                return -EINVAL;
+        const char *p = s;
+        while (isdigit((unsigned char) *p))
+                p++;
+        size_t numlen = (size_t) (p - s);
+        if (numlen > 19)
+                return -ERANGE;
+        char num[21];
+        memcpy(num, s, numlen);
+        num[numlen] = '\0';
+        uint64_t v;
+        int r = parse_u64(num, &v);
+        if (r < 0)
+                return r;
+        uint64_t mul = 0;
+        if (*p == '\0')
+                mul = default_mul;
+        else
+                for (size_t i = 0; i < n_units; i++)
+                        if (streq(p, units[i].suffix)) {
+                                mul = units[i].mul;
+                                break;
+                        }
+        if (mul == 0)
+                return -EINVAL;
+        if (v > UINT64_MAX / mul)
+                return -ERANGE;
+        *ret = v * mul;
+        return 0;
+}
+
+int parse_duration(const char *s, uint64_t *ret_usec) {
+        static const UnitSuffix units[] = {
+                { "ms", USEC_PER_MSEC },          { "s", USEC_PER_SEC },
+                { "sec", USEC_PER_SEC },          { "m", 60 * USEC_PER_SEC },
+                { "min", 60 * USEC_PER_SEC },     { "h", 3600 * USEC_PER_SEC },
+                { "d", 86400 * USEC_PER_SEC },
+        };
+        return parse_unit_number(s, units, ELEMENTSOF(units), USEC_PER_SEC, ret_usec);
+}
+
+int parse_size(const char *s, uint64_t *ret) {
+        static const UnitSuffix units[] = {
+                { "B", 1 },           { "K", 1ULL << 10 },  { "M", 1ULL << 20 },
+                { "G", 1ULL << 30 },  { "T", 1ULL << 40 },
+        };
+        return parse_unit_number(s, units, ELEMENTSOF(units), 1, ret);
+}
+
+int parse_bool(const char *s) {
+        if (!s)
+                return -EINVAL;
+        if (streq(s, "true") || streq(s, "yes") || streq(s, "on") || streq(s, "1"))
+                return 1;
+        if (streq(s, "false") || streq(s, "no") || streq(s, "off") || streq(s, "0"))
+                return 0;
+        return -EINVAL;
+}
+
+const char *format_duration(char buf[static 32], uint64_t usec) {
+        if (usec % (86400 * USEC_PER_SEC) == 0 && usec > 0)
+                snprintf(buf, 32, "%" PRIu64 "d", usec / (86400 * USEC_PER_SEC));
+        else if (usec % (3600 * USEC_PER_SEC) == 0 && usec > 0)
+                snprintf(buf, 32, "%" PRIu64 "h", usec / (3600 * USEC_PER_SEC));
+        else if (usec % (60 * USEC_PER_SEC) == 0 && usec > 0)
+                snprintf(buf, 32, "%" PRIu64 "min", usec / (60 * USEC_PER_SEC));
+        else if (usec % USEC_PER_SEC == 0)
+                snprintf(buf, 32, "%" PRIu64 "s", usec / USEC_PER_SEC);
+        else
+                snprintf(buf, 32, "%" PRIu64 "ms", usec / USEC_PER_MSEC);
+        return buf;
+}
+
+static uint64_t now_clock(clockid_t c) {
+        struct timespec ts;
+        clock_gettime(c, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+uint64_t now_realtime_usec(void) {
+        return now_clock(CLOCK_REALTIME);
+}
+
+uint64_t now_monotonic_usec(void) {
+        return now_clock(CLOCK_MONOTONIC);
+}
+
+void read_boot_id(char buf[static 37]) {
+        buf[0] = '\0';
+        /* LASTGOOD_BOOT_ID lets tests simulate distinct boots on one host. */
+        const char *e = getenv("LASTGOOD_BOOT_ID");
+        if (e && strlen(e) <= 36) {
+                strcpy(buf, e);
+                return;
+        }
+        int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        ssize_t n = read(fd, buf, 36);
+        close(fd);
+        if (n != 36) {
+                buf[0] = '\0';
+                return;
+        }
+        buf[36] = '\0';
+}
+
+int xsnprintf(char *buf, size_t size, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(buf, size, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return -EINVAL;
+        if ((size_t) n >= size)
+                return -ENAMETOOLONG;
+        return n;
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The admin's policy: /etc/lastgood/policy.yaml, then drop-ins from
+ * /etc/lastgood/policy.d/ *.yaml in lexical order. A later scalar overrides an
+ * earlier one; `components` entries merge by `name`.
+ *
+ * Loading never fails as a whole: errors are collected as
+ * "FILE:LINE:COL: message" strings in Policy.errors, and the policy holds
+ * built-in defaults for whatever could not be read. At boot an unusable policy
+ * means defaults, never a stopped boot.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../agent/util.h"
+
+#define POLICY_MAX_FILE_SIZE (256u * 1024u)
+#define POLICY_MAX_DEPTH 64
+#define POLICY_MAX_COMPONENTS 64
+#define POLICY_MAX_LADDER 8
+#define POLICY_MAX_ERRORS 100
+
+typedef enum StateBackendKind {
+        STATE_BACKEND_AUTO,
+        STATE_BACKEND_EFIVAR,
+        STATE_BACKEND_FILE,
+} StateBackendKind;
+
+typedef enum QuarantineMode {
+        QUARANTINE_ALLOW,
+        QUARANTINE_NEVER,
+} QuarantineMode;
+
+typedef enum ComponentSafeMode {
+        COMPONENT_SAFE_MODE_DISABLE, /* kept from starting in safe mode (default) */
+        COMPONENT_SAFE_MODE_KEEP,    /* runs even in safe mode */
+} ComponentSafeMode;
+
+typedef enum LadderStep {
+        LADDER_RESTORE_CONTENT,
+        LADDER_QUARANTINE,
+        LADDER_SAFE_MODE,
+        _LADDER_STEP_MAX,
+} LadderStep;
+
+typedef struct HealthCheck {
+        char *name;
+        char **command; /* argv, NULL-terminated; command[0] is an absolute path */
+        uint64_t timeout_usec;
+} HealthCheck;
+
+typedef struct Component {
+        char *name;
+        char **content;        /* absolute paths (dirs or files) of its updatable content */
+        char **kernel_modules; /* module names as in lsmod (dashes normalised to '_') */
+        char **units;          /* systemd unit names */
+        QuarantineMode quarantine;
+        ComponentSafeMode safe_mode;
+        uint32_t max_failed_boots; /* 0 = use boot.max_failed_boots */
+} Component;
+
+typedef struct Policy {
+        uint32_t version;
+
+        struct {
+                uint32_t max_failed_boots;   /* 1..50, default 3 */
+                StateBackendKind state;      /* default auto */
+                char *state_device;          /* NULL or "LABEL=…", "PARTLABEL=…", "UUID=…" */
+                char *state_file;            /* default /var/lib/lastgood/state */
+                bool count_unknown_failures; /* default true */
+        } boot;
+
+        struct {
+                HealthCheck *health_checks;
+                size_t n_health_checks;
+        } confirm;
+
+        Component *components;
+        size_t n_components;
+
+        struct {
+                LadderStep ladder[POLICY_MAX_LADDER];
+                size_t n_ladder;                     /* default restore-content, quarantine, safe-mode */
+                uint32_t attributed_crash_threshold; /* 1..50, default 1 */
+                bool require_suspect;                /* default true */
+                uint64_t suspect_window_usec;        /* default 72h */
+                bool safe_mode_without_suspect;      /* default false */
+        } recovery;
+
+        struct {
+                char *dir;          /* default /var/lib/lastgood/snapshots */
+                uint32_t keep;      /* 1..100, default 3 */
+                uint64_t max_bytes; /* default 1G; total per component */
+                uint64_t max_entries;        /* per archive, default 1000000 */
+                uint64_t max_expanded_bytes; /* per archive, default 8G */
+        } snapshots;
+
+        struct {
+                bool allow_cmdline;     /* lastgood.safemode= honoured, default true */
+                bool require_code;      /* cmdline/ESP requests need a helpdesk code, default false */
+                uint32_t code_window;   /* HOTP look-ahead, default 10 */
+                char *secret_file;      /* default /var/lib/lastgood/helpdesk.secret */
+        } safe_mode;
+
+        struct {
+                char *prometheus_textfile; /* default /var/lib/prometheus/node-exporter/lastgood.prom; "" disables */
+        } report;
+
+        /* Problems found while loading, "FILE:LINE:COL: message". */
+        char **errors;
+        /* Files that were read, in order. */
+        char **files;
+} Policy;
+
+/* Fills P with the built-in defaults (what a missing policy means). */
+int policy_init_defaults(Policy *p) _wur_;
+void policy_done(Policy *p);
+
+/*
+ * Loads the policy for the system at root_fd. When explicit_path is set, only
+ * that file (a path on the host, not beneath the root) is read. Otherwise
+ * /etc/lastgood/policy.yaml and /etc/lastgood/policy.d/ *.yaml beneath root_fd.
+ * A missing main file is not an error (defaults apply).
+ *
+ * Returns 0 and a usable policy in *ret in all cases but -ENOMEM; check
+ * strv_length(ret->errors).
+ */
+int policy_load(int root_fd, const char *explicit_path, Policy *ret) _wur_;
+
+/*
+ * Parses one YAML document from BUF on top of P (overriding scalars, merging
+ * components by name). FILENAME is used in error messages. Errors are
+ * appended to p->errors; returns the number of errors found (>= 0), or
+ * -ENOMEM.
+ */
+int policy_parse_buffer(Policy *p, const char *filename, const char *buf, size_t len) _wur_;
+
+/* Checks ownership/mode: refuses files not owned by root or writable by
+ * group/other, appending "FILE: message" to p->errors. Returns 0 if trusted,
+ * -EPERM if refused. LASTGOOD_TRUST_UID (test builds only) names the trusted owner. */
+int policy_check_trust(Policy *p, const char *filename, int fd) _wur_;
+
+const Component *policy_find_component(const Policy *p, const char *name);
+/* The threshold for a component (its override, else boot.max_failed_boots). */
+uint32_t policy_component_threshold(const Policy *p, const Component *c);
+
+const char *ladder_step_to_string(LadderStep s);
+int ladder_step_from_string(const char *s); /* -EINVAL if unknown */
+const char *state_backend_kind_to_string(StateBackendKind k);
+
+/* Prints the effective policy as YAML (human) or JSON. */
+void policy_dump(const Policy *p, FILE *f, bool json);

@@ -1,0 +1,82 @@
+# Integration-test harness: sourced by tests/integration/test-*.sh.
+#
+# Each test is a function named t_*; run_tests runs them all, each in a fresh
+# temporary root ($ROOT) and fake efivarfs ($EFI, exported as EFIVARFS_PATH
+# before lastgood starts, as libefivar requires), and prints TAP-style lines
+# and "# passed: N, failed: M".
+#
+# $LG runs the sanitized test build (fault injection compiled in);
+# LASTGOOD_BIN overrides it (e.g. to run the suite against ./lastgood).
+
+set -uo pipefail
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LG_BIN=${LASTGOOD_BIN:-${BUILDDIR:-$TOP/build}/test/lastgood}
+FIXTURES=$TOP/tests/fixtures
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+_fail_msgs=()
+
+# lg ARGS… — run lastgood against $ROOT with the fake efivarfs; output in
+# $OUT/$ERR files, status in $RC.
+lg() {
+  EFIVARFS_PATH="$EFI/" LIBEFIVAR_OPS=efivarfs LASTGOOD_BOOT_ID="${BOOT_ID:-}" \
+    "$LG_BIN" --root "$ROOT" --pstore "${PSTORE:-$ROOT/sys/fs/pstore}" --cmdline "${CMDLINE:-quiet}" "$@" \
+    >"$T/out" 2>"$T/err"
+  RC=$?
+  OUT=$(cat "$T/out"); ERR=$(cat "$T/err")
+  if grep -qE 'Sanitizer|runtime error:' "$T/err"; then
+    fail "sanitizer report in: lastgood $*"; cat "$T/err" >&2
+  fi
+  return 0
+}
+
+# A new boot: each call gets a distinct boot id.
+new_boot() { BOOT_ID=$(cat /proc/sys/kernel/random/uuid); }
+boot() { new_boot; lg boot "$@"; }
+
+assert_rc() { [[ "$RC" == "$1" ]] || fail "expected exit $1, got $RC (${2:-}): out=[$OUT] err=[$ERR]"; }
+assert_out() { grep -qE -- "$1" <<<"$OUT" || fail "stdout lacks /$1/: [$OUT] err=[$ERR]"; }
+assert_not_out() { ! grep -qE -- "$1" <<<"$OUT" || fail "stdout has /$1/: [$OUT]"; }
+assert_err() { grep -qE -- "$1" <<<"$ERR" || fail "stderr lacks /$1/: [$ERR]"; }
+assert_eq() { [[ "$1" == "$2" ]] || fail "${3:-values differ}: expected [$2], got [$1]"; }
+assert_file() { [[ -e "$1" ]] || fail "missing file $1"; }
+assert_no_file() { [[ ! -e "$1" && ! -L "$1" ]] || fail "unexpected file $1"; }
+
+# status_field KEY — a top-level scalar from `status --json` (needs jq).
+status_field() { lg status --json; jq -r ".$1" <<<"$OUT"; }
+
+# write_policy YAML — the root's /etc/lastgood/policy.yaml (root-owned, 0644).
+write_policy() {
+  mkdir -p "$ROOT/etc/lastgood"
+  printf '%s\n' "$1" >"$ROOT/etc/lastgood/policy.yaml"
+  chmod 0644 "$ROOT/etc/lastgood/policy.yaml"
+}
+
+run_tests() {
+  local pass=0 failn=0 t
+  for t in $(declare -F | awk '{print $3}' | grep '^t_' | sort); do
+    T=$(mktemp -d /tmp/lastgood-it.XXXXXX)
+    ROOT=$T/root; EFI=$T/efivars; PSTORE=$T/pstore
+    mkdir -p "$ROOT/etc/lastgood" "$ROOT/var/lib" "$EFI" "$PSTORE"
+    BOOT_ID=; CMDLINE=quiet
+    _fail_msgs=()
+    ( "$t" ) >"$T/log" 2>&1
+    local sub=$?
+    # a subshell cannot update _fail_msgs: the test writes failures to a file
+    if [[ -s "$T/failures" ]]; then mapfile -t _fail_msgs <"$T/failures"; fi
+    if ((sub == 0)) && ((${#_fail_msgs[@]} == 0)); then
+      echo "ok - $t"; pass=$((pass + 1))
+    else
+      echo "not ok - $t"; failn=$((failn + 1))
+      printf '#   %s\n' "${_fail_msgs[@]}" | head -20
+      ((sub != 0)) && echo "#   (exit $sub)" && sed 's/^/#   | /' "$T/log" | tail -20
+    fi
+    [[ -n "${KEEP_TMP:-}" ]] || rm -rf "$T"
+  done
+  echo "# passed: $pass, failed: $failn"
+  ((failn == 0))
+}
+
+# Failures recorded inside the test's subshell reach run_tests via a file.
+fail() { printf '%s\n' "$*" >>"$T/failures"; }
