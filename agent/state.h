@@ -16,7 +16,7 @@
 
 #include "util.h"
 
-#define STATE_RECORD_SIZE 256
+#define STATE_RECORD_SIZE 384
 #define STATE_FORMAT_VERSION 1
 #define STATE_MAGIC "LGST"
 
@@ -56,6 +56,6 @@ void state_encode(const BootState *s, uint8_t buf[static STATE_RECORD_SIZE]);
 /* -EBADMSG on a bad magic, size, version, CRC or unterminated string. */
 int state_decode(const uint8_t *buf, size_t len, BootState *ret) _wur_;
 
-/* Bounded copy into one of the fixed string fields. */
-#define state_set_str(field, value) \
-        snprintf((field), sizeof(field), "%s", (value) ? (value) : "")
+/* Bounded copy into one of the fixed string fields (NULL → ""). */
+void state_copy_str(char *field, size_t size, const char *value);
+#define state_set_str(field, value) state_copy_str((field), sizeof(field), (value))

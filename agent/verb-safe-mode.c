@@ -1,8 +1,77 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * `lastgood safe-mode --next-boot [--boots N] | --cancel` — a one-shot
+ * request, made by root on the running machine (directly or through the
+ * fleet's remote shell), honoured by the next `boot`.
+ */
+
+#include <getopt.h>
+
 #include "context.h"
 #include "log.h"
+#include "state-store.h"
+
+#define SAFE_MODE_MAX_BOOTS 10
 
 int verb_safe_mode(Context *ctx, int argc, char **argv) {
-        log_error("not yet");
-        return -EOPNOTSUPP;
+        enum { ARG_NEXT = 0x100, ARG_BOOTS, ARG_CANCEL };
+        static const struct option options[] = {
+                { "next-boot", no_argument, NULL, ARG_NEXT },
+                { "boots", required_argument, NULL, ARG_BOOTS },
+                { "cancel", no_argument, NULL, ARG_CANCEL },
+                {},
+        };
+        bool next = false, cancel = false;
+        uint32_t boots = 1;
+        int c;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
+                switch (c) {
+                case ARG_NEXT:
+                        next = true;
+                        break;
+                case ARG_CANCEL:
+                        cancel = true;
+                        break;
+                case ARG_BOOTS:
+                        if (parse_u32_range(optarg, 1, SAFE_MODE_MAX_BOOTS, &boots) < 0) {
+                                log_error("safe-mode: --boots takes a number from 1 to %d, not '%s'.",
+                                          SAFE_MODE_MAX_BOOTS, optarg);
+                                return EXIT_USAGE;
+                        }
+                        break;
+                default:
+                        return EXIT_USAGE;
+                }
+        }
+        if (next == cancel || optind != argc) {
+                log_error("safe-mode: give exactly one of --next-boot [--boots N] or --cancel.");
+                return EXIT_USAGE;
+        }
+
+        Policy *p;
+        int r = context_policy(ctx, &p);
+        if (r < 0)
+                return r;
+        _cleanup_(state_stores_done) StateStores stores = {};
+        r = state_stores_open(ctx->root_fd, p, false, &stores);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the state stores: %m");
+        BootState st = {};
+        r = state_stores_read(&stores, &st);
+        if (r == -EBADMSG)
+                log_warning("The state record is corrupt; writing a fresh one.");
+        st.safe_mode_requested = cancel ? 0 : boots;
+        r = state_stores_write(&stores, &st);
+        for (char **e = stores.problems; e && *e; e++)
+                log_warning("%s", *e);
+        if (r < 0)
+                return log_error_errno(r, "Failed to record the safe-mode request: %m");
+
+        if (cancel)
+                printf("Safe-mode request cancelled.\n");
+        else
+                printf("The next %u boot%s will run in safe mode (security components with safe_mode: disable "
+                       "are kept from starting).\n",
+                       boots, boots == 1 ? "" : "s");
+        return EXIT_OK;
 }

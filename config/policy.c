@@ -1,49 +1,432 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Placeholder: the real loader replaces this file. */
-#include "policy.h"
+/*
+ * The policy: built-in defaults, finding and trusting the files, merging
+ * them. The YAML itself is read by policy-parse.c, printed by policy-dump.c.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+
+#include "fileio.h"
+#include "policy-internal.h"
+#include "rootfs.h"
+
+const char *const policy_state_backend_names[3] = {
+        [STATE_BACKEND_AUTO] = "auto",
+        [STATE_BACKEND_EFIVAR] = "efivar",
+        [STATE_BACKEND_FILE] = "file",
+};
+const char *const policy_quarantine_names[2] = {
+        [QUARANTINE_ALLOW] = "allow",
+        [QUARANTINE_NEVER] = "never",
+};
+const char *const policy_safe_mode_names[2] = {
+        [COMPONENT_SAFE_MODE_DISABLE] = "disable",
+        [COMPONENT_SAFE_MODE_KEEP] = "keep",
+};
+const char *const policy_ladder_names[_LADDER_STEP_MAX] = {
+        [LADDER_RESTORE_CONTENT] = "restore-content",
+        [LADDER_QUARANTINE] = "quarantine",
+        [LADDER_SAFE_MODE] = "safe-mode",
+};
+
+#define NAME_OR_UNKNOWN(table, v) ((unsigned) (v) < ELEMENTSOF(table) ? (table)[v] : "?")
+
+const char *ladder_step_to_string(LadderStep s) {
+        return NAME_OR_UNKNOWN(policy_ladder_names, s);
+}
+
+int ladder_step_from_string(const char *s) {
+        for (size_t i = 0; s && i < ELEMENTSOF(policy_ladder_names); i++)
+                if (streq(s, policy_ladder_names[i]))
+                        return (int) i;
+        return -EINVAL;
+}
+
+const char *state_backend_kind_to_string(StateBackendKind k) {
+        return NAME_OR_UNKNOWN(policy_state_backend_names, k);
+}
+
+const char *quarantine_mode_to_string(QuarantineMode m) {
+        return NAME_OR_UNKNOWN(policy_quarantine_names, m);
+}
+
+const char *component_safe_mode_to_string(ComponentSafeMode m) {
+        return NAME_OR_UNKNOWN(policy_safe_mode_names, m);
+}
 
 int policy_init_defaults(Policy *p) {
         *p = (Policy) {
                 .version = 1,
-                .boot = { .max_failed_boots = 3, .state = STATE_BACKEND_AUTO, .count_unknown_failures = true },
-                .recovery = { .ladder = { LADDER_RESTORE_CONTENT, LADDER_QUARANTINE, LADDER_SAFE_MODE }, .n_ladder = 3,
-                              .attributed_crash_threshold = 1, .require_suspect = true,
-                              .suspect_window_usec = 72 * 3600 * USEC_PER_SEC },
-                .snapshots = { .keep = 3, .max_bytes = 1ULL << 30, .max_entries = 1000000, .max_expanded_bytes = 8ULL << 30 },
-                .safe_mode = { .allow_cmdline = true, .code_window = 10 },
+                .boot = {
+                        .max_failed_boots = 3,
+                        .state = STATE_BACKEND_AUTO,
+                        .count_unknown_failures = true,
+                },
+                .recovery = {
+                        .ladder = { LADDER_RESTORE_CONTENT, LADDER_QUARANTINE, LADDER_SAFE_MODE },
+                        .n_ladder = 3,
+                        .attributed_crash_threshold = 1,
+                        .require_suspect = true,
+                        .suspect_window_usec = 72 * 3600 * USEC_PER_SEC,
+                        .safe_mode_without_suspect = false,
+                },
+                .snapshots = {
+                        .keep = 3,
+                        .max_bytes = 1ULL << 30,
+                        .max_entries = 1000000,
+                        .max_expanded_bytes = 8ULL << 30,
+                },
+                .safe_mode = {
+                        .allow_cmdline = true,
+                        .require_code = false,
+                        .code_window = 10,
+                },
         };
         p->boot.state_file = strdup("/var/lib/lastgood/state");
         p->snapshots.dir = strdup("/var/lib/lastgood/snapshots");
         p->safe_mode.secret_file = strdup("/var/lib/lastgood/helpdesk.secret");
         p->report.prometheus_textfile = strdup("/var/lib/prometheus/node-exporter/lastgood.prom");
+        if (!p->boot.state_file || !p->snapshots.dir || !p->safe_mode.secret_file || !p->report.prometheus_textfile) {
+                policy_done(p);
+                return -ENOMEM;
+        }
         return 0;
 }
-void policy_done(Policy *p) {
-        free(p->boot.state_file);
+
+void policy_health_check_done(HealthCheck *h) {
+        free(h->name);
+        strv_free(h->command);
+        *h = (HealthCheck) {};
+}
+
+void policy_component_done(Component *c) {
+        free(c->name);
+        strv_free(c->content);
+        strv_free(c->kernel_modules);
+        strv_free(c->units);
+        *c = (Component) {};
+}
+
+static void policy_settings_done(Policy *p) {
         free(p->boot.state_device);
+        free(p->boot.state_file);
+        for (size_t i = 0; i < p->confirm.n_health_checks; i++)
+                policy_health_check_done(&p->confirm.health_checks[i]);
+        free(p->confirm.health_checks);
+        for (size_t i = 0; i < p->n_components; i++)
+                policy_component_done(&p->components[i]);
+        free(p->components);
         free(p->snapshots.dir);
         free(p->safe_mode.secret_file);
         free(p->report.prometheus_textfile);
+}
+
+void policy_done(Policy *p) {
+        if (!p)
+                return;
+        policy_settings_done(p);
         strv_free(p->errors);
         strv_free(p->files);
+        *p = (Policy) {};
 }
-int policy_load(int root_fd, const char *explicit_path, Policy *ret) {
-        return policy_init_defaults(ret);
+
+/* strdup/strv_copy that keep NULL as NULL; sets *failed on OOM. */
+static char *dup_or_null(const char *s, bool *failed) {
+        if (!s)
+                return NULL;
+        char *c = strdup(s);
+        if (!c)
+                *failed = true;
+        return c;
 }
+
+static char **strv_dup_or_null(char *const *l, bool *failed) {
+        if (!l)
+                return NULL;
+        char **c = strv_copy(l);
+        if (!c)
+                *failed = true;
+        return c;
+}
+
+int policy_copy_settings(const Policy *src, Policy *ret) {
+        bool failed = false;
+        Policy p = *src;
+        p.errors = p.files = NULL;
+        /* Clear every owned pointer first so a failure half-way frees only copies. */
+        p.boot.state_device = p.boot.state_file = NULL;
+        p.snapshots.dir = p.safe_mode.secret_file = p.report.prometheus_textfile = NULL;
+        p.confirm.health_checks = NULL;
+        p.confirm.n_health_checks = 0;
+        p.components = NULL;
+        p.n_components = 0;
+
+        p.boot.state_device = dup_or_null(src->boot.state_device, &failed);
+        p.boot.state_file = dup_or_null(src->boot.state_file, &failed);
+        p.snapshots.dir = dup_or_null(src->snapshots.dir, &failed);
+        p.safe_mode.secret_file = dup_or_null(src->safe_mode.secret_file, &failed);
+        p.report.prometheus_textfile = dup_or_null(src->report.prometheus_textfile, &failed);
+
+        if (src->confirm.n_health_checks > 0) {
+                p.confirm.health_checks = calloc(src->confirm.n_health_checks, sizeof(HealthCheck));
+                if (!p.confirm.health_checks)
+                        failed = true;
+                else
+                        for (size_t i = 0; i < src->confirm.n_health_checks; i++) {
+                                const HealthCheck *h = &src->confirm.health_checks[i];
+                                p.confirm.health_checks[i] = (HealthCheck) {
+                                        .name = dup_or_null(h->name, &failed),
+                                        .command = strv_dup_or_null(h->command, &failed),
+                                        .timeout_usec = h->timeout_usec,
+                                };
+                                p.confirm.n_health_checks++;
+                        }
+        }
+        if (src->n_components > 0) {
+                p.components = calloc(src->n_components, sizeof(Component));
+                if (!p.components)
+                        failed = true;
+                else
+                        for (size_t i = 0; i < src->n_components; i++) {
+                                const Component *c = &src->components[i];
+                                p.components[i] = *c;
+                                p.components[i].name = dup_or_null(c->name, &failed);
+                                p.components[i].content = strv_dup_or_null(c->content, &failed);
+                                p.components[i].kernel_modules = strv_dup_or_null(c->kernel_modules, &failed);
+                                p.components[i].units = strv_dup_or_null(c->units, &failed);
+                                p.n_components++;
+                        }
+        }
+        if (failed) {
+                policy_done(&p);
+                return -ENOMEM;
+        }
+        *ret = p;
+        return 0;
+}
+
+void policy_take_settings(Policy *p, Policy *src) {
+        policy_settings_done(p);
+        char **errors = p->errors, **files = p->files;
+        *p = *src;
+        p->errors = errors;
+        p->files = files;
+        strv_free(src->errors);
+        strv_free(src->files);
+        *src = (Policy) {};
+}
+
+int policy_add_error(Policy *p, const char *file, size_t line, size_t col, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL, *full = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        int r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                msg = NULL;
+                return -ENOMEM;
+        }
+        if (asprintf(&full, "%s:%zu:%zu: %s", file, line, col, msg) < 0) {
+                full = NULL;
+                return -ENOMEM;
+        }
+        return strv_push(&p->errors, full);
+}
+
+const char *policy_format_size(char buf[static 32], uint64_t bytes) {
+        static const struct {
+                char suffix;
+                unsigned shift;
+        } units[] = { { 'T', 40 }, { 'G', 30 }, { 'M', 20 }, { 'K', 10 } };
+        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+                uint64_t unit = 1ULL << units[i].shift;
+                if (bytes > 0 && bytes % unit == 0) {
+                        snprintf(buf, 32, "%" PRIu64 "%c", bytes / unit, units[i].suffix);
+                        return buf;
+                }
+        }
+        snprintf(buf, 32, "%" PRIu64, bytes);
+        return buf;
+}
+
 const Component *policy_find_component(const Policy *p, const char *name) {
-        for (size_t i = 0; i < p->n_components; i++)
+        for (size_t i = 0; name && i < p->n_components; i++)
                 if (streq(p->components[i].name, name))
                         return &p->components[i];
         return NULL;
 }
+
 uint32_t policy_component_threshold(const Policy *p, const Component *c) {
-        return c && c->max_failed_boots ? c->max_failed_boots : p->boot.max_failed_boots;
+        return c && c->max_failed_boots > 0 ? c->max_failed_boots : p->boot.max_failed_boots;
 }
-const char *ladder_step_to_string(LadderStep s) {
-        static const char *const t[] = { "restore-content", "quarantine", "safe-mode" };
-        return s < _LADDER_STEP_MAX ? t[s] : "?";
+
+static bool uid_is_trusted(uid_t uid) {
+        if (uid == 0)
+                return true;
+#ifdef LASTGOOD_FAULT_INJECTION
+        /* Test builds only: lets the suite run its fixtures as another user. */
+        const char *e = getenv("LASTGOOD_TRUST_UID");
+        uint64_t v;
+        if (e && parse_u64(e, &v) >= 0 && v == (uint64_t) uid)
+                return true;
+#endif
+        return false;
 }
-const char *state_backend_kind_to_string(StateBackendKind k) {
-        static const char *const t[] = { "auto", "efivar", "file" };
-        return t[k];
+
+int policy_check_trust(Policy *p, const char *filename, int fd) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        /* Refusing, as doas does with doas.conf: whoever can write the policy
+         * decides what lastgood may disable or restore at boot. */
+        if (uid_is_trusted(st.st_uid) && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0)
+                return 0;
+        int r = policy_add_error(p, filename, 1, 1,
+                                 "refusing untrusted policy %s: owner uid %u, mode %04o; it must be owned by root and not writable by group or other",
+                                 S_ISDIR(st.st_mode) ? "directory" : "file", (unsigned) st.st_uid,
+                                 (unsigned) (st.st_mode & 07777));
+        return r < 0 ? r : -EPERM;
+}
+
+/* Reads and parses one opened file; its problems go to p->errors. Returns
+ * -ENOMEM or 0. */
+static int policy_load_fd(Policy *p, const char *filename, int fd) {
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return policy_add_error(p, filename, 1, 1, "cannot stat: %m");
+        if (!S_ISREG(st.st_mode))
+                return policy_add_error(p, filename, 1, 1, "not a regular file");
+        int r = policy_check_trust(p, filename, fd);
+        if (r == -EPERM)
+                return 0;
+        if (r < 0)
+                return r;
+
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        r = read_full_fd(fd, POLICY_MAX_FILE_SIZE, &buf, &len);
+        if (r == -EFBIG)
+                return policy_add_error(p, filename, 1, 1, "file is larger than %u bytes", POLICY_MAX_FILE_SIZE);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                errno = -r;
+                return policy_add_error(p, filename, 1, 1, "cannot read: %m");
+        }
+        r = policy_parse_buffer(p, filename, buf, len);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return strv_push(&p->files, filename);
+        return 0;
+}
+
+static int policy_load_path(Policy *p, int root_fd, const char *path, bool missing_ok) {
+        /* O_NONBLOCK: a FIFO planted as a policy file must not hang the boot;
+         * it is then refused as not a regular file. */
+        int flags = O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
+        _cleanup_close_ int fd = root_fd >= 0 ? root_openat(root_fd, path, flags, 0) : open(path, flags);
+        if (root_fd < 0 && fd < 0)
+                fd = -errno;
+        if (fd == -ENOENT && missing_ok)
+                return 0;
+        if (fd == -ENOMEM)
+                return fd;
+        if (fd < 0) {
+                errno = -fd;
+                return policy_add_error(p, path, 1, 1, "cannot open: %m");
+        }
+        return policy_load_fd(p, path, fd);
+}
+
+static int cmp_strp(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static bool is_dropin_name(const char *n) {
+        size_t l = strlen(n);
+        return n[0] != '.' && l > 5 && streq(n + l - 5, ".yaml");
+}
+
+static int policy_load_dropins(Policy *p, int root_fd) {
+        int dfd = root_openat(root_fd, POLICY_DROPIN_DIR, O_RDONLY | O_DIRECTORY, 0);
+        if (dfd == -ENOENT)
+                return 0;
+        if (dfd == -ENOMEM)
+                return dfd;
+        if (dfd < 0) {
+                errno = -dfd;
+                return policy_add_error(p, POLICY_DROPIN_DIR, 1, 1, "cannot open: %m");
+        }
+        /* A writable policy.d lets anyone add a drop-in: refuse all of it. */
+        int r = policy_check_trust(p, POLICY_DROPIN_DIR, dfd);
+        if (r < 0) {
+                close(dfd);
+                return r == -EPERM ? 0 : r;
+        }
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                r = -errno;
+                close(dfd);
+                return r;
+        }
+        _cleanup_strv_free_ char **names = NULL;
+        size_t n = 0;
+        bool too_many = false;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (!is_dropin_name(de->d_name))
+                        continue;
+                if (n >= POLICY_MAX_DROPINS) {
+                        too_many = true;
+                        break;
+                }
+                r = strv_push(&names, de->d_name);
+                if (r < 0) {
+                        closedir(d);
+                        return r;
+                }
+                n++;
+        }
+        closedir(d);
+        if (too_many) {
+                r = policy_add_error(p, POLICY_DROPIN_DIR, 1, 1, "more than %u drop-ins, ignoring them all",
+                                     POLICY_MAX_DROPINS);
+                return r;
+        }
+        if (n > 0)
+                qsort(names, n, sizeof(char *), cmp_strp);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *path = NULL;
+                if (asprintf(&path, "%s/%s", POLICY_DROPIN_DIR, names[i]) < 0)
+                        return -ENOMEM;
+                r = policy_load_path(p, root_fd, path, /* missing_ok= */ true);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int policy_load(int root_fd, const char *explicit_path, Policy *ret) {
+        Policy p;
+        int r = policy_init_defaults(&p);
+        if (r < 0)
+                return r;
+        if (explicit_path)
+                /* A host path the admin named: missing is an error here. */
+                r = policy_load_path(&p, -1, explicit_path, /* missing_ok= */ false);
+        else {
+                r = policy_load_path(&p, root_fd, POLICY_MAIN_FILE, /* missing_ok= */ true);
+                if (r >= 0)
+                        r = policy_load_dropins(&p, root_fd);
+        }
+        if (r < 0) {
+                policy_done(&p);
+                return r;
+        }
+        *ret = p;
+        return 0;
 }

@@ -7,9 +7,20 @@
  * earlier one; `components` entries merge by `name`.
  *
  * Loading never fails as a whole: errors are collected as
- * "FILE:LINE:COL: message" strings in Policy.errors, and the policy holds
- * built-in defaults for whatever could not be read. At boot an unusable policy
- * means defaults, never a stopped boot.
+ * "FILE:LINE:COL: message" strings in Policy.errors (1-based; problems with a
+ * file as a whole, such as its owner or size, are reported at 1:1), and the
+ * policy holds built-in defaults for whatever could not be read. At boot an
+ * unusable policy means defaults, never a stopped boot.
+ *
+ * A file with any error contributes nothing (it is parsed into a scratch copy
+ * that is merged only when clean), so a half-valid drop-in cannot half-apply.
+ * `version:` is optional (it means 1) and must be 1 when present. An empty
+ * file (or one holding only comments) is an error, "empty policy": an empty
+ * policy.yaml is more likely a truncated write than an intent, and the admin
+ * should hear about it. Lists other than `components` (health_checks, ladder,
+ * a component's content/kernel_modules/units) are replaced as a whole by a
+ * later file; `components` entries merge by `name`, a later entry overriding
+ * only the keys it sets.
  */
 
 #include <stdbool.h>
@@ -21,7 +32,12 @@
 #define POLICY_MAX_DEPTH 64
 #define POLICY_MAX_COMPONENTS 64
 #define POLICY_MAX_LADDER 8
-#define POLICY_MAX_ERRORS 100
+#define POLICY_MAX_ERRORS 100 /* per file; then "too many errors" and stop */
+#define POLICY_MAX_HEALTH_CHECKS 32
+#define POLICY_MAX_LIST 256   /* entries in any list of strings */
+#define POLICY_MAX_DROPINS 128 /* files in policy.d */
+#define POLICY_MAIN_FILE "/etc/lastgood/policy.yaml"
+#define POLICY_DROPIN_DIR "/etc/lastgood/policy.d"
 
 typedef enum StateBackendKind {
         STATE_BACKEND_AUTO,
@@ -111,7 +127,7 @@ typedef struct Policy {
 
         /* Problems found while loading, "FILE:LINE:COL: message". */
         char **errors;
-        /* Files that were read, in order. */
+        /* Files that were applied (read without errors), in order. */
         char **files;
 } Policy;
 
@@ -138,9 +154,11 @@ int policy_load(int root_fd, const char *explicit_path, Policy *ret) _wur_;
  */
 int policy_parse_buffer(Policy *p, const char *filename, const char *buf, size_t len) _wur_;
 
-/* Checks ownership/mode: refuses files not owned by root or writable by
- * group/other, appending "FILE: message" to p->errors. Returns 0 if trusted,
- * -EPERM if refused. LASTGOOD_TRUST_UID (test builds only) names the trusted owner. */
+/* Checks ownership/mode of the open FD (a file or the policy.d directory):
+ * refuses it when not owned by root or writable by group/other, appending
+ * "FILE:1:1: message" (naming owner and mode) to p->errors. Returns 0 if
+ * trusted, -EPERM if refused, -errno if fstat fails. LASTGOOD_TRUST_UID (test
+ * builds only) names one more trusted owner. */
 int policy_check_trust(Policy *p, const char *filename, int fd) _wur_;
 
 const Component *policy_find_component(const Policy *p, const char *name);
@@ -150,6 +168,8 @@ uint32_t policy_component_threshold(const Policy *p, const Component *c);
 const char *ladder_step_to_string(LadderStep s);
 int ladder_step_from_string(const char *s); /* -EINVAL if unknown */
 const char *state_backend_kind_to_string(StateBackendKind k);
+const char *quarantine_mode_to_string(QuarantineMode m);
+const char *component_safe_mode_to_string(ComponentSafeMode m);
 
 /* Prints the effective policy as YAML (human) or JSON. */
 void policy_dump(const Policy *p, FILE *f, bool json);

@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "state-store.h"
+
+#include <blkid.h>
+#include <efivar.h>
+#include <fcntl.h>
+#include <mntent.h>
+#include <stdarg.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "fault.h"
+#include "fileio.h"
+#include "rootfs.h"
+
+/* Reserved for fixed-size records; anything larger is not ours. */
+#define STATE_READ_MAX 4096
+
+const char *store_kind_to_string(StoreKind k) {
+        switch (k) {
+        case STORE_DEVICE:
+                return "file";
+        case STORE_EFIVAR:
+                return "efivar";
+        case STORE_ROOT:
+                return "file";
+        }
+        return "none";
+}
+
+static void problem(StateStores *s, const char *fmt, ...) _printf_(2, 3);
+static void problem(StateStores *s, const char *fmt, ...) {
+        char buf[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+        (void) !strv_push(&s->problems, buf);
+}
+
+static const char *efivarfs_dir(void) {
+        /* libefivar reads EFIVARFS_PATH once at load; we mirror it to look
+         * for the variable cheaply, since every libefivar read sleeps ~10 ms. */
+        const char *e = getenv("EFIVARFS_PATH");
+        return e && *e ? e : "/sys/firmware/efi/efivars/";
+}
+
+static bool efivar_present(void) {
+        char path[PATH_MAX];
+        if (xsnprintf(path, sizeof path, "%s%s%s-%s", efivarfs_dir(),
+                      efivarfs_dir()[strlen(efivarfs_dir()) - 1] == '/' ? "" : "/", STATE_EFI_NAME, STATE_EFI_GUID) < 0)
+                return true; /* can't tell: ask the library */
+        return access(path, F_OK) == 0;
+}
+
+/* Finds where DEVNAME is mounted, from /proc/self/mounts, by device number. */
+static int find_mount_point(const char *devname, char **ret) {
+        struct stat dst;
+        if (stat(devname, &dst) < 0)
+                return -errno;
+        _cleanup_fclose_ FILE *f = setmntent("/proc/self/mounts", "re");
+        if (!f)
+                return -errno;
+        struct mntent *m;
+        while ((m = getmntent(f))) {
+                struct stat st;
+                if (m->mnt_fsname[0] != '/' || stat(m->mnt_fsname, &st) < 0)
+                        continue;
+                if (S_ISBLK(st.st_mode) && S_ISBLK(dst.st_mode) && st.st_rdev == dst.st_rdev) {
+                        char *c = strdup(m->mnt_dir);
+                        if (!c)
+                                return -ENOMEM;
+                        *ret = c;
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+static int open_device_store(StateStores *s, const Policy *p, StateStore *st) {
+        blkid_cache cache = NULL;
+        _cleanup_free_ char *dev = blkid_evaluate_spec(p->boot.state_device, &cache);
+        if (!dev) {
+                blkid_put_cache(cache);
+                problem(s, "State device %s not found", p->boot.state_device);
+                return -ENODEV;
+        }
+        _cleanup_free_ char *type = blkid_get_tag_value(cache, "TYPE", dev);
+        blkid_put_cache(cache);
+
+        _cleanup_free_ char *mnt = NULL;
+        int r = find_mount_point(dev, &mnt);
+        if (r == -ENOENT) {
+                /* In the initramfs nothing but the root is mounted yet. /run
+                 * moves to the real root, so the mount stays visible there. */
+                _cleanup_close_ int host_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                r = host_root < 0 ? -errno : mkdir_p_at(host_root, STATE_DEVICE_MOUNT + 1, 0755);
+                if (r >= 0 && mount(dev, STATE_DEVICE_MOUNT, type ?: "ext4", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME,
+                                    NULL) < 0)
+                        r = -errno;
+                if (r < 0) {
+                        problem(s, "Failed to mount state device %s (%s) at %s: %s", p->boot.state_device, dev,
+                                STATE_DEVICE_MOUNT, strerror(-r));
+                        return r;
+                }
+                mnt = strdup(STATE_DEVICE_MOUNT);
+                if (!mnt)
+                        return -ENOMEM;
+        } else if (r < 0) {
+                problem(s, "Failed to find mount point of %s: %s", dev, strerror(-r));
+                return r;
+        }
+
+        _cleanup_close_ int mfd = open(mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (mfd < 0) {
+                problem(s, "Failed to open %s: %m", mnt);
+                return -errno;
+        }
+        const char *slash = strrchr(p->boot.state_file, '/');
+        _cleanup_free_ char *dir = strndup(p->boot.state_file, (size_t) (slash - p->boot.state_file));
+        if (!dir)
+                return -ENOMEM;
+        r = root_open_dir(mfd, *dir ? dir : "/", true, 0700, &st->dir_fd);
+        if (r < 0) {
+                problem(s, "Failed to open %s on state device %s: %s", *dir ? dir : "/", dev, strerror(-r));
+                return r;
+        }
+        if (asprintf(&st->location, "%s:%s", p->boot.state_device, p->boot.state_file) < 0)
+                return -ENOMEM;
+        st->name = strdup(slash + 1);
+        st->dir_path = strdup(dir);
+        return st->name && st->dir_path ? 0 : -ENOMEM;
+}
+
+static int open_root_store(StateStores *s, const Policy *p, StateStore *st) {
+        const char *slash = strrchr(p->boot.state_file, '/');
+        st->name = strdup(slash ? slash + 1 : p->boot.state_file);
+        st->dir_path = slash ? strndup(p->boot.state_file, (size_t) (slash - p->boot.state_file)) : strdup("/");
+        st->location = strdup(p->boot.state_file);
+        if (!st->name || !st->dir_path || !st->location)
+                return -ENOMEM;
+        /* Opened lazily: a missing directory is created only when writing. */
+        int r = root_open_dir(s->root_fd, *st->dir_path ? st->dir_path : "/", false, 0, &st->dir_fd);
+        if (r < 0 && r != -ENOENT)
+                problem(s, "Failed to open state directory %s: %s", st->dir_path, strerror(-r));
+        return 0;
+}
+
+static int open_efivar_store(StateStores *s, StateStore *st) {
+        if (asprintf(&st->location, "efivar:%s-%s", STATE_EFI_NAME, STATE_EFI_GUID) < 0)
+                return -ENOMEM;
+        /* efi_set_variable() segfaults without efivarfs: always ask first. */
+        if (!efi_variables_supported()) {
+                problem(s, "UEFI variables not available (no efivarfs)");
+                return -EOPNOTSUPP;
+        }
+        return 0;
+}
+
+int state_stores_open(int root_fd, const Policy *p, bool allow_remount, StateStores *ret) {
+        StateStores s = { .root_fd = root_fd, .read_from = -1, .written_to = -1, .allow_remount = allow_remount };
+        StoreKind order[3];
+        size_t n = 0;
+        bool dev = p->boot.state_device && *p->boot.state_device;
+
+        switch (p->boot.state) {
+        case STATE_BACKEND_EFIVAR:
+                order[n++] = STORE_EFIVAR;
+                if (dev)
+                        order[n++] = STORE_DEVICE;
+                order[n++] = STORE_ROOT;
+                break;
+        case STATE_BACKEND_FILE:
+                if (dev)
+                        order[n++] = STORE_DEVICE;
+                order[n++] = STORE_ROOT;
+                order[n++] = STORE_EFIVAR;
+                break;
+        case STATE_BACKEND_AUTO:
+        default:
+                if (dev)
+                        order[n++] = STORE_DEVICE;
+                order[n++] = STORE_EFIVAR;
+                order[n++] = STORE_ROOT;
+                break;
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                StateStore *st = &s.stores[s.n++];
+                *st = (StateStore) { .kind = order[i], .dir_fd = -1 };
+                int r;
+                switch (order[i]) {
+                case STORE_DEVICE:
+                        r = open_device_store(&s, p, st);
+                        break;
+                case STORE_EFIVAR:
+                        r = open_efivar_store(&s, st);
+                        break;
+                default:
+                        r = open_root_store(&s, p, st);
+                }
+                if (r == -ENOMEM) {
+                        state_stores_done(&s);
+                        return r;
+                }
+                st->setup_error = r < 0 ? r : 0;
+        }
+        *ret = s;
+        return 0;
+}
+
+void state_stores_done(StateStores *s) {
+        for (size_t i = 0; i < s->n; i++) {
+                closep(&s->stores[i].dir_fd);
+                free(s->stores[i].location);
+                free(s->stores[i].name);
+                free(s->stores[i].dir_path);
+        }
+        strv_free(s->problems);
+        *s = (StateStores) { .read_from = -1, .written_to = -1 };
+}
+
+/* 1 found, 0 none, <0 error (-EBADMSG corrupt). */
+static int store_read(StateStore *st, BootState *ret) {
+        _cleanup_free_ uint8_t *data = NULL;
+        size_t size = 0;
+
+        if (st->setup_error < 0)
+                return 0;
+        if (st->kind == STORE_EFIVAR) {
+                if (!efivar_present())
+                        return 0;
+                efi_guid_t guid;
+                uint32_t attrs;
+                if (efi_str_to_guid(STATE_EFI_GUID, &guid) < 0)
+                        return -EINVAL;
+                if (efi_get_variable(guid, STATE_EFI_NAME, &data, &size, &attrs) < 0)
+                        return errno == ENOENT ? 0 : -errno;
+        } else {
+                if (st->dir_fd < 0)
+                        return 0;
+                char *buf;
+                int r = read_full_at(st->dir_fd, st->name, STATE_READ_MAX, &buf, &size);
+                if (r == -ENOENT)
+                        return 0;
+                if (r == -EFBIG)
+                        return -EBADMSG;
+                if (r < 0)
+                        return r;
+                data = (uint8_t *) buf;
+        }
+        int r = state_decode(data, size, ret);
+        return r < 0 ? r : 1;
+}
+
+int state_stores_read(StateStores *s, BootState *ret) {
+        bool corrupt = false;
+        int best = -1;
+        BootState best_state = {};
+
+        for (size_t i = 0; i < s->n; i++) {
+                BootState st;
+                int r = store_read(&s->stores[i], &st);
+                if (r == -EBADMSG) {
+                        problem(s, "Corrupt state record in %s (bad magic, size, version or CRC), ignoring it",
+                                s->stores[i].location);
+                        corrupt = true;
+                        continue;
+                }
+                if (r < 0) {
+                        problem(s, "Failed to read state from %s: %s", s->stores[i].location, strerror(-r));
+                        continue;
+                }
+                if (r == 0)
+                        continue;
+                if (best < 0 || st.generation > best_state.generation) {
+                        best = (int) i;
+                        best_state = st;
+                }
+        }
+        if (best >= 0) {
+                s->read_from = best;
+                *ret = best_state;
+                return 1;
+        }
+        return corrupt ? -EBADMSG : 0;
+}
+
+static int remount_root_rw(StateStores *s) {
+        /* Only the root's own mount: find it through the root fd. */
+        char path[64];
+        if (xsnprintf(path, sizeof path, "/proc/self/fd/%d", s->root_fd) < 0)
+                return -EINVAL;
+        char target[PATH_MAX];
+        ssize_t n = readlink(path, target, sizeof target - 1);
+        if (n < 0)
+                return -errno;
+        target[n] = '\0';
+        if (mount(NULL, target, NULL, MS_REMOUNT, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+static int store_write(StateStores *s, StateStore *st, const uint8_t *buf) {
+        if (st->setup_error < 0)
+                return st->setup_error;
+        int r = fault_point("state-write");
+        if (r < 0)
+                return r;
+        if (st->kind == STORE_EFIVAR) {
+                efi_guid_t guid;
+                if (efi_str_to_guid(STATE_EFI_GUID, &guid) < 0)
+                        return -EINVAL;
+                if (efi_set_variable(guid, STATE_EFI_NAME, (uint8_t *) buf, STATE_RECORD_SIZE,
+                                     EFI_VARIABLE_NON_VOLATILE | EFI_VARIABLE_BOOTSERVICE_ACCESS |
+                                             EFI_VARIABLE_RUNTIME_ACCESS,
+                                     0600) < 0)
+                        return errno > 0 ? -errno : -EIO;
+                return 0;
+        }
+        if (st->dir_fd < 0) {
+                r = root_open_dir(s->root_fd, *st->dir_path ? st->dir_path : "/", true, 0700, &st->dir_fd);
+                if (r == -EROFS && st->kind == STORE_ROOT && s->allow_remount && remount_root_rw(s) >= 0)
+                        r = root_open_dir(s->root_fd, *st->dir_path ? st->dir_path : "/", true, 0700, &st->dir_fd);
+                if (r < 0)
+                        return r;
+        }
+        r = write_atomic_at(st->dir_fd, st->name, buf, STATE_RECORD_SIZE, 0600);
+        if (r == -EROFS && st->kind == STORE_ROOT && s->allow_remount && remount_root_rw(s) >= 0)
+                r = write_atomic_at(st->dir_fd, st->name, buf, STATE_RECORD_SIZE, 0600);
+        return r;
+}
+
+int state_stores_write(StateStores *s, BootState *st) {
+        uint8_t buf[STATE_RECORD_SIZE];
+        int last = -ENODEV;
+
+        st->generation++;
+        state_encode(st, buf);
+        for (size_t i = 0; i < s->n; i++) {
+                int r = store_write(s, &s->stores[i], buf);
+                if (r >= 0) {
+                        if (i > 0)
+                                problem(s, "State written to %s (fall-through)", s->stores[i].location);
+                        s->written_to = (int) i;
+                        return (int) i;
+                }
+                if (s->stores[i].setup_error >= 0)
+                        problem(s, "Failed to write state to %s: %s", s->stores[i].location, strerror(-r));
+                last = r;
+        }
+        return last;
+}
+
+const StateStore *state_stores_current(const StateStores *s) {
+        int i = s->written_to >= 0 ? s->written_to : s->read_from;
+        if (i >= 0)
+                return &s->stores[i];
+        /* Nothing read or written yet: the first usable store is where it will go. */
+        for (size_t k = 0; k < s->n; k++)
+                if (s->stores[k].setup_error >= 0)
+                        return &s->stores[k];
+        return NULL;
+}

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "state.h"
+
+#include <zlib.h>
+
+const char *boot_mode_to_string(BootMode m) {
+        static const char *const t[_BOOT_MODE_MAX] = {
+                [BOOT_MODE_NORMAL] = "normal",
+                [BOOT_MODE_RECOVERY] = "recovery",
+                [BOOT_MODE_SAFE] = "safe",
+        };
+        return m < _BOOT_MODE_MAX ? t[m] : "unknown";
+}
+
+void state_copy_str(char *field, size_t size, const char *value) {
+        size_t n = value ? strnlen(value, size - 1) : 0;
+        if (n)
+                memcpy(field, value, n);
+        memset(field + n, 0, size - n);
+}
+
+/* Explicit little-endian field I/O: the record must read back identically
+ * on any build, whatever the struct's padding. */
+typedef struct Cursor {
+        uint8_t *w;
+        const uint8_t *r;
+        size_t pos;
+} Cursor;
+
+static void put_u16(Cursor *c, uint16_t v) {
+        c->w[c->pos++] = (uint8_t) v;
+        c->w[c->pos++] = (uint8_t) (v >> 8);
+}
+static void put_u32(Cursor *c, uint32_t v) {
+        for (int i = 0; i < 4; i++)
+                c->w[c->pos++] = (uint8_t) (v >> (8 * i));
+}
+static void put_u64(Cursor *c, uint64_t v) {
+        for (int i = 0; i < 8; i++)
+                c->w[c->pos++] = (uint8_t) (v >> (8 * i));
+}
+static void put_str(Cursor *c, const char *s, size_t field) {
+        size_t n = strnlen(s, field - 1);
+        memset(c->w + c->pos, 0, field);
+        memcpy(c->w + c->pos, s, n);
+        c->pos += field;
+}
+static uint16_t get_u16(Cursor *c) {
+        uint16_t v = (uint16_t) (c->r[c->pos] | (c->r[c->pos + 1] << 8));
+        c->pos += 2;
+        return v;
+}
+static uint32_t get_u32(Cursor *c) {
+        uint32_t v = 0;
+        for (int i = 0; i < 4; i++)
+                v |= (uint32_t) c->r[c->pos++] << (8 * i);
+        return v;
+}
+static uint64_t get_u64(Cursor *c) {
+        uint64_t v = 0;
+        for (int i = 0; i < 8; i++)
+                v |= (uint64_t) c->r[c->pos++] << (8 * i);
+        return v;
+}
+static int get_str(Cursor *c, char *out, size_t field) {
+        /* Refusing unterminated strings: the record is untrusted input. */
+        if (!memchr(c->r + c->pos, '\0', field))
+                return -EBADMSG;
+        memcpy(out, c->r + c->pos, field);
+        c->pos += field;
+        return 0;
+}
+
+/* The field order is the format; append only, and bump STATE_FORMAT_VERSION
+ * if a field's meaning changes. */
+#define STATE_FIELDS(U32, U64, STR)                                    \
+        U64(generation) U64(total_boots) U32(failed_boots)             \
+        U32(step_failed_boots) U32(in_boot) U32(safe_mode_requested)   \
+        U32(incident) U32(ladder_step) U32(internal_errors)            \
+        U32(boot_mode) U64(last_confirmed_usec) U64(last_boot_usec)    \
+        U64(loop_started_usec) U64(last_action_usec)                   \
+        STR(last_confirmed_boot_id) STR(boot_id) STR(last_action)      \
+        STR(culprit) STR(last_error)
+
+/* A field added without growing the record would overwrite the CRC. */
+#define SZ32(f) +4
+#define SZ64(f) +8
+#define SZSTR(f) +sizeof(((BootState *) 0)->f)
+_Static_assert(8 + (0 STATE_FIELDS(SZ32, SZ64, SZSTR)) <= STATE_RECORD_SIZE - 4, "state record too small");
+#undef SZ32
+#undef SZ64
+#undef SZSTR
+
+void state_encode(const BootState *s, uint8_t buf[static STATE_RECORD_SIZE]) {
+        memset(buf, 0, STATE_RECORD_SIZE);
+        Cursor c = { .w = buf };
+        memcpy(buf, STATE_MAGIC, 4);
+        c.pos = 4;
+        put_u16(&c, STATE_FORMAT_VERSION);
+        put_u16(&c, STATE_RECORD_SIZE);
+#define W32(f) put_u32(&c, s->f);
+#define W64(f) put_u64(&c, s->f);
+#define WSTR(f) put_str(&c, s->f, sizeof(s->f));
+        STATE_FIELDS(W32, W64, WSTR)
+#undef W32
+#undef W64
+#undef WSTR
+        uint32_t crc = (uint32_t) crc32(0L, buf, STATE_RECORD_SIZE - 4);
+        c.pos = STATE_RECORD_SIZE - 4;
+        put_u32(&c, crc);
+}
+
+int state_decode(const uint8_t *buf, size_t len, BootState *ret) {
+        if (len != STATE_RECORD_SIZE)
+                return -EBADMSG;
+        if (memcmp(buf, STATE_MAGIC, 4) != 0)
+                return -EBADMSG;
+        Cursor c = { .r = buf, .pos = STATE_RECORD_SIZE - 4 };
+        uint32_t crc = get_u32(&c);
+        if (crc != (uint32_t) crc32(0L, buf, STATE_RECORD_SIZE - 4))
+                return -EBADMSG;
+        c.pos = 4;
+        if (get_u16(&c) != STATE_FORMAT_VERSION || get_u16(&c) != STATE_RECORD_SIZE)
+                return -EBADMSG;
+
+        BootState s = {};
+#define R32(f) s.f = get_u32(&c);
+#define R64(f) s.f = get_u64(&c);
+#define RSTR(f)                                      \
+        if (get_str(&c, s.f, sizeof(s.f)) < 0)       \
+                return -EBADMSG;
+        STATE_FIELDS(R32, R64, RSTR)
+#undef R32
+#undef R64
+#undef RSTR
+        if (s.boot_mode >= _BOOT_MODE_MAX)
+                return -EBADMSG;
+        *ret = s;
+        return 0;
+}

@@ -1,0 +1,1095 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Reading one policy file. The file is hostile until checked:
+ *
+ *  - libyaml's event API only (its document loader follows aliases, which can
+ *    form cycles or billion-laughs expansions, and has no depth limit);
+ *  - the events build a small tree, refused early past POLICY_MAX_DEPTH
+ *    levels (libyaml itself has no limit: 200k nested '[' costs it ~100 s if
+ *    it is allowed to finish), with anchors, aliases, tags, NUL bytes and
+ *    more than one document refused;
+ *  - the tree is then checked against a fixed schema: unknown and duplicate
+ *    keys are errors (libyaml accepts duplicates silently), every value is
+ *    type- and range-checked, and every problem is reported with its
+ *    position, keeping going after a bad value (but not after a syntax
+ *    error, where positions stop meaning anything);
+ *  - the values land in a scratch copy of the policy that replaces the real
+ *    one only when the file had no error at all.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <yaml.h>
+
+#include "policy-internal.h"
+#include "rootfs.h"
+
+/* ---- the tree ---------------------------------------------------------- */
+
+typedef enum YNodeType {
+        YNODE_SCALAR,
+        YNODE_SEQUENCE,
+        YNODE_MAPPING,
+} YNodeType;
+
+typedef struct YNode {
+        YNodeType type;
+        bool bad;   /* already reported (anchor, alias, tag, NUL): checks skip it */
+        bool plain; /* a plain (unquoted) scalar */
+        size_t line, col; /* 1-based */
+        char *value;      /* scalars: NUL-terminated */
+        /* sequences: the items; mappings: key, value, key, value, … */
+        struct YNode **items;
+        size_t n_items, cap_items;
+} YNode;
+
+static void ynode_free(YNode *n) {
+        if (!n)
+                return;
+        for (size_t i = 0; i < n->n_items; i++)
+                ynode_free(n->items[i]);
+        free(n->items);
+        free(n->value);
+        free(n);
+}
+
+static void ynode_freep(YNode **n) {
+        ynode_free(*n);
+}
+
+static int ynode_append(YNode *parent, YNode *child) {
+        if (parent->n_items == parent->cap_items) {
+                size_t cap = parent->cap_items ? parent->cap_items * 2 : 4;
+                YNode **items = realloc(parent->items, cap * sizeof(YNode *));
+                if (!items)
+                        return -ENOMEM;
+                parent->items = items;
+                parent->cap_items = cap;
+        }
+        parent->items[parent->n_items++] = child;
+        return 0;
+}
+
+/* The checks keep going after a bad value (to report every problem) but
+ * stop after a syntax error and after POLICY_MAX_ERRORS. */
+typedef struct ParseContext {
+        Policy *p; /* where errors go */
+        const char *filename;
+        const char *buf;
+        size_t len;
+        unsigned n_errors;
+        bool stop;
+        int oom; /* -ENOMEM once an allocation failed */
+} ParseContext;
+
+_printf_(4, 5) static void perr(ParseContext *c, size_t line, size_t col, const char *fmt, ...) {
+        if (c->stop || c->oom)
+                return;
+        if (c->n_errors >= POLICY_MAX_ERRORS) {
+                c->stop = true;
+                if (policy_add_error(c->p, c->filename, line, col, "too many errors, giving up") < 0)
+                        c->oom = -ENOMEM;
+                return;
+        }
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        int r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                msg = NULL;
+                c->oom = -ENOMEM;
+                return;
+        }
+        c->n_errors++;
+        if (policy_add_error(c->p, c->filename, line, col, "%s", msg) < 0)
+                c->oom = -ENOMEM;
+}
+
+#define perr_node(c, n, ...) perr((c), (n)->line, (n)->col, __VA_ARGS__)
+
+/* libyaml reader errors carry a byte offset, not a mark: count lines and
+ * characters (not bytes: libyaml's columns count characters) up to it. */
+static void offset_to_position(const char *buf, size_t len, size_t offset, size_t *ret_line, size_t *ret_col) {
+        size_t line = 1, col = 1;
+        if (offset > len)
+                offset = len;
+        for (size_t i = 0; i < offset; i++) {
+                unsigned char ch = (unsigned char) buf[i];
+                if (ch == '\n' || (ch == '\r' && (i + 1 >= len || buf[i + 1] != '\n'))) {
+                        line++;
+                        col = 1;
+                } else if ((ch & 0xc0) != 0x80)
+                        col++;
+        }
+        *ret_line = line;
+        *ret_col = col;
+}
+
+static void report_yaml_error(ParseContext *c, const yaml_parser_t *parser) {
+        size_t line, col;
+        switch (parser->error) {
+        case YAML_MEMORY_ERROR:
+                c->oom = -ENOMEM;
+                return;
+        case YAML_READER_ERROR:
+                offset_to_position(c->buf, c->len, parser->problem_offset, &line, &col);
+                perr(c, line, col, "not valid text: %s", parser->problem ?: "unreadable input");
+                break;
+        default:
+                line = parser->problem_mark.line + 1;
+                col = parser->problem_mark.column + 1;
+                if (parser->context)
+                        perr(c, line, col, "syntax error: %s %s", parser->problem ?: "unexpected input",
+                             parser->context);
+                else
+                        perr(c, line, col, "syntax error: %s", parser->problem ?: "unexpected input");
+        }
+        c->stop = true;
+}
+
+/* Refuses what lets one node stand for another (anchors, aliases) or change
+ * its meaning (tags). Returns true when the node is acceptable. */
+static bool check_node_props(ParseContext *c, const yaml_mark_t *m, const yaml_char_t *anchor, const yaml_char_t *tag) {
+        bool ok = true;
+        if (anchor) {
+                perr(c, m->line + 1, m->column + 1, "anchors are not allowed");
+                ok = false;
+        }
+        if (tag) {
+                perr(c, m->line + 1, m->column + 1, "tags are not allowed");
+                ok = false;
+        }
+        return ok;
+}
+
+static YNode *ynode_new(YNodeType type, const yaml_mark_t *m) {
+        YNode *n = calloc(1, sizeof(YNode));
+        if (n) {
+                n->type = type;
+                n->line = m->line + 1;
+                n->col = m->column + 1;
+        }
+        return n;
+}
+
+/* Builds the tree of the (single) document from libyaml events. *ret is NULL
+ * when the stream holds no document. */
+static int build_tree(ParseContext *c, YNode **ret) {
+        _cleanup_(ynode_freep) YNode *root = NULL;
+        YNode *stack[POLICY_MAX_DEPTH];
+        size_t depth = 0;
+        unsigned n_documents = 0;
+        yaml_parser_t parser;
+
+        if (!yaml_parser_initialize(&parser))
+                return -ENOMEM;
+        yaml_parser_set_input_string(&parser, (const unsigned char *) c->buf, c->len);
+
+        for (bool done = false; !done && !c->stop && !c->oom;) {
+                yaml_event_t ev;
+                if (!yaml_parser_parse(&parser, &ev)) {
+                        report_yaml_error(c, &parser);
+                        break;
+                }
+                YNode *node = NULL;
+                bool ok = true;
+                switch (ev.type) {
+                case YAML_STREAM_END_EVENT:
+                        done = true;
+                        break;
+                case YAML_DOCUMENT_START_EVENT:
+                        if (++n_documents > 1) {
+                                perr(c, ev.start_mark.line + 1, ev.start_mark.column + 1,
+                                     "only one YAML document is allowed");
+                                c->stop = true;
+                        }
+                        break;
+                case YAML_ALIAS_EVENT:
+                        perr(c, ev.start_mark.line + 1, ev.start_mark.column + 1, "aliases are not allowed");
+                        node = ynode_new(YNODE_SCALAR, &ev.start_mark);
+                        ok = false;
+                        break;
+                case YAML_SCALAR_EVENT:
+                        ok = check_node_props(c, &ev.start_mark, ev.data.scalar.anchor, ev.data.scalar.tag);
+                        node = ynode_new(YNODE_SCALAR, &ev.start_mark);
+                        if (!node)
+                                break;
+                        node->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+                        node->value = strndup((const char *) ev.data.scalar.value, ev.data.scalar.length);
+                        if (!node->value) {
+                                c->oom = -ENOMEM;
+                                break;
+                        }
+                        /* "\0" in a quoted scalar: C strings would silently cut it. */
+                        if (strlen(node->value) != ev.data.scalar.length) {
+                                perr_node(c, node, "NUL characters are not allowed");
+                                ok = false;
+                        }
+                        break;
+                case YAML_SEQUENCE_START_EVENT:
+                case YAML_MAPPING_START_EVENT:
+                        if (depth >= POLICY_MAX_DEPTH) {
+                                /* Refused at once: do not let libyaml walk the rest. */
+                                perr(c, ev.start_mark.line + 1, ev.start_mark.column + 1,
+                                     "nesting deeper than %u levels", POLICY_MAX_DEPTH);
+                                c->stop = true;
+                                break;
+                        }
+                        if (ev.type == YAML_SEQUENCE_START_EVENT)
+                                ok = check_node_props(c, &ev.start_mark, ev.data.sequence_start.anchor,
+                                                      ev.data.sequence_start.tag);
+                        else
+                                ok = check_node_props(c, &ev.start_mark, ev.data.mapping_start.anchor,
+                                                      ev.data.mapping_start.tag);
+                        node = ynode_new(ev.type == YAML_SEQUENCE_START_EVENT ? YNODE_SEQUENCE : YNODE_MAPPING,
+                                         &ev.start_mark);
+                        break;
+                case YAML_SEQUENCE_END_EVENT:
+                case YAML_MAPPING_END_EVENT:
+                        if (depth > 0)
+                                depth--;
+                        break;
+                default:
+                        break;
+                }
+                yaml_event_delete(&ev);
+
+                if (node) {
+                        node->bad = !ok;
+                        int r = 0;
+                        if (depth > 0)
+                                r = ynode_append(stack[depth - 1], node);
+                        else if (!root)
+                                root = node;
+                        else
+                                r = -EINVAL; /* cannot happen: one document, one root */
+                        if (r < 0) {
+                                ynode_free(node);
+                                if (r == -ENOMEM)
+                                        c->oom = r;
+                                else
+                                        c->stop = true;
+                                break;
+                        }
+                        if (node->type != YNODE_SCALAR)
+                                stack[depth++] = node;
+                } else if (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_ALIAS_EVENT ||
+                           ((ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) && !c->stop))
+                        c->oom = -ENOMEM;
+        }
+        yaml_parser_delete(&parser);
+        if (c->oom)
+                return c->oom;
+        *ret = TAKE_PTR(root);
+        return 0;
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+typedef enum FieldType {
+        FT_SECTION,         /* a mapping of sub-fields (null: nothing set) */
+        FT_VERSION,         /* 1 */
+        FT_U32,             /* uint32_t, min..max */
+        FT_U64,             /* uint64_t, min..max */
+        FT_BOOL,            /* bool: true | false */
+        FT_DURATION,        /* uint64_t usec, min..max */
+        FT_SIZE,            /* uint64_t bytes, min..max */
+        FT_ENUM,            /* unsigned (an enum), names[] */
+        FT_PATH,            /* char *: a normalized absolute path */
+        FT_PATH_OR_EMPTY,   /* char *: the same, or "" (null means "") */
+        FT_DATA_PATH,       /* char *: the same, not "/", not in /proc /sys /dev /run */
+        FT_DEVICE,          /* char *: LABEL=, PARTLABEL=, UUID=, or NULL (null or "") */
+        FT_NAME,            /* char *: [a-zA-Z0-9_.-]{1,63}, not starting with '.' */
+        FT_DATA_PATH_LIST,  /* char **: of FT_DATA_PATH */
+        FT_MODULE_LIST,     /* char **: kernel module names */
+        FT_UNIT_LIST,       /* char **: unit names */
+        FT_COMMAND,         /* char **: non-empty, [0] absolute */
+        FT_LADDER,          /* recovery.ladder */
+        FT_HEALTH_CHECKS,   /* confirm.health_checks */
+        FT_COMPONENTS,      /* components */
+} FieldType;
+
+typedef struct Field {
+        const char *key;
+        FieldType type;
+        size_t offset; /* into the base the table is applied to */
+        uint64_t min, max;
+        const char *const *names; /* FT_ENUM */
+        size_t n_names;
+        const struct Field *sub; /* FT_SECTION */
+        size_t n_sub;
+} Field;
+
+#define MAX_FIELDS 16
+#define NAME_MAX_LEN 63
+#define MODULE_NAME_MAX_LEN 55 /* the kernel's MODULE_NAME_LEN - 1 */
+#define UNIT_NAME_MAX_LEN 255
+#define DEVICE_VALUE_MAX_LEN 64
+#define ARG_MAX_LEN 4096
+#define COMMAND_MAX_ARGS 64
+
+/* A value as it may appear in a message: hostile bytes escaped, long values
+ * cut, so an error line cannot carry terminal escapes or flood a log. */
+static const char *show(char buf[static 96], const YNode *n) {
+        if (n->type == YNODE_MAPPING)
+                return "a mapping";
+        if (n->type == YNODE_SEQUENCE)
+                return "a sequence";
+        if (n->plain && n->value[0] == '\0')
+                return "an empty value";
+        size_t o = 0;
+        buf[o++] = '\'';
+        for (const unsigned char *s = (const unsigned char *) n->value; *s; s++) {
+                if (o > 72) {
+                        memcpy(buf + o, "...", 3);
+                        o += 3;
+                        break;
+                }
+                if (*s < 0x20 || *s == 0x7f || *s == '\\') {
+                        o += (size_t) snprintf(buf + o, 8, "\\x%02x", *s);
+                } else
+                        buf[o++] = (char) *s;
+        }
+        buf[o++] = '\'';
+        buf[o] = '\0';
+        return buf;
+}
+
+static bool is_null(const YNode *n) {
+        return n->type == YNODE_SCALAR && n->plain &&
+               (n->value[0] == '\0' || streq(n->value, "~") || streq(n->value, "null") || streq(n->value, "Null") ||
+                streq(n->value, "NULL"));
+}
+
+static bool has_control_chars(const char *s) {
+        for (; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                        return true;
+        return false;
+}
+
+/* Normalized: absolute, no empty, "." or ".." components, no trailing "/". */
+static bool path_is_normalized_absolute(const char *s) {
+        if (s[0] != '/' || strlen(s) >= PATH_MAX || has_control_chars(s))
+                return false;
+        return s[1] == '\0' || path_is_safe_relative(s + 1);
+}
+
+static bool path_is_under(const char *path, const char *dir) {
+        size_t l = strlen(dir);
+        return strneq(path, dir, l) && (path[l] == '\0' || path[l] == '/');
+}
+
+static bool data_path_ok(const char *s) {
+        /* Content is snapshotted, restored and moved away: never the whole
+         * system, never the kernel's or the runtime's virtual trees. */
+        static const char *const forbidden[] = { "/proc", "/sys", "/dev", "/run" };
+        if (!path_is_normalized_absolute(s) || streq(s, "/"))
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(forbidden); i++)
+                if (path_is_under(s, forbidden[i]))
+                        return false;
+        return true;
+}
+
+static bool chars_in(const char *s, const char *extra) {
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                      strchr(extra, *s)))
+                        return false;
+        return true;
+}
+
+static bool name_ok(const char *s) {
+        /* Names become file names (snapshots/<name>/, quarantine/<name>/):
+         * "." and ".." must never be one. */
+        size_t l = strlen(s);
+        return l >= 1 && l <= NAME_MAX_LEN && s[0] != '.' && chars_in(s, "_.-");
+}
+
+static bool module_ok(const char *s) {
+        size_t l = strlen(s);
+        return l >= 1 && l <= MODULE_NAME_MAX_LEN && chars_in(s, "_-");
+}
+
+static bool unit_ok(const char *s) {
+        static const char *const suffixes[] = { ".service", ".socket", ".target", ".device", ".mount",
+                                                ".automount", ".swap", ".timer", ".path", ".slice", ".scope" };
+        size_t l = strlen(s);
+        /* Unit names become symlink names in /etc/systemd/system: no '/'. */
+        if (l < 1 || l > UNIT_NAME_MAX_LEN || s[0] == '.' || !chars_in(s, ":_.\\@-"))
+                return false;
+        const char *dot = strrchr(s, '.');
+        if (dot == s)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++)
+                if (streq(dot, suffixes[i]))
+                        return true;
+        return false;
+}
+
+static bool device_ok(const char *s) {
+        static const char *const prefixes[] = { "LABEL=", "PARTLABEL=", "UUID=" };
+        for (size_t i = 0; i < ELEMENTSOF(prefixes); i++) {
+                size_t pl = strlen(prefixes[i]);
+                if (!strneq(s, prefixes[i], pl))
+                        continue;
+                const char *v = s + pl;
+                size_t l = strlen(v);
+                if (l < 1 || l > DEVICE_VALUE_MAX_LEN || has_control_chars(v) || strchr(v, '/'))
+                        return false;
+                /* UUIDs of ext4 (36 chars) and FAT ("ABCD-1234") alike. */
+                return i != 2 || chars_in(v, "-");
+        }
+        return false;
+}
+
+/* "an integer from 1 to 50": what the field wants, for messages. */
+static const char *describe(char buf[static 160], const Field *f) {
+        char a[32], b[32];
+        switch (f->type) {
+        case FT_SECTION:
+                return "a mapping";
+        case FT_VERSION:
+                return "1";
+        case FT_U32:
+        case FT_U64:
+                snprintf(buf, 160, "an integer from %llu to %llu", (unsigned long long) f->min,
+                         (unsigned long long) f->max);
+                return buf;
+        case FT_BOOL:
+                return "true or false";
+        case FT_DURATION:
+                snprintf(buf, 160, "a duration from %s to %s (like 90s, 5min, 72h)", format_duration(a, f->min),
+                         format_duration(b, f->max));
+                return buf;
+        case FT_SIZE:
+                snprintf(buf, 160, "a size from %s to %s (like 512M, 1G)", policy_format_size(a, f->min),
+                         policy_format_size(b, f->max));
+                return buf;
+        case FT_ENUM: {
+                size_t o = (size_t) snprintf(buf, 160, "one of");
+                for (size_t i = 0; i < f->n_names && o < 160; i++)
+                        o += (size_t) snprintf(buf + o, 160 - o, "%s %s", i ? "," : "", f->names[i]);
+                return buf;
+        }
+        case FT_PATH:
+                return "a normalized absolute path";
+        case FT_PATH_OR_EMPTY:
+                return "a normalized absolute path or \"\"";
+        case FT_DATA_PATH:
+        case FT_DATA_PATH_LIST:
+                return "a normalized absolute path, not / and not in /proc, /sys, /dev or /run";
+        case FT_DEVICE:
+                return "LABEL=…, PARTLABEL=… or UUID=…";
+        case FT_NAME:
+                return "a name of 1 to 63 characters a-z A-Z 0-9 _ . - not starting with '.'";
+        case FT_MODULE_LIST:
+                return "a kernel module name (1 to 55 characters a-z A-Z 0-9 _ -)";
+        case FT_UNIT_LIST:
+                return "a unit name with a type suffix (like foo.service)";
+        case FT_COMMAND:
+                return "a string";
+        case FT_LADDER:
+                return "one of restore-content, quarantine, safe-mode";
+        case FT_HEALTH_CHECKS:
+        case FT_COMPONENTS:
+                return "a list";
+        }
+        return "?";
+}
+
+static void wrong(ParseContext *c, const char *path, const Field *f, const YNode *n) {
+        char d[160], v[96];
+        perr_node(c, n, "%s: expected %s, got %s", path, describe(d, f), show(v, n));
+}
+
+/* The scalar text of N, or NULL after reporting what was wrong. */
+static const char *scalar(ParseContext *c, const char *path, const Field *f, const YNode *n) {
+        if (n->bad)
+                return NULL;
+        if (n->type != YNODE_SCALAR) {
+                wrong(c, path, f, n);
+                return NULL;
+        }
+        return n->value;
+}
+
+static void *at(void *base, const Field *f) {
+        return (char *) base + f->offset;
+}
+
+static int set_string(void *base, const Field *f, const char *v) {
+        char **slot = at(base, f);
+        char *copy = NULL;
+        if (v) {
+                copy = strdup(v);
+                if (!copy)
+                        return -ENOMEM;
+        }
+        free(*slot);
+        *slot = copy;
+        return 0;
+}
+
+/* Checks one string item of a list field; returns the (possibly normalised)
+ * value to keep, or NULL after reporting. */
+static bool list_item_ok(const Field *f, const char *v, size_t index) {
+        switch (f->type) {
+        case FT_DATA_PATH_LIST:
+                return data_path_ok(v);
+        case FT_MODULE_LIST:
+                return module_ok(v);
+        case FT_UNIT_LIST:
+                return unit_ok(v);
+        case FT_COMMAND:
+                return strlen(v) <= ARG_MAX_LEN && (index > 0 || path_is_normalized_absolute(v));
+        default:
+                return false;
+        }
+}
+
+static void item_path(char buf[static 128], const char *path, size_t i) {
+        snprintf(buf, 128, "%s[%zu]", path, i);
+}
+
+static void parse_string_list(ParseContext *c, const char *path, const Field *f, const YNode *n, void *base) {
+        size_t max = f->type == FT_COMMAND ? COMMAND_MAX_ARGS : POLICY_MAX_LIST;
+        _cleanup_strv_free_ char **l = NULL;
+        bool ok = true;
+
+        if (n->bad)
+                return;
+        if (is_null(n) && f->type != FT_COMMAND) {
+                /* "units:" with nothing after it: an empty list. */
+        } else if (n->type != YNODE_SEQUENCE) {
+                char d[160], v[96];
+                perr_node(c, n, "%s: expected a list, got %s", path, show(v, n));
+                (void) d;
+                return;
+        } else if (n->n_items == 0 && f->type == FT_COMMAND) {
+                perr_node(c, n, "%s: must not be empty", path);
+                return;
+        } else if (n->n_items > max) {
+                perr_node(c, n, "%s: more than %zu entries", path, max);
+                return;
+        }
+        for (size_t i = 0; n->type == YNODE_SEQUENCE && i < n->n_items; i++) {
+                const YNode *item = n->items[i];
+                char ipath[128], d[160], v[96];
+                item_path(ipath, path, i);
+                const char *s = scalar(c, ipath, f, item);
+                if (!s) {
+                        ok = false;
+                        continue;
+                }
+                if (!list_item_ok(f, s, i)) {
+                        perr_node(c, item, "%s: expected %s, got %s", ipath,
+                                  f->type == FT_COMMAND ? "an absolute path to the program" : describe(d, f),
+                                  show(v, item));
+                        ok = false;
+                        continue;
+                }
+                if (strv_push(&l, s) < 0) {
+                        c->oom = -ENOMEM;
+                        return;
+                }
+                if (f->type == FT_MODULE_LIST)
+                        /* As lsmod and /proc/modules spell them. */
+                        for (char *p = l[strv_length(l) - 1]; *p; p++)
+                                if (*p == '-')
+                                        *p = '_';
+        }
+        if (!ok)
+                return;
+        if (!l) {
+                l = calloc(1, sizeof(char *));
+                if (!l) {
+                        c->oom = -ENOMEM;
+                        return;
+                }
+        }
+        char ***slot = at(base, f);
+        strv_free(*slot);
+        *slot = TAKE_PTR(l);
+}
+
+static void parse_ladder(ParseContext *c, const char *path, const Field *f, const YNode *n, Policy *p) {
+        LadderStep steps[POLICY_MAX_LADDER];
+        size_t n_steps = 0;
+        bool ok = true;
+        char v[96];
+
+        if (n->bad)
+                return;
+        if (n->type != YNODE_SEQUENCE) {
+                perr_node(c, n, "%s: expected a list of steps, got %s", path, show(v, n));
+                return;
+        }
+        if (n->n_items == 0) {
+                perr_node(c, n, "%s: must not be empty", path);
+                return;
+        }
+        for (size_t i = 0; i < n->n_items; i++) {
+                const YNode *item = n->items[i];
+                char ipath[128];
+                item_path(ipath, path, i);
+                const char *s = scalar(c, ipath, f, item);
+                if (!s) {
+                        ok = false;
+                        continue;
+                }
+                int step = ladder_step_from_string(s);
+                if (step < 0) {
+                        wrong(c, ipath, f, item);
+                        ok = false;
+                        continue;
+                }
+                bool dup = false;
+                for (size_t j = 0; j < n_steps; j++)
+                        dup = dup || steps[j] == (LadderStep) step;
+                if (dup) {
+                        perr_node(c, item, "%s: duplicate step '%s'", ipath, s);
+                        ok = false;
+                        continue;
+                }
+                /* No duplicates and _LADDER_STEP_MAX <= POLICY_MAX_LADDER:
+                 * this cannot overflow. */
+                steps[n_steps++] = (LadderStep) step;
+        }
+        if (!ok)
+                return;
+        memcpy(p->recovery.ladder, steps, n_steps * sizeof(LadderStep));
+        p->recovery.n_ladder = n_steps;
+}
+
+static void parse_fields(ParseContext *c, const char *path, const Field *fields, size_t n_fields, const YNode *n,
+                         void *base, unsigned *ret_set);
+
+/* One scalar-ish field; base is what the offsets are relative to. */
+static void parse_value(ParseContext *c, const char *path, const Field *f, const YNode *n, void *base) {
+        const char *s;
+        uint64_t u64;
+        uint32_t u32;
+        int r;
+
+        switch (f->type) {
+        case FT_SECTION:
+                if (n->bad || is_null(n))
+                        return;
+                parse_fields(c, path, f->sub, f->n_sub, n, base, NULL);
+                return;
+        case FT_DATA_PATH_LIST:
+        case FT_MODULE_LIST:
+        case FT_UNIT_LIST:
+        case FT_COMMAND:
+                parse_string_list(c, path, f, n, base);
+                return;
+        case FT_LADDER:
+        case FT_HEALTH_CHECKS:
+        case FT_COMPONENTS:
+                /* Handled by their callers (they need the whole policy). */
+                return;
+        default:
+                break;
+        }
+
+        s = scalar(c, path, f, n);
+        if (!s)
+                return;
+
+        switch (f->type) {
+        case FT_VERSION:
+                if (!streq(s, "1"))
+                        wrong(c, path, f, n);
+                return;
+        case FT_U32:
+                if (parse_u32_range(s, (uint32_t) f->min, (uint32_t) f->max, &u32) < 0)
+                        return wrong(c, path, f, n);
+                *(uint32_t *) at(base, f) = u32;
+                return;
+        case FT_U64:
+        case FT_DURATION:
+        case FT_SIZE:
+                r = f->type == FT_DURATION ? parse_duration(s, &u64)
+                    : f->type == FT_SIZE   ? parse_size(s, &u64)
+                                           : parse_u64(s, &u64);
+                if (r < 0 || u64 < f->min || u64 > f->max)
+                        return wrong(c, path, f, n);
+                *(uint64_t *) at(base, f) = u64;
+                return;
+        case FT_BOOL:
+                /* Only YAML 1.2's spelling: "yes", "on" or "1" are too easy
+                 * to mean something else. */
+                if (!streq(s, "true") && !streq(s, "false"))
+                        return wrong(c, path, f, n);
+                *(bool *) at(base, f) = streq(s, "true");
+                return;
+        case FT_ENUM:
+                for (size_t i = 0; i < f->n_names; i++)
+                        if (streq(s, f->names[i])) {
+                                *(unsigned *) at(base, f) = (unsigned) i;
+                                return;
+                        }
+                return wrong(c, path, f, n);
+        case FT_PATH:
+        case FT_PATH_OR_EMPTY:
+        case FT_DATA_PATH:
+                if (f->type == FT_PATH_OR_EMPTY && (is_null(n) || s[0] == '\0'))
+                        s = "";
+                else if (f->type == FT_DATA_PATH ? !data_path_ok(s) : !path_is_normalized_absolute(s))
+                        return wrong(c, path, f, n);
+                if (set_string(base, f, s) < 0)
+                        c->oom = -ENOMEM;
+                return;
+        case FT_DEVICE:
+                if (is_null(n) || s[0] == '\0')
+                        s = NULL;
+                else if (!device_ok(s))
+                        return wrong(c, path, f, n);
+                if (set_string(base, f, s) < 0)
+                        c->oom = -ENOMEM;
+                return;
+        case FT_NAME:
+                if (!name_ok(s))
+                        return wrong(c, path, f, n);
+                if (set_string(base, f, s) < 0)
+                        c->oom = -ENOMEM;
+                return;
+        default:
+                return;
+        }
+}
+
+/* ---- the schema -------------------------------------------------------- */
+
+#define F(k, t, off, ...) { .key = (k), .type = (t), .offset = (off), __VA_ARGS__ }
+#define P(member) offsetof(Policy, member)
+#define ENUM(table) .names = (table), .n_names = ELEMENTSOF(table)
+#define SUB(table) .sub = (table), .n_sub = ELEMENTSOF(table)
+#define SEC(x) ((uint64_t) (x) * USEC_PER_SEC)
+
+static const Field boot_fields[] = {
+        F("max_failed_boots", FT_U32, P(boot.max_failed_boots), .min = 1, .max = 50),
+        F("state", FT_ENUM, P(boot.state), ENUM(policy_state_backend_names)),
+        F("state_device", FT_DEVICE, P(boot.state_device)),
+        F("state_file", FT_PATH, P(boot.state_file)),
+        F("count_unknown_failures", FT_BOOL, P(boot.count_unknown_failures)),
+};
+
+static const Field confirm_fields[] = {
+        F("health_checks", FT_HEALTH_CHECKS, 0),
+};
+
+static const Field recovery_fields[] = {
+        F("ladder", FT_LADDER, 0),
+        F("attributed_crash_threshold", FT_U32, P(recovery.attributed_crash_threshold), .min = 1, .max = 50),
+        F("require_suspect", FT_BOOL, P(recovery.require_suspect)),
+        F("suspect_window", FT_DURATION, P(recovery.suspect_window_usec), .min = 0, .max = SEC(365 * 86400)),
+        F("safe_mode_without_suspect", FT_BOOL, P(recovery.safe_mode_without_suspect)),
+};
+
+static const Field snapshots_fields[] = {
+        F("dir", FT_DATA_PATH, P(snapshots.dir)),
+        F("keep", FT_U32, P(snapshots.keep), .min = 1, .max = 100),
+        F("max_bytes", FT_SIZE, P(snapshots.max_bytes), .min = 1ULL << 20, .max = 1ULL << 40),
+        F("max_entries", FT_U64, P(snapshots.max_entries), .min = 1, .max = 100000000),
+        F("max_expanded_bytes", FT_SIZE, P(snapshots.max_expanded_bytes), .min = 1ULL << 20, .max = 16ULL << 40),
+};
+
+static const Field safe_mode_fields[] = {
+        F("allow_cmdline", FT_BOOL, P(safe_mode.allow_cmdline)),
+        F("require_code", FT_BOOL, P(safe_mode.require_code)),
+        F("code_window", FT_U32, P(safe_mode.code_window), .min = 1, .max = 100),
+        F("secret_file", FT_PATH, P(safe_mode.secret_file)),
+};
+
+static const Field report_fields[] = {
+        F("prometheus_textfile", FT_PATH_OR_EMPTY, P(report.prometheus_textfile)),
+};
+
+static const Field top_fields[] = {
+        F("version", FT_VERSION, 0),
+        F("boot", FT_SECTION, 0, SUB(boot_fields)),
+        F("confirm", FT_SECTION, 0, SUB(confirm_fields)),
+        F("components", FT_COMPONENTS, 0),
+        F("recovery", FT_SECTION, 0, SUB(recovery_fields)),
+        F("snapshots", FT_SECTION, 0, SUB(snapshots_fields)),
+        F("safe_mode", FT_SECTION, 0, SUB(safe_mode_fields)),
+        F("report", FT_SECTION, 0, SUB(report_fields)),
+};
+
+#define HC(member) offsetof(HealthCheck, member)
+enum { HC_NAME = 1 << 0, HC_COMMAND = 1 << 1 };
+static const Field health_check_fields[] = {
+        F("name", FT_NAME, HC(name)),
+        F("command", FT_COMMAND, HC(command)),
+        F("timeout", FT_DURATION, HC(timeout_usec), .min = SEC(1), .max = SEC(3600)),
+};
+
+#define C(member) offsetof(Component, member)
+enum { COMPONENT_NAME = 1 << 0 };
+static const Field component_fields[] = {
+        F("name", FT_NAME, C(name)),
+        F("content", FT_DATA_PATH_LIST, C(content)),
+        F("kernel_modules", FT_MODULE_LIST, C(kernel_modules)),
+        F("units", FT_UNIT_LIST, C(units)),
+        F("quarantine", FT_ENUM, C(quarantine), ENUM(policy_quarantine_names)),
+        F("safe_mode", FT_ENUM, C(safe_mode), ENUM(policy_safe_mode_names)),
+        F("max_failed_boots", FT_U32, C(max_failed_boots), .min = 1, .max = 50),
+};
+
+/* The Policy being filled while fields are parsed: the list-valued fields
+ * need it rather than a base pointer. */
+static Policy *current_policy(void *base) {
+        return base;
+}
+
+static void parse_health_checks(ParseContext *c, const char *path, const YNode *n, Policy *p);
+static void parse_components(ParseContext *c, const char *path, const YNode *n, Policy *p);
+
+/* Applies the mapping N to BASE through FIELDS; *ret_set gets a bit per
+ * field (by index) that N set. */
+static void parse_fields(ParseContext *c, const char *path, const Field *fields, size_t n_fields, const YNode *n,
+                         void *base, unsigned *ret_set) {
+        const YNode *seen[MAX_FIELDS] = {};
+        unsigned set = 0;
+        char v[96];
+
+        if (n->bad)
+                return;
+        if (n->type != YNODE_MAPPING) {
+                if (*path)
+                        perr_node(c, n, "%s: expected a mapping, got %s", path, show(v, n));
+                else
+                        perr_node(c, n, "the top level must be a mapping, got %s", show(v, n));
+                return;
+        }
+        for (size_t i = 0; i + 1 < n->n_items && !c->stop && !c->oom; i += 2) {
+                const YNode *k = n->items[i], *val = n->items[i + 1];
+                char kpath[128];
+                if (k->bad)
+                        continue;
+                if (k->type != YNODE_SCALAR) {
+                        perr_node(c, k, "%s%skeys must be strings, got %s", path, *path ? ": " : "", show(v, k));
+                        continue;
+                }
+                snprintf(kpath, sizeof kpath, "%s%s%s", path, *path ? "." : "", k->value);
+                const Field *f = NULL;
+                size_t fi = 0;
+                for (; fi < n_fields; fi++)
+                        if (streq(fields[fi].key, k->value)) {
+                                f = &fields[fi];
+                                break;
+                        }
+                if (!f) {
+                        YNode shown = { .type = YNODE_SCALAR, .value = kpath };
+                        perr_node(c, k, "unknown key %s", show(v, &shown));
+                        continue;
+                }
+                if (seen[fi]) {
+                        perr_node(c, k, "duplicate key '%s' (first at line %zu)", kpath, seen[fi]->line);
+                        continue;
+                }
+                seen[fi] = k;
+                set |= 1u << fi;
+                if (f->type == FT_LADDER)
+                        parse_ladder(c, kpath, f, val, current_policy(base));
+                else if (f->type == FT_HEALTH_CHECKS)
+                        parse_health_checks(c, kpath, val, current_policy(base));
+                else if (f->type == FT_COMPONENTS)
+                        parse_components(c, kpath, val, current_policy(base));
+                else
+                        parse_value(c, kpath, f, val, base);
+        }
+        if (ret_set)
+                *ret_set = set;
+}
+
+/* A list of mappings (health checks, components): the common checks. */
+static bool entry_list_ok(ParseContext *c, const char *path, const YNode *n, size_t max) {
+        char v[96];
+        if (n->bad)
+                return false;
+        if (n->type != YNODE_SEQUENCE) {
+                perr_node(c, n, "%s: expected a list, got %s", path, show(v, n));
+                return false;
+        }
+        if (n->n_items > max) {
+                perr_node(c, n, "%s: more than %zu entries", path, max);
+                return false;
+        }
+        return true;
+}
+
+static bool entry_name_unique(ParseContext *c, const char *path, const YNode *item, char ***names, const char *name) {
+        if (strv_contains(*names, name)) {
+                perr_node(c, item, "%s: duplicate name '%s'", path, name);
+                return false;
+        }
+        if (strv_push(names, name) < 0)
+                c->oom = -ENOMEM;
+        return true;
+}
+
+static void parse_health_checks(ParseContext *c, const char *path, const YNode *n, Policy *p) {
+        _cleanup_strv_free_ char **names = NULL;
+        HealthCheck *checks = NULL;
+        size_t n_checks = 0;
+        bool ok = true;
+
+        if (!is_null(n)) {
+                if (!entry_list_ok(c, path, n, POLICY_MAX_HEALTH_CHECKS))
+                        return;
+                checks = calloc(n->n_items + 1, sizeof(HealthCheck));
+                if (!checks) {
+                        c->oom = -ENOMEM;
+                        return;
+                }
+        }
+        for (size_t i = 0; !is_null(n) && i < n->n_items; i++) {
+                const YNode *item = n->items[i];
+                char ipath[128];
+                unsigned set = 0;
+                unsigned before = c->n_errors;
+                HealthCheck *h = &checks[n_checks++];
+                *h = (HealthCheck) { .timeout_usec = 90 * USEC_PER_SEC };
+                item_path(ipath, path, i);
+                parse_fields(c, ipath, health_check_fields, ELEMENTSOF(health_check_fields), item, h, &set);
+                if (item->bad || item->type != YNODE_MAPPING || c->n_errors != before) {
+                        ok = false;
+                        continue;
+                }
+                if (!(set & HC_NAME) || !(set & HC_COMMAND)) {
+                        perr_node(c, item, "%s: missing required key '%s'", ipath,
+                                  !(set & HC_NAME) ? "name" : "command");
+                        ok = false;
+                        continue;
+                }
+                ok = entry_name_unique(c, ipath, item, &names, h->name) && ok;
+        }
+        if (!ok || c->oom) {
+                for (size_t i = 0; i < n_checks; i++)
+                        policy_health_check_done(&checks[i]);
+                free(checks);
+                return;
+        }
+        for (size_t i = 0; i < p->confirm.n_health_checks; i++)
+                policy_health_check_done(&p->confirm.health_checks[i]);
+        free(p->confirm.health_checks);
+        p->confirm.health_checks = checks;
+        p->confirm.n_health_checks = n_checks;
+}
+
+/* Moves the fields SET in SRC over DST (a drop-in overriding only the keys it
+ * sets), leaving SRC owning only what was not moved. */
+static void component_merge(Component *dst, Component *src, unsigned set) {
+        for (size_t i = 0; i < ELEMENTSOF(component_fields); i++) {
+                const Field *f = &component_fields[i];
+                if (!(set & (1u << i)))
+                        continue;
+                void *d = at(dst, f), *s = at(src, f);
+                switch (f->type) {
+                case FT_NAME:
+                        break; /* the key it was found by */
+                case FT_DATA_PATH_LIST:
+                case FT_MODULE_LIST:
+                case FT_UNIT_LIST:
+                        strv_free(*(char ***) d);
+                        *(char ***) d = *(char ***) s;
+                        *(char ***) s = NULL;
+                        break;
+                case FT_ENUM:
+                        *(unsigned *) d = *(unsigned *) s;
+                        break;
+                case FT_U32:
+                        *(uint32_t *) d = *(uint32_t *) s;
+                        break;
+                default:
+                        abort(); /* a component field type added without a merge rule */
+                }
+        }
+}
+
+static void parse_components(ParseContext *c, const char *path, const YNode *n, Policy *p) {
+        _cleanup_strv_free_ char **names = NULL;
+
+        if (is_null(n) || !entry_list_ok(c, path, n, POLICY_MAX_COMPONENTS))
+                return;
+        for (size_t i = 0; i < n->n_items && !c->oom; i++) {
+                const YNode *item = n->items[i];
+                char ipath[128];
+                unsigned set = 0;
+                unsigned before = c->n_errors;
+                Component comp = { .quarantine = QUARANTINE_ALLOW, .safe_mode = COMPONENT_SAFE_MODE_DISABLE };
+                item_path(ipath, path, i);
+                parse_fields(c, ipath, component_fields, ELEMENTSOF(component_fields), item, &comp, &set);
+                if (item->bad || item->type != YNODE_MAPPING || c->n_errors != before) {
+                        policy_component_done(&comp);
+                        continue;
+                }
+                if (!(set & COMPONENT_NAME)) {
+                        perr_node(c, item, "%s: missing required key 'name'", ipath);
+                        policy_component_done(&comp);
+                        continue;
+                }
+                if (!entry_name_unique(c, ipath, item, &names, comp.name)) {
+                        policy_component_done(&comp);
+                        continue;
+                }
+                Component *existing = (Component *) policy_find_component(p, comp.name);
+                if (existing) {
+                        component_merge(existing, &comp, set);
+                        policy_component_done(&comp);
+                        continue;
+                }
+                if (p->n_components >= POLICY_MAX_COMPONENTS) {
+                        perr_node(c, item, "%s: more than %u components in all", ipath, POLICY_MAX_COMPONENTS);
+                        policy_component_done(&comp);
+                        continue;
+                }
+                Component *nc = realloc(p->components, (p->n_components + 1) * sizeof(Component));
+                if (!nc) {
+                        policy_component_done(&comp);
+                        c->oom = -ENOMEM;
+                        return;
+                }
+                p->components = nc;
+                p->components[p->n_components++] = comp;
+        }
+}
+
+int policy_parse_buffer(Policy *p, const char *filename, const char *buf, size_t len) {
+        ParseContext c = { .p = p, .filename = filename, .buf = buf, .len = len };
+        if (len > POLICY_MAX_FILE_SIZE) {
+                perr(&c, 1, 1, "file is larger than %u bytes", POLICY_MAX_FILE_SIZE);
+                return c.oom ?: (int) c.n_errors;
+        }
+
+        _cleanup_(ynode_freep) YNode *root = NULL;
+        int r = build_tree(&c, &root);
+        if (r < 0)
+                return r;
+        if (!c.stop && (!root || is_null(root)))
+                perr(&c, root ? root->line : 1, root ? root->col : 1,
+                     "empty policy (expected a mapping, at least \"version: 1\")");
+        if (c.n_errors > 0 || c.stop)
+                /* The document is broken: report only what the tree build found. */
+                return c.oom ?: (int) c.n_errors;
+
+        Policy scratch;
+        r = policy_copy_settings(p, &scratch);
+        if (r < 0)
+                return r;
+        parse_fields(&c, "", top_fields, ELEMENTSOF(top_fields), root, &scratch, NULL);
+        if (c.oom) {
+                policy_done(&scratch);
+                return c.oom;
+        }
+        /* All or nothing: a file with any error contributes nothing. */
+        if (c.n_errors == 0)
+                policy_take_settings(p, &scratch);
+        policy_done(&scratch);
+        return (int) c.n_errors;
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Quarantine: persistent, reversible disabling of one component, everything
+ * beneath root_fd.
+ *
+ *   modules  "blacklist X" + "install X /bin/false" in
+ *            /etc/modprobe.d/lastgood-quarantine.conf: one file for all
+ *            quarantined components, regenerated from the registry, one
+ *            block per component. A file that was there before is kept in
+ *            the registry (bytes, mode, owner, mtime or link target), its
+ *            lines stay active inside the generated file, and it comes back
+ *            byte for byte when the last block goes.
+ *   units    masked: /etc/systemd/system/UNIT -> /dev/null. Whatever was at
+ *            that path before (an admin's override file or a symlink) is
+ *            kept in the registry and put back by release.
+ *   content  each content path is moved to
+ *            /var/lib/lastgood/quarantine/COMPONENT/INCIDENT/content/ENCODED
+ *            (ENCODED: the path without its leading '/', '%' -> "%25",
+ *            '/' -> "%2F"). renameat() when on the same filesystem. On EXDEV
+ *            (a separate /var is common) the tree is copied (regular files,
+ *            directories, symlinks; mode, owner and times kept; fsynced),
+ *            renamed into place, and only then is the original removed.
+ *            Hard links inside the tree are not preserved by the copy, nor
+ *            are extended attributes; device nodes, FIFOs and sockets are
+ *            refused (-EOPNOTSUPP, the apply is rolled back).
+ *
+ * The registry, /var/lib/lastgood/quarantine/registry, is a text file
+ * written atomically (deterministic temp name, fsync, rename, fsync dir).
+ * Power cuts: an apply first writes its whole plan (with what existed
+ * before) to the registry in state "applying", then acts; a release first
+ * marks the entry "releasing". Each step is idempotent and its progress can
+ * be read off the files themselves (a mask is in place or not; a move uses
+ * fixed temp/doomed names so a half-copied or half-removed tree is
+ * recognisable), so the registry records the intent per entry and the phase
+ * of each change is derived by inspection rather than with one registry
+ * write per change. quarantine_recover_interrupted() rolls an interrupted
+ * apply or release forward (an apply that cannot be completed is rolled
+ * back), so the registry always agrees with the files.
+ *
+ * All operations that change anything take an exclusive flock on the
+ * quarantine directory.
+ */
+
+#include <stdint.h>
+
+#include "policy.h"
+#include "util.h"
+
+#define QUARANTINE_DIR "/var/lib/lastgood/quarantine"
+#define QUARANTINE_REGISTRY QUARANTINE_DIR "/registry"
+#define QUARANTINE_MODPROBE_CONF "/etc/modprobe.d/lastgood-quarantine.conf"
+#define QUARANTINE_UNIT_DIR "/etc/systemd/system"
+/* A unit file or modprobe.d file larger than this is refused (its bytes go
+ * into the registry). */
+#define QUARANTINE_MAX_PRIOR_SIZE (1024u * 1024u)
+#define QUARANTINE_MAX_REASON 1024u
+
+typedef enum QuarantineState {
+        QUARANTINE_STATE_APPLYING,  /* intent recorded, not (yet) complete */
+        QUARANTINE_STATE_ACTIVE,    /* fully applied */
+        QUARANTINE_STATE_RELEASING, /* release started, not (yet) complete */
+        _QUARANTINE_STATE_MAX,
+} QuarantineState;
+
+typedef struct QuarantineResult {
+        unsigned n_modules;        /* modules blacklisted */
+        unsigned n_units;          /* units masked */
+        unsigned n_content;        /* content paths moved away */
+        unsigned n_content_absent; /* content paths that did not exist */
+        bool copied;               /* at least one move fell back to copy (EXDEV) */
+} QuarantineResult;
+
+typedef struct QuarantineEntry {
+        char *component;
+        uint32_t incident;
+        uint64_t since_usec; /* CLOCK_REALTIME of the apply */
+        QuarantineState state;
+        char *reason;
+        char **kernel_modules;
+        char **units;
+        char **content;       /* live paths that were moved away */
+        char **content_stash; /* where each is kept (absolute, beneath the root) */
+} QuarantineEntry;
+
+/*
+ * Quarantines C. Returns 0 and fills *ret (if non-NULL) on success;
+ *   -EPERM   c->quarantine is QUARANTINE_NEVER (anti-tamper: never disabled);
+ *   -EINVAL  a name or path in C is unsafe (module names [A-Za-z0-9_-],
+ *            unit names a plain file name with a suffix, content paths
+ *            absolute and normalised, not "/" nor beneath /var/lib/lastgood),
+ *            or the reason is too long;
+ *   -EEXIST  C is already quarantined (or its stash directory exists);
+ *   -EBUSY   a unit or content path of C is held by another quarantined
+ *            component;
+ *   -EISDIR / -EFBIG  a unit path is a directory / too large to record;
+ *   other -errno from the filesystem: the apply was rolled back (or, if even
+ *            that failed, is left "applying" for quarantine_recover_interrupted()).
+ */
+int quarantine_apply(int root_fd, const Component *c, uint32_t incident, const char *reason,
+                     QuarantineResult *ret) _wur_;
+
+/*
+ * Undoes exactly what quarantine_apply() did for COMPONENT and drops its
+ * registry entry. Finishes interrupted operations first.
+ *   -ENOENT  COMPONENT is not quarantined;
+ *   -EINVAL  COMPONENT is not a valid component name;
+ *   -EEXIST  something now exists where a content path would be moved back,
+ *            or a masked unit path was replaced by something other than the
+ *            /dev/null link: nothing was changed (move it away and retry).
+ */
+int quarantine_release(int root_fd, const char *component) _wur_;
+
+/* Reads the registry. An absent registry is an empty list. -EBADMSG when the
+ * registry is corrupt. */
+int quarantine_list(int root_fd, QuarantineEntry **ret, size_t *ret_n) _wur_;
+void quarantine_list_free(QuarantineEntry *l, size_t n);
+
+/* True when COMPONENT has a registry entry (in any state). */
+bool quarantine_is_active(int root_fd, const char *component);
+
+/*
+ * Completes or rolls back applies/releases a power cut interrupted. Called at
+ * every boot start: when there is no quarantine directory or nothing is
+ * pending it only opens and reads the registry. Returns the number of entries
+ * it finished (>= 0) or -errno.
+ */
+int quarantine_recover_interrupted(int root_fd) _wur_;
+
+const char *quarantine_state_to_string(QuarantineState s);
+
+/* Validators shared with safe mode: names that are safe to write into
+ * modprobe.d and to use as a file name in a systemd unit directory. */
+bool quarantine_module_name_is_valid(const char *s);
+bool quarantine_unit_name_is_valid(const char *s);
+bool quarantine_component_name_is_valid(const char *s);

@@ -1,0 +1,36 @@
+#!/bin/bash
+# Builds the fake sensor for the VM kernel into tests/vm/cache/sensor-KVER/:
+#   good/fakesensor.ko     the sensor as shipped (crashes only on bad content)
+#   broken/fakesensor.ko   a bad module update (crashes at load whatever the content)
+# and the content files good.rules, bad.rules (malformed), spin.rules (hangs).
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+
+kver=${1:-$(vm_kver)}
+hdrs=/usr/src/linux-headers-$kver
+[[ -d $hdrs ]] || vm_die "no $hdrs (run tests/vm/deps.sh)"
+out=$CACHE/sensor-$kver
+src=$VM_DIR/sensor
+if [[ -e $out/.done && $out/.done -nt $src/fakesensor.c && $out/.done -nt $src/build.sh ]]; then
+        echo "$out"
+        exit 0
+fi
+rm -rf "$out"
+for variant in good broken; do
+        d=$out/build-$variant
+        mkdir -p "$d" "$out/$variant"
+        cp "$src/fakesensor.c" "$src/Kbuild" "$d/"
+        flags=
+        [[ $variant == broken ]] && flags=-DFAKESENSOR_BAD_MODULE
+        make -s -C "$hdrs" M="$d" FS_CFLAGS="$flags" modules >&2
+        cp "$d/fakesensor.ko" "$out/$variant/"
+done
+
+printf 'FAKESENSOR-RULES 1\nversion 2024.07.18-good\nrule deny-exec /tmp/*\nrule deny-write /etc/shadow\nrule audit-connect *:4444\nend\n' >"$out/good.rules"
+# The bad update: the header is zero-filled, as in a truncated download.
+{ head -c 64 /dev/zero; printf 'version 2024.07.19-bad\nrule deny-exec /tmp/*\nend\n'; } >"$out/bad.rules"
+printf 'FAKESENSOR-RULES 1\nversion 2024.07.19-spin\nrule spin (a+)+$\nend\n' >"$out/spin.rules"
+# A later good update, to show that confirm snapshots the new content.
+printf 'FAKESENSOR-RULES 1\nversion 2024.07.20-good\nrule deny-exec /tmp/*\nrule deny-exec /dev/shm/*\nend\n' >"$out/good2.rules"
+touch "$out/.done"
+echo "$out"
