@@ -47,6 +47,8 @@ static void help(void) {
         printf("\n"
                "Options:\n"
                "  --root DIR       operate on the system mounted at DIR (default /)\n"
+               "  --runtime-root DIR  whose /run receives runtime (one-boot) configuration;\n"
+               "                   the initramfs passes / (its /run moves to the real root)\n"
                "  --policy FILE    read only this policy file (default\n"
                "                   /etc/lastgood/policy.yaml + policy.d/*.yaml under the root)\n"
                "  --pstore DIR     crash records directory (default /sys/fs/pstore)\n"
@@ -76,9 +78,10 @@ int context_policy(Context *ctx, Policy **ret) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_ROOT = 0x100, ARG_POLICY, ARG_PSTORE, ARG_CMDLINE, ARG_ESP, ARG_JSON, ARG_VERSION };
+        enum { ARG_ROOT = 0x100, ARG_RUNTIME_ROOT, ARG_POLICY, ARG_PSTORE, ARG_CMDLINE, ARG_ESP, ARG_JSON, ARG_VERSION };
         static const struct option options[] = {
                 { "root", required_argument, NULL, ARG_ROOT },
+                { "runtime-root", required_argument, NULL, ARG_RUNTIME_ROOT },
                 { "policy", required_argument, NULL, ARG_POLICY },
                 { "pstore", required_argument, NULL, ARG_PSTORE },
                 { "cmdline", required_argument, NULL, ARG_CMDLINE },
@@ -92,6 +95,7 @@ int main(int argc, char **argv) {
         Context ctx = {
                 .root_dir = "/",
                 .root_fd = -1,
+                .runtime_fd = -1,
                 .pstore_dir = "/sys/fs/pstore",
         };
 
@@ -111,6 +115,9 @@ int main(int argc, char **argv) {
                 switch (c) {
                 case ARG_ROOT:
                         ctx.root_dir = optarg;
+                        break;
+                case ARG_RUNTIME_ROOT:
+                        ctx.runtime_root = optarg;
                         break;
                 case ARG_POLICY:
                         ctx.policy_path = optarg;
@@ -170,6 +177,12 @@ int main(int argc, char **argv) {
                 return streq(name, "boot") ? EXIT_OK : EXIT_USAGE;
         }
 
+        r = root_open(ctx.runtime_root ?: ctx.root_dir, &ctx.runtime_fd);
+        if (r < 0) {
+                log_error_errno(r, "Failed to open runtime root '%s': %m", ctx.runtime_root);
+                return streq(name, "boot") ? EXIT_OK : EXIT_USAGE;
+        }
+
         char **vargv = argv + (argc - nargs - 1);
         optind = 0; /* verbs may run getopt again on their own argv */
         r = verb->fn(&ctx, nargs + 1, vargv);
@@ -177,6 +190,7 @@ int main(int argc, char **argv) {
         if (ctx.policy_loaded)
                 policy_done(&ctx.policy);
         closep(&ctx.root_fd);
+        closep(&ctx.runtime_fd);
         log_close();
         if (r < 0)
                 return EXIT_FAIL;

@@ -193,7 +193,7 @@ static int build_tree(ParseContext *c, YNode **ret) {
                         break;
                 }
                 YNode *node = NULL;
-                bool ok = true;
+                bool ok = true, want_node = false;
                 switch (ev.type) {
                 case YAML_STREAM_END_EVENT:
                         done = true;
@@ -207,11 +207,13 @@ static int build_tree(ParseContext *c, YNode **ret) {
                         break;
                 case YAML_ALIAS_EVENT:
                         perr(c, ev.start_mark.line + 1, ev.start_mark.column + 1, "aliases are not allowed");
+                        want_node = true;
                         node = ynode_new(YNODE_SCALAR, &ev.start_mark);
                         ok = false;
                         break;
                 case YAML_SCALAR_EVENT:
                         ok = check_node_props(c, &ev.start_mark, ev.data.scalar.anchor, ev.data.scalar.tag);
+                        want_node = true;
                         node = ynode_new(YNODE_SCALAR, &ev.start_mark);
                         if (!node)
                                 break;
@@ -242,6 +244,7 @@ static int build_tree(ParseContext *c, YNode **ret) {
                         else
                                 ok = check_node_props(c, &ev.start_mark, ev.data.mapping_start.anchor,
                                                       ev.data.mapping_start.tag);
+                        want_node = true;
                         node = ynode_new(ev.type == YAML_SEQUENCE_START_EVENT ? YNODE_SEQUENCE : YNODE_MAPPING,
                                          &ev.start_mark);
                         break;
@@ -274,8 +277,7 @@ static int build_tree(ParseContext *c, YNode **ret) {
                         }
                         if (node->type != YNODE_SCALAR)
                                 stack[depth++] = node;
-                } else if (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_ALIAS_EVENT ||
-                           ((ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) && !c->stop))
+                } else if (want_node)
                         c->oom = -ENOMEM;
         }
         yaml_parser_delete(&parser);
@@ -533,8 +535,7 @@ static int set_string(void *base, const Field *f, const char *v) {
         return 0;
 }
 
-/* Checks one string item of a list field; returns the (possibly normalised)
- * value to keep, or NULL after reporting. */
+/* Whether one string item of a list field is acceptable. */
 static bool list_item_ok(const Field *f, const char *v, size_t index) {
         switch (f->type) {
         case FT_DATA_PATH_LIST:
@@ -550,8 +551,10 @@ static bool list_item_ok(const Field *f, const char *v, size_t index) {
         }
 }
 
+/* Key paths are only for messages: a long one is cut, harmlessly. */
 static void item_path(char buf[static 128], const char *path, size_t i) {
-        snprintf(buf, 128, "%s[%zu]", path, i);
+        if (snprintf(buf, 128, "%s[%zu]", path, i) >= 128)
+                memcpy(buf + 124, "...", 4);
 }
 
 static void parse_string_list(ParseContext *c, const char *path, const Field *f, const YNode *n, void *base) {
@@ -564,9 +567,8 @@ static void parse_string_list(ParseContext *c, const char *path, const Field *f,
         if (is_null(n) && f->type != FT_COMMAND) {
                 /* "units:" with nothing after it: an empty list. */
         } else if (n->type != YNODE_SEQUENCE) {
-                char d[160], v[96];
+                char v[96];
                 perr_node(c, n, "%s: expected a list, got %s", path, show(v, n));
-                (void) d;
                 return;
         } else if (n->n_items == 0 && f->type == FT_COMMAND) {
                 perr_node(c, n, "%s: must not be empty", path);
@@ -840,12 +842,6 @@ static const Field component_fields[] = {
         F("max_failed_boots", FT_U32, C(max_failed_boots), .min = 1, .max = 50),
 };
 
-/* The Policy being filled while fields are parsed: the list-valued fields
- * need it rather than a base pointer. */
-static Policy *current_policy(void *base) {
-        return base;
-}
-
 static void parse_health_checks(ParseContext *c, const char *path, const YNode *n, Policy *p);
 static void parse_components(ParseContext *c, const char *path, const YNode *n, Policy *p);
 
@@ -875,7 +871,8 @@ static void parse_fields(ParseContext *c, const char *path, const Field *fields,
                         perr_node(c, k, "%s%skeys must be strings, got %s", path, *path ? ": " : "", show(v, k));
                         continue;
                 }
-                snprintf(kpath, sizeof kpath, "%s%s%s", path, *path ? "." : "", k->value);
+                if (snprintf(kpath, sizeof kpath, "%s%s%s", path, *path ? "." : "", k->value) >= (int) sizeof kpath)
+                        memcpy(kpath + sizeof kpath - 4, "...", 4);
                 const Field *f = NULL;
                 size_t fi = 0;
                 for (; fi < n_fields; fi++)
@@ -894,12 +891,13 @@ static void parse_fields(ParseContext *c, const char *path, const Field *fields,
                 }
                 seen[fi] = k;
                 set |= 1u << fi;
+                /* These three only occur in tables applied to the Policy. */
                 if (f->type == FT_LADDER)
-                        parse_ladder(c, kpath, f, val, current_policy(base));
+                        parse_ladder(c, kpath, f, val, base);
                 else if (f->type == FT_HEALTH_CHECKS)
-                        parse_health_checks(c, kpath, val, current_policy(base));
+                        parse_health_checks(c, kpath, val, base);
                 else if (f->type == FT_COMPONENTS)
-                        parse_components(c, kpath, val, current_policy(base));
+                        parse_components(c, kpath, val, base);
                 else
                         parse_value(c, kpath, f, val, base);
         }
@@ -1074,8 +1072,9 @@ int policy_parse_buffer(Policy *p, const char *filename, const char *buf, size_t
         if (!c.stop && (!root || is_null(root)))
                 perr(&c, root ? root->line : 1, root ? root->col : 1,
                      "empty policy (expected a mapping, at least \"version: 1\")");
-        if (c.n_errors > 0 || c.stop)
-                /* The document is broken: report only what the tree build found. */
+        if (c.stop || !root || is_null(root))
+                /* Syntax error, or nothing to check: positions past a syntax
+                 * error mean nothing, report only what was found. */
                 return c.oom ?: (int) c.n_errors;
 
         Policy scratch;

@@ -20,6 +20,7 @@
 
 typedef struct LadderInput {
         int root_fd;
+        int runtime_fd; /* where /run is: the root, or the initramfs's own (--runtime-root) */
         const Policy *policy;
         const char *pstore_dir; /* host path of the crash records */
         const char *boot_id;

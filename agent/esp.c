@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "esp.h"
+
+#include <blkid.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <strings.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "fault.h"
+#include "fileio.h"
+#include "rootfs.h"
+
+void esp_partition_done(EspPartition *p) {
+        free(p->disk);
+        free(p->node);
+        free(p->fstype);
+        free(p->uuid);
+        *p = (EspPartition) {};
+}
+
+void esp_partitions_free(EspPartition *l, size_t n) {
+        for (size_t i = 0; l && i < n; i++)
+                esp_partition_done(&l[i]);
+        free(l);
+}
+
+static void blkid_probep(blkid_probe *p) {
+        if (*p)
+                blkid_free_probe(*p);
+}
+
+static int strv_cmp(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Every whole disk the kernel knows, as /dev paths, sorted. */
+static int list_disks(char ***ret) {
+        DIR *d = opendir("/sys/block");
+        if (!d)
+                return -errno;
+        _cleanup_strv_free_ char **l = NULL;
+        struct dirent *de;
+        int r = 0;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.' || strneq(de->d_name, "ram", 3) || strneq(de->d_name, "zram", 4))
+                        continue;
+                char path[300];
+                r = xsnprintf(path, sizeof path, "/dev/%s", de->d_name);
+                if (r >= 0)
+                        r = strv_push(&l, path);
+                if (r < 0)
+                        break;
+        }
+        closedir(d);
+        if (r < 0)
+                return r;
+        if (l)
+                qsort(l, strv_length(l), sizeof *l, strv_cmp);
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* The device node of partition PARTNO of the block device DISK, from sysfs
+ * (sda → sda1, nvme0n1 → nvme0n1p1, whatever the driver's naming). */
+static char *partition_node(const char *disk, unsigned partno) {
+        struct stat st;
+        if (stat(disk, &st) < 0 || !S_ISBLK(st.st_mode))
+                return NULL; /* an image file: no node to mount */
+        char sys[64];
+        if (xsnprintf(sys, sizeof sys, "/sys/dev/block/%u:%u", major(st.st_rdev), minor(st.st_rdev)) < 0)
+                return NULL;
+        _cleanup_close_ int dfd = open(sys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return NULL;
+        int fd2 = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        if (fd2 < 0)
+                return NULL;
+        DIR *d = fdopendir(fd2);
+        if (!d) {
+                close(fd2);
+                return NULL;
+        }
+        char *node = NULL;
+        struct dirent *de;
+        while (!node && (de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                char rel[300];
+                if (xsnprintf(rel, sizeof rel, "%s/partition", de->d_name) < 0)
+                        continue;
+                _cleanup_free_ char *buf = NULL;
+                if (read_full_at(dfd, rel, 32, &buf, NULL) < 0)
+                        continue; /* not a partition (queue/, holders/, …) */
+                buf[strcspn(buf, "\n")] = '\0';
+                uint32_t n;
+                if (parse_u32_range(buf, 1, UINT32_MAX, &n) < 0 || n != partno)
+                        continue;
+                if (asprintf(&node, "/dev/%s", de->d_name) < 0)
+                        node = NULL;
+        }
+        closedir(d);
+        return node;
+}
+
+/* The file system type at OFFSET..OFFSET+SIZE of PATH, or NULL. */
+static char *probe_fstype(const char *path, uint64_t offset, uint64_t size) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return NULL;
+        _cleanup_(blkid_probep) blkid_probe pr = blkid_new_probe();
+        if (!pr || blkid_probe_set_device(pr, fd, (blkid_loff_t) offset, (blkid_loff_t) size) < 0)
+                return NULL;
+        blkid_probe_enable_partitions(pr, 0);
+        blkid_probe_enable_superblocks(pr, 1);
+        blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+        const char *type = NULL;
+        if (blkid_do_safeprobe(pr) != 0 || blkid_probe_lookup_value(pr, "TYPE", &type, NULL) < 0 || !type)
+                return NULL;
+        return strdup(type);
+}
+
+static bool partition_is_esp(blkid_partition par) {
+        const char *type = blkid_partition_get_type_string(par);
+        if (type && strcasecmp(type, ESP_TYPE_GUID) == 0)
+                return true;
+        blkid_parttable t = blkid_partition_get_table(par);
+        const char *tt = t ? blkid_parttable_get_type(t) : NULL;
+        return tt && streq(tt, "dos") && blkid_partition_get_type(par) == ESP_MBR_TYPE;
+}
+
+static int probe_disk(const char *disk, EspPartition **list, size_t *n) {
+        _cleanup_(blkid_probep) blkid_probe pr = blkid_new_probe_from_filename(disk);
+        if (!pr)
+                return 0; /* no medium, no permission, gone: not an ESP */
+        blkid_probe_enable_superblocks(pr, 0);
+        blkid_probe_enable_partitions(pr, 1);
+        blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
+        blkid_partlist ls = blkid_probe_get_partitions(pr);
+        if (!ls)
+                return 0;
+        int count = blkid_partlist_numof_partitions(ls);
+        for (int i = 0; i < count; i++) {
+                blkid_partition par = blkid_partlist_get_partition(ls, i);
+                if (!par || !partition_is_esp(par))
+                        continue;
+                blkid_loff_t start = blkid_partition_get_start(par), size = blkid_partition_get_size(par);
+                if (start < 0 || size <= 0)
+                        continue;
+                EspPartition *nl = realloc(*list, (*n + 1) * sizeof **list);
+                if (!nl)
+                        return -ENOMEM;
+                *list = nl;
+                EspPartition *p = &nl[*n];
+                /* libblkid counts partitions in 512-byte sectors, whatever
+                 * the device's logical sector size. */
+                *p = (EspPartition) {
+                        .partno = (unsigned) blkid_partition_get_partno(par),
+                        .offset = (uint64_t) start * 512,
+                        .size = (uint64_t) size * 512,
+                        .disk = strdup(disk),
+                };
+                const char *uuid = blkid_partition_get_uuid(par);
+                if (uuid)
+                        p->uuid = strdup(uuid);
+                if (!p->disk || (uuid && !p->uuid)) {
+                        esp_partition_done(p);
+                        return -ENOMEM;
+                }
+                p->node = partition_node(disk, p->partno);
+                p->fstype = probe_fstype(disk, p->offset, p->size);
+                (*n)++;
+        }
+        return 0;
+}
+
+int esp_find(char *const *disks, EspPartition **ret, size_t *ret_n) {
+        _cleanup_strv_free_ char **all = NULL;
+        if (!disks) {
+                int r = list_disks(&all);
+                if (r < 0)
+                        return r;
+                disks = all;
+        }
+        EspPartition *list = NULL;
+        size_t n = 0;
+        for (char *const *d = disks; d && *d; d++) {
+                int r = probe_disk(*d, &list, &n);
+                if (r < 0) {
+                        esp_partitions_free(list, n);
+                        return r;
+                }
+        }
+        if (n == 0) {
+                free(list);
+                return -ENODEV;
+        }
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
+/* Decodes mountinfo's octal escapes (\040 for a space) in place. */
+static void unescape_octal(char *s) {
+        char *w = s;
+        for (char *p = s; *p; p++) {
+                if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
+                    p[3] <= '7') {
+                        *w++ = (char) ((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+                        p += 3;
+                } else
+                        *w++ = *p;
+        }
+        *w = '\0';
+}
+
+int esp_mountinfo_find(FILE *mountinfo, dev_t devnum, char **ret_path) {
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0;
+        while (getline(&line, &cap, mountinfo) > 0) {
+                /* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS … - FSTYPE SOURCE SUPER" */
+                unsigned maj, min;
+                char root[4096], where[4096];
+                if (sscanf(line, "%*u %*u %u:%u %4095s %4095s", &maj, &min, root, where) != 4)
+                        continue;
+                /* A bind mount of a subdirectory is not the ESP's top. */
+                if (makedev(maj, min) != devnum || !streq(root, "/"))
+                        continue;
+                unescape_octal(where);
+                char *p = strdup(where);
+                if (!p)
+                        return -ENOMEM;
+                *ret_path = p;
+                return 0;
+        }
+        return -ENOENT;
+}
+
+static bool all_digits(const char *s) {
+        if (!*s)
+                return false;
+        for (; *s; s++)
+                if (*s < '0' || *s > '9')
+                        return false;
+        return true;
+}
+
+int esp_parse_request(const char *buf, size_t len, EspRequest *ret) {
+        if (len > ESP_REQUEST_MAX || memchr(buf, '\0', len))
+                return -EBADMSG;
+        char copy[ESP_REQUEST_MAX + 1];
+        memcpy(copy, buf, len);
+        copy[len] = '\0';
+        char *s = copy;
+        if (strneq(s, "\xef\xbb\xbf", 3)) /* Notepad's UTF-8 BOM */
+                s += 3;
+
+        EspRequest req = {};
+        bool have_code = false, have_boots = false;
+        char *save = NULL;
+        for (char *tok = strtok_r(s, " \t\r\n\v\f", &save); tok; tok = strtok_r(NULL, " \t\r\n\v\f", &save)) {
+                const char *v;
+                bool is_code;
+                if (strneq(tok, "code=", 5)) {
+                        v = tok + 5;
+                        is_code = true;
+                } else if (strneq(tok, "boots=", 6)) {
+                        v = tok + 6;
+                        is_code = false;
+                } else {
+                        /* Bare words are positional: code, then boots. */
+                        v = tok;
+                        is_code = !have_code;
+                }
+                if (is_code) {
+                        size_t n = strlen(v);
+                        if (have_code || !all_digits(v) || n < 6 || n > ESP_CODE_MAX)
+                                return -EBADMSG;
+                        memcpy(req.code, v, n + 1);
+                        have_code = true;
+                } else {
+                        if (have_boots || parse_u32_range(v, 1, ESP_BOOTS_MAX, &req.boots) < 0)
+                                return -EBADMSG;
+                        have_boots = true;
+                }
+        }
+        *ret = req;
+        return 0;
+}
+
+/* Finds NAME in dir_fd ignoring ASCII case (an exact match wins); the real
+ * name is copied to found. */
+static int lookup_ci(int dir_fd, const char *name, char found[static 256]) {
+        int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        int r = -ENOENT;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (strcasecmp(de->d_name, name) != 0 || strlen(de->d_name) >= 256)
+                        continue;
+                strcpy(found, de->d_name);
+                r = 0;
+                if (streq(de->d_name, name))
+                        break;
+        }
+        closedir(d);
+        return r;
+}
+
+static int open_dir_ci(int dir_fd, const char *name, int *ret) {
+        char real[256];
+        int r = lookup_ci(dir_fd, name, real);
+        if (r < 0)
+                return r;
+        int fd = openat(dir_fd, real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        *ret = fd;
+        return 0;
+}
+
+static int remove_request(int dir_fd, const char *name) {
+        int r = fault_point("esp-request-delete");
+        if (r < 0)
+                return r;
+        if (unlinkat(dir_fd, name, 0) < 0)
+                return -errno;
+        return fsync_dir(dir_fd);
+}
+
+int esp_take_request_at(int esp_fd, EspRequest *ret) {
+        _cleanup_close_ int efi_fd = -1, lg_fd = -1;
+        int r = open_dir_ci(esp_fd, "EFI", &efi_fd);
+        if (r >= 0)
+                r = open_dir_ci(efi_fd, "lastgood", &lg_fd);
+        char name[256];
+        if (r >= 0)
+                r = lookup_ci(lg_fd, "safemode", name);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+
+        struct stat st;
+        if (fstatat(lg_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+
+        /* Read, then remove, then judge: a refused request must not stay
+         * behind to be refused again at every boot. */
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        int read_r = -EBADMSG; /* symlinks, FIFOs, devices: refused unread */
+        if (S_ISREG(st.st_mode)) {
+                _cleanup_close_ int fd =
+                        openat(lg_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0)
+                        return -errno;
+                read_r = read_full_fd(fd, ESP_REQUEST_MAX, &buf, &len);
+                if (read_r < 0 && read_r != -EFBIG)
+                        return read_r; /* an I/O error: leave it for the next boot */
+        }
+        r = remove_request(lg_fd, name);
+        if (r < 0)
+                return r;
+        if (read_r < 0)
+                return read_r;
+        EspRequest req;
+        r = esp_parse_request(buf, len, &req);
+        if (r < 0)
+                return r;
+        *ret = req;
+        return 1;
+}
+
+static int take_from_dir(const char *dir, EspRequest *ret) {
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return esp_take_request_at(fd, ret);
+}
+
+static int mountpoint_of(const char *node, char **ret) {
+        struct stat st;
+        if (stat(node, &st) < 0)
+                return -errno;
+        if (!S_ISBLK(st.st_mode))
+                return -ENOTBLK;
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        if (!f)
+                return -errno;
+        return esp_mountinfo_find(f, st.st_rdev, ret);
+}
+
+static int take_from_partition(const EspPartition *p, EspRequest *ret) {
+        if (!p->node)
+                return -ENXIO; /* an image file: nothing to mount */
+        _cleanup_free_ char *where = NULL;
+        int r = mountpoint_of(p->node, &where);
+        if (r >= 0)
+                return take_from_dir(where, ret);
+        if (r != -ENOENT)
+                return r;
+
+        /* Not mounted (the initramfs): mount it for as long as it takes. */
+        if (mkdir("/run/lastgood", 0755) < 0 && errno != EEXIST)
+                return -errno;
+        if (mkdir(ESP_MOUNT_DIR, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        if (mount(p->node, ESP_MOUNT_DIR, "vfat", MS_NOSUID | MS_NODEV | MS_NOEXEC, "fmask=0177,dmask=0077") < 0)
+                return -errno;
+        r = take_from_dir(ESP_MOUNT_DIR, ret);
+        /* The removal was fsynced; unmounting also flushes the FAT. */
+        if (umount2(ESP_MOUNT_DIR, UMOUNT_NOFOLLOW) < 0)
+                (void) umount2(ESP_MOUNT_DIR, MNT_DETACH | UMOUNT_NOFOLLOW);
+        (void) rmdir(ESP_MOUNT_DIR);
+        return r;
+}
+
+int esp_take_request(const char *esp_dir, char *const *disks, EspRequest *ret) {
+        if (esp_dir)
+                return take_from_dir(esp_dir, ret);
+
+        EspPartition *list = NULL;
+        size_t n = 0;
+        int r = esp_find(disks, &list, &n);
+        if (r < 0)
+                return r;
+        int first_error = 0;
+        r = 0;
+        for (size_t i = 0; i < n; i++) {
+                int k = take_from_partition(&list[i], ret);
+                if (k == 1 || k == -EFBIG || k == -EBADMSG) {
+                        /* A request was found (and removed) on this ESP. */
+                        r = k;
+                        break;
+                }
+                if (k < 0 && first_error == 0)
+                        first_error = k;
+        }
+        esp_partitions_free(list, n);
+        if (r != 0)
+                return r;
+        return first_error;
+}

@@ -1,0 +1,464 @@
+#!/bin/bash
+# make check-vm — end-to-end crash-loop tests in a UEFI VM (issue 4, §2).
+#
+#   tests/vm/run.sh [SCENARIO…]
+#
+# Scenarios: content nopstore module safemode unrelated powercut hang control
+# (default: all). Each boots Debian 12's kernel under QEMU/TCG + OVMF from a
+# GPT disk built without mounts, lastgood running from the initramfs, and
+# asserts on the serial logs (tests/vm/artifacts/<scenario>/boot-N.log), on
+# the disk afterwards (debugfs, no mount) and on the UEFI NVRAM (the OVMF
+# variable store file). `control` is scenario 1 with lastgood removed from
+# the image: it must NOT recover, which proves lastgood is what recovers.
+#
+# Environment: LG_VM_BIN (the lastgood binary to put in the guest, default
+# ./lastgood), LG_VM_BOOT_TIMEOUT (s per boot, default 180), LG_VM_KEEP=1
+# (keep disk images in cache/run).
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$VM_DIR/image.sh"
+
+ALL=(content nopstore module safemode unrelated powercut hang control)
+BASE_CMDLINE="root=LABEL=lgroot ro console=ttyS0,115200 oops=panic panic=1 loglevel=6"
+
+# --- setup -----------------------------------------------------------------
+
+vm_prepare() {
+        "$VM_DIR/deps.sh" >&2 || vm_die "deps"
+        KVER=$("$VM_DIR/kernel.sh") || vm_die "kernel"
+        SENSOR=$("$VM_DIR/sensor/build.sh" "$KVER") || vm_die "sensor build"
+        LG_BIN=${LG_VM_BIN:-$TOP/lastgood}
+        [[ -x $LG_BIN ]] || vm_die "no lastgood binary at $LG_BIN (make lastgood)"
+        RUN=$CACHE/run
+        mkdir -p "$RUN" "$ARTIFACTS"
+        vm_log "kernel $KVER, accel $(vm_accel), lastgood $LG_BIN"
+        vm_build_initramfs "$KVER" "$LG_BIN" "$RUN/initrd-lastgood.img"
+        vm_build_initramfs "$KVER" "" "$RUN/initrd-none.img"
+}
+
+# The power-cut scenario needs lastgood's fault points (a release build with
+# -DLASTGOOD_FAULT_INJECTION: no sanitizers, so it runs in the guest as is).
+vm_fault_build() {
+        local b=$CACHE/build-fault
+        make -s -C "$TOP" BUILDDIR="$b" CC="cc -DLASTGOOD_FAULT_INJECTION" "$b/release/lastgood" >&2 ||
+                return 1
+        vm_build_initramfs "$KVER" "$b/release/lastgood" "$RUN/initrd-fault.img"
+        FAULT_BIN=$b/release/lastgood
+}
+
+# sc_setup NAME [--no-lastgood] [--fault] [--cmdline EXTRA] [--policy FILE]
+sc_setup() {
+        SC=$1
+        shift
+        local with=1 fault=0 extra="" policy=$VM_DIR/policy.yaml initrd
+        while (($#)); do
+                case $1 in
+                --no-lastgood) with=0 ;;
+                --fault) fault=1 ;;
+                --cmdline) extra=$2; shift ;;
+                --policy) policy=$2; shift ;;
+                esac
+                shift
+        done
+        SC_DIR=$ARTIFACTS/$SC
+        rm -rf "$SC_DIR"
+        mkdir -p "$SC_DIR"
+        DISK=$RUN/$SC.img
+        VARS=$RUN/$SC.vars
+        vm_fresh_vars "$VARS"
+        local bin=$LG_BIN
+        initrd=$RUN/initrd-lastgood.img
+        if ((fault)); then
+                bin=$FAULT_BIN
+                initrd=$RUN/initrd-fault.img
+        fi
+        if ((!with)); then
+                bin=""
+                initrd=$RUN/initrd-none.img
+        fi
+        vm_build_root "$KVER" "$bin" "$SENSOR" "$policy" "$RUN/$SC.root"
+        vm_build_disk "$RUN/$SC.root" "$KVER" "$initrd" "$BASE_CMDLINE $extra" "$DISK"
+        rm -rf "$RUN/$SC.root"
+        BOOTN=0
+        SC_FAILS=0
+        SC_START=$(date +%s)
+}
+
+# --- one boot, and what it looked like --------------------------------------
+
+# sc_boot [--actions SCRIPT] [--env SHELL] [--crash] — boots once; sets
+# LOG, HOW (poweroff|panic|cut|reset|timeout), CONFIRMED (0/1), SENSOR
+# (loaded|not-loaded|masked|none), SECS, and prints a one-line narration.
+sc_boot() {
+        local actions="" env="" crash=0
+        while (($#)); do
+                case $1 in
+                --actions) actions=$2; shift ;;
+                --env) env=$2; shift ;;
+                --crash) crash=1 ;;
+                esac
+                shift
+        done
+        BOOTN=$((BOOTN + 1))
+        LOG=$SC_DIR/boot-$BOOTN.log
+        local ctl=$RUN/$SC.ctl args=()
+        [[ -n $actions ]] && args+=(actions.sh "#!/bin/sh
+$actions")
+        [[ -n $env ]] && args+=(initramfs.env "$env")
+        ((crash)) && args+=(crash "1")
+        vm_control "$ctl" "${args[@]}"
+        local t0 t1 how
+        t0=$(date +%s.%N)
+        how=$(vm_boot "$DISK" "$VARS" "$ctl" "$LOG")
+        t1=$(date +%s.%N)
+        SECS=$(echo "$t1 - $t0" | bc)
+        tr -d '\r' <"$LOG" >"$LOG.tmp" && mv "$LOG.tmp" "$LOG"
+        if [[ $how == timeout ]]; then
+                HOW=timeout
+        elif grep -q 'lgtest: POWER CUT' "$LOG"; then
+                HOW=cut
+        elif grep -q 'Kernel panic - not syncing' "$LOG"; then
+                HOW=panic
+        elif grep -q 'lgtest: POWEROFF' "$LOG"; then
+                HOW=poweroff
+        else
+                HOW=reset
+        fi
+        CONFIRMED=0
+        grep -q '^lgtest: CONFIRMED' "$LOG" && CONFIRMED=1
+        SENSOR=none
+        grep -q 'lgtest: SENSOR LOADED' "$LOG" && SENSOR=loaded
+        grep -q 'lgtest: SENSOR NOT LOADED' "$LOG" && SENSOR=not-loaded
+        grep -q 'fakesensor.service is masked' "$LOG" && SENSOR=masked
+        awk '/^LGTEST-STATUS-BEGIN/{f=1;next} /^LGTEST-STATUS-END/{f=0} f' "$LOG" >"$SC_DIR/boot-$BOOTN.status.json"
+        local why="" decision
+        case $HOW in
+        panic) why=" — $(boot_panic_reason "$LOG")" ;;
+        reset) why=" — reset with no panic (watchdog?)" ;;
+        timeout) why=" — no progress in ${BOOT_TIMEOUT}s, plug pulled" ;;
+        cut) why=" — $(grep -m1 'lgtest: POWER CUT' "$LOG" | sed 's/.*POWER CUT/power cut/')" ;;
+        esac
+        decision=$(boot_decision "$LOG")
+        printf '  boot %d (%4.0fs): %s%s; sensor %s%s\n' "$BOOTN" "$SECS" "$HOW" "$why" "$SENSOR" \
+                "$( ((CONFIRMED)) && echo '; CONFIRMED')" >&2
+        [[ -n $decision ]] && printf '           lastgood: %s\n' "$decision" >&2
+        return 0
+}
+
+# The kernel's one-line reason: the BUG/panic line and the faulting function.
+boot_panic_reason() {
+        local bug rip
+        bug=$(grep -m1 -oE '(BUG: .*|Kernel panic - not syncing: .*)' "$1")
+        rip=$(grep -m1 -oE 'RIP: 0010:[^ ]+( \[[a-z_0-9]+\])?' "$1" | sed 's/RIP: 0010://')
+        echo "${bug}${rip:+ at $rip}"
+}
+
+# lastgood's own lines from the early boot (its mode/decision).
+boot_decision() {
+        sed -n '/lgtest: initramfs/,/lgtest: root init/p' "$1" | grep -E 'lastgood' | grep -v '^lgtest' |
+                sed -E 's/^\[ *[0-9.]+\] //' | head -n 4 | paste -sd '|' | sed 's/|/ | /g'
+}
+
+# --- assertions ------------------------------------------------------------
+
+ok() { printf '    ok: %s\n' "$*" >&2; }
+bad() {
+        printf '    FAIL: %s\n' "$*" >&2
+        SC_FAILS=$((SC_FAILS + 1))
+}
+check() { # check "description" command…
+        local d=$1
+        shift
+        if "$@"; then ok "$d"; else bad "$d"; fi
+}
+log_has() { grep -qE -- "$2" "$1"; }
+disk_file_is() { # disk_file_is root|state PATH EXPECTED-FILE
+        cmp -s <(vm_disk_cat "$DISK" "$1" "$2") "$3"
+}
+# Every file beneath a directory of the guest's root, copied to the host.
+disk_rdump() { # disk_rdump root|state DIR DEST
+        local off
+        case $1 in root) off=$((VM_ROOT_START * 1048576)) ;; state) off=$((VM_STATE_START * 1048576)) ;; esac
+        rm -rf "$3"
+        mkdir -p "$3"
+        debugfs -R "rdump $2 $3" "$DISK?offset=$off" >/dev/null 2>&1
+}
+# Live efi-pstore records (dump-type* variables) left in the NVRAM.
+nvram_pstore_count() { python3 "$VM_DIR/ovmf-vars.py" "$VARS" | grep -c '^dump-type' || true; }
+nvram_dump() { python3 "$VM_DIR/ovmf-vars.py" "$VARS" >"$SC_DIR/nvram.txt" 2>&1 || true; }
+
+# boot_until_confirmed MAX [sc_boot args] — boots until a confirmed boot, at
+# most MAX times; sets RECOVERED.
+boot_until_confirmed() {
+        local max=$1 i
+        shift
+        RECOVERED=0
+        for ((i = 0; i < max; i++)); do
+                sc_boot "$@"
+                if ((CONFIRMED)); then
+                        RECOVERED=1
+                        return 0
+                fi
+        done
+        return 0
+}
+
+sc_end() {
+        nvram_dump
+        local secs=$(($(date +%s) - SC_START))
+        if ((SC_FAILS == 0)); then
+                printf 'PASS %s (%d boots, %ds)\n' "$SC" "$BOOTN" "$secs" | tee -a "$ARTIFACTS/summary.txt" >&2
+                PASSED+=("$SC")
+        else
+                printf 'FAIL %s (%d checks failed, %d boots, %ds; logs in %s)\n' "$SC" "$SC_FAILS" "$BOOTN" "$secs" \
+                        "$SC_DIR" | tee -a "$ARTIFACTS/summary.txt" >&2
+                FAILED+=("$SC")
+        fi
+        [[ ${LG_VM_KEEP:-0} == 1 ]] || rm -f "$DISK"
+}
+
+# Time to recovery: from the start of the first failed boot to the end of the
+# confirmed one, over the boots in between (what a user waits).
+ttr_begin() { TTR_T0=$(date +%s.%N); TTR_B0=$BOOTN; }
+ttr_end() { # ttr_end LABEL
+        local s
+        s=$(echo "$(date +%s.%N) - $TTR_T0" | bc)
+        printf '%s: %d boots, %.0f s from the first crash to the confirmed healthy boot\n' \
+                "$1" "$((BOOTN - TTR_B0))" "$s" | tee -a "$ARTIFACTS/time-to-recovery.txt" >&2
+}
+
+# --- the scenarios ---------------------------------------------------------
+
+# Boot 1 of most scenarios: a healthy boot (lastgood confirm snapshots the
+# content as known good), then the vendor's update lands.
+healthy_then_update() {
+        sc_boot --actions "$1"
+        check "boot 1 is healthy and confirmed" test "$HOW" = poweroff -a "$CONFIRMED" = 1
+        check "boot 1 ran the sensor with the shipped content" log_has "$LOG" 'content version 2024.07.18-good'
+        check "the update was applied" log_has "$LOG" 'fakesensor-update: .* installed'
+}
+
+final_report_actions='echo LGTEST-LOG-BEGIN; lastgood log; echo LGTEST-LOG-END
+lastgood log verify && echo "lgtest: LOG VERIFIED"
+lastgood quarantine list'
+
+# 1. A bad content update → crash loop → restore at the fast-path threshold.
+scenario_content() {
+        sc_setup content
+        healthy_then_update "fakesensor-update content bad.rules"
+        ttr_begin
+        boot_until_confirmed 6 --actions "$final_report_actions"
+        ttr_end "scenario 1 (content, attributed crash)"
+        check "boot 2 crashed in fakesensor's content parser" log_has "$SC_DIR/boot-2.log" 'RIP: 0010:fs_parse_rules.*\[fakesensor\]'
+        check "recovered: a confirmed healthy boot" test "$RECOVERED" = 1
+        check "recovery at the fast-path threshold (1 crash, the next boot healthy)" test "$BOOTN" = 3
+        check "the healthy boot ran the sensor with the known-good content" log_has "$LOG" 'content version 2024.07.18-good'
+        check "lastgood said it restored fakesensor" log_has "$LOG" 'lastgood.*(restor|restore-content).*fakesensor|lastgood.*fakesensor.*restor'
+        check "the event log verifies" log_has "$LOG" 'lgtest: LOG VERIFIED'
+        check "the event log names the crash record as evidence" \
+                sh -c "sed -n '/LGTEST-LOG-BEGIN/,/LGTEST-LOG-END/p' '$LOG' | grep -qiE 'pstore|crash record|fs_parse_rules|attribut'"
+        check "on disk: /etc/fakesensor/rules.bin is the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR/good.rules"
+        disk_rdump root /var/lib/lastgood "$SC_DIR/var-lib-lastgood"
+        check "on disk: the bad content is kept (quarantine/forensics)" \
+                sh -c "grep -rlq '2024.07.19-bad' '$SC_DIR/var-lib-lastgood'"
+        check "on disk: the crash record was archived under /var/lib/lastgood/crashes" \
+                sh -c "grep -rlq 'fs_parse_rules' '$SC_DIR/var-lib-lastgood/'*crash* 2>/dev/null"
+        check "NVRAM: no efi-pstore record left behind" test "$(nvram_pstore_count)" = 0
+        check "state partition: lastgood's state file exists" sh -c "vm_disk_ls '$DISK' state / | grep -q lastgood"
+        sc_end
+}
+
+# 2. The same with efi-pstore disabled: no crash record → max_failed_boots.
+scenario_nopstore() {
+        sc_setup nopstore --cmdline "efi_pstore.pstore_disable=1"
+        healthy_then_update "fakesensor-update content bad.rules"
+        ttr_begin
+        boot_until_confirmed 7 --actions "$final_report_actions"
+        ttr_end "scenario 2 (content, no crash record)"
+        local crashes
+        crashes=$(grep -l 'Kernel panic - not syncing' "$SC_DIR"/boot-*.log | wc -l)
+        check "recovered: a confirmed healthy boot" test "$RECOVERED" = 1
+        check "restore at max_failed_boots (3 crashes, then the healthy boot)" test "$crashes" = 3 -a "$BOOTN" = 5
+        check "no crash record was written (efi-pstore disabled)" test "$(nvram_pstore_count)" = 0
+        check "the healthy boot ran the known-good content" log_has "$LOG" 'content version 2024.07.18-good'
+        check "the event log verifies" log_has "$LOG" 'lgtest: LOG VERIFIED'
+        check "on disk: /etc/fakesensor/rules.bin is the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR/good.rules"
+        sc_end
+}
+
+# 3. A bad module update: restoring content is not enough → quarantine.
+scenario_module() {
+        sc_setup module
+        healthy_then_update "fakesensor-update module fakesensor-1.1-broken.ko
+fakesensor-update content good2.rules"
+        boot_until_confirmed 8 --actions "lastgood quarantine list; lastgood quarantine list --json"
+        check "the broken module crashed at load" log_has "$SC_DIR/boot-2.log" 'RIP: 0010:fs_attach_hooks.*\[fakesensor\]'
+        check "recovered: a confirmed healthy boot" test "$RECOVERED" = 1
+        check "the ladder escalated: content restored first, crash again" \
+                sh -c "grep -l 'Kernel panic' '$SC_DIR'/boot-*.log | wc -l | grep -qE '^[2-9]'"
+        check "the healthy boot runs without the sensor" test "$SENSOR" != loaded
+        check "on disk: modprobe.d quarantine file blacklists fakesensor" \
+                sh -c "vm_disk_cat '$DISK' root /etc/modprobe.d/lastgood-quarantine.conf | grep -q 'install fakesensor /bin/false'"
+        check "on disk: fakesensor.service masked" \
+                sh -c "vm_disk_ls '$DISK' root /etc/systemd/system | grep -q fakesensor.service"
+        check "quarantine list shows fakesensor" log_has "$LOG" 'fakesensor'
+        # The vendor ships a fixed module; the admin releases the quarantine.
+        sc_boot --actions "fakesensor-update module fakesensor-1.2-fixed.ko
+lastgood quarantine release fakesensor && echo 'lgtest: RELEASED'"
+        check "quarantine release succeeded" log_has "$LOG" 'lgtest: RELEASED'
+        sc_boot
+        check "after release, the sensor loads again (fixed build) and the boot is confirmed" \
+                test "$SENSOR" = loaded -a "$CONFIRMED" = 1
+        check "on disk: no quarantine modprobe.d file left" \
+                sh -c "! vm_disk_ls '$DISK' root /etc/modprobe.d | grep -q lastgood-quarantine"
+        check "on disk: content back in /etc/fakesensor" \
+                sh -c "vm_disk_cat '$DISK' root /etc/fakesensor/rules.bin | grep -q 'FAKESENSOR-RULES 1'"
+        sc_end
+}
+
+# 4. Helpdesk safe mode: one boot without the sensor, then back to normal.
+scenario_safemode() {
+        sc_setup safemode
+        sc_boot --actions "lastgood safe-mode --next-boot && echo 'lgtest: SAFE MODE REQUESTED'"
+        check "boot 1 healthy, sensor loaded" test "$CONFIRMED" = 1 -a "$SENSOR" = loaded
+        check "safe-mode --next-boot accepted" log_has "$LOG" 'lgtest: SAFE MODE REQUESTED'
+        sc_boot
+        check "boot 2 ran without the sensor" test "$SENSOR" != loaded
+        check "boot 2 said safe mode" log_has "$LOG" 'lastgood.*safe'
+        check "boot 2 confirmed" test "$CONFIRMED" = 1
+        check "on disk: nothing persistent (no /etc/modprobe.d/lastgood*)" \
+                sh -c "! vm_disk_ls '$DISK' root /etc/modprobe.d | grep -q lastgood"
+        check "on disk: nothing persistent (no mask in /etc/systemd/system)" \
+                sh -c "! vm_disk_ls '$DISK' root /etc/systemd/system | grep -q fakesensor"
+        sc_boot
+        check "boot 3 runs the sensor again" test "$SENSOR" = loaded -a "$CONFIRMED" = 1
+        sc_end
+}
+
+# 5. A crash loop not caused by the sensor: nothing is disabled, and the
+# event log says why.
+scenario_unrelated() {
+        sc_setup unrelated
+        sc_boot
+        check "boot 1 healthy" test "$CONFIRMED" = 1
+        for _ in 1 2 3 4; do sc_boot --crash; done
+        check "every crashing boot still ran the sensor" \
+                sh -c "for f in '$SC_DIR'/boot-[2-5].log; do grep -q 'SENSOR LOADED' \$f || exit 1; done"
+        check "the crashes were sysrq panics, not the sensor" log_has "$SC_DIR/boot-2.log" 'sysrq triggered crash'
+        sc_boot --actions "$final_report_actions"
+        check "boot 6 (cause gone) healthy with the sensor" test "$CONFIRMED" = 1 -a "$SENSOR" = loaded
+        check "the event log explains that no component was a suspect" \
+                sh -c "sed -n '/LGTEST-LOG-BEGIN/,/LGTEST-LOG-END/p' '$LOG' | grep -qiE 'suspect|no component|not attribut|unchanged'"
+        check "the event log verifies" log_has "$LOG" 'lgtest: LOG VERIFIED'
+        check "on disk: content untouched" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR/good.rules"
+        check "on disk: no quarantine" sh -c "! vm_disk_ls '$DISK' root /etc/modprobe.d | grep -q lastgood"
+        sc_end
+}
+
+# 6. Power cuts during the restore: the next boot converges.
+scenario_powercut() {
+        if [[ -z ${FAULT_BIN:-} ]] && ! vm_fault_build; then
+                SC=powercut SC_DIR=$ARTIFACTS/powercut BOOTN=0 SC_FAILS=0 SC_START=$(date +%s) DISK=/nonexistent VARS=/dev/null
+                bad "cannot build lastgood with fault injection"
+                sc_end
+                return
+        fi
+        sc_setup powercut --fault
+        healthy_then_update "fakesensor-update content bad.rules"
+        sc_boot
+        check "boot 2 crashed (bad content)" test "$HOW" = panic
+        # Keep the crashed machine (disk + NVRAM) and replay the recovery boot
+        # from it, once to list the durable steps, then once per cut point.
+        cp --sparse=always "$DISK" "$RUN/powercut.base.img"
+        cp "$VARS" "$RUN/powercut.base.vars"
+        local trace="export LASTGOOD_FAULT_TRACE=/run/lgtest/fault.trace"
+        sc_boot --env "$trace"
+        awk '/^LGTEST-FAULT-TRACE-BEGIN/{f=1;next} /^LGTEST-FAULT-TRACE-END/{f=0} f' "$LOG" >"$SC_DIR/fault-points.txt"
+        local n
+        n=$(wc -l <"$SC_DIR/fault-points.txt")
+        check "the recovery boot passed durable steps (fault points: $n)" test "$n" -gt 0
+        check "the uncut recovery boot is healthy" test "$CONFIRMED" = 1
+        local points=() p
+        if ((n <= 10)); then
+                points=($(seq 1 "$n"))
+        else
+                for p in 1 2 3 4 5 6 7 8 9 10; do points+=($(((p * n + 9) / 10))); done
+        fi
+        for p in "${points[@]}"; do
+                cp --sparse=always "$RUN/powercut.base.img" "$DISK"
+                cp "$RUN/powercut.base.vars" "$VARS"
+                sc_boot --env "$trace
+export LASTGOOD_FAULT_AT=$p"
+                check "cut $p: the power was cut at point $p ($(sed -n "${p}p" "$SC_DIR/fault-points.txt"))" test "$HOW" = cut
+                local c
+                c=$(vm_disk_cat "$DISK" root /etc/fakesensor/rules.bin | sha256sum | cut -c1-64)
+                check "cut $p: content wholly old or wholly new" \
+                        test "$c" = "$(sha256sum <"$SENSOR/good.rules" | cut -c1-64)" -o "$c" = "$(sha256sum <"$SENSOR/bad.rules" | cut -c1-64)"
+                boot_until_confirmed 5
+                check "cut $p: the next boots converge to a confirmed healthy boot" test "$RECOVERED" = 1
+                check "cut $p: with the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR/good.rules"
+                check "cut $p: the count was reset (status: confirmed)" \
+                        sh -c "grep -qE '\"(consecutive_failed|unconfirmed|failed_boots|count)[a-z_]*\": *0' '$SC_DIR/boot-$BOOTN.status.json'"
+        done
+        rm -f "$RUN/powercut.base.img" "$RUN/powercut.base.vars"
+        sc_end
+}
+
+# 7. A hang with no crash: the i6300esb watchdog resets the guest; the hang
+# counts as a failed boot.
+scenario_hang() {
+        sc_setup hang
+        healthy_then_update "fakesensor-update content spin.rules"
+        boot_until_confirmed 7 --actions "$final_report_actions"
+        check "boot 2 ended in a watchdog reset" sh -c "grep -q 'compiling rule' '$SC_DIR/boot-2.log' && ! grep -q 'Kernel panic' '$SC_DIR/boot-2.log' && ! grep -q 'lgtest: POWEROFF' '$SC_DIR/boot-2.log'"
+        check "no boot needed the harness's timeout" sh -c "! grep -l 'plug pulled' '$SC_DIR'/*.log >/dev/null 2>&1"
+        check "recovered: a confirmed healthy boot" test "$RECOVERED" = 1
+        check "the hangs counted as failed boots (restore after max_failed_boots=3)" test "$BOOTN" = 5
+        check "the healthy boot ran the known-good content" log_has "$LOG" 'content version 2024.07.18-good'
+        check "on disk: /etc/fakesensor/rules.bin is the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR/good.rules"
+        sc_end
+}
+
+# Control: scenario 1 without lastgood in the image. The machine must stay in
+# its crash loop — otherwise the other scenarios prove nothing.
+scenario_control() {
+        sc_setup control --no-lastgood
+        sc_boot --actions "fakesensor-update content bad.rules"
+        check "boot 1 healthy (no lastgood)" test "$HOW" = poweroff -a "$SENSOR" = loaded
+        local i crashes=0
+        for i in 1 2 3 4; do
+                sc_boot
+                [[ $HOW == panic ]] && crashes=$((crashes + 1))
+        done
+        check "without lastgood the machine stays in its crash loop (4 of 4 boots crashed)" test "$crashes" = 4
+        sc_end
+}
+
+# --- main ------------------------------------------------------------------
+
+main() {
+        local want=("$@")
+        ((${#want[@]})) || want=("${ALL[@]}")
+        local s
+        for s in "${want[@]}"; do
+                declare -F "scenario_$s" >/dev/null || vm_die "unknown scenario '$s' (known: ${ALL[*]})"
+        done
+        PASSED=()
+        FAILED=()
+        vm_prepare
+        : >"$ARTIFACTS/summary.txt"
+        : >"$ARTIFACTS/time-to-recovery.txt"
+        for s in "${want[@]}"; do
+                vm_log "scenario $s"
+                "scenario_$s"
+        done
+        echo >&2
+        cat "$ARTIFACTS/summary.txt" >&2
+        [[ -s $ARTIFACTS/time-to-recovery.txt ]] && cat "$ARTIFACTS/time-to-recovery.txt" >&2
+        echo "check-vm: ${#PASSED[@]} passed, ${#FAILED[@]} failed"
+        ((${#FAILED[@]} == 0))
+}
+
+export -f vm_disk_cat vm_disk_ls
+export VM_ROOT_START VM_STATE_START
+main "$@"
