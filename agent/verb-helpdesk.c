@@ -192,7 +192,7 @@ static int helpdesk_code_cmd(Context *ctx, int argc, char **argv) {
                 return usage_error("'code' needs --secret-file FILE");
 
         _cleanup_(secret_wipep) HelpdeskSecret s = {};
-        bool file_counter;
+        bool file_counter = false;
         int r = read_secret_file(file, &s, &file_counter);
         if (r == -EBADMSG)
                 return log_error_errno(r, "%s holds neither a lastgood secret file nor a hex or base32 key of "

@@ -423,7 +423,7 @@ static bool unit_ok(const char *s) {
         if (l < 1 || l > UNIT_NAME_MAX_LEN || s[0] == '.' || !chars_in(s, ":_.\\@-"))
                 return false;
         const char *dot = strrchr(s, '.');
-        if (dot == s)
+        if (!dot || dot == s)
                 return false;
         for (size_t i = 0; i < ELEMENTSOF(suffixes); i++)
                 if (streq(dot, suffixes[i]))

@@ -89,7 +89,7 @@ static bool path_is_prefix(const char *a, const char *b) {
 
 static bool content_path_is_valid(const char *path) {
         static const char *const ours[] = { STATE_DIR, MODPROBE_DIR, QUARANTINE_UNIT_DIR };
-        if (!path || path[0] != '/' || !path_is_safe_relative(path + 1))
+        if (!path || path[0] != '/' || !path_is_safe_relative(path + 1) || path[strlen(path) - 1] == '/')
                 return false;
         /* Moving lastgood's own state, or a directory we write into, would
          * make the quarantine undo itself. */

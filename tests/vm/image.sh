@@ -47,7 +47,8 @@ vm_depmod() {
 vm_build_initramfs() {
         local kver=$1 bin=$2 out=$3 tree
         tree=$(mktemp -d "$CACHE/initramfs.XXXXXX")
-        vm_busybox_tree "$tree" "$kver" virtio_pci virtio_blk ext4 efivarfs efi_pstore
+        vm_busybox_tree "$tree" "$kver" virtio_pci virtio_blk crc32c_generic ext4 efivarfs efi_pstore
+        ln -s ../bin/busybox "$tree/sbin/modprobe"   # the kernel's modprobe_path
         vm_depmod "$tree" "$kver"
         mkdir -p "$tree/scripts/local-bottom"
         # What initramfs-tools' scripts expect from /scripts/functions.
@@ -74,6 +75,8 @@ mount -t tmpfs -o nodev,nosuid,size=10%,mode=0755 tmpfs /run
 echo "lgtest: initramfs"
 modprobe virtio_pci
 modprobe virtio_blk
+# ext4 asks for crc32c through the crypto API (request_module): load it.
+modprobe crc32c_generic
 modprobe ext4
 root=$(sed -n 's/.*root=\([^ ]*\).*/\1/p' /proc/cmdline)
 dev=
@@ -86,7 +89,8 @@ rootmnt=/root
 mount -t ext4 -o ro "$dev" "$rootmnt" || { echo "lgtest: cannot mount root"; poweroff -f; }
 # The harness's control disk (a tar on /dev/vdb): per-boot settings.
 mkdir -p /run/lgtest
-tar -xf /dev/vdb -C /run/lgtest 2>/dev/null
+for i in $(seq 1 50); do [ -b /dev/vdb ] && break; sleep 0.1; done
+tar -xf /dev/vdb -C /run/lgtest 2>/dev/null || echo "lgtest: no control disk"
 [ -r /run/lgtest/initramfs.env ] && . /run/lgtest/initramfs.env
 export rootmnt
 for s in /scripts/local-bottom/*; do
@@ -172,10 +176,11 @@ EOF
 #!/bin/sh
 # The fast tier's init: systemd's order for what matters here, in a script.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-mountpoint -q /proc || mount -t proc proc /proc
-mountpoint -q /sys || mount -t sysfs sysfs /sys
-mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
-mountpoint -q /run || mount -t tmpfs tmpfs /run
+is_mnt() { grep -q " $1 " /proc/mounts 2>/dev/null; }
+is_mnt /proc || mount -t proc proc /proc
+is_mnt /sys || mount -t sysfs sysfs /sys
+is_mnt /dev || mount -t devtmpfs devtmpfs /dev
+is_mnt /run || mount -t tmpfs tmpfs /run
 # systemd-remount-fs.service
 mount -o remount,rw /
 hostname -F /etc/hostname
@@ -184,7 +189,7 @@ echo "lgtest: root init"
 if modprobe i6300esb 2>/dev/null && [ -e /dev/watchdog ]; then
         watchdog -T 30 -t 2 /dev/watchdog && echo "lgtest: hardware watchdog armed (30 s)"
 fi
-mountpoint -q /sys/firmware/efi/efivars || mount -t efivarfs efivarfs /sys/firmware/efi/efivars 2>/dev/null
+is_mnt /sys/firmware/efi/efivars || mount -t efivarfs efivarfs /sys/firmware/efi/efivars 2>/dev/null
 # lastgood-boot.service: only when the initramfs did not count this boot.
 if [ ! -e /run/lastgood/booted ] && [ -x /usr/sbin/lastgood ]; then
         echo "lgtest: lastgood-boot.service fallback"
@@ -202,7 +207,8 @@ else
         modprobe fakesensor || echo "lgtest: fakesensor.service failed"
 fi
 if grep -q '^fakesensor ' /proc/modules; then
-        echo "lgtest: SENSOR LOADED $(cat /sys/module/fakesensor/version 2>/dev/null)"
+        echo "lgtest: SENSOR LOADED build $(cat /sys/module/fakesensor/version 2>/dev/null)," \
+                "$(dmesg | grep -o 'content version [^,]*' | tail -n 1)"
 else
         echo "lgtest: SENSOR NOT LOADED"
 fi

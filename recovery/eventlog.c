@@ -1,0 +1,977 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "eventlog.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <nettle/sha2.h>
+#include <stdarg.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "fault.h"
+#include "fileio.h"
+#include "json.h"
+#include "rootfs.h"
+
+#define HASH_HEX_LEN (SHA256_DIGEST_SIZE * 2)
+static const char zero_hash[HASH_HEX_LEN + 1] = "0000000000000000000000000000000000000000000000000000000000000000";
+
+static const struct {
+        const char *type;
+        const char *message_id;
+} event_types[] = {
+        { EVENT_BOOT_COUNTED, EVENT_BOOT_COUNTED_MESSAGE_ID },
+        { EVENT_BOOT_CONFIRMED, EVENT_BOOT_CONFIRMED_MESSAGE_ID },
+        { EVENT_CONFIRM_FAILED, EVENT_CONFIRM_FAILED_MESSAGE_ID },
+        { EVENT_RECOVERY_RESTORE, EVENT_RECOVERY_RESTORE_MESSAGE_ID },
+        { EVENT_RECOVERY_QUARANTINE, EVENT_RECOVERY_QUARANTINE_MESSAGE_ID },
+        { EVENT_RECOVERY_SAFE_MODE, EVENT_RECOVERY_SAFE_MODE_MESSAGE_ID },
+        { EVENT_NO_SUSPECT, EVENT_NO_SUSPECT_MESSAGE_ID },
+        { EVENT_QUARANTINE_RELEASE, EVENT_QUARANTINE_RELEASE_MESSAGE_ID },
+        { EVENT_SAFE_MODE_REQUESTED, EVENT_SAFE_MODE_REQUESTED_MESSAGE_ID },
+        { EVENT_SAFE_MODE_CODE_REJECTED, EVENT_SAFE_MODE_CODE_REJECTED_MESSAGE_ID },
+        { EVENT_INTERNAL_ERROR, EVENT_INTERNAL_ERROR_MESSAGE_ID },
+        { EVENT_POLICY_ERROR, EVENT_POLICY_ERROR_MESSAGE_ID },
+        { EVENT_CRASH_RECORD, EVENT_CRASH_RECORD_MESSAGE_ID },
+        { EVENT_STATE_CORRUPT, EVENT_STATE_CORRUPT_MESSAGE_ID },
+        { EVENT_STATE_FALLTHROUGH, EVENT_STATE_FALLTHROUGH_MESSAGE_ID },
+};
+
+const char *event_type_message_id(const char *type) {
+        if (!type)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(event_types); i++)
+                if (streq(event_types[i].type, type))
+                        return event_types[i].message_id;
+        return NULL;
+}
+
+/* ---- building events ---- */
+
+static bool evidence_key_valid(const char *key) {
+        size_t n = key ? strlen(key) : 0;
+        if (n == 0 || n > EVENT_KEY_MAX)
+                return false;
+        for (const char *p = key; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
+                        return false;
+        return true;
+}
+
+void event_add(Event *e, const char *key, const char *value) {
+        if (!value || !evidence_key_valid(key)) {
+                e->n_dropped++;
+                return;
+        }
+        for (size_t i = 0; i < e->n_evidence; i++)
+                if (streq(e->evidence[i].key, key)) {
+                        e->evidence[i].value = value;
+                        return;
+                }
+        if (e->n_evidence >= EVENT_EVIDENCE_MAX) {
+                e->n_dropped++;
+                return;
+        }
+        e->evidence[e->n_evidence++] = (EventEvidence) { .key = key, .value = value };
+}
+
+void event_addf(Event *e, const char *key, const char *fmt, ...) {
+        size_t room = sizeof e->storage - e->storage_used;
+        char *dst = e->storage + e->storage_used;
+        va_list ap;
+        va_start(ap, fmt);
+        int n = room > 0 ? vsnprintf(dst, room, fmt, ap) : -1;
+        va_end(ap);
+        if (n < 0 || (size_t) n >= room) {
+                e->n_dropped++;
+                return;
+        }
+        e->storage_used += (size_t) n + 1;
+        event_add(e, key, dst);
+}
+
+/* Length of the valid UTF-8 sequence at S (at most AVAIL bytes), 0 if invalid. */
+static size_t utf8_seq_len(const unsigned char *s, size_t avail) {
+        unsigned char c = s[0];
+        size_t n;
+        unsigned char lo = 0x80, hi = 0xbf;
+        if (c < 0x80)
+                return 1;
+        if (c >= 0xc2 && c <= 0xdf)
+                n = 2;
+        else if (c >= 0xe0 && c <= 0xef) {
+                n = 3;
+                if (c == 0xe0)
+                        lo = 0xa0;
+                else if (c == 0xed)
+                        hi = 0x9f; /* no UTF-16 surrogates */
+        } else if (c >= 0xf0 && c <= 0xf4) {
+                n = 4;
+                if (c == 0xf0)
+                        lo = 0x90;
+                else if (c == 0xf4)
+                        hi = 0x8f;
+        } else
+                return 0;
+        if (avail < n)
+                return 0;
+        if (s[1] < lo || s[1] > hi)
+                return 0;
+        for (size_t i = 2; i < n; i++)
+                if (s[i] < 0x80 || s[i] > 0xbf)
+                        return 0;
+        return n;
+}
+
+/*
+ * Copies S into DST (size max + 4) as valid UTF-8 of at most MAX bytes: the
+ * log is read by tools that expect JSON, which means UTF-8, whatever bytes a
+ * file name or a crash record handed us. Invalid bytes become '?'; cut text
+ * ends with "…".
+ */
+static const char *text_sanitize(char *dst, size_t max, const char *s) {
+        const unsigned char *p = (const unsigned char *) s;
+        size_t avail = strlen(s), o = 0;
+        while (avail > 0) {
+                size_t n = utf8_seq_len(p, avail);
+                size_t out = n ? n : 1;
+                if (o + out > max) {
+                        memcpy(dst + o, "\xe2\x80\xa6", 3);
+                        o += 3;
+                        break;
+                }
+                if (n)
+                        memcpy(dst + o, p, n);
+                else
+                        dst[o] = '?';
+                o += out;
+                p += out;
+                avail -= out;
+        }
+        dst[o] = '\0';
+        return dst;
+}
+
+static void json_kv_text(JsonWriter *w, const char *key, const char *s, size_t max) {
+        char buf[EVENT_MESSAGE_MAX + 4];
+        if (max > EVENT_MESSAGE_MAX)
+                max = EVENT_MESSAGE_MAX;
+        json_key(w, key);
+        json_string(w, s ? text_sanitize(buf, max, s) : NULL);
+}
+
+static void sha256_hex(const void *data, size_t len, char out[static HASH_HEX_LEN + 1]) {
+        struct sha256_ctx ctx;
+        uint8_t digest[SHA256_DIGEST_SIZE];
+        sha256_init(&ctx);
+        sha256_update(&ctx, len, data);
+        sha256_digest(&ctx, sizeof digest, digest);
+        for (size_t i = 0; i < sizeof digest; i++)
+                sprintf(out + 2 * i, "%02x", digest[i]);
+        out[HASH_HEX_LEN] = '\0';
+}
+
+static void format_iso8601(uint64_t usec, char buf[static 32]) {
+        time_t sec = (time_t) (usec / USEC_PER_SEC);
+        struct tm tm;
+        if (!gmtime_r(&sec, &tm) || strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+                strcpy(buf, "1970-01-01T00:00:00");
+        }
+        size_t n = strlen(buf);
+        snprintf(buf + n, 32 - n, ".%06" PRIu64 "Z", usec % USEC_PER_SEC);
+}
+
+typedef struct AppendExtra {
+        size_t torn_bytes;
+        char torn_sha256[HASH_HEX_LEN + 1];
+        const char *previous_log;
+        const char *previous_problem;
+} AppendExtra;
+
+static int event_format_line(const Event *e, uint64_t seq, const char *prev, const AppendExtra *x, char **ret,
+                             size_t *ret_len) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+
+        char boot_id[37], when[32];
+        read_boot_id(boot_id);
+        format_iso8601(now_realtime_usec(), when);
+
+        JsonWriter w;
+        json_init(&w, f);
+        json_object_begin(&w);
+        json_kv_u64(&w, "seq", seq);
+        json_kv_string(&w, "time", when);
+        json_kv_string(&w, "boot_id", boot_id[0] ? boot_id : NULL);
+        json_kv_string(&w, "type", e->type);
+        json_kv_text(&w, "component", e->component, 128);
+        json_kv_text(&w, "action", e->action, 128);
+        json_kv_text(&w, "message", e->message, EVENT_MESSAGE_MAX);
+        json_key(&w, "evidence");
+        json_object_begin(&w);
+        for (size_t i = 0; i < e->n_evidence && i < EVENT_EVIDENCE_MAX; i++)
+                json_kv_text(&w, e->evidence[i].key, e->evidence[i].value, EVENT_VALUE_MAX);
+        if (e->n_dropped > 0) {
+                char n[16];
+                snprintf(n, sizeof n, "%u", e->n_dropped);
+                json_kv_string(&w, "eventlog_evidence_dropped", n);
+        }
+        if (x->torn_bytes > 0) {
+                char n[32];
+                snprintf(n, sizeof n, "%zu", x->torn_bytes);
+                json_kv_string(&w, "eventlog_repaired_torn_bytes", n);
+                json_kv_string(&w, "eventlog_repaired_torn_sha256", x->torn_sha256);
+        }
+        if (x->previous_log) {
+                json_kv_text(&w, "eventlog_previous_log", x->previous_log, EVENT_VALUE_MAX);
+                json_kv_text(&w, "eventlog_previous_problem", x->previous_problem, EVENT_VALUE_MAX);
+        }
+        json_object_end(&w);
+        json_kv_string(&w, "prev", prev);
+        json_object_end(&w);
+        fputc('\n', f);
+        if (ferror(f)) {
+                fclose(f);
+                return -ENOMEM;
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        if (len - 1 > EVENTLOG_LINE_MAX)
+                return -E2BIG;
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
+        return 0;
+}
+
+/* ---- the tail ---- */
+
+void eventlog_tail_analyze(const char *buf, size_t len, bool at_start, EventLogTail *ret) {
+        *ret = (EventLogTail) {};
+        if (len == 0)
+                return;
+        const char *nl = memrchr(buf, '\n', len);
+        if (!nl) {
+                /* No newline at all: the whole window is one unterminated line. */
+                if (at_start)
+                        ret->torn_bytes = len;
+                else
+                        ret->need_more = true;
+                return;
+        }
+        size_t end = (size_t) (nl - buf);
+        ret->torn_bytes = len - end - 1;
+        const char *pnl = end > 0 ? memrchr(buf, '\n', end) : NULL;
+        size_t start;
+        if (pnl)
+                start = (size_t) (pnl - buf) + 1;
+        else if (at_start)
+                start = 0;
+        else {
+                ret->need_more = true;
+                return;
+        }
+        ret->last_line = buf + start;
+        ret->last_len = end - start;
+}
+
+static int pread_full(int fd, char *buf, size_t len, off_t off) {
+        size_t done = 0;
+        while (done < len) {
+                ssize_t n = pread(fd, buf + done, len - done, off + (off_t) done);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -EIO; /* shrank under our lock: someone ignores it */
+                done += (size_t) n;
+        }
+        return 0;
+}
+
+/* Opens the log for appending and takes the lock, making sure the locked file
+ * is still the one at NAME (a concurrent append may have set it aside). */
+static int eventlog_open_locked(int dir_fd, int *ret_fd, struct stat *ret_st) {
+        for (unsigned attempt = 0; attempt < 8; attempt++) {
+                _cleanup_close_ int fd = openat(dir_fd, EVENTLOG_NAME,
+                                                O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
+                if (fd < 0)
+                        return -errno;
+                struct stat st, st2;
+                if (fstat(fd, &st) < 0)
+                        return -errno;
+                if (!S_ISREG(st.st_mode))
+                        return -EBADF;
+                if (flock(fd, LOCK_EX) < 0)
+                        return -errno;
+                if (fstatat(dir_fd, EVENTLOG_NAME, &st2, AT_SYMLINK_NOFOLLOW) < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        return -errno;
+                }
+                if (st2.st_dev != st.st_dev || st2.st_ino != st.st_ino)
+                        continue;
+                if (fstat(fd, ret_st) < 0)
+                        return -errno;
+                *ret_fd = TAKE_FD(fd);
+                return 0;
+        }
+        return -EBUSY;
+}
+
+int eventlog_append(int root_fd, const Event *e) {
+        if (!e || !event_type_message_id(e->type) || !e->message)
+                return -EINVAL;
+
+        _cleanup_close_ int dir_fd = -1;
+        int r = root_open_dir(root_fd, EVENTLOG_DIR, true, 0755, &dir_fd);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        r = eventlog_open_locked(dir_fd, &fd, &st);
+        if (r < 0)
+                return r;
+
+        /* Only the tail: a small read first, a bounded larger one if the last
+         * line is longer than that. */
+        size_t size = (size_t) st.st_size;
+        _cleanup_free_ char *tailbuf = NULL;
+        EventLogTail tail = {};
+        size_t win = 0;
+        static const size_t windows[] = { 8192, 2 * EVENTLOG_LINE_MAX + 2 };
+        for (size_t i = 0; i < ELEMENTSOF(windows) && size > 0; i++) {
+                win = size < windows[i] ? size : windows[i];
+                free(tailbuf);
+                tailbuf = malloc(win);
+                if (!tailbuf)
+                        return -ENOMEM;
+                r = pread_full(fd, tailbuf, win, (off_t) (size - win));
+                if (r < 0)
+                        return r;
+                eventlog_tail_analyze(tailbuf, win, win == size, &tail);
+                if (!tail.need_more || win == size)
+                        break;
+        }
+
+        AppendExtra extra = {};
+        uint64_t seq = 1;
+        char prev[HASH_HEX_LEN + 1];
+        strcpy(prev, zero_hash);
+        _cleanup_free_ char *problem = NULL;
+
+        if (tail.need_more || tail.torn_bytes > EVENTLOG_LINE_MAX)
+                problem = strdup("the last line is longer than any event line");
+        else if (tail.last_line) {
+                EventRecord last = {};
+                if (eventlog_parse_line(tail.last_line, tail.last_len, &last) < 0)
+                        problem = strdup("the last complete line is not a valid event");
+                else {
+                        seq = last.seq + 1;
+                        sha256_hex(tail.last_line, tail.last_len, prev);
+                }
+                event_record_done(&last);
+        }
+
+        char broken_name[64];
+        if (problem) {
+                /* Nothing we can chain to: keep the file as evidence and start
+                 * a new chain that names it, rather than stop logging. */
+                r = xsnprintf(broken_name, sizeof broken_name, EVENTLOG_NAME ".broken-%" PRIu64,
+                              now_realtime_usec());
+                if (r < 0)
+                        return r;
+                r = rename_durable(dir_fd, EVENTLOG_NAME, dir_fd, broken_name);
+                if (r < 0)
+                        return r;
+                extra.previous_log = broken_name;
+                extra.previous_problem = problem;
+        } else if (tail.torn_bytes > 0) {
+                /* A power cut mid-append left a partial line: cut it off
+                 * durably so that the chain continues from the last whole line. */
+                sha256_hex(tailbuf + win - tail.torn_bytes, tail.torn_bytes, extra.torn_sha256);
+                extra.torn_bytes = tail.torn_bytes;
+                r = fault_point("eventlog-truncate");
+                if (r < 0)
+                        return r;
+                if (ftruncate(fd, (off_t) (size - tail.torn_bytes)) < 0)
+                        return -errno;
+                if (fsync(fd) < 0)
+                        return -errno;
+        }
+
+        _cleanup_free_ char *line = NULL;
+        size_t len;
+        r = event_format_line(e, seq, prev, &extra, &line, &len);
+        if (r < 0)
+                return r;
+        r = append_durable_at(dir_fd, EVENTLOG_NAME, line, len, 0640);
+        if (r < 0)
+                return r;
+        return (int) (seq > INT32_MAX ? INT32_MAX : seq);
+}
+
+/* ---- reading back: a strict parser for exactly the lines we write ---- */
+
+void event_record_done(EventRecord *r) {
+        if (!r)
+                return;
+        free(r->time);
+        free(r->boot_id);
+        free(r->type);
+        free(r->component);
+        free(r->action);
+        free(r->message);
+        strv_free(r->evidence);
+        size_t line = r->line;
+        *r = (EventRecord) { .line = line };
+}
+
+void event_records_free(EventRecord *r, size_t n) {
+        for (size_t i = 0; r && i < n; i++)
+                event_record_done(&r[i]);
+        free(r);
+}
+
+typedef struct Parser {
+        const char *p, *end;
+} Parser;
+
+static void parser_ws(Parser *ps) {
+        while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t'))
+                ps->p++;
+}
+
+static bool parser_eat(Parser *ps, char c) {
+        parser_ws(ps);
+        if (ps->p < ps->end && *ps->p == c) {
+                ps->p++;
+                return true;
+        }
+        return false;
+}
+
+static int hex4(const char *p, uint32_t *ret) {
+        uint32_t v = 0;
+        for (int i = 0; i < 4; i++) {
+                char c = p[i];
+                v <<= 4;
+                if (c >= '0' && c <= '9')
+                        v |= (uint32_t) (c - '0');
+                else if (c >= 'a' && c <= 'f')
+                        v |= (uint32_t) (c - 'a' + 10);
+                else if (c >= 'A' && c <= 'F')
+                        v |= (uint32_t) (c - 'A' + 10);
+                else
+                        return -EBADMSG;
+        }
+        *ret = v;
+        return 0;
+}
+
+/* A JSON string; the result is at most as long as the input, so one
+ * allocation of the remaining length suffices (\u escapes shrink). */
+static int parser_string(Parser *ps, char **ret) {
+        if (!parser_eat(ps, '"'))
+                return -EBADMSG;
+        size_t avail = (size_t) (ps->end - ps->p);
+        _cleanup_free_ char *out = malloc(avail + 1);
+        if (!out)
+                return -ENOMEM;
+        size_t o = 0;
+        for (;;) {
+                if (ps->p >= ps->end)
+                        return -EBADMSG;
+                unsigned char c = (unsigned char) *ps->p++;
+                if (c == '"')
+                        break;
+                if (c < 0x20)
+                        return -EBADMSG; /* raw control characters and NUL */
+                if (c != '\\') {
+                        out[o++] = (char) c;
+                        continue;
+                }
+                if (ps->p >= ps->end)
+                        return -EBADMSG;
+                c = (unsigned char) *ps->p++;
+                switch (c) {
+                case '"':
+                case '\\':
+                case '/':
+                        out[o++] = (char) c;
+                        break;
+                case 'b':
+                        out[o++] = '\b';
+                        break;
+                case 'f':
+                        out[o++] = '\f';
+                        break;
+                case 'n':
+                        out[o++] = '\n';
+                        break;
+                case 'r':
+                        out[o++] = '\r';
+                        break;
+                case 't':
+                        out[o++] = '\t';
+                        break;
+                case 'u': {
+                        uint32_t cp, lo;
+                        if (ps->end - ps->p < 4 || hex4(ps->p, &cp) < 0)
+                                return -EBADMSG;
+                        ps->p += 4;
+                        if (cp >= 0xdc00 && cp <= 0xdfff)
+                                return -EBADMSG;
+                        if (cp >= 0xd800 && cp <= 0xdbff) {
+                                if (ps->end - ps->p < 6 || ps->p[0] != '\\' || ps->p[1] != 'u' ||
+                                    hex4(ps->p + 2, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
+                                        return -EBADMSG;
+                                ps->p += 6;
+                                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                        }
+                        if (cp == 0)
+                                return -EBADMSG; /* would cut the C string */
+                        /* 6 or 12 input bytes always cover the ≤ 4 output bytes */
+                        if (cp < 0x80)
+                                out[o++] = (char) cp;
+                        else if (cp < 0x800) {
+                                out[o++] = (char) (0xc0 | (cp >> 6));
+                                out[o++] = (char) (0x80 | (cp & 0x3f));
+                        } else if (cp < 0x10000) {
+                                out[o++] = (char) (0xe0 | (cp >> 12));
+                                out[o++] = (char) (0x80 | ((cp >> 6) & 0x3f));
+                                out[o++] = (char) (0x80 | (cp & 0x3f));
+                        } else {
+                                out[o++] = (char) (0xf0 | (cp >> 18));
+                                out[o++] = (char) (0x80 | ((cp >> 12) & 0x3f));
+                                out[o++] = (char) (0x80 | ((cp >> 6) & 0x3f));
+                                out[o++] = (char) (0x80 | (cp & 0x3f));
+                        }
+                        break;
+                }
+                default:
+                        return -EBADMSG;
+                }
+        }
+        out[o] = '\0';
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+static int parser_string_or_null(Parser *ps, char **ret) {
+        parser_ws(ps);
+        if (ps->end - ps->p >= 4 && memcmp(ps->p, "null", 4) == 0) {
+                ps->p += 4;
+                *ret = NULL;
+                return 0;
+        }
+        return parser_string(ps, ret);
+}
+
+static int parser_u64(Parser *ps, uint64_t *ret) {
+        parser_ws(ps);
+        const char *s = ps->p;
+        uint64_t v = 0;
+        while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9') {
+                unsigned d = (unsigned) (*ps->p - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return -EBADMSG;
+                v = v * 10 + d;
+                ps->p++;
+        }
+        size_t n = (size_t) (ps->p - s);
+        if (n == 0 || (n > 1 && s[0] == '0'))
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+static int parser_evidence(Parser *ps, char ***ret) {
+        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        if (!parser_eat(ps, '{'))
+                return -EBADMSG;
+        if (parser_eat(ps, '}')) {
+                *ret = TAKE_PTR(l);
+                return 0;
+        }
+        size_t n = 0;
+        for (;;) {
+                _cleanup_free_ char *k = NULL, *v = NULL;
+                int r = parser_string(ps, &k);
+                if (r < 0)
+                        return r;
+                if (!parser_eat(ps, ':'))
+                        return -EBADMSG;
+                r = parser_string(ps, &v);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n; i += 2)
+                        if (streq(l[i], k))
+                                return -EBADMSG; /* duplicate keys: which one is meant? */
+                if (n >= 4 * EVENT_EVIDENCE_MAX)
+                        return -EBADMSG;
+                r = strv_push(&l, k);
+                if (r >= 0)
+                        r = strv_push(&l, v);
+                if (r < 0)
+                        return r;
+                n += 2;
+                if (parser_eat(ps, '}'))
+                        break;
+                if (!parser_eat(ps, ','))
+                        return -EBADMSG;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static bool is_hash_hex(const char *s) {
+        if (!s || strlen(s) != HASH_HEX_LEN)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+                        return false;
+        return true;
+}
+
+enum {
+        F_SEQ,
+        F_TIME,
+        F_BOOT_ID,
+        F_TYPE,
+        F_COMPONENT,
+        F_ACTION,
+        F_MESSAGE,
+        F_EVIDENCE,
+        F_PREV,
+        _F_MAX,
+};
+
+static const char *const field_names[_F_MAX] = {
+        [F_SEQ] = "seq",         [F_TIME] = "time",     [F_BOOT_ID] = "boot_id",
+        [F_TYPE] = "type",       [F_COMPONENT] = "component", [F_ACTION] = "action",
+        [F_MESSAGE] = "message", [F_EVIDENCE] = "evidence",   [F_PREV] = "prev",
+};
+
+static int parse_line_into(Parser *ps, EventRecord *rec) {
+        bool seen[_F_MAX] = {};
+        if (!parser_eat(ps, '{'))
+                return -EBADMSG;
+        for (;;) {
+                _cleanup_free_ char *key = NULL, *prev = NULL;
+                int r = parser_string(ps, &key);
+                if (r < 0)
+                        return r;
+                if (!parser_eat(ps, ':'))
+                        return -EBADMSG;
+                int f = -1;
+                for (int i = 0; i < _F_MAX; i++)
+                        if (streq(key, field_names[i]))
+                                f = i;
+                if (f < 0 || seen[f])
+                        return -EBADMSG; /* unknown or repeated key */
+                seen[f] = true;
+                switch (f) {
+                case F_SEQ:
+                        r = parser_u64(ps, &rec->seq);
+                        break;
+                case F_TIME:
+                        r = parser_string(ps, &rec->time);
+                        break;
+                case F_BOOT_ID:
+                        r = parser_string_or_null(ps, &rec->boot_id);
+                        break;
+                case F_TYPE:
+                        r = parser_string(ps, &rec->type);
+                        break;
+                case F_COMPONENT:
+                        r = parser_string_or_null(ps, &rec->component);
+                        break;
+                case F_ACTION:
+                        r = parser_string_or_null(ps, &rec->action);
+                        break;
+                case F_MESSAGE:
+                        r = parser_string(ps, &rec->message);
+                        break;
+                case F_EVIDENCE:
+                        r = parser_evidence(ps, &rec->evidence);
+                        break;
+                case F_PREV:
+                        r = parser_string(ps, &prev);
+                        if (r >= 0 && !is_hash_hex(prev))
+                                r = -EBADMSG;
+                        if (r >= 0)
+                                memcpy(rec->prev, prev, HASH_HEX_LEN + 1);
+                        break;
+                }
+                if (r < 0)
+                        return r;
+                if (parser_eat(ps, '}'))
+                        break;
+                if (!parser_eat(ps, ','))
+                        return -EBADMSG;
+        }
+        parser_ws(ps);
+        if (ps->p != ps->end)
+                return -EBADMSG;
+        for (int i = 0; i < _F_MAX; i++)
+                if (!seen[i])
+                        return -EBADMSG;
+        return 0;
+}
+
+int eventlog_parse_line(const char *line, size_t len, EventRecord *ret) {
+        Parser ps = { .p = line, .end = line + len };
+        EventRecord rec = {};
+        int r = parse_line_into(&ps, &rec);
+        if (r < 0) {
+                event_record_done(&rec);
+                return r;
+        }
+        rec.valid = true;
+        *ret = rec;
+        return 0;
+}
+
+/* ---- streaming lines ---- */
+
+typedef struct LineReader {
+        int fd;
+        char *buf;
+        size_t cap, start, end;
+        bool eof, discarding;
+} LineReader;
+
+/* Returns 1 with a line (without newline; *ret_newline false for an
+ * unterminated last line), 0 at the end, -E2BIG once for a line longer than
+ * EVENTLOG_LINE_MAX (the rest of it is skipped), or -errno. */
+static int line_reader_next(LineReader *lr, const char **ret_line, size_t *ret_len, bool *ret_newline) {
+        for (;;) {
+                char *nl = memchr(lr->buf + lr->start, '\n', lr->end - lr->start);
+                if (nl) {
+                        const char *line = lr->buf + lr->start;
+                        lr->start = (size_t) (nl - lr->buf) + 1;
+                        if (lr->discarding) {
+                                lr->discarding = false;
+                                continue;
+                        }
+                        *ret_line = line;
+                        *ret_len = (size_t) (nl - line);
+                        *ret_newline = true;
+                        return 1;
+                }
+                if (lr->discarding)
+                        lr->start = lr->end = 0;
+                else if (lr->end - lr->start > EVENTLOG_LINE_MAX) {
+                        lr->discarding = true;
+                        lr->start = lr->end = 0;
+                        return -E2BIG;
+                }
+                if (lr->eof) {
+                        if (lr->start == lr->end)
+                                return 0;
+                        *ret_line = lr->buf + lr->start;
+                        *ret_len = lr->end - lr->start;
+                        *ret_newline = false;
+                        lr->start = lr->end;
+                        return 1;
+                }
+                if (lr->start > 0) {
+                        memmove(lr->buf, lr->buf + lr->start, lr->end - lr->start);
+                        lr->end -= lr->start;
+                        lr->start = 0;
+                }
+                ssize_t n = read(lr->fd, lr->buf + lr->end, lr->cap - lr->end);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        lr->eof = true;
+                lr->end += (size_t) n;
+        }
+}
+
+static int line_reader_init(LineReader *lr, int fd) {
+        *lr = (LineReader) { .fd = fd, .cap = 2 * EVENTLOG_LINE_MAX + 2 };
+        lr->buf = malloc(lr->cap);
+        return lr->buf ? 0 : -ENOMEM;
+}
+
+static int problemf(char **ret, const char *fmt, ...) _printf_(2, 3);
+static int problemf(char **ret, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vasprintf(ret, fmt, ap);
+        va_end(ap);
+        return n < 0 ? -ENOMEM : 1;
+}
+
+int eventlog_verify_fd(int fd, size_t *ret_lines, char **ret_problem) {
+        LineReader lr;
+        int r = line_reader_init(&lr, fd);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *buf = lr.buf;
+        char prev[HASH_HEX_LEN + 1];
+        strcpy(prev, zero_hash);
+        size_t n = 0;
+        _cleanup_free_ char *problem = NULL;
+        int result = 0;
+
+        for (;;) {
+                const char *line;
+                size_t len;
+                bool newline;
+                r = line_reader_next(&lr, &line, &len, &newline);
+                if (r == 0)
+                        break;
+                if (r == -E2BIG) {
+                        n++;
+                        result = problemf(&problem, "line %zu: longer than %u bytes, not an event line", n,
+                                          EVENTLOG_LINE_MAX);
+                        break;
+                }
+                if (r < 0)
+                        return r;
+                n++;
+                if (!newline) {
+                        result = problemf(&problem,
+                                          "line %zu: incomplete (no newline: a torn write; the next append cuts it off)",
+                                          n);
+                        break;
+                }
+                EventRecord rec = {};
+                r = eventlog_parse_line(line, len, &rec);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        result = problemf(&problem, "line %zu: not a valid event line (edited?)", n);
+                        break;
+                }
+                uint64_t seq = rec.seq;
+                bool prev_ok = streq(rec.prev, prev);
+                event_record_done(&rec);
+                if (seq != n) {
+                        result = problemf(&problem,
+                                          "line %zu: seq %" PRIu64 ", expected %zu (a line was removed, inserted or reordered)",
+                                          n, seq, n);
+                        break;
+                }
+                if (!prev_ok) {
+                        if (n == 1)
+                                result = problemf(&problem,
+                                                  "line 1: prev is not the start of a chain (lines before it were removed)");
+                        else
+                                result = problemf(&problem,
+                                                  "line %zu: prev does not match the hash of line %zu (line %zu was edited, or a line was removed, inserted or replaced)",
+                                                  n, n - 1, n - 1);
+                        break;
+                }
+                sha256_hex(line, len, prev);
+        }
+        if (result < 0)
+                return result;
+        *ret_lines = n;
+        *ret_problem = TAKE_PTR(problem);
+        return result;
+}
+
+/* Opens the log read-only; -ENOENT when there is none. */
+static int eventlog_open_read(int root_fd, int *ret_fd) {
+        _cleanup_close_ int dir_fd = -1;
+        int r = root_open_dir(root_fd, EVENTLOG_DIR, false, 0, &dir_fd);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = openat(dir_fd, EVENTLOG_NAME, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADF;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int eventlog_verify(int root_fd, size_t *ret_lines, char **ret_problem) {
+        _cleanup_close_ int fd = -1;
+        int r = eventlog_open_read(root_fd, &fd);
+        if (r == -ENOENT) {
+                *ret_lines = 0;
+                *ret_problem = NULL;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        return eventlog_verify_fd(fd, ret_lines, ret_problem);
+}
+
+int eventlog_read(int root_fd, EventRecord **ret, size_t *ret_n) {
+        _cleanup_close_ int fd = -1;
+        int r = eventlog_open_read(root_fd, &fd);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                *ret_n = 0;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if ((uint64_t) st.st_size > EVENTLOG_READ_MAX)
+                return -EFBIG;
+
+        LineReader lr;
+        r = line_reader_init(&lr, fd);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *buf = lr.buf;
+        EventRecord *recs = NULL;
+        size_t n = 0, cap = 0;
+        for (;;) {
+                const char *line = NULL;
+                size_t len = 0;
+                bool newline;
+                r = line_reader_next(&lr, &line, &len, &newline);
+                if (r == 0)
+                        break;
+                if (r < 0 && r != -E2BIG) {
+                        event_records_free(recs, n);
+                        return r;
+                }
+                if (n == cap) {
+                        size_t ncap = cap ? cap * 2 : 64;
+                        EventRecord *nr = reallocarray(recs, ncap, sizeof *nr);
+                        if (!nr) {
+                                event_records_free(recs, n);
+                                return -ENOMEM;
+                        }
+                        recs = nr;
+                        cap = ncap;
+                }
+                EventRecord *rec = &recs[n];
+                *rec = (EventRecord) {};
+                if (r == 1 && newline) {
+                        int k = eventlog_parse_line(line, len, rec);
+                        if (k == -ENOMEM) {
+                                event_records_free(recs, n);
+                                return k;
+                        }
+                }
+                rec->line = ++n;
+        }
+        *ret = recs;
+        *ret_n = n;
+        return 0;
+}

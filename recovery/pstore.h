@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The kernel's crash records (pstore): what crashed the previous boot.
+ *
+ * A kernel oops or panic is dumped by pstore into a backend (efi-pstore:
+ * UEFI variables; ramoops: reserved RAM) and shows up on the next boot as
+ * files in /sys/fs/pstore: dmesg-efi-<id>, dmesg-ramoops-<n>, … Each file is
+ * one part of one dump: a header line "Panic#2 Part1" (reason, dump count,
+ * part), then kernel log lines "<4>[    3.82] …". Part1 holds the newest
+ * lines; one dump is split into ~1 KiB parts by efi-pstore. With oops=panic,
+ * one crash gives two dumps: "Oops#1" and "Panic#2". The efi id encodes
+ * (time * 100 + part) * 1000 + count; tests/fixtures/pstore/README.md shows
+ * real records from Debian's 6.1 kernel.
+ *
+ * Records are hostile input (a corrupt NVRAM, a crafted file in --pstore):
+ * every read is capped, every string kept is cut and made printable ASCII,
+ * and parsing never trusts a length or a number it reads.
+ */
+
+#include <stdint.h>
+
+#include "eventlog.h"
+#include "util.h"
+
+#define PSTORE_RECORD_MAX (1024u * 1024u)  /* bytes read per record */
+#define PSTORE_TOTAL_MAX (16u * 1024u * 1024u) /* bytes read over all records */
+#define PSTORE_RECORDS_MAX 64                /* records parsed (the newest) */
+#define PSTORE_CANDIDATES_MAX 1024           /* directory entries considered */
+#define PSTORE_MODULES_MAX 512               /* "Modules linked in:" entries kept */
+#define PSTORE_ARCHIVE_KEEP 50               /* archived records kept */
+#define PSTORE_ARCHIVE_DIR "/var/lib/lastgood/crashes"
+
+typedef struct CrashModule {
+        char *name;      /* as printed: "fakesensor" */
+        char flags[16];  /* inside the parentheses: "OE+", or "" */
+        bool loading;    /* '+': its init was running when the kernel died */
+        bool unloading;  /* '-' */
+        char *why;       /* "fakesensor was being loaded", for loading modules */
+} CrashModule;
+
+/* One dump: all the parts of one "<Reason>#<count>". */
+typedef struct CrashEvent {
+        char *kind;          /* header reason: "Panic", "Oops", …; NULL: the record had no header */
+        uint32_t count;      /* the dump count ("#2") */
+        uint64_t time_sec;   /* realtime seconds the dump was written (efi id, ramoops header or
+                              * file mtime); 0 when unknown */
+        char **files;        /* the record files, Part1 (newest text) first */
+        uint32_t n_parts;
+        bool incomplete;     /* parts missing below the highest, or a part was cut at the cap */
+        char *reason;        /* "Kernel panic - not syncing: Fatal exception", else the oops line */
+        char *oops;          /* "BUG: kernel NULL pointer dereference, …", "general protection fault…", … */
+        char *rip;           /* "fs_parse_rules+0x2d/0xf40" (kernel-mode RIP/pc only) */
+        char *fault_module;  /* "fakesensor" from "RIP: …[fakesensor]"; NULL: core kernel or unknown */
+        char *fault_why;     /* "RIP in fakesensor" when fault_module is set */
+        char *comm;          /* "insmod" */
+        uint32_t pid;
+        bool has_pid;
+        char *taint;         /* taint letters of the CPU line ("GOE"); "" for "Not tainted"; NULL unknown */
+        char *kernel_release;/* "6.1.0-56-amd64" */
+        CrashModule *modules;
+        size_t n_modules;
+        bool modules_listed; /* a "Modules linked in:" line was seen */
+        char *last_unloaded;
+} CrashEvent;
+
+typedef struct CrashReport {
+        bool found;          /* at least one dmesg record was read */
+        size_t n_records;    /* records parsed */
+        size_t n_skipped;    /* not regular files, unreadable, or beyond the caps */
+        CrashEvent *events;  /* newest first */
+        size_t n_events;
+} CrashReport;
+
+void crash_report_done(CrashReport *r);
+
+/*
+ * Reads the dmesg-* records in DIR (a host path, /sys/fs/pstore or --pstore),
+ * at most PSTORE_RECORDS_MAX of them (the newest), each capped at
+ * PSTORE_RECORD_MAX; symlinks and non-regular files are skipped (O_NOFOLLOW),
+ * ".enc.z" records (the kernel could not decompress them) are inflated when
+ * they are deflate data. A missing DIR means no records (found=false).
+ * Returns 0, or a negative errno for a real I/O error on the directory.
+ */
+int pstore_read(const char *dir, CrashReport *ret) _wur_;
+
+/* One record in memory: what pstore_read() hands to the parser (tests, fuzzing). */
+typedef struct PstoreRecord {
+        const char *name;   /* "dmesg-efi-179560510201001" */
+        const char *data;   /* need not be NUL-terminated; may contain NULs */
+        size_t len;
+        uint64_t mtime_sec; /* pstorefs sets it to the dump time; 0 unknown */
+        bool truncated;     /* cut at the cap while reading */
+} PstoreRecord;
+
+/* Groups RECORDS into dumps and parses them. Returns 0 or -ENOMEM. */
+int pstore_parse_records(const PstoreRecord *records, size_t n, CrashReport *ret) _wur_;
+
+/*
+ * Does the crash point at a component? True when, in any event (newest
+ * first), the faulting module (RIP […]) or a module being loaded ('+') is one
+ * of KERNEL_MODULES ('-' and '_' are the same in module names). Taint flags
+ * and mere presence in "Modules linked in:" are not evidence. *ret_module is
+ * the name as the record printed it and *ret_why "RIP in fakesensor" or
+ * "fakesensor was being loaded"; both point into R.
+ */
+bool pstore_attributes(const CrashReport *r, char *const *kernel_modules, const char **ret_module,
+                       const char **ret_why);
+
+/* One line for logs and events, e.g. "Panic#2: Kernel panic - not syncing:
+ * Fatal exception; BUG: kernel NULL pointer dereference, address: …; RIP
+ * fs_parse_rules+0x2d/0xf40 [fakesensor]; loading fakesensor; insmod[89];
+ * taint GOE". Returns BUF. */
+const char *crash_report_summary(const CrashReport *r, char *buf, size_t size);
+
+/* Adds the newest event's fields to E as evidence ("crash_reason",
+ * "crash_module", "crash_rip", "crash_loading", "crash_taint", …). The values
+ * point into R, which must outlive the append. */
+void crash_report_add_evidence(const CrashReport *r, Event *e);
+
+/*
+ * Copies each dmesg-* record of DIR durably to ARCHIVE_DIR (beneath root_fd,
+ * created 0700) as "<YYYYmmddTHHMMSSZ>-<name>" (the dump's time), then
+ * removes it from pstore: efi-pstore records are UEFI variables and fill the
+ * NVRAM if left there; unlinking the pstore file deletes the variable.
+ * Copy first, delete after, so a power cut loses nothing (a rerun rewrites
+ * the same archive name). Keeps the newest PSTORE_ARCHIVE_KEEP archived
+ * records. *ret_archived_name (optional) is the archive name of the newest
+ * record, NULL when none. Returns the number of records archived, or a
+ * negative errno (the first failure; the other records are still handled).
+ */
+int pstore_archive_and_clear(const char *dir, int root_fd, const char *archive_dir, char **ret_archived_name) _wur_;
