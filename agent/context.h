@@ -7,6 +7,10 @@
  * a negative errno is turned into 1 by main().
  */
 
+#ifndef LASTGOOD_VERSION
+#define LASTGOOD_VERSION "0.1"
+#endif
+
 #include "policy.h"
 #include "util.h"
 

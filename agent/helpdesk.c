@@ -16,18 +16,13 @@ void helpdesk_secret_wipe(HelpdeskSecret *s) {
         explicit_bzero(s, sizeof *s);
 }
 
-/* A malloc()ed buffer that may hold key material: wiped before free. */
-static void wipe_freep(char **p) {
+void helpdesk_wipe_freep(char **p) {
         if (*p) {
                 explicit_bzero(*p, strlen(*p));
                 free(*p);
         }
 }
-#define _cleanup_wipe_free_ _cleanup_(wipe_freep)
-
-static void secret_wipep(HelpdeskSecret *s) {
-        helpdesk_secret_wipe(s);
-}
+#define _cleanup_wipe_free_ _cleanup_(helpdesk_wipe_freep)
 
 static int hex_value(char c) {
         if (c >= '0' && c <= '9')
@@ -168,7 +163,7 @@ int helpdesk_key_to_base32(const uint8_t *key, size_t len, size_t group, char **
 }
 
 int helpdesk_secret_parse(const char *buf, size_t len, HelpdeskSecret *ret) {
-        _cleanup_(secret_wipep) HelpdeskSecret s = { .algorithm = HOTP_SHA256 };
+        _cleanup_(helpdesk_secret_wipep) HelpdeskSecret s = { .algorithm = HOTP_SHA256 };
         bool have_key = false, have_alg = false, have_counter = false;
 
         if (memchr(buf, '\0', len))
@@ -282,7 +277,7 @@ int helpdesk_enroll(int root_fd, const Policy *p, bool force, HelpdeskSecret *re
         } else if (errno != ENOENT)
                 return -errno;
 
-        _cleanup_(secret_wipep) HelpdeskSecret s = { .algorithm = HOTP_SHA256, .key_len = HELPDESK_KEY_SIZE };
+        _cleanup_(helpdesk_secret_wipep) HelpdeskSecret s = { .algorithm = HOTP_SHA256, .key_len = HELPDESK_KEY_SIZE };
         for (size_t got = 0; got < s.key_len;) {
                 ssize_t n = getrandom(s.key + got, s.key_len - got, 0);
                 if (n < 0) {
@@ -366,7 +361,7 @@ int helpdesk_verify_code(int root_fd, const Policy *p, const char *code, bool *r
         if (flock(dir_fd, LOCK_EX) < 0)
                 return -errno;
 
-        _cleanup_(secret_wipep) HelpdeskSecret s = {};
+        _cleanup_(helpdesk_secret_wipep) HelpdeskSecret s = {};
         r = secret_read_at(dir_fd, name, &s);
         if (r < 0)
                 return r;

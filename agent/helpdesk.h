@@ -37,6 +37,12 @@ typedef struct HelpdeskSecret {
 
 /* Overwrites the key material (call before the struct goes out of scope). */
 void helpdesk_secret_wipe(HelpdeskSecret *s);
+/* Cleanup attributes: _cleanup_(helpdesk_secret_wipep) HelpdeskSecret s;
+ * _cleanup_(helpdesk_wipe_freep) char *buf; (a string that held a key). */
+static inline void helpdesk_secret_wipep(HelpdeskSecret *s) {
+        helpdesk_secret_wipe(s);
+}
+void helpdesk_wipe_freep(char **p);
 
 /* Parses the secret file format above. -EBADMSG on anything unexpected
  * (unknown or repeated key, bad hex, key length out of range, no key). */

@@ -10,9 +10,6 @@
 #include "log.h"
 #include "rootfs.h"
 
-#ifndef LASTGOOD_VERSION
-#define LASTGOOD_VERSION "0.1"
-#endif
 
 typedef struct Verb {
         const char *name;

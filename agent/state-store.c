@@ -150,8 +150,9 @@ static int open_root_store(StateStores *s, const Policy *p, StateStore *st) {
 static int open_efivar_store(StateStores *s, StateStore *st) {
         if (asprintf(&st->location, "efivar:%s-%s", STATE_EFI_NAME, STATE_EFI_GUID) < 0)
                 return -ENOMEM;
-        /* efi_set_variable() segfaults without efivarfs: always ask first. */
-        if (!efi_variables_supported()) {
+        /* efi_set_variable() segfaults without efivarfs: always ask first,
+         * and do not even ask the library when its directory is missing. */
+        if (access(efivarfs_dir(), F_OK) < 0 || !efi_variables_supported()) {
                 problem(s, "UEFI variables not available (no efivarfs)");
                 return -EOPNOTSUPP;
         }

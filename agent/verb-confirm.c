@@ -1,8 +1,134 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * `lastgood confirm` — this boot is good: the health checks pass, so the
+ * count resets, the incident (if any) ends, and the components' content is
+ * now known good: snapshot what changed since the last known-good snapshot.
+ *
+ * Exits 1 when a check fails: the boot stays unconfirmed and counts as
+ * failed at the next boot.
+ */
+
+#include <inttypes.h>
+
 #include "context.h"
+#include "health.h"
 #include "log.h"
+#include "quarantine.h"
+#include "record.h"
+#include "snapshot.h"
+#include "state-store.h"
+
+static int run_health_checks(const Policy *p, char *failed, size_t failed_size) {
+        int failures = 0;
+        for (size_t i = 0; i < p->confirm.n_health_checks; i++) {
+                const HealthCheck *hc = &p->confirm.health_checks[i];
+                HealthOutcome o;
+                int r = health_run(hc, &o);
+                if (r < 0) {
+                        log_error_errno(r, "Health check %s could not run: %m", hc->name);
+                        o.result = HEALTH_NOT_RUN;
+                }
+                if (o.result == HEALTH_PASSED) {
+                        log_info("Health check %s passed (%" PRIu64 " ms).", hc->name, o.duration_usec / 1000);
+                        continue;
+                }
+                char tmo[32];
+                if (o.result == HEALTH_TIMED_OUT)
+                        log_error("Health check %s timed out after %s and was killed.", hc->name,
+                                  format_duration(tmo, hc->timeout_usec));
+                else if (o.result == HEALTH_NOT_RUN)
+                        log_error("Health check %s could not be started (%s: %s).", hc->name, hc->command[0],
+                                  strerror(o.status));
+                else
+                        log_error("Health check %s failed (status %d).", hc->name, o.status);
+                if (failures == 0)
+                        snprintf(failed, failed_size, "%s %s", hc->name, health_result_to_string(o.result));
+                failures++;
+        }
+        return failures;
+}
+
+/* The content the machine just proved good becomes the known-good snapshot.
+ * Not in safe mode (the components did not run) and not for quarantined
+ * components. Failures are logged and do not undo the confirmation. */
+static void snapshot_known_good(Context *ctx, const Policy *p, const BootState *st) {
+        if (st->boot_mode == BOOT_MODE_SAFE) {
+                log_info("Safe-mode boot: the components did not run, no known-good snapshot taken.");
+                return;
+        }
+        for (size_t i = 0; i < p->n_components; i++) {
+                const Component *c = &p->components[i];
+                if (quarantine_is_active(ctx->root_fd, c->name))
+                        continue;
+                bool created = false;
+                _cleanup_free_ char *id = NULL;
+                int r = snapshot_create_if_changed(ctx->root_fd, p, c, &created, &id);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to snapshot known-good content of %s, ignoring: %m", c->name);
+                else if (created)
+                        log_notice("Known-good snapshot %s of %s taken.", id, c->name);
+        }
+}
 
 int verb_confirm(Context *ctx, int argc, char **argv) {
-        log_error("not yet");
-        return -EOPNOTSUPP;
+        Policy *p;
+        int r = context_policy(ctx, &p);
+        if (r < 0)
+                return r;
+
+        _cleanup_(state_stores_done) StateStores stores = {};
+        r = state_stores_open(ctx->root_fd, p, false, &stores);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the state stores: %m");
+        BootState st = {};
+        r = state_stores_read(&stores, &st);
+        if (r == -EBADMSG)
+                log_warning("The state record is corrupt; confirming writes a fresh one.");
+
+        char failed[160] = "";
+        int failures = run_health_checks(p, failed, sizeof failed);
+        if (failures > 0) {
+                char msg[256];
+                snprintf(msg, sizeof msg, "%d health check%s failed (first: %s); this boot stays unconfirmed",
+                         failures, failures == 1 ? "" : "s", failed);
+                log_error("%s.", msg);
+                record_event(ctx->root_fd, "confirm-failed", NULL, NULL, msg, NULL);
+                return EXIT_FAIL;
+        }
+
+        if (r > 0 && !st.in_boot) {
+                /* Nothing to do: spare the NVRAM a write. */
+                printf("This boot is already confirmed.\n");
+                return EXIT_OK;
+        }
+
+        snapshot_known_good(ctx, p, &st);
+
+        bool ended_incident = st.ladder_step > 0 || st.failed_boots > 0;
+        uint32_t was_failed = st.failed_boots;
+        char boot_id[37];
+        read_boot_id(boot_id);
+        st.failed_boots = 0;
+        st.step_failed_boots = 0;
+        st.in_boot = 0;
+        st.ladder_step = 0;
+        st.loop_started_usec = 0;
+        state_set_str(st.culprit, "");
+        st.last_confirmed_usec = now_realtime_usec();
+        state_set_str(st.last_confirmed_boot_id, boot_id);
+        r = state_stores_write(&stores, &st);
+        for (char **e = stores.problems; e && *e; e++)
+                log_warning("%s", *e);
+        if (r < 0)
+                return log_error_errno(r, "Failed to record the confirmation in any state store: %m");
+
+        if (ended_incident) {
+                char msg[200];
+                snprintf(msg, sizeof msg, "boot confirmed after %u failed boot%s; incident %u ended", was_failed,
+                         was_failed == 1 ? "" : "s", st.incident);
+                record_event(ctx->root_fd, "boot-confirmed", NULL, NULL, msg, NULL);
+        }
+        record_report(ctx, p, &stores, &st);
+        printf("Boot confirmed.\n");
+        return EXIT_OK;
 }

@@ -20,17 +20,6 @@
 
 #define CODE_COUNT_MAX 1000
 
-static void wipe_freep(char **p) {
-        if (*p) {
-                explicit_bzero(*p, strlen(*p));
-                free(*p);
-        }
-}
-
-static void secret_wipep(HelpdeskSecret *s) {
-        helpdesk_secret_wipe(s);
-}
-
 static int usage_error(const char *msg) {
         log_error("lastgood helpdesk: %s (usage: lastgood helpdesk enroll [--force] | "
                   "code --secret-file FILE [--counter N] [--count K] [--sha1] | verify CODE).",
@@ -59,7 +48,7 @@ static int helpdesk_enroll_cmd(Context *ctx, int argc, char **argv) {
         if (r < 0)
                 return log_error_errno(r, "Failed to load the policy: %m");
 
-        _cleanup_(secret_wipep) HelpdeskSecret s = {};
+        _cleanup_(helpdesk_secret_wipep) HelpdeskSecret s = {};
         r = helpdesk_enroll(ctx->root_fd, p, force, &s);
         if (r == -EEXIST) {
                 log_error("A helpdesk secret already exists at %s. Re-enrolling invalidates the key the "
@@ -70,7 +59,7 @@ static int helpdesk_enroll_cmd(Context *ctx, int argc, char **argv) {
         if (r < 0)
                 return log_error_errno(r, "Failed to write the helpdesk secret %s: %m", p->safe_mode.secret_file);
 
-        _cleanup_(wipe_freep) char *hex = NULL, *b32 = NULL, *b32plain = NULL, *uri = NULL;
+        _cleanup_(helpdesk_wipe_freep) char *hex = NULL, *b32 = NULL, *b32plain = NULL, *uri = NULL;
         r = helpdesk_key_to_hex(s.key, s.key_len, &hex);
         if (r >= 0)
                 r = helpdesk_key_to_base32(s.key, s.key_len, 4, &b32);
@@ -119,7 +108,7 @@ static int read_secret_file(const char *path, HelpdeskSecret *ret, bool *ret_has
         _cleanup_close_ int fd = streq(path, "-") ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
-        _cleanup_(wipe_freep) char *buf = NULL;
+        _cleanup_(helpdesk_wipe_freep) char *buf = NULL;
         size_t len;
         int r = read_full_fd(fd, HELPDESK_FILE_MAX, &buf, &len);
         if (r < 0)
@@ -141,7 +130,7 @@ static int read_secret_file(const char *path, HelpdeskSecret *ret, bool *ret_has
                 line = nl ? nl + 1 : NULL;
         }
         *w = '\0';
-        _cleanup_(secret_wipep) HelpdeskSecret s = { .algorithm = HOTP_SHA256 };
+        _cleanup_(helpdesk_secret_wipep) HelpdeskSecret s = { .algorithm = HOTP_SHA256 };
         r = helpdesk_key_parse(buf, s.key, &s.key_len);
         if (r < 0)
                 return r;
@@ -191,7 +180,7 @@ static int helpdesk_code_cmd(Context *ctx, int argc, char **argv) {
         if (!file)
                 return usage_error("'code' needs --secret-file FILE");
 
-        _cleanup_(secret_wipep) HelpdeskSecret s = {};
+        _cleanup_(helpdesk_secret_wipep) HelpdeskSecret s = {};
         bool file_counter = false;
         int r = read_secret_file(file, &s, &file_counter);
         if (r == -EBADMSG)

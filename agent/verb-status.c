@@ -1,8 +1,149 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * `lastgood status [--json]` — everything an admin or a fleet tool needs:
+ * backend, count, threshold, this boot's mode, last action, policy errors,
+ * the components' snapshots and quarantine. Read-only: never writes.
+ * The JSON form is versioned (schema_version; docs/status.schema.json).
+ */
+
+#include <inttypes.h>
+#include <time.h>
+
 #include "context.h"
+#include "json.h"
 #include "log.h"
+#include "status.h"
+
+static void iso_time(uint64_t usec, char buf[static 32]) {
+        time_t t = (time_t) (usec / USEC_PER_SEC);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void print_json(const StatusData *s) {
+        JsonWriter w;
+        char tb[32];
+        json_init(&w, stdout);
+        json_object_begin(&w);
+        json_kv_u64(&w, "schema_version", 1);
+        json_kv_string(&w, "version", LASTGOOD_VERSION);
+        json_kv_string(&w, "backend", s->backend);
+        json_kv_string(&w, "backend_location", s->backend_location);
+        json_kv_bool(&w, "state_ok", s->state_ok);
+        json_kv_string(&w, "state_problem", s->state_problem);
+        json_kv_string(&w, "boot_mode", boot_mode_to_string(s->st.boot_mode));
+        json_kv_string(&w, "boot_id", s->st.boot_id);
+        json_kv_u64(&w, "failed_boots", s->st.failed_boots);
+        json_kv_u64(&w, "threshold", s->threshold);
+        json_kv_u64(&w, "total_boots", s->st.total_boots);
+        json_kv_bool(&w, "in_boot", s->st.in_boot);
+        json_key(&w, "last_confirmed_boot");
+        if (s->st.last_confirmed_usec) {
+                json_object_begin(&w);
+                json_kv_u64(&w, "time_usec", s->st.last_confirmed_usec);
+                iso_time(s->st.last_confirmed_usec, tb);
+                json_kv_string(&w, "time", tb);
+                json_kv_string(&w, "boot_id", s->st.last_confirmed_boot_id);
+                json_object_end(&w);
+        } else
+                json_null(&w);
+        json_kv_u64(&w, "safe_mode_requested", s->st.safe_mode_requested);
+        json_kv_bool(&w, "safe_mode_active", s->safe_mode_active);
+        json_kv_u64(&w, "incident", s->st.incident);
+        json_key(&w, "ladder");
+        json_array_begin(&w);
+        for (size_t i = 0; i < s->policy->recovery.n_ladder; i++)
+                json_string(&w, ladder_step_to_string(s->policy->recovery.ladder[i]));
+        json_array_end(&w);
+        json_kv_u64(&w, "ladder_step", s->st.ladder_step);
+        json_kv_string(&w, "culprit", s->st.culprit[0] ? s->st.culprit : NULL);
+        json_kv_string(&w, "last_action", s->st.last_action[0] ? s->st.last_action : NULL);
+        json_key(&w, "last_action_time_usec");
+        if (s->st.last_action_usec)
+                json_u64(&w, s->st.last_action_usec);
+        else
+                json_null(&w);
+        json_kv_u64(&w, "internal_errors", s->st.internal_errors);
+        json_kv_string(&w, "last_error", s->st.last_error[0] ? s->st.last_error : NULL);
+        json_kv_strv(&w, "policy_errors", s->policy->errors);
+        json_kv_strv(&w, "policy_files", s->policy->files);
+        json_key(&w, "components");
+        json_array_begin(&w);
+        for (size_t i = 0; i < s->n_components; i++) {
+                const ComponentStatus *c = &s->components[i];
+                json_object_begin(&w);
+                json_kv_string(&w, "name", c->name);
+                json_kv_bool(&w, "quarantined", c->quarantined);
+                json_kv_string(&w, "newest_snapshot", c->newest_snapshot);
+                json_key(&w, "newest_snapshot_time_usec");
+                if (c->newest_snapshot)
+                        json_u64(&w, c->newest_snapshot_usec);
+                else
+                        json_null(&w);
+                json_key(&w, "content_changed");
+                if (c->changed_known)
+                        json_bool(&w, c->changed);
+                else
+                        json_null(&w);
+                json_object_end(&w);
+        }
+        json_array_end(&w);
+        json_object_end(&w);
+        fputc('\n', stdout);
+}
+
+static void print_human(const StatusData *s) {
+        char tb[32];
+        printf("State:           %s (%s)%s%s\n", s->backend, s->backend_location, s->state_ok ? "" : " — ",
+               s->state_ok ? "" : s->state_problem);
+        printf("This boot:       %s%s\n", boot_mode_to_string(s->st.boot_mode),
+               s->st.in_boot ? " (not yet confirmed)" : " (confirmed)");
+        if (s->safe_mode_active)
+                printf("                 SAFE MODE: security components are OFF for this boot\n");
+        printf("Failed boots:    %u (recovery starts at %u)\n", s->st.failed_boots, s->threshold);
+        printf("Total boots:     %" PRIu64 "\n", s->st.total_boots);
+        if (s->st.last_confirmed_usec) {
+                iso_time(s->st.last_confirmed_usec, tb);
+                printf("Last confirmed:  %s\n", tb);
+        } else
+                printf("Last confirmed:  never\n");
+        if (s->st.safe_mode_requested)
+                printf("Safe mode:       requested for the next %u boot(s)\n", s->st.safe_mode_requested);
+        if (s->st.incident)
+                printf("Incident:        #%u, ladder step %u%s%s\n", s->st.incident, s->st.ladder_step,
+                       s->st.culprit[0] ? ", culprit " : "", s->st.culprit);
+        if (s->st.last_action[0]) {
+                iso_time(s->st.last_action_usec, tb);
+                printf("Last action:     %s at %s\n", s->st.last_action, tb);
+        }
+        if (s->st.internal_errors)
+                printf("Internal errors: %u (last: %s)\n", s->st.internal_errors, s->st.last_error);
+        size_t ne = strv_length(s->policy->errors);
+        printf("Policy:          %s%s\n", ne ? "ERRORS, defaults in use where invalid" : "ok",
+               strv_length(s->policy->files) ? "" : " (built-in defaults)");
+        for (char **e = s->policy->errors; e && *e; e++)
+                printf("                 %s\n", *e);
+        for (size_t i = 0; i < s->n_components; i++) {
+                const ComponentStatus *c = &s->components[i];
+                printf("Component %-12s %s; known-good snapshot %s%s\n", c->name,
+                       c->quarantined ? "QUARANTINED" : "active", c->newest_snapshot ?: "none",
+                       c->changed_known && c->changed ? "; content changed since" : "");
+        }
+}
 
 int verb_status(Context *ctx, int argc, char **argv) {
-        log_error("not yet");
-        return -EOPNOTSUPP;
+        Policy *p;
+        int r = context_policy(ctx, &p);
+        if (r < 0)
+                return r;
+        _cleanup_(status_data_done) StatusData s = {};
+        r = status_collect(ctx->root_fd, p, true, &s);
+        if (r < 0)
+                return log_error_errno(r, "Failed to collect the status: %m");
+        if (ctx->json)
+                print_json(&s);
+        else
+                print_human(&s);
+        return EXIT_OK;
 }

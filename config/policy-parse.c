@@ -78,6 +78,7 @@ typedef struct ParseContext {
         const char *buf;
         size_t len;
         unsigned n_errors;
+        unsigned n_bad; /* bad nodes met while checking (reported when built) */
         bool stop;
         int oom; /* -ENOMEM once an allocation failed */
 } ParseContext;
@@ -210,6 +211,10 @@ static int build_tree(ParseContext *c, YNode **ret) {
                         want_node = true;
                         node = ynode_new(YNODE_SCALAR, &ev.start_mark);
                         ok = false;
+                        if (node && !(node->value = strdup(""))) {
+                                ynode_free(node);
+                                node = NULL;
+                        }
                         break;
                 case YAML_SCALAR_EVENT:
                         ok = check_node_props(c, &ev.start_mark, ev.data.scalar.anchor, ev.data.scalar.tag);
@@ -359,7 +364,7 @@ static const char *show(char buf[static 96], const YNode *n) {
 }
 
 static bool is_null(const YNode *n) {
-        return n->type == YNODE_SCALAR && n->plain &&
+        return !n->bad && n->type == YNODE_SCALAR && n->plain &&
                (n->value[0] == '\0' || streq(n->value, "~") || streq(n->value, "null") || streq(n->value, "Null") ||
                 streq(n->value, "NULL"));
 }
@@ -373,9 +378,13 @@ static bool has_control_chars(const char *s) {
 
 /* Normalized: absolute, no empty, "." or ".." components, no trailing "/". */
 static bool path_is_normalized_absolute(const char *s) {
-        if (s[0] != '/' || strlen(s) >= PATH_MAX || has_control_chars(s))
+        size_t l = strlen(s);
+        if (s[0] != '/' || l >= PATH_MAX || has_control_chars(s))
                 return false;
-        return s[1] == '\0' || path_is_safe_relative(s + 1);
+        if (l == 1)
+                return true;
+        /* path_is_safe_relative() lets a trailing "/" through. */
+        return s[l - 1] != '/' && path_is_safe_relative(s + 1);
 }
 
 static bool path_is_under(const char *path, const char *dir) {
@@ -441,8 +450,10 @@ static bool device_ok(const char *s) {
                 size_t l = strlen(v);
                 if (l < 1 || l > DEVICE_VALUE_MAX_LEN || has_control_chars(v) || strchr(v, '/'))
                         return false;
-                /* UUIDs of ext4 (36 chars) and FAT ("ABCD-1234") alike. */
-                return i != 2 || chars_in(v, "-");
+                if (i != 2)
+                        return true;
+                /* UUIDs of ext4 (36 chars) and FAT ("ABCD-1234") alike: hex and dashes. */
+                return strspn(v, "0123456789abcdefABCDEF-") == l;
         }
         return false;
 }
@@ -509,8 +520,10 @@ static void wrong(ParseContext *c, const char *path, const Field *f, const YNode
 
 /* The scalar text of N, or NULL after reporting what was wrong. */
 static const char *scalar(ParseContext *c, const char *path, const Field *f, const YNode *n) {
-        if (n->bad)
+        if (n->bad) {
+                c->n_bad++;
                 return NULL;
+        }
         if (n->type != YNODE_SCALAR) {
                 wrong(c, path, f, n);
                 return NULL;
@@ -865,8 +878,11 @@ static void parse_fields(ParseContext *c, const char *path, const Field *fields,
         for (size_t i = 0; i + 1 < n->n_items && !c->stop && !c->oom; i += 2) {
                 const YNode *k = n->items[i], *val = n->items[i + 1];
                 char kpath[128];
-                if (k->bad)
+                if (k->bad || val->bad) {
+                        /* Reported when the tree was built; nothing applies. */
+                        c->n_bad++;
                         continue;
+                }
                 if (k->type != YNODE_SCALAR) {
                         perr_node(c, k, "%s%skeys must be strings, got %s", path, *path ? ": " : "", show(v, k));
                         continue;
@@ -950,12 +966,12 @@ static void parse_health_checks(ParseContext *c, const char *path, const YNode *
                 const YNode *item = n->items[i];
                 char ipath[128];
                 unsigned set = 0;
-                unsigned before = c->n_errors;
+                unsigned before = c->n_errors, bad_before = c->n_bad;
                 HealthCheck *h = &checks[n_checks++];
                 *h = (HealthCheck) { .timeout_usec = 90 * USEC_PER_SEC };
                 item_path(ipath, path, i);
                 parse_fields(c, ipath, health_check_fields, ELEMENTSOF(health_check_fields), item, h, &set);
-                if (item->bad || item->type != YNODE_MAPPING || c->n_errors != before) {
+                if (item->bad || item->type != YNODE_MAPPING || c->n_errors != before || c->n_bad != bad_before) {
                         ok = false;
                         continue;
                 }
@@ -1019,11 +1035,11 @@ static void parse_components(ParseContext *c, const char *path, const YNode *n, 
                 const YNode *item = n->items[i];
                 char ipath[128];
                 unsigned set = 0;
-                unsigned before = c->n_errors;
+                unsigned before = c->n_errors, bad_before = c->n_bad;
                 Component comp = { .quarantine = QUARANTINE_ALLOW, .safe_mode = COMPONENT_SAFE_MODE_DISABLE };
                 item_path(ipath, path, i);
                 parse_fields(c, ipath, component_fields, ELEMENTSOF(component_fields), item, &comp, &set);
-                if (item->bad || item->type != YNODE_MAPPING || c->n_errors != before) {
+                if (item->bad || item->type != YNODE_MAPPING || c->n_errors != before || c->n_bad != bad_before) {
                         policy_component_done(&comp);
                         continue;
                 }

@@ -282,7 +282,7 @@ int policy_check_trust(Policy *p, const char *filename, int fd) {
                 return -errno;
         /* Refusing, as doas does with doas.conf: whoever can write the policy
          * decides what lastgood may disable or restore at boot. */
-        if (uid_is_trusted(st.st_uid))
+        if (uid_is_trusted(st.st_uid) && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0)
                 return 0;
         int r = policy_add_error(p, filename, 1, 1,
                                  "refusing untrusted policy %s: owner uid %u, mode %04o; it must be owned by root and not writable by group or other",

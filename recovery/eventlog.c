@@ -60,7 +60,9 @@ static bool evidence_key_valid(const char *key) {
 }
 
 void event_add(Event *e, const char *key, const char *value) {
-        if (!value || !evidence_key_valid(key)) {
+        if (!value)
+                return; /* nothing to say */
+        if (!evidence_key_valid(key)) {
                 e->n_dropped++;
                 return;
         }

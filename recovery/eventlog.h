@@ -114,7 +114,7 @@ typedef struct Event {
 } Event;
 
 /* VALUE is borrowed: it must outlive the eventlog_append() call. A key added
- * twice keeps the last value. NULL values are dropped. */
+ * twice keeps the last value. A NULL value adds nothing (not counted). */
 void event_add(Event *e, const char *key, const char *value);
 void event_addf(Event *e, const char *key, const char *fmt, ...) _printf_(3, 4);
 

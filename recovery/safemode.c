@@ -37,23 +37,27 @@ static void put_list(FILE *f, const char *key, char *const *l) {
         fputc('\n', f);
 }
 
+static bool is_mask_at(int dir_fd, const char *name) {
+        char target[16];
+        ssize_t n = readlinkat(dir_fd, name, target, sizeof target - 1);
+        if (n < 0)
+                return false;
+        target[n] = '\0';
+        return streq(target, "/dev/null");
+}
+
 static int mask_runtime(int root_fd, const char *dir, const char *unit) {
         _cleanup_close_ int dir_fd = -1;
         int r = root_open_dir(root_fd, dir, true, 0755, &dir_fd);
         if (r < 0)
                 return r;
         struct stat st;
-        if (fstatat(dir_fd, unit, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
-                /* A runtime unit file or a link someone else made: not ours to
-                 * replace (the system.control mask outranks it anyway). */
-                if (!S_ISLNK(st.st_mode))
-                        return -EEXIST;
-                r = fault_point("safemode-unmask-old");
-                if (r < 0)
-                        return r;
-                if (unlinkat(dir_fd, unit, 0) < 0 && errno != ENOENT)
-                        return -errno;
-        } else if (errno != ENOENT)
+        if (fstatat(dir_fd, unit, &st, AT_SYMLINK_NOFOLLOW) >= 0)
+                /* Already masked (a second run in this boot), or a runtime
+                 * unit or link someone else made: not ours to replace, and
+                 * the system.control mask outranks it anyway. */
+                return is_mask_at(dir_fd, unit) ? 0 : -EEXIST;
+        if (errno != ENOENT)
                 return -errno;
         r = fault_point("safemode-mask");
         if (r < 0)
@@ -68,12 +72,7 @@ static int unmask_runtime(int root_fd, const char *dir, const char *unit) {
         int r = root_open_dir(root_fd, dir, false, 0, &dir_fd);
         if (r < 0)
                 return r == -ENOENT ? 0 : r;
-        char target[16];
-        ssize_t n = readlinkat(dir_fd, unit, target, sizeof target - 1);
-        if (n < 0)
-                return errno == ENOENT || errno == EINVAL ? 0 : -errno;
-        target[n] = '\0';
-        if (!streq(target, "/dev/null"))
+        if (!is_mask_at(dir_fd, unit))
                 return 0;
         if (unlinkat(dir_fd, unit, 0) < 0 && errno != ENOENT)
                 return -errno;
@@ -126,6 +125,7 @@ int safemode_apply_runtime(int root_fd, const Policy *p, const char *reason) {
                 k = mask_runtime(root_fd, SAFEMODE_UNIT_DIR, *u);
                 if (k != -EEXIST)
                         r = keep_first(r, k);
+                /* Here a foreign file is a failure: nothing would mask the unit. */
                 r = keep_first(r, mask_runtime(root_fd, SAFEMODE_UNIT_CONTROL_DIR, *u));
         }
 

@@ -71,7 +71,7 @@ check_invariants() { # FLOW LABEL OLD_HASH NEW_HASH COUNT_BEFORE
   if [[ $h != "$old" && $h != "$new" && $flow != quarantine && $flow != release ]]; then
     echo "FAIL $label: content is neither old ($old) nor new ($new): $h"; return 1
   fi
-  local q; q=$(lg "$R" check quarantine list --json 2>/dev/null | jq -r 'map(.component) | join(",")' 2>/dev/null || echo ERR)
+  local q; q=$(lg "$R" check quarantine list --json 2>/dev/null | jq -r '.quarantined | map(.component) | join(",")' 2>/dev/null || echo ERR)
   local blk=no; grep -qs 'blacklist sensor' "$R/etc/modprobe.d/lastgood-quarantine.conf" && blk=yes
   if [[ $q == *sensor* && $blk == no ]] || [[ $q != *sensor* && $blk == yes ]]; then
     echo "FAIL $label: registry ($q) disagrees with modprobe.d (blacklisted=$blk)"; return 1

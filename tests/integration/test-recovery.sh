@@ -117,7 +117,7 @@ t_restore_then_still_failing_escalates_to_quarantine() {
   [[ "$(readlink "$ROOT/etc/systemd/system/beta.service")" == /dev/null ]] || fail "unit not masked"
   assert_no_file "$ROOT/etc/beta"
   lg quarantine list --json
-  jq -e 'map(select(.component == "beta")) | length == 1' <<<"$OUT" >/dev/null || fail "registry: $OUT"
+  jq -e '.quarantined | map(select(.component == "beta")) | length == 1' <<<"$OUT" >/dev/null || fail "registry: $OUT"
   fail_boots 2; assert_out 'mode=safe'          # then safe mode
 }
 

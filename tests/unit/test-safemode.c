@@ -187,13 +187,23 @@ static void test_runtime_only_and_loud(void **state) {
 
 static void test_existing_runtime_unit_not_clobbered(void **state) {
         Fixture *f = *state;
-        sh(f->root, "mkdir -p run/systemd/system && echo '[Service]' > run/systemd/system/av-agent.service");
+        sh(f->root, "mkdir -p run/systemd/system && echo '[Service]' > run/systemd/system/av-agent.service"
+                    " && ln -s /lib/systemd/system/av-update.timer run/systemd/system/av-update.timer");
         assert_int_equal(safemode_apply_runtime(f->root_fd, &f->policy, "r"), 2);
         char *unit = read_file(f->root, "/run/systemd/system/av-agent.service");
         assert_string_equal(unit, "[Service]\n");
         free(unit);
+        assert_string_equal(link_target(f->root, "/run/systemd/system/av-update.timer"),
+                            "/lib/systemd/system/av-update.timer");
+
         /* the higher-ranking system.control mask still applies */
         assert_string_equal(link_target(f->root, "/run/systemd/system.control/av-agent.service"), "/dev/null");
+        assert_string_equal(link_target(f->root, "/run/systemd/system.control/av-update.timer"), "/dev/null");
+        /* clear leaves what was not ours */
+        assert_int_equal(safemode_clear_runtime(f->root_fd), 0);
+        assert_string_equal(link_target(f->root, "/run/systemd/system/av-update.timer"),
+                            "/lib/systemd/system/av-update.timer");
+        assert_false(path_exists(f->root, "/run/systemd/system.control/av-update.timer"));
 }
 
 static void test_clear_removes_exactly_ours(void **state) {

@@ -187,7 +187,7 @@ hostname -F /etc/hostname
 echo "lgtest: root init"
 # systemd's RuntimeWatchdogSec: PID 1 pets the hardware watchdog.
 if modprobe i6300esb 2>/dev/null && [ -e /dev/watchdog ]; then
-        watchdog -T 30 -t 2 /dev/watchdog && echo "lgtest: hardware watchdog armed (30 s)"
+        watchdog -T 10 -t 2 /dev/watchdog && echo "lgtest: hardware watchdog armed (10 s)"
 fi
 is_mnt /sys/firmware/efi/efivars || mount -t efivarfs efivarfs /sys/firmware/efi/efivars 2>/dev/null
 # lastgood-boot.service: only when the initramfs did not count this boot.
@@ -268,8 +268,8 @@ EOF
         mcopy -i "$tmp/esp.img" "$tmp/loader.conf" ::/loader/loader.conf
         mcopy -i "$tmp/esp.img" "$tmp/entry.conf" ::/loader/entries/lastgood-vm.conf
         # Root and state: ext4 filled from the staging tree, no mounts.
-        mke2fs -q -t ext4 -L lgroot -d "$tree" "$tmp/root.img" "${VM_ROOT_SIZE}M"
-        mke2fs -q -t ext4 -L lgstate "$tmp/state.img" "${VM_STATE_SIZE}M"
+        mke2fs -q -t ext4 -L lgroot -d "$tree" "$tmp/root.img" "${VM_ROOT_SIZE}M" >/dev/null
+        mke2fs -q -t ext4 -L lgstate "$tmp/state.img" "${VM_STATE_SIZE}M" >/dev/null
         dd if="$tmp/esp.img" of="$out" bs=1M seek="$VM_ESP_START" conv=notrunc,sparse status=none
         dd if="$tmp/root.img" of="$out" bs=1M seek="$VM_ROOT_START" conv=notrunc,sparse status=none
         dd if="$tmp/state.img" of="$out" bs=1M seek="$VM_STATE_START" conv=notrunc,sparse status=none

@@ -26,7 +26,7 @@ BASE_CMDLINE="root=LABEL=lgroot ro console=ttyS0,115200 oops=panic panic=1 logle
 vm_prepare() {
         "$VM_DIR/deps.sh" >&2 || vm_die "deps"
         KVER=$("$VM_DIR/kernel.sh") || vm_die "kernel"
-        SENSOR=$("$VM_DIR/sensor/build.sh" "$KVER") || vm_die "sensor build"
+        SENSOR_DIR=$("$VM_DIR/sensor/build.sh" "$KVER") || vm_die "sensor build"
         LG_BIN=${LG_VM_BIN:-$TOP/lastgood}
         [[ -x $LG_BIN ]] || vm_die "no lastgood binary at $LG_BIN (make lastgood)"
         RUN=$CACHE/run
@@ -76,7 +76,7 @@ sc_setup() {
                 bin=""
                 initrd=$RUN/initrd-none.img
         fi
-        vm_build_root "$KVER" "$bin" "$SENSOR" "$policy" "$RUN/$SC.root"
+        vm_build_root "$KVER" "$bin" "$SENSOR_DIR" "$policy" "$RUN/$SC.root"
         vm_build_disk "$RUN/$SC.root" "$KVER" "$initrd" "$BASE_CMDLINE $extra" "$DISK"
         rm -rf "$RUN/$SC.root"
         BOOTN=0
@@ -126,10 +126,10 @@ $actions")
         fi
         CONFIRMED=0
         grep -q '^lgtest: CONFIRMED' "$LOG" && CONFIRMED=1
-        SENSOR=none
-        grep -q 'lgtest: SENSOR LOADED' "$LOG" && SENSOR=loaded
-        grep -q 'lgtest: SENSOR NOT LOADED' "$LOG" && SENSOR=not-loaded
-        grep -q 'fakesensor.service is masked' "$LOG" && SENSOR=masked
+        SENSOR_STATE=none
+        grep -q 'lgtest: SENSOR LOADED' "$LOG" && SENSOR_STATE=loaded
+        grep -q 'lgtest: SENSOR NOT LOADED' "$LOG" && SENSOR_STATE=not-loaded
+        grep -q 'fakesensor.service is masked' "$LOG" && SENSOR_STATE=masked
         awk '/^LGTEST-STATUS-BEGIN/{f=1;next} /^LGTEST-STATUS-END/{f=0} f' "$LOG" >"$SC_DIR/boot-$BOOTN.status.json"
         local why="" decision
         case $HOW in
@@ -139,7 +139,7 @@ $actions")
         cut) why=" — $(grep -m1 'lgtest: POWER CUT' "$LOG" | sed 's/.*POWER CUT/power cut/')" ;;
         esac
         decision=$(boot_decision "$LOG")
-        printf '  boot %d (%4.0fs): %s%s; sensor %s%s\n' "$BOOTN" "$SECS" "$HOW" "$why" "$SENSOR" \
+        printf '  boot %d (%4.0fs): %s%s; sensor %s%s\n' "$BOOTN" "$SECS" "$HOW" "$why" "$SENSOR_STATE" \
                 "$( ((CONFIRMED)) && echo '; CONFIRMED')" >&2
         [[ -n $decision ]] && printf '           lastgood: %s\n' "$decision" >&2
         return 0
@@ -222,6 +222,7 @@ sc_end() {
 ttr_begin() { TTR_T0=$(date +%s.%N); TTR_B0=$BOOTN; }
 ttr_end() { # ttr_end LABEL
         local s
+        ((RECOVERED)) || return 0
         s=$(echo "$(date +%s.%N) - $TTR_T0" | bc)
         printf '%s: %d boots, %.0f s from the first crash to the confirmed healthy boot\n' \
                 "$1" "$((BOOTN - TTR_B0))" "$s" | tee -a "$ARTIFACTS/time-to-recovery.txt" >&2
@@ -256,15 +257,15 @@ scenario_content() {
         check "lastgood said it restored fakesensor" log_has "$LOG" 'lastgood.*(restor|restore-content).*fakesensor|lastgood.*fakesensor.*restor'
         check "the event log verifies" log_has "$LOG" 'lgtest: LOG VERIFIED'
         check "the event log names the crash record as evidence" \
-                sh -c "sed -n '/LGTEST-LOG-BEGIN/,/LGTEST-LOG-END/p' '$LOG' | grep -qiE 'pstore|crash record|fs_parse_rules|attribut'"
-        check "on disk: /etc/fakesensor/rules.bin is the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR/good.rules"
+                bash -c "sed -n '/LGTEST-LOG-BEGIN/,/LGTEST-LOG-END/p' '$LOG' | grep -qiE 'pstore|crash record|fs_parse_rules|attribut'"
+        check "on disk: /etc/fakesensor/rules.bin is the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR_DIR/good.rules"
         disk_rdump root /var/lib/lastgood "$SC_DIR/var-lib-lastgood"
         check "on disk: the bad content is kept (quarantine/forensics)" \
-                sh -c "grep -rlq '2024.07.19-bad' '$SC_DIR/var-lib-lastgood'"
+                bash -c "grep -rlq '2024.07.19-bad' '$SC_DIR/var-lib-lastgood'"
         check "on disk: the crash record was archived under /var/lib/lastgood/crashes" \
-                sh -c "grep -rlq 'fs_parse_rules' '$SC_DIR/var-lib-lastgood/'*crash* 2>/dev/null"
+                bash -c "grep -rlq 'fs_parse_rules' '$SC_DIR/var-lib-lastgood/'*crash* 2>/dev/null"
         check "NVRAM: no efi-pstore record left behind" test "$(nvram_pstore_count)" = 0
-        check "state partition: lastgood's state file exists" sh -c "vm_disk_ls '$DISK' state / | grep -q lastgood"
+        check "state partition: lastgood's state file exists" bash -c "vm_disk_ls '$DISK' state / | grep -q lastgood"
         sc_end
 }
 
@@ -282,7 +283,7 @@ scenario_nopstore() {
         check "no crash record was written (efi-pstore disabled)" test "$(nvram_pstore_count)" = 0
         check "the healthy boot ran the known-good content" log_has "$LOG" 'content version 2024.07.18-good'
         check "the event log verifies" log_has "$LOG" 'lgtest: LOG VERIFIED'
-        check "on disk: /etc/fakesensor/rules.bin is the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR/good.rules"
+        check "on disk: /etc/fakesensor/rules.bin is the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR_DIR/good.rules"
         sc_end
 }
 
@@ -295,12 +296,12 @@ fakesensor-update content good2.rules"
         check "the broken module crashed at load" log_has "$SC_DIR/boot-2.log" 'RIP: 0010:fs_attach_hooks.*\[fakesensor\]'
         check "recovered: a confirmed healthy boot" test "$RECOVERED" = 1
         check "the ladder escalated: content restored first, crash again" \
-                sh -c "grep -l 'Kernel panic' '$SC_DIR'/boot-*.log | wc -l | grep -qE '^[2-9]'"
-        check "the healthy boot runs without the sensor" test "$SENSOR" != loaded
+                bash -c "grep -l 'Kernel panic' '$SC_DIR'/boot-*.log | wc -l | grep -qE '^[2-9]'"
+        check "the healthy boot runs without the sensor" test "$SENSOR_STATE" != loaded
         check "on disk: modprobe.d quarantine file blacklists fakesensor" \
-                sh -c "vm_disk_cat '$DISK' root /etc/modprobe.d/lastgood-quarantine.conf | grep -q 'install fakesensor /bin/false'"
+                bash -c "vm_disk_cat '$DISK' root /etc/modprobe.d/lastgood-quarantine.conf | grep -q 'install fakesensor /bin/false'"
         check "on disk: fakesensor.service masked" \
-                sh -c "vm_disk_ls '$DISK' root /etc/systemd/system | grep -q fakesensor.service"
+                bash -c "vm_disk_ls '$DISK' root /etc/systemd/system | grep -q fakesensor.service"
         check "quarantine list shows fakesensor" log_has "$LOG" 'fakesensor'
         # The vendor ships a fixed module; the admin releases the quarantine.
         sc_boot --actions "fakesensor-update module fakesensor-1.2-fixed.ko
@@ -308,11 +309,11 @@ lastgood quarantine release fakesensor && echo 'lgtest: RELEASED'"
         check "quarantine release succeeded" log_has "$LOG" 'lgtest: RELEASED'
         sc_boot
         check "after release, the sensor loads again (fixed build) and the boot is confirmed" \
-                test "$SENSOR" = loaded -a "$CONFIRMED" = 1
+                test "$SENSOR_STATE" = loaded -a "$CONFIRMED" = 1
         check "on disk: no quarantine modprobe.d file left" \
-                sh -c "! vm_disk_ls '$DISK' root /etc/modprobe.d | grep -q lastgood-quarantine"
+                bash -c "! vm_disk_ls '$DISK' root /etc/modprobe.d | grep -q lastgood-quarantine"
         check "on disk: content back in /etc/fakesensor" \
-                sh -c "vm_disk_cat '$DISK' root /etc/fakesensor/rules.bin | grep -q 'FAKESENSOR-RULES 1'"
+                bash -c "vm_disk_cat '$DISK' root /etc/fakesensor/rules.bin | grep -q 'FAKESENSOR-RULES 1'"
         sc_end
 }
 
@@ -320,18 +321,18 @@ lastgood quarantine release fakesensor && echo 'lgtest: RELEASED'"
 scenario_safemode() {
         sc_setup safemode
         sc_boot --actions "lastgood safe-mode --next-boot && echo 'lgtest: SAFE MODE REQUESTED'"
-        check "boot 1 healthy, sensor loaded" test "$CONFIRMED" = 1 -a "$SENSOR" = loaded
+        check "boot 1 healthy, sensor loaded" test "$CONFIRMED" = 1 -a "$SENSOR_STATE" = loaded
         check "safe-mode --next-boot accepted" log_has "$LOG" 'lgtest: SAFE MODE REQUESTED'
         sc_boot
-        check "boot 2 ran without the sensor" test "$SENSOR" != loaded
+        check "boot 2 ran without the sensor" test "$SENSOR_STATE" != loaded
         check "boot 2 said safe mode" log_has "$LOG" 'lastgood.*safe'
         check "boot 2 confirmed" test "$CONFIRMED" = 1
         check "on disk: nothing persistent (no /etc/modprobe.d/lastgood*)" \
-                sh -c "! vm_disk_ls '$DISK' root /etc/modprobe.d | grep -q lastgood"
+                bash -c "! vm_disk_ls '$DISK' root /etc/modprobe.d | grep -q lastgood"
         check "on disk: nothing persistent (no mask in /etc/systemd/system)" \
-                sh -c "! vm_disk_ls '$DISK' root /etc/systemd/system | grep -q fakesensor"
+                bash -c "! vm_disk_ls '$DISK' root /etc/systemd/system | grep -q fakesensor"
         sc_boot
-        check "boot 3 runs the sensor again" test "$SENSOR" = loaded -a "$CONFIRMED" = 1
+        check "boot 3 runs the sensor again" test "$SENSOR_STATE" = loaded -a "$CONFIRMED" = 1
         sc_end
 }
 
@@ -343,15 +344,15 @@ scenario_unrelated() {
         check "boot 1 healthy" test "$CONFIRMED" = 1
         for _ in 1 2 3 4; do sc_boot --crash; done
         check "every crashing boot still ran the sensor" \
-                sh -c "for f in '$SC_DIR'/boot-[2-5].log; do grep -q 'SENSOR LOADED' \$f || exit 1; done"
+                bash -c "for f in '$SC_DIR'/boot-[2-5].log; do grep -q 'SENSOR LOADED' \$f || exit 1; done"
         check "the crashes were sysrq panics, not the sensor" log_has "$SC_DIR/boot-2.log" 'sysrq triggered crash'
         sc_boot --actions "$final_report_actions"
-        check "boot 6 (cause gone) healthy with the sensor" test "$CONFIRMED" = 1 -a "$SENSOR" = loaded
+        check "boot 6 (cause gone) healthy with the sensor" test "$CONFIRMED" = 1 -a "$SENSOR_STATE" = loaded
         check "the event log explains that no component was a suspect" \
-                sh -c "sed -n '/LGTEST-LOG-BEGIN/,/LGTEST-LOG-END/p' '$LOG' | grep -qiE 'suspect|no component|not attribut|unchanged'"
+                bash -c "sed -n '/LGTEST-LOG-BEGIN/,/LGTEST-LOG-END/p' '$LOG' | grep -qiE 'suspect|no component|not attribut|unchanged'"
         check "the event log verifies" log_has "$LOG" 'lgtest: LOG VERIFIED'
-        check "on disk: content untouched" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR/good.rules"
-        check "on disk: no quarantine" sh -c "! vm_disk_ls '$DISK' root /etc/modprobe.d | grep -q lastgood"
+        check "on disk: content untouched" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR_DIR/good.rules"
+        check "on disk: no quarantine" bash -c "! vm_disk_ls '$DISK' root /etc/modprobe.d | grep -q lastgood"
         sc_end
 }
 
@@ -393,12 +394,12 @@ export LASTGOOD_FAULT_AT=$p"
                 local c
                 c=$(vm_disk_cat "$DISK" root /etc/fakesensor/rules.bin | sha256sum | cut -c1-64)
                 check "cut $p: content wholly old or wholly new" \
-                        test "$c" = "$(sha256sum <"$SENSOR/good.rules" | cut -c1-64)" -o "$c" = "$(sha256sum <"$SENSOR/bad.rules" | cut -c1-64)"
+                        test "$c" = "$(sha256sum <"$SENSOR_DIR/good.rules" | cut -c1-64)" -o "$c" = "$(sha256sum <"$SENSOR_DIR/bad.rules" | cut -c1-64)"
                 boot_until_confirmed 5
                 check "cut $p: the next boots converge to a confirmed healthy boot" test "$RECOVERED" = 1
-                check "cut $p: with the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR/good.rules"
+                check "cut $p: with the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR_DIR/good.rules"
                 check "cut $p: the count was reset (status: confirmed)" \
-                        sh -c "grep -qE '\"(consecutive_failed|unconfirmed|failed_boots|count)[a-z_]*\": *0' '$SC_DIR/boot-$BOOTN.status.json'"
+                        bash -c "grep -qE '\"(consecutive_failed|unconfirmed|failed_boots|count)[a-z_]*\": *0' '$SC_DIR/boot-$BOOTN.status.json'"
         done
         rm -f "$RUN/powercut.base.img" "$RUN/powercut.base.vars"
         sc_end
@@ -410,12 +411,12 @@ scenario_hang() {
         sc_setup hang
         healthy_then_update "fakesensor-update content spin.rules"
         boot_until_confirmed 7 --actions "$final_report_actions"
-        check "boot 2 ended in a watchdog reset" sh -c "grep -q 'compiling rule' '$SC_DIR/boot-2.log' && ! grep -q 'Kernel panic' '$SC_DIR/boot-2.log' && ! grep -q 'lgtest: POWEROFF' '$SC_DIR/boot-2.log'"
-        check "no boot needed the harness's timeout" sh -c "! grep -l 'plug pulled' '$SC_DIR'/*.log >/dev/null 2>&1"
+        check "boot 2 ended in a watchdog reset" bash -c "grep -q 'compiling rule' '$SC_DIR/boot-2.log' && ! grep -q 'Kernel panic' '$SC_DIR/boot-2.log' && ! grep -q 'lgtest: POWEROFF' '$SC_DIR/boot-2.log'"
+        check "no boot needed the harness's timeout" bash -c "! grep -l 'plug pulled' '$SC_DIR'/*.log >/dev/null 2>&1"
         check "recovered: a confirmed healthy boot" test "$RECOVERED" = 1
         check "the hangs counted as failed boots (restore after max_failed_boots=3)" test "$BOOTN" = 5
         check "the healthy boot ran the known-good content" log_has "$LOG" 'content version 2024.07.18-good'
-        check "on disk: /etc/fakesensor/rules.bin is the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR/good.rules"
+        check "on disk: /etc/fakesensor/rules.bin is the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR_DIR/good.rules"
         sc_end
 }
 
@@ -424,7 +425,7 @@ scenario_hang() {
 scenario_control() {
         sc_setup control --no-lastgood
         sc_boot --actions "fakesensor-update content bad.rules"
-        check "boot 1 healthy (no lastgood)" test "$HOW" = poweroff -a "$SENSOR" = loaded
+        check "boot 1 healthy (no lastgood)" test "$HOW" = poweroff -a "$SENSOR_STATE" = loaded
         local i crashes=0
         for i in 1 2 3 4; do
                 sc_boot
@@ -461,4 +462,7 @@ main() {
 
 export -f vm_disk_cat vm_disk_ls
 export VM_ROOT_START VM_STATE_START
-main "$@"
+# demo.sh sources this file for its functions.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+        main "$@"
+fi

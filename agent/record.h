@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Leaving a trace of what lastgood did: the hash-chained event log and the
+ * metrics textfile. Both are best effort — a full disk must not turn a
+ * recovery into a failed boot — and failures are logged, not returned.
+ */
+
+#include "context.h"
+#include "state-store.h"
+
+/* Appends an event. EVIDENCE is NULL or a NULL-terminated list of
+ * key, value, key, value, … strings. */
+void record_event(int root_fd, const char *type, const char *component, const char *action, const char *message,
+                  char *const *evidence);
+
+/* Rewrites the Prometheus textfile (report.prometheus_textfile) from the
+ * current state, if its directory exists (node-exporter installed). */
+void record_report(Context *ctx, const Policy *p, const StateStores *stores, const BootState *st);
+
+/* Counts a recovery action per component (lastgood_recoveries_total). */
+void record_count_recovery(int root_fd, const char *component, const char *action);
+
+typedef struct RecoveryCount {
+        char component[64];
+        char action[32];
+        uint64_t count;
+} RecoveryCount;
+/* Reads the counters; *ret is malloc'd. */
+int record_read_recoveries(int root_fd, RecoveryCount **ret, size_t *ret_n);

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "status.h"
+
+#include "log.h"
+#include "quarantine.h"
+#include "safemode.h"
+#include "snapshot.h"
+
+void status_data_done(StatusData *s) {
+        for (size_t i = 0; i < s->n_components; i++)
+                free(s->components[i].newest_snapshot);
+        free(s->components);
+        free(s->backend_location);
+        free(s->state_problem);
+        *s = (StatusData) {};
+}
+
+static int collect_components(int root_fd, const Policy *p, bool check_content, StatusData *s) {
+        s->components = calloc(p->n_components ?: 1, sizeof(ComponentStatus));
+        if (!s->components)
+                return -ENOMEM;
+        s->n_components = p->n_components;
+        for (size_t i = 0; i < p->n_components; i++) {
+                const Component *c = &p->components[i];
+                ComponentStatus *cs = &s->components[i];
+                cs->name = c->name;
+                cs->quarantined = quarantine_is_active(root_fd, c->name);
+
+                SnapshotInfo *l = NULL;
+                size_t n = 0;
+                if (snapshot_list(root_fd, p, c->name, &l, &n) >= 0)
+                        /* The list is oldest first; bad ones are never restored. */
+                        for (size_t k = n; k > 0; k--)
+                                if (!l[k - 1].bad) {
+                                        cs->newest_snapshot = strdup(l[k - 1].id);
+                                        cs->newest_snapshot_usec = l[k - 1].created_usec;
+                                        break;
+                                }
+                snapshot_info_free(l, n);
+                if (check_content && !cs->quarantined) {
+                        uint64_t u;
+                        if (snapshot_content_changed(root_fd, p, c, &cs->changed, &u) >= 0)
+                                cs->changed_known = true;
+                }
+        }
+        return 0;
+}
+
+int status_collect_from(int root_fd, const Policy *p, const StateStores *stores, const BootState *st,
+                        bool check_content, StatusData *ret) {
+        StatusData s = { .policy = p, .st = *st, .state_ok = true, .threshold = p->boot.max_failed_boots };
+        const StateStore *cur = state_stores_current(stores);
+        s.backend = cur ? store_kind_to_string(cur->kind) : "none";
+        s.backend_location = strdup(cur ? cur->location : "");
+        if (stores->problems && stores->problems[0]) {
+                s.state_problem = strdup(stores->problems[strv_length(stores->problems) - 1]);
+                s.state_ok = false;
+        }
+        if (st->culprit[0]) {
+                const Component *c = policy_find_component(p, st->culprit);
+                s.threshold = policy_component_threshold(p, c);
+        }
+        s.safe_mode_active = safemode_is_active(root_fd) || (st->boot_mode == BOOT_MODE_SAFE && st->in_boot);
+        int r = collect_components(root_fd, p, check_content, &s);
+        if (r < 0 || !s.backend_location) {
+                status_data_done(&s);
+                return -ENOMEM;
+        }
+        *ret = s;
+        return 0;
+}
+
+int status_collect(int root_fd, const Policy *p, bool check_content, StatusData *ret) {
+        _cleanup_(state_stores_done) StateStores stores = {};
+        int r = state_stores_open(root_fd, p, false, &stores);
+        if (r < 0)
+                return r;
+        BootState st = {};
+        r = state_stores_read(&stores, &st);
+        if (r < 0 && r != -EBADMSG)
+                log_debug_errno(r, "Failed to read state: %m");
+        return status_collect_from(root_fd, p, &stores, &st, check_content, ret);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What `status` shows and the metrics textfile exports, collected once. */
+
+#include "policy.h"
+#include "state.h"
+#include "state-store.h"
+
+typedef struct ComponentStatus {
+        const char *name;
+        bool quarantined;
+        char *newest_snapshot; /* id, or NULL */
+        uint64_t newest_snapshot_usec;
+        bool changed_known, changed;
+} ComponentStatus;
+
+typedef struct StatusData {
+        const Policy *policy;
+        BootState st;
+        const char *backend;          /* "efivar", "file", "none" */
+        char *backend_location;
+        bool state_ok;
+        char *state_problem;
+        bool safe_mode_active;
+        uint32_t threshold;
+        ComponentStatus *components;
+        size_t n_components;
+} StatusData;
+
+/* Reads the state (read-only) and the components' snapshot and quarantine
+ * state. With check_content, compares live content with the snapshots
+ * (cheap stat comparison). STORES may be NULL (opened read-only here). */
+int status_collect(int root_fd, const Policy *p, bool check_content, StatusData *ret) _wur_;
+/* Same, from a state already in hand (after boot/confirm). */
+int status_collect_from(int root_fd, const Policy *p, const StateStores *stores, const BootState *st,
+                        bool check_content, StatusData *ret) _wur_;
+void status_data_done(StatusData *s);

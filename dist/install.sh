@@ -1,0 +1,106 @@
+#!/bin/sh
+# Installs (or removes) lastgood's boot integration; `make install` and
+# `make uninstall` call it after the binary and the policy:
+#
+#   DESTDIR=… PREFIX=… SYSCONFDIR=… MANDIR=… dist/install.sh install|uninstall
+#
+# What goes where:
+#   initramfs-tools hook + local-bottom script  PREFIX=/usr: /usr/share/initramfs-tools/
+#                                               otherwise:   SYSCONFDIR/initramfs-tools/
+#                                               (initramfs-tools reads only those two)
+#   systemd units                               PREFIX/lib/systemd/system/
+#   GRUB safe-mode entry                        SYSCONFDIR/grub.d/42_lastgood
+#   man pages (docs/man/*.5, *.8, if built)     MANDIR/man5, MANDIR/man8
+#   bash completion (dist/bash-completion/)     PREFIX/share/bash-completion/completions/
+# Installed files name the binary as PREFIX/sbin/lastgood.
+#
+# With an empty DESTDIR (a real install) the units are enabled (disabled on
+# uninstall) when systemctl exists; the initramfs and grub.cfg are not
+# regenerated: the script says which commands do it.
+set -eu
+
+action=${1:-}
+DESTDIR=${DESTDIR:-}
+PREFIX=${PREFIX:-/usr}
+SYSCONFDIR=${SYSCONFDIR:-/etc}
+MANDIR=${MANDIR:-$PREFIX/share/man}
+SBINDIR=${SBINDIR:-$PREFIX/sbin}
+src=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$src/.." && pwd)
+
+if [ "$PREFIX" = /usr ]; then
+        itdir=/usr/share/initramfs-tools
+else
+        itdir=$SYSCONFDIR/initramfs-tools
+fi
+unitdir=$PREFIX/lib/systemd/system
+units="lastgood-boot.service lastgood-confirm.service"
+
+# install_subst MODE SRC DEST — installs SRC with @SBINDIR@/@SYSCONFDIR@ filled in.
+install_subst() {
+        mkdir -p "$(dirname "$DESTDIR$3")"
+        sed -e "s|@SBINDIR@|$SBINDIR|g" -e "s|@SYSCONFDIR@|$SYSCONFDIR|g" "$2" >"$DESTDIR$3.tmp"
+        chmod "$1" "$DESTDIR$3.tmp"
+        mv -f "$DESTDIR$3.tmp" "$DESTDIR$3"
+        echo "  $3"
+}
+
+have_systemctl() { [ -z "$DESTDIR" ] && command -v systemctl >/dev/null 2>&1; }
+
+do_install() {
+        echo "lastgood boot integration:"
+        install_subst 0755 "$src/initramfs-tools/hooks/lastgood" "$itdir/hooks/lastgood"
+        install_subst 0755 "$src/initramfs-tools/scripts/local-bottom/lastgood" "$itdir/scripts/local-bottom/lastgood"
+        for u in $units; do
+                install_subst 0644 "$src/systemd/$u" "$unitdir/$u"
+        done
+        install_subst 0755 "$src/grub.d/42_lastgood" "$SYSCONFDIR/grub.d/42_lastgood"
+        for page in "$top"/docs/man/*.5 "$top"/docs/man/*.8; do
+                [ -f "$page" ] || continue
+                sec=${page##*.}
+                install -D -m 0644 "$page" "$DESTDIR$MANDIR/man$sec/$(basename "$page")"
+                echo "  $MANDIR/man$sec/$(basename "$page")"
+        done
+        if [ -f "$src/bash-completion/lastgood" ]; then
+                install -D -m 0644 "$src/bash-completion/lastgood" "$DESTDIR$PREFIX/share/bash-completion/completions/lastgood"
+                echo "  $PREFIX/share/bash-completion/completions/lastgood"
+        fi
+        if have_systemctl; then
+                systemctl daemon-reload 2>/dev/null || true
+                systemctl enable $units 2>/dev/null || systemctl --root=/ enable $units || true
+        fi
+        if [ -z "$DESTDIR" ]; then
+                echo "next: update-initramfs -u (lastgood in the initramfs), update-grub (the safe-mode entry)"
+        fi
+}
+
+do_uninstall() {
+        if have_systemctl; then
+                systemctl disable $units 2>/dev/null || systemctl --root=/ disable $units 2>/dev/null || true
+        fi
+        for f in "$itdir/hooks/lastgood" "$itdir/scripts/local-bottom/lastgood" \
+                "$unitdir/lastgood-boot.service" "$unitdir/lastgood-confirm.service" \
+                "$SYSCONFDIR/grub.d/42_lastgood" "$PREFIX/share/bash-completion/completions/lastgood"; do
+                rm -f "$DESTDIR$f"
+        done
+        for page in "$top"/docs/man/*.5 "$top"/docs/man/*.8 "$DESTDIR$MANDIR"/man5/lastgood*.5 "$DESTDIR$MANDIR"/man8/lastgood*.8; do
+                case $page in *\**) continue ;; esac
+                sec=${page##*.}
+                rm -f "$DESTDIR$MANDIR/man$sec/$(basename "$page")"
+        done
+        if have_systemctl; then
+                systemctl daemon-reload 2>/dev/null || true
+        fi
+        if [ -z "$DESTDIR" ]; then
+                echo "next: update-initramfs -u and update-grub, to drop lastgood from the initramfs and the menu"
+        fi
+}
+
+case $action in
+install) do_install ;;
+uninstall) do_uninstall ;;
+*)
+        echo "usage: dist/install.sh install|uninstall (DESTDIR, PREFIX, SYSCONFDIR, MANDIR from the environment)" >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,797 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "manifest.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <nettle/sha2.h>
+#include <time.h>
+
+#include "rootfs.h"
+
+/* A directory nesting deeper than this is refused (each level holds an fd). */
+#define WALK_MAX_DEPTH 256
+/* An entry whose ctime is this close to the start of the scan that cached its
+ * stat data may have changed again within the same timestamp tick: do not
+ * trust its cache (git's "racy" entries). Covers coarse (jiffy) ctimes. */
+#define RACY_MARGIN_NS ((int64_t) 50 * 1000 * 1000)
+
+Manifest *manifest_new(void) {
+        return calloc(1, sizeof(Manifest));
+}
+
+void manifest_free(Manifest *m) {
+        if (!m)
+                return;
+        for (size_t i = 0; i < m->n; i++) {
+                free(m->entries[i].path);
+                free(m->entries[i].target);
+        }
+        free(m->entries);
+        free(m);
+}
+
+static int manifest_grow(Manifest *m) {
+        if (m->n < m->allocated)
+                return 0;
+        size_t na = m->allocated ? m->allocated * 2 : 64;
+        ManifestEntry *ne = reallocarray(m->entries, na, sizeof(ManifestEntry));
+        if (!ne)
+                return -ENOMEM;
+        m->entries = ne;
+        m->allocated = na;
+        return 0;
+}
+
+int manifest_add(Manifest *m, const ManifestEntry *e) {
+        int r = manifest_grow(m);
+        if (r < 0)
+                return r;
+        ManifestEntry c = *e;
+        c.path = strdup(e->path);
+        c.target = e->target ? strdup(e->target) : NULL;
+        if (!c.path || (e->target && !c.target)) {
+                free(c.path);
+                free(c.target);
+                return -ENOMEM;
+        }
+        m->entries[m->n++] = c;
+        return 0;
+}
+
+static int entry_cmp(const void *a, const void *b) {
+        return strcmp(((const ManifestEntry *) a)->path, ((const ManifestEntry *) b)->path);
+}
+
+void manifest_sort(Manifest *m) {
+        if (m->n > 1)
+                qsort(m->entries, m->n, sizeof(ManifestEntry), entry_cmp);
+}
+
+ssize_t manifest_find(const Manifest *m, const char *path) {
+        size_t lo = 0, hi = m->n;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(path, m->entries[mid].path);
+                if (c == 0)
+                        return (ssize_t) mid;
+                if (c < 0)
+                        hi = mid;
+                else
+                        lo = mid + 1;
+        }
+        return -1;
+}
+
+static int64_t timespec_ns(const struct timespec *ts) {
+        return (int64_t) ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+int64_t manifest_now_ns(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return timespec_ns(&ts);
+}
+
+void manifest_entry_from_stat(ManifestEntry *e, const struct stat *st) {
+        e->type = S_ISDIR(st->st_mode) ? 'd' : S_ISLNK(st->st_mode) ? 'l' : 'f';
+        e->mode = S_ISLNK(st->st_mode) ? 0777 : (uint32_t) (st->st_mode & 07777);
+        e->uid = st->st_uid;
+        e->gid = st->st_gid;
+        e->size = S_ISDIR(st->st_mode) ? 0 : (uint64_t) st->st_size;
+        e->mtime_ns = timespec_ns(&st->st_mtim);
+        e->ctime_ns = timespec_ns(&st->st_ctim);
+        e->ino = st->st_ino;
+        e->dev = st->st_dev;
+}
+
+/* ---- escaping ---- */
+
+static bool byte_is_raw(unsigned char c) {
+        return c > 0x20 && c < 0x7f && c != '%';
+}
+
+static void escape_to(FILE *f, const char *s) {
+        if (streq(s, "-")) {
+                fputs("%2D", f);
+                return;
+        }
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                if (byte_is_raw(*p))
+                        fputc(*p, f);
+                else
+                        fprintf(f, "%%%02X", *p);
+}
+
+char *manifest_escape(const char *s) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+                return NULL;
+        escape_to(f, s ?: "");
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+static int hexval(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/* Decodes TOKEN; only the canonical encoding (what escape_to writes) passes. */
+int manifest_unescape(const char *token, char **ret) {
+        size_t n = strlen(token);
+        _cleanup_free_ char *out = malloc(n + 1);
+        if (!out)
+                return -ENOMEM;
+        size_t o = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (token[i] != '%') {
+                        out[o++] = token[i];
+                        continue;
+                }
+                if (i + 2 >= n)
+                        return -EBADMSG;
+                int hi = hexval(token[i + 1]), lo = hexval(token[i + 2]);
+                if (hi < 0 || lo < 0)
+                        return -EBADMSG;
+                unsigned char c = (unsigned char) (hi * 16 + lo);
+                if (c == 0)
+                        return -EBADMSG;
+                out[o++] = (char) c;
+                i += 2;
+        }
+        out[o] = '\0';
+        _cleanup_free_ char *again = manifest_escape(out);
+        if (!again)
+                return -ENOMEM;
+        if (!streq(again, token))
+                return -EBADMSG;
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+/* ---- formatting ---- */
+
+int manifest_format(const Manifest *m, char **ret, size_t *ret_len) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "%s %lld\n", MANIFEST_MAGIC, (long long) m->created_ns);
+        for (size_t i = 0; i < m->n; i++) {
+                const ManifestEntry *e = &m->entries[i];
+                char sha[2 * SHA256_LEN + 1] = "-";
+                if (e->type == 'f')
+                        for (size_t j = 0; j < SHA256_LEN; j++)
+                                sprintf(sha + 2 * j, "%02x", e->sha256[j]);
+                fprintf(f, "%c %04o %u %u %llu %s %lld %lld %llu %llu ", e->type, (unsigned) e->mode, e->uid, e->gid,
+                        (unsigned long long) e->size, sha, (long long) e->mtime_ns, (long long) e->ctime_ns,
+                        (unsigned long long) e->ino, (unsigned long long) e->dev);
+                escape_to(f, e->path);
+                fputc(' ', f);
+                if (e->type == 'l')
+                        escape_to(f, e->target ?: "");
+                else
+                        fputc('-', f);
+                fputc('\n', f);
+        }
+        if (fclose(f) != 0) {
+                free(buf);
+                return -ENOMEM;
+        }
+        *ret = buf;
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}
+
+/* ---- parsing ---- */
+
+static int parse_i64(const char *s, int64_t *ret) {
+        bool neg = s[0] == '-';
+        uint64_t v;
+        int r = parse_u64(neg ? s + 1 : s, &v);
+        if (r < 0)
+                return r;
+        if (neg && v == 0)
+                return -EINVAL; /* "-0": not canonical */
+        if (v > (uint64_t) INT64_MAX)
+                return -ERANGE;
+        *ret = neg ? -(int64_t) v : (int64_t) v;
+        return 0;
+}
+
+static int parse_sha256(const char *s, uint8_t ret[static SHA256_LEN]) {
+        if (strlen(s) != 2 * SHA256_LEN)
+                return -EINVAL;
+        for (size_t i = 0; i < SHA256_LEN; i++) {
+                int v = 0;
+                for (size_t j = 0; j < 2; j++) {
+                        char c = s[2 * i + j];
+                        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+                        if (d < 0)
+                                return -EINVAL;
+                        v = v * 16 + d;
+                }
+                ret[i] = (uint8_t) v;
+        }
+        return 0;
+}
+
+static bool path_components_fit(const char *path) {
+        if (strlen(path) > MANIFEST_PATH_MAX)
+                return false;
+        for (const char *p = path; *p;) {
+                size_t l = strcspn(p, "/");
+                if (l > 255)
+                        return false;
+                p += l;
+                if (*p)
+                        p++;
+        }
+        return true;
+}
+
+#define N_FIELDS 12
+
+static const char *parse_line(char *line, ManifestEntry *e) {
+        char *field[N_FIELDS];
+        size_t n = 0;
+        for (char *p = line;;) {
+                if (n == N_FIELDS)
+                        return "too many fields";
+                field[n++] = p;
+                char *sp = strchr(p, ' ');
+                if (!sp)
+                        break;
+                *sp = '\0';
+                p = sp + 1;
+        }
+        if (n != N_FIELDS)
+                return "wrong number of fields";
+        for (size_t i = 0; i < n; i++)
+                if (field[i][0] == '\0')
+                        return "empty field";
+
+        if (strlen(field[0]) != 1 || !strchr("fdl", field[0][0]))
+                return "bad type (not f, d or l)";
+        e->type = field[0][0];
+
+        if (strlen(field[1]) != 4 || strspn(field[1], "01234567") != 4)
+                return "bad mode";
+        e->mode = (uint32_t) strtoul(field[1], NULL, 8);
+        if (e->type == 'l' && e->mode != 0777)
+                return "symlink mode must be 0777";
+
+        uint64_t v;
+        if (parse_u64(field[2], &v) < 0 || v > UINT32_MAX)
+                return "bad uid";
+        e->uid = (uint32_t) v;
+        if (parse_u64(field[3], &v) < 0 || v > UINT32_MAX)
+                return "bad gid";
+        e->gid = (uint32_t) v;
+        if (parse_u64(field[4], &e->size) < 0 || e->size > (uint64_t) INT64_MAX)
+                return "bad size";
+        if (e->type == 'd' && e->size != 0)
+                return "directory with a size";
+
+        if (e->type == 'f') {
+                if (parse_sha256(field[5], e->sha256) < 0)
+                        return "bad sha256";
+        } else if (!streq(field[5], "-"))
+                return "sha256 on a non-file";
+
+        if (parse_i64(field[6], &e->mtime_ns) < 0)
+                return "bad mtime";
+        if (parse_i64(field[7], &e->ctime_ns) < 0)
+                return "bad ctime";
+        if (parse_u64(field[8], &e->ino) < 0)
+                return "bad inode number";
+        if (parse_u64(field[9], &e->dev) < 0)
+                return "bad device number";
+
+        int r = manifest_unescape(field[10], &e->path);
+        if (r == -ENOMEM)
+                return "out of memory";
+        if (r < 0)
+                return "badly escaped path";
+        if (!path_is_safe_relative(e->path) || !path_components_fit(e->path))
+                return "unsafe path (absolute, '..', '.', empty component, or too long)";
+
+        if (e->type == 'l') {
+                if (streq(field[11], "-"))
+                        return "symlink without a target";
+                r = manifest_unescape(field[11], &e->target);
+                if (r == -ENOMEM)
+                        return "out of memory";
+                if (r < 0)
+                        return "badly escaped symlink target";
+                if (e->target[0] == '\0' || strlen(e->target) > MANIFEST_PATH_MAX)
+                        return "bad symlink target";
+                if (strlen(e->target) != e->size)
+                        return "symlink size differs from its target's length";
+        } else if (!streq(field[11], "-"))
+                return "target on a non-symlink";
+        return NULL;
+}
+
+int manifest_parse(const char *buf, size_t len, uint64_t max_entries, Manifest **ret, char **ret_reason) {
+        if (len > MANIFEST_MAX_SIZE)
+                return -EFBIG;
+        _cleanup_manifest_ Manifest *m = manifest_new();
+        if (!m)
+                return -ENOMEM;
+        const char *what = NULL;
+        size_t lineno = 0;
+        _cleanup_free_ char *line = NULL;
+        size_t line_cap = 0;
+
+        for (size_t pos = 0; pos < len;) {
+                lineno++;
+                const char *nl = memchr(buf + pos, '\n', len - pos);
+                if (!nl) {
+                        what = "last line not terminated";
+                        break;
+                }
+                size_t l = (size_t) (nl - (buf + pos));
+                if (memchr(buf + pos, '\0', l)) {
+                        what = "NUL byte";
+                        break;
+                }
+                if (l + 1 > line_cap) {
+                        line_cap = l + 1;
+                        char *nline = realloc(line, line_cap);
+                        if (!nline)
+                                return -ENOMEM;
+                        line = nline;
+                }
+                memcpy(line, buf + pos, l);
+                line[l] = '\0';
+                pos += l + 1;
+
+                if (lineno == 1) {
+                        size_t ml = strlen(MANIFEST_MAGIC);
+                        if (!strneq(line, MANIFEST_MAGIC " ", ml + 1) || parse_i64(line + ml + 1, &m->created_ns) < 0) {
+                                what = "not a lastgood manifest (bad header)";
+                                break;
+                        }
+                        continue;
+                }
+                if (m->n >= max_entries) {
+                        if (ret_reason)
+                                (void) asprintf(ret_reason, "more than %llu entries", (unsigned long long) max_entries);
+                        return -E2BIG;
+                }
+                ManifestEntry e = {};
+                what = parse_line(line, &e);
+                if (!what && m->n > 0 && strcmp(m->entries[m->n - 1].path, e.path) >= 0)
+                        what = "entries not sorted or not unique";
+                if (what) {
+                        free(e.path);
+                        free(e.target);
+                        break;
+                }
+                int r = manifest_grow(m);
+                if (r < 0) {
+                        free(e.path);
+                        free(e.target);
+                        return r;
+                }
+                m->entries[m->n++] = e; /* takes the strings parse_line allocated */
+        }
+        if (!what && lineno == 0)
+                what = "empty manifest";
+        if (what) {
+                if (ret_reason)
+                        (void) asprintf(ret_reason, "manifest line %zu: %s", lineno, what);
+                return -EBADMSG;
+        }
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+/* ---- content roots and symlink containment ---- */
+
+static int strcmp_ptr(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int manifest_roots(char *const *content, char ***ret) {
+        _cleanup_strv_free_ char **sorted = NULL;
+        for (char *const *c = content; c && *c; c++) {
+                if ((*c)[0] != '/' || !path_is_safe_relative(*c + 1) || !path_components_fit(*c + 1))
+                        return -EINVAL;
+                int r = strv_push(&sorted, *c + 1);
+                if (r < 0)
+                        return r;
+        }
+        size_t n = strv_length(sorted);
+        if (n > 1)
+                qsort(sorted, n, sizeof(char *), strcmp_ptr);
+
+        _cleanup_strv_free_ char **roots = calloc(1, sizeof(char *));
+        if (!roots)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                /* A path inside another root is already covered by it. */
+                if (manifest_roots_find(roots, sorted[i]) >= 0)
+                        continue;
+                int r = strv_push(&roots, sorted[i]);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(roots);
+        return 0;
+}
+
+ssize_t manifest_roots_find(char *const *roots, const char *path) {
+        for (size_t i = 0; roots && roots[i]; i++) {
+                size_t l = strlen(roots[i]);
+                if (strneq(path, roots[i], l) && (path[l] == '\0' || path[l] == '/'))
+                        return (ssize_t) i;
+        }
+        return -1;
+}
+
+const char *manifest_check_symlink(const char *root, const char *link_path, const char *target) {
+        if (!target || target[0] == '\0')
+                return "symlink with an empty target";
+        if (target[0] == '/')
+                return "absolute symlink target";
+        if (strlen(target) > MANIFEST_PATH_MAX)
+                return "symlink target too long";
+        size_t rl = strlen(root);
+        if (!strneq(link_path, root, rl) || link_path[rl] != '/')
+                return "a content path itself must not be a symlink";
+
+        /* How deep the link's directory lies below the root. */
+        long depth = 0;
+        for (const char *p = link_path + rl + 1; *p; p++)
+                if (*p == '/')
+                        depth++;
+
+        /* ".." only as a leading run: after a normal component, ".." would be
+         * resolved physically against whatever that component (perhaps
+         * another symlink) points to, which a lexical check cannot follow. */
+        bool seen_normal = false;
+        for (const char *p = target; *p;) {
+                size_t l = strcspn(p, "/");
+                if (l == 2 && p[0] == '.' && p[1] == '.') {
+                        if (seen_normal)
+                                return "symlink target with '..' after a path component";
+                        if (--depth < 0)
+                                return "symlink target escapes the content path";
+                } else if (l > 0 && !(l == 1 && p[0] == '.'))
+                        seen_normal = true;
+                p += l;
+                if (*p)
+                        p++;
+        }
+        return NULL;
+}
+
+static int reasonf(char **ret_reason, const char *path, const char *what) {
+        if (ret_reason) {
+                _cleanup_free_ char *esc = manifest_escape(path);
+                (void) asprintf(ret_reason, "entry '%s': %s", esc ?: "?", what);
+        }
+        return -EBADMSG;
+}
+
+int manifest_check_roots(const Manifest *m, char *const *roots, char **ret_reason) {
+        char parent[MANIFEST_PATH_MAX + 1];
+        for (size_t i = 0; i < m->n; i++) {
+                const ManifestEntry *e = &m->entries[i];
+                ssize_t k = manifest_roots_find(roots, e->path);
+                if (k < 0)
+                        return reasonf(ret_reason, e->path, "outside the component's content paths");
+                if (streq(e->path, roots[k])) {
+                        if (e->type == 'l')
+                                return reasonf(ret_reason, e->path, "a content path itself must not be a symlink");
+                } else {
+                        const char *slash = strrchr(e->path, '/');
+                        size_t pl = (size_t) (slash - e->path);
+                        memcpy(parent, e->path, pl);
+                        parent[pl] = '\0';
+                        ssize_t j = manifest_find(m, parent);
+                        if (j < 0)
+                                return reasonf(ret_reason, e->path, "its parent directory is not in the snapshot");
+                        if (m->entries[j].type != 'd')
+                                return reasonf(ret_reason, e->path, "its parent is not a directory");
+                }
+                if (e->type == 'l') {
+                        const char *why = manifest_check_symlink(roots[k], e->path, e->target);
+                        if (why)
+                                return reasonf(ret_reason, e->path, why);
+                }
+        }
+        return 0;
+}
+
+/* ---- hashing ---- */
+
+int manifest_hash_fd(int fd, uint8_t ret[static SHA256_LEN], uint64_t *ret_size) {
+        struct sha256_ctx ctx;
+        uint8_t buf[128 * 1024];
+        uint64_t total = 0;
+        sha256_init(&ctx);
+        for (;;) {
+                ssize_t n = read(fd, buf, sizeof buf);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                sha256_update(&ctx, (size_t) n, buf);
+                total += (uint64_t) n;
+        }
+        sha256_digest(&ctx, SHA256_LEN, ret);
+        if (ret_size)
+                *ret_size = total;
+        return 0;
+}
+
+/* ---- walking ---- */
+
+static int walk_rec(int dir_fd, const char *name, char *path, size_t plen, unsigned depth, ManifestWalkFn fn, void *ud) {
+        struct stat st;
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
+                return 0; /* sockets, FIFOs, devices: not content */
+        int r = fn(dir_fd, name, path, &st, ud);
+        if (r != 0 || !S_ISDIR(st.st_mode))
+                return r < 0 ? r : 0;
+        if (depth >= WALK_MAX_DEPTH)
+                return -ELOOP;
+
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        _cleanup_strv_free_ char **names = NULL;
+        size_t n = 0, cap = 0;
+        {
+                int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                if (dfd < 0)
+                        return -errno;
+                DIR *d = fdopendir(dfd);
+                if (!d) {
+                        close(dfd);
+                        return -errno;
+                }
+                struct dirent *de;
+                r = 0;
+                while ((de = readdir(d))) {
+                        if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                                continue;
+                        if (n + 2 > cap) {
+                                size_t nc = cap ? cap * 2 : 16;
+                                char **nn = reallocarray(names, nc, sizeof(char *));
+                                if (!nn) {
+                                        r = -ENOMEM;
+                                        break;
+                                }
+                                names = nn;
+                                cap = nc;
+                        }
+                        names[n] = strdup(de->d_name);
+                        if (!names[n]) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        names[++n] = NULL;
+                }
+                closedir(d);
+                if (r < 0)
+                        return r;
+        }
+        if (n > 1)
+                qsort(names, n, sizeof(char *), strcmp_ptr);
+
+        for (size_t i = 0; i < n; i++) {
+                size_t l = strlen(names[i]);
+                if (plen + 1 + l > MANIFEST_PATH_MAX)
+                        return -ENAMETOOLONG;
+                path[plen] = '/';
+                memcpy(path + plen + 1, names[i], l + 1);
+                r = walk_rec(fd, names[i], path, plen + 1 + l, depth + 1, fn, ud);
+                path[plen] = '\0';
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int manifest_walk_at(int parent_fd, const char *name, const char *path, ManifestWalkFn fn, void *userdata) {
+        char buf[MANIFEST_PATH_MAX + 1];
+        size_t l = strlen(path);
+        if (l > MANIFEST_PATH_MAX)
+                return -ENAMETOOLONG;
+        memcpy(buf, path, l + 1);
+        return walk_rec(parent_fd, name, buf, l, 0, fn, userdata);
+}
+
+int manifest_walk(int root_fd, char *const *roots, ManifestWalkFn fn, void *userdata) {
+        for (size_t i = 0; roots && roots[i]; i++) {
+                _cleanup_close_ int parent_fd = -1;
+                const char *name;
+                int r = root_open_parent(root_fd, roots[i], false, &parent_fd, &name);
+                if (r == -ENOENT || r == -ENOTDIR)
+                        continue;
+                if (r < 0)
+                        return r;
+                r = manifest_walk_at(parent_fd, name, roots[i], fn, userdata);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- the fast change check ---- */
+
+typedef struct CompareCtx {
+        Manifest *m;
+        char *const *roots;
+        bool *root_seen;
+        size_t matched;
+        bool changed, cache_updated;
+        int64_t newest_ns;     /* changed/added entries */
+        int64_t dir_change_ns; /* directories whose ctime moved: where removals show */
+        int64_t racy_after_ns;
+} CompareCtx;
+
+static void note_change(CompareCtx *c, const struct stat *st) {
+        c->changed = true;
+        int64_t t = timespec_ns(&st->st_ctim);
+        if (t > c->newest_ns)
+                c->newest_ns = t;
+}
+
+static bool cache_matches(const ManifestEntry *e, const struct stat *st, int64_t racy_after_ns) {
+        return e->mtime_ns == timespec_ns(&st->st_mtim) && e->ctime_ns == timespec_ns(&st->st_ctim) &&
+                e->ino == (uint64_t) st->st_ino && e->ctime_ns < racy_after_ns;
+}
+
+static void cache_refresh(CompareCtx *c, ManifestEntry *e, const struct stat *st) {
+        manifest_entry_from_stat(e, st);
+        c->cache_updated = true;
+}
+
+static int compare_one(int dir_fd, const char *name, const char *path, const struct stat *st, void *userdata) {
+        CompareCtx *c = userdata;
+        ssize_t k = manifest_roots_find(c->roots, path);
+        if (k >= 0 && streq(path, c->roots[k]))
+                c->root_seen[k] = true;
+
+        ssize_t i = manifest_find(c->m, path);
+        if (i < 0) {
+                note_change(c, st); /* added */
+                return 0;
+        }
+        c->matched++;
+        ManifestEntry *e = &c->m->entries[i];
+        ManifestEntry now = {};
+        manifest_entry_from_stat(&now, st);
+        if (now.type != e->type || now.mode != e->mode || now.uid != e->uid || now.gid != e->gid ||
+            now.size != e->size) {
+                note_change(c, st);
+                return 0;
+        }
+        if (e->type == 'd') {
+                if (e->ctime_ns != now.ctime_ns || e->mtime_ns != now.mtime_ns || e->ino != now.ino) {
+                        if (now.ctime_ns > c->dir_change_ns)
+                                c->dir_change_ns = now.ctime_ns;
+                        cache_refresh(c, e, st);
+                }
+                return 0;
+        }
+        if (cache_matches(e, st, c->racy_after_ns))
+                return 0;
+
+        /* The stat data moved: look at the content itself. */
+        if (e->type == 'l') {
+                char buf[MANIFEST_PATH_MAX + 2];
+                ssize_t l = readlinkat(dir_fd, name, buf, sizeof buf - 1);
+                if (l < 0)
+                        return -errno;
+                buf[l] = '\0';
+                if (!streq(buf, e->target))
+                        note_change(c, st);
+                else
+                        cache_refresh(c, e, st);
+                return 0;
+        }
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        uint8_t sha[SHA256_LEN];
+        uint64_t size;
+        int r = manifest_hash_fd(fd, sha, &size);
+        if (r < 0)
+                return r;
+        if (size != e->size || memcmp(sha, e->sha256, SHA256_LEN) != 0)
+                note_change(c, st);
+        else
+                cache_refresh(c, e, st);
+        return 0;
+}
+
+int manifest_compare_live(
+                int root_fd,
+                char *const *roots,
+                Manifest *m,
+                bool *ret_changed,
+                int64_t *ret_newest_change_ns,
+                bool *ret_cache_updated) {
+        size_t n_roots = strv_length(roots);
+        _cleanup_free_ bool *root_seen = calloc(n_roots + 1, sizeof(bool));
+        if (!root_seen)
+                return -ENOMEM;
+        int64_t started = manifest_now_ns();
+        CompareCtx c = {
+                .m = m,
+                .roots = roots,
+                .root_seen = root_seen,
+                .racy_after_ns = m->created_ns - RACY_MARGIN_NS,
+        };
+        int r = manifest_walk(root_fd, roots, compare_one, &c);
+        if (r < 0)
+                return r;
+
+        if (c.matched != m->n) {
+                /* Something was removed: its directory's ctime says when. */
+                c.changed = true;
+                if (c.dir_change_ns > c.newest_ns)
+                        c.newest_ns = c.dir_change_ns;
+                for (size_t k = 0; k < n_roots; k++) {
+                        if (root_seen[k] || manifest_find(m, roots[k]) < 0)
+                                continue;
+                        _cleanup_close_ int parent_fd = -1;
+                        const char *name;
+                        struct stat st;
+                        if (root_open_parent(root_fd, roots[k], false, &parent_fd, &name) >= 0 &&
+                            fstat(parent_fd, &st) >= 0 && timespec_ns(&st.st_ctim) > c.newest_ns)
+                                c.newest_ns = timespec_ns(&st.st_ctim);
+                }
+        }
+        if (c.changed)
+                c.cache_updated = false;
+        else if (c.cache_updated)
+                m->created_ns = started;
+        *ret_changed = c.changed;
+        *ret_newest_change_ns = c.changed ? c.newest_ns : 0;
+        *ret_cache_updated = c.cache_updated;
+        return 0;
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The manifest of a content snapshot: one line per entry, what the archive
+ * must hold (type, mode, owner, size, sha256, symlink target) plus a stat
+ * cache (mtime, ctime, inode, device) for the cheap "did it change?" check,
+ * as git's index does.
+ *
+ * Format (text, '\n'-terminated lines, no blank lines):
+ *
+ *   lastgood-manifest 1 <created_ns>
+ *   <type> <mode> <uid> <gid> <size> <sha256> <mtime_ns> <ctime_ns> <ino> <dev> <path> <target>
+ *
+ * type is f, d or l; mode exactly four octal digits (07777 bits); sha256 64
+ * lowercase hex digits for files, "-" otherwise; target "-" unless a symlink.
+ * Paths and targets are escaped: every byte outside 0x21..0x7e and '%' is
+ * written as %XX (uppercase hex), and a whole token "-" as %2D. Only the
+ * canonical encoding is accepted, so a path has exactly one spelling.
+ * Entries are sorted by path (strcmp), unique, relative, without "." or ".."
+ * components. created_ns is when the scan that produced the stat cache began.
+ *
+ * The manifest is parsed as hostile input (it may have been planted): size
+ * cap, strict fields, bounded entry count.
+ */
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+#define MANIFEST_MAGIC "lastgood-manifest 1"
+#define MANIFEST_MAX_SIZE (512u * 1024u * 1024u)
+#define MANIFEST_PATH_MAX 4095
+#define SHA256_LEN 32
+
+typedef struct ManifestEntry {
+        char *path;   /* relative to the root, e.g. "etc/sensor/x.bin" */
+        char *target; /* symlinks only, else NULL */
+        char type;    /* 'f', 'd' or 'l' */
+        uint32_t mode; /* permission bits including setuid/setgid/sticky (07777) */
+        uint32_t uid, gid;
+        uint64_t size; /* files: bytes; symlinks: length of the target; dirs: 0 */
+        uint8_t sha256[SHA256_LEN]; /* files only */
+        int64_t mtime_ns, ctime_ns;
+        uint64_t ino, dev;
+} ManifestEntry;
+
+typedef struct Manifest {
+        int64_t created_ns;
+        ManifestEntry *entries;
+        size_t n, allocated;
+} Manifest;
+
+Manifest *manifest_new(void);
+void manifest_free(Manifest *m);
+static inline void manifest_freep(Manifest **m) {
+        manifest_free(*m);
+}
+#define _cleanup_manifest_ _cleanup_(manifest_freep)
+
+/* Appends a copy of E (path and target duplicated). */
+int manifest_add(Manifest *m, const ManifestEntry *e) _wur_;
+void manifest_sort(Manifest *m);
+/* Binary search in a sorted manifest; -1 when absent. */
+ssize_t manifest_find(const Manifest *m, const char *path);
+/* Sets type/mode/uid/gid/size/stat-cache fields of E from ST (not path,
+ * target or sha256). */
+void manifest_entry_from_stat(ManifestEntry *e, const struct stat *st);
+
+/* Parses BUF (LEN bytes, hostile). -EBADMSG with *ret_reason (a message
+ * naming the line) on any format error, -E2BIG with more than max_entries
+ * entries, -EFBIG above MANIFEST_MAX_SIZE. */
+int manifest_parse(const char *buf, size_t len, uint64_t max_entries, Manifest **ret, char **ret_reason) _wur_;
+int manifest_format(const Manifest *m, char **ret, size_t *ret_len) _wur_;
+
+/* Escapes S as the manifest does (printable, no spaces): also used to name
+ * hostile paths in messages. Returns NULL on OOM. */
+char *manifest_escape(const char *s);
+/* The reverse; -EBADMSG unless TOKEN is the canonical escaping of a string
+ * without NUL bytes. */
+int manifest_unescape(const char *token, char **ret) _wur_;
+
+/*
+ * Content roots: a component's content paths made relative ("/etc/x" ->
+ * "etc/x"), sorted, with paths nested in another root dropped. -EINVAL
+ * when a path is not absolute or not normalised.
+ */
+int manifest_roots(char *const *content, char ***ret) _wur_;
+/* Index of the root that PATH lies in (PATH == root or below it), or -1. */
+ssize_t manifest_roots_find(char *const *roots, const char *path);
+
+/* NULL if the symlink LINK_PATH -> TARGET stays inside ROOT (lexically:
+ * relative, ".." only as a leading run that does not climb above ROOT);
+ * otherwise a static string saying why not. */
+const char *manifest_check_symlink(const char *root, const char *link_path, const char *target);
+
+/* Checks every entry of a parsed manifest against the content roots: inside
+ * a root, a root itself a file or a directory, the parent of every other
+ * entry present as a directory, symlink targets inside. -EBADMSG with
+ * *ret_reason naming the entry. */
+int manifest_check_roots(const Manifest *m, char *const *roots, char **ret_reason) _wur_;
+
+/* sha256 of everything readable from FD. */
+int manifest_hash_fd(int fd, uint8_t ret[static SHA256_LEN], uint64_t *ret_size) _wur_;
+
+/*
+ * Walks ROOTS beneath root_fd without following symlinks: FN is called for
+ * each root that exists, then depth-first for everything below a directory,
+ * parents before children, siblings in strcmp order. Sockets, FIFOs and
+ * device nodes are skipped (not content). PATH is relative to root_fd;
+ * DIR_FD + NAME address the entry. FN returns < 0 to stop.
+ */
+typedef int (*ManifestWalkFn)(int dir_fd, const char *name, const char *path, const struct stat *st, void *userdata);
+int manifest_walk(int root_fd, char *const *roots, ManifestWalkFn fn, void *userdata) _wur_;
+/* The same for one tree: NAME inside parent_fd, reported as PATH.
+ * -ENOENT when NAME does not exist. */
+int manifest_walk_at(int parent_fd, const char *name, const char *path, ManifestWalkFn fn, void *userdata) _wur_;
+
+/*
+ * Compares the live content under ROOTS with M (sorted). Only entries whose
+ * lstat data (type, mode, uid, gid, size, mtime, ctime, inode) differ from
+ * the stat cache — or were modified too close to when the cache was taken
+ * to trust it ("racy", as in git) — are hashed. *ret_newest_change_ns: the
+ * newest ctime among changed/added entries (and, for removed ones, their
+ * directories), 0 when unchanged. When the content is unchanged but stat
+ * data moved (e.g. after a restore), M's cache is updated in place and
+ * *ret_cache_updated is set so the caller can store it.
+ */
+int manifest_compare_live(
+                int root_fd,
+                char *const *roots,
+                Manifest *m,
+                bool *ret_changed,
+                int64_t *ret_newest_change_ns,
+                bool *ret_cache_updated) _wur_;
+
+int64_t manifest_now_ns(void);

@@ -1,0 +1,1143 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "pstore.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "fault.h"
+#include "fileio.h"
+#include "rootfs.h"
+
+#define LINE_PARSE_MAX 4096     /* bytes of one log line looked at */
+#define STR_MAX 256             /* kept strings are cut here */
+#define MODULE_NAME_MAX 55      /* MODULE_NAME_LEN - 1 */
+#define GROUP_GAP_SEC 120       /* parts of one dump are written within seconds */
+/* efi ids carry a realtime second; outside these years it is not one. */
+#define PLAUSIBLE_TIME_MIN 946684800ULL  /* 2000-01-01 */
+#define PLAUSIBLE_TIME_MAX 7258118400ULL /* 2200-01-01 */
+
+/* ---- small helpers ---- */
+
+/* A copy of N bytes of S, cut at MAX, with everything but printable ASCII
+ * replaced by '?': these strings reach terminals, logs and JSON. */
+static char *strndup_clean(const char *s, size_t n, size_t max) {
+        if (n > max)
+                n = max;
+        char *d = malloc(n + 1);
+        if (!d)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char) s[i];
+                d[i] = c >= 0x20 && c < 0x7f ? (char) c : '?';
+        }
+        d[n] = '\0';
+        return d;
+}
+
+static bool startswith_n(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static bool module_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+static bool module_name_valid(const char *s, size_t n) {
+        if (n == 0 || n > MODULE_NAME_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!module_char(s[i]))
+                        return false;
+        return true;
+}
+
+/* Module names: the kernel treats '-' and '_' alike (modprobe fake-sensor
+ * loads fake_sensor). */
+static bool module_name_equal(const char *a, const char *b) {
+        for (;; a++, b++) {
+                char x = *a == '-' ? '_' : *a, y = *b == '-' ? '_' : *b;
+                if (x != y)
+                        return false;
+                if (x == '\0')
+                        return true;
+        }
+}
+
+/* Digits at S (at most 20, no overflow) → *ret; returns how many were used. */
+static size_t parse_digits(const char *s, size_t n, uint64_t *ret) {
+        uint64_t v = 0;
+        size_t i = 0;
+        for (; i < n && i < 20 && s[i] >= '0' && s[i] <= '9'; i++) {
+                unsigned d = (unsigned) (s[i] - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return 0;
+                v = v * 10 + d;
+        }
+        if (i < n && s[i] >= '0' && s[i] <= '9')
+                return 0; /* more than 20 digits */
+        *ret = v;
+        return i;
+}
+
+static bool time_plausible(uint64_t t) {
+        return t >= PLAUSIBLE_TIME_MIN && t < PLAUSIBLE_TIME_MAX;
+}
+
+/* efi-pstore names a record dmesg-efi-<id> (newer kernels: dmesg-efi_pstore-<id>)
+ * with id = (time * 100 + part) * 1000 + count. */
+static bool efi_id_decode(const char *name, uint64_t *ret_time, uint32_t *ret_part, uint32_t *ret_count) {
+        if (!startswith_n(name, "dmesg-efi"))
+                return false;
+        const char *dash = strrchr(name, '-');
+        if (!dash)
+                return false;
+        const char *num = dash + 1;
+        size_t len = strcspn(num, ".");
+        uint64_t id;
+        if (len == 0 || parse_digits(num, len, &id) != len)
+                return false;
+        uint64_t t = id / 100000;
+        if (!time_plausible(t))
+                return false;
+        *ret_time = t;
+        *ret_part = (uint32_t) ((id / 1000) % 100);
+        *ret_count = (uint32_t) (id % 1000);
+        return true;
+}
+
+static bool endswith(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+        return a >= b && streq(s + a - b, suffix);
+}
+
+/* pstore gives up decompressing a record and names it "….enc.z": try raw
+ * deflate (the kernel's crypto "deflate"), then zlib/gzip, capped. */
+static int inflate_capped(const char *in, size_t len, char **ret, size_t *ret_len) {
+        static const int wbits[] = { -15, 15 + 32 };
+        for (size_t k = 0; k < ELEMENTSOF(wbits); k++) {
+                z_stream z = {};
+                if (inflateInit2(&z, wbits[k]) != Z_OK)
+                        return -ENOMEM;
+                _cleanup_free_ char *out = malloc(PSTORE_RECORD_MAX + 1);
+                if (!out) {
+                        inflateEnd(&z);
+                        return -ENOMEM;
+                }
+                z.next_in = (Bytef *) in;
+                z.avail_in = (uInt) (len > UINT32_MAX ? UINT32_MAX : len);
+                z.next_out = (Bytef *) out;
+                z.avail_out = PSTORE_RECORD_MAX;
+                int zr = inflate(&z, Z_FINISH);
+                size_t produced = PSTORE_RECORD_MAX - z.avail_out;
+                inflateEnd(&z);
+                /* Z_BUF_ERROR with output: cut at the cap, still useful text. */
+                if ((zr == Z_STREAM_END || (zr == Z_BUF_ERROR && produced > 0)) && produced > 0) {
+                        out[produced] = '\0';
+                        *ret = TAKE_PTR(out);
+                        *ret_len = produced;
+                        return 0;
+                }
+        }
+        return -EBADMSG;
+}
+
+/* ---- parsing one dump's text ---- */
+
+
+static void crash_modules_free(CrashModule *m, size_t n) {
+        for (size_t i = 0; m && i < n; i++) {
+                free(m[i].name);
+                free(m[i].why);
+        }
+        free(m);
+}
+
+/* The fields that describe one oops; a later oops in the same dump replaces
+ * them (the last one is what killed the machine). */
+static void crash_event_reset_block(CrashEvent *ev) {
+        free(ev->oops);
+        free(ev->rip);
+        free(ev->fault_module);
+        free(ev->fault_why);
+        free(ev->comm);
+        free(ev->taint);
+        free(ev->kernel_release);
+        free(ev->last_unloaded);
+        crash_modules_free(ev->modules, ev->n_modules);
+        ev->oops = ev->rip = ev->fault_module = ev->fault_why = NULL;
+        ev->comm = ev->taint = ev->kernel_release = ev->last_unloaded = NULL;
+        ev->modules = NULL;
+        ev->n_modules = 0;
+        ev->modules_listed = false;
+        ev->has_pid = false;
+        ev->pid = 0;
+}
+
+static void crash_event_done(CrashEvent *ev) {
+        crash_event_reset_block(ev);
+        free(ev->kind);
+        free(ev->reason);
+        strv_free(ev->files);
+        *ev = (CrashEvent) {};
+}
+
+void crash_report_done(CrashReport *r) {
+        if (!r)
+                return;
+        for (size_t i = 0; i < r->n_events; i++)
+                crash_event_done(&r->events[i]);
+        free(r->events);
+        *r = (CrashReport) {};
+}
+
+/* Strips "<4>", "[    3.827158]" and "[  T123]"/"[    C2]" (PRINTK_CALLER). */
+static const char *strip_prefix(const char *l) {
+        const char *p = l;
+        if (*p == '<') {
+                size_t i = 1;
+                while (i <= 3 && p[i] >= '0' && p[i] <= '9')
+                        i++;
+                if (i > 1 && p[i] == '>')
+                        p += i + 1;
+        }
+        for (int k = 0; k < 2 && *p == '['; k++) {
+                size_t i = 1;
+                while (i < 32 && p[i] && p[i] != ']' &&
+                       (p[i] == ' ' || p[i] == '.' || p[i] == 'T' || p[i] == 'C' || (p[i] >= '0' && p[i] <= '9')))
+                        i++;
+                if (p[i] != ']')
+                        break;
+                p += i + 1;
+        }
+        if (*p == ' ')
+                p++;
+        return p;
+}
+
+static const char *const oops_starts[] = {
+        "BUG: ",           "Oops: ",          "general protection fault", "kernel BUG at ",
+        "WARNING: ",       "Internal error: ", "Unable to handle kernel ", "invalid opcode: ",
+        "divide error: ",  "stack segment: ", "double fault: ",           "watchdog: BUG: ",
+        "kernel stack overflow",
+};
+
+static int set_str(char **field, const char *s, size_t n, size_t max) {
+        char *c = strndup_clean(s, n, max);
+        if (!c)
+                return -ENOMEM;
+        free(*field);
+        *field = c;
+        return 0;
+}
+
+/* "RIP: 0010:fs_parse_rules+0x2d/0xf40 [fakesensor]" (x86), "pc : sym+o/l [mod]"
+ * (arm64), "PC is at sym+o/l [mod]" (arm), "EIP: sym+o/l [mod]" (i386). */
+static int parse_rip(CrashEvent *ev, const char *l) {
+        const char *p;
+        if (startswith_n(l, "RIP: "))
+                p = l + 5;
+        else if (startswith_n(l, "EIP: "))
+                p = l + 5;
+        else if (startswith_n(l, "pc : "))
+                p = l + 5;
+        else if (startswith_n(l, "PC is at "))
+                p = l + 9;
+        else
+                return 0;
+        if (ev->rip)
+                return 0; /* the register dump is repeated after the oops: keep the first */
+        /* A segment selector: 0010 is kernel mode; 0033/0023 are user space
+         * registers printed in the same trace, not the faulting code. */
+        if (strlen(p) >= 5 && p[4] == ':' && strspn(p, "0123456789abcdef") == 4) {
+                if (strncmp(p, "0010", 4) != 0 && strncmp(p, "0060", 4) != 0)
+                        return 0;
+                p += 5;
+        }
+        size_t n = strcspn(p, " \t");
+        if (n == 0)
+                return 0;
+        int r = set_str(&ev->rip, p, n, 128);
+        if (r < 0)
+                return r;
+        const char *q = p + n;
+        while (*q == ' ' || *q == '\t')
+                q++;
+        if (*q != '[')
+                return 0;
+        q++;
+        size_t m = strcspn(q, "]");
+        if (q[m] != ']' || !module_name_valid(q, m))
+                return 0;
+        r = set_str(&ev->fault_module, q, m, MODULE_NAME_MAX);
+        if (r < 0)
+                return r;
+        free(ev->fault_why);
+        if (asprintf(&ev->fault_why, "RIP in %s", ev->fault_module) < 0) {
+                ev->fault_why = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* "Modules linked in: fakesensor(OE+) efi_pstore efivarfs [last unloaded: x]" */
+static int parse_modules(CrashEvent *ev, const char *p) {
+        crash_modules_free(ev->modules, ev->n_modules);
+        ev->modules = NULL;
+        ev->n_modules = 0;
+        ev->modules_listed = true;
+        size_t cap = 0;
+        while (*p) {
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                if (!*p)
+                        break;
+                size_t n = strcspn(p, " \t");
+                const char *tok = p;
+                p += n;
+                if (n == 5 && strneq(tok, "[last", 5)) {
+                        while (*p == ' ')
+                                p++;
+                        if (startswith_n(p, "unloaded: ")) {
+                                p += 10;
+                                size_t m = strcspn(p, "]( \t");
+                                if (module_name_valid(p, m)) {
+                                        int r = set_str(&ev->last_unloaded, p, m, MODULE_NAME_MAX);
+                                        if (r < 0)
+                                                return r;
+                                }
+                                p += m;
+                                if (*p == ']')
+                                        p++;
+                        }
+                        continue;
+                }
+                size_t name_len = strcspn(tok, "(");
+                if (name_len > n)
+                        name_len = n;
+                if (!module_name_valid(tok, name_len))
+                        continue;
+                char flags[16] = "";
+                if (name_len < n) {
+                        const char *f = tok + name_len + 1;
+                        size_t fl = (size_t) (tok + n - f);
+                        if (fl == 0 || f[fl - 1] != ')' || fl - 1 >= sizeof flags)
+                                continue;
+                        fl--;
+                        bool ok = true;
+                        for (size_t i = 0; i < fl; i++)
+                                if (!((f[i] >= 'A' && f[i] <= 'Z') || f[i] == '+' || f[i] == '-'))
+                                        ok = false;
+                        if (!ok)
+                                continue;
+                        memcpy(flags, f, fl);
+                        flags[fl] = '\0';
+                }
+                if (ev->n_modules >= PSTORE_MODULES_MAX)
+                        break;
+                if (ev->n_modules == cap) {
+                        size_t ncap = cap ? cap * 2 : 16;
+                        CrashModule *nm = reallocarray(ev->modules, ncap, sizeof *nm);
+                        if (!nm)
+                                return -ENOMEM;
+                        ev->modules = nm;
+                        cap = ncap;
+                }
+                CrashModule *m = &ev->modules[ev->n_modules];
+                *m = (CrashModule) {
+                        .loading = strchr(flags, '+') != NULL,
+                        .unloading = strchr(flags, '-') != NULL,
+                };
+                memcpy(m->flags, flags, sizeof flags);
+                m->name = strndup(tok, name_len);
+                if (!m->name)
+                        return -ENOMEM;
+                ev->n_modules++;
+                if (m->loading && asprintf(&m->why, "%s was being loaded", m->name) < 0) {
+                        m->why = NULL;
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+/* "CPU: 0 PID: 89 Comm: insmod Tainted: G           OE      6.1.0-56-amd64 #1 …"
+ * "CPU: 0 PID: 1 Comm: sh Not tainted 6.1.0-56-amd64 #1 …" (newer: "CPU: 7 UID: 0 PID: …") */
+static int parse_cpu_line(CrashEvent *ev, const char *l) {
+        if (ev->comm || ev->taint)
+                return 0; /* the first one describes the oops */
+        const char *p = strstr(l, " PID: ");
+        if (p) {
+                uint64_t pid;
+                size_t n = parse_digits(p + 6, strlen(p + 6), &pid);
+                if (n > 0 && pid <= UINT32_MAX) {
+                        ev->pid = (uint32_t) pid;
+                        ev->has_pid = true;
+                }
+        }
+        const char *tainted = strstr(l, " Tainted: ");
+        const char *not_tainted = strstr(l, " Not tainted");
+        const char *comm = strstr(l, " Comm: ");
+        if (comm) {
+                comm += 7;
+                const char *end = comm + strlen(comm);
+                const char *stops[] = { tainted, not_tainted, strstr(comm, " Kdump: loaded") };
+                for (size_t i = 0; i < ELEMENTSOF(stops); i++)
+                        if (stops[i] && stops[i] >= comm && stops[i] < end)
+                                end = stops[i];
+                int r = set_str(&ev->comm, comm, (size_t) (end - comm), 64);
+                if (r < 0)
+                        return r;
+        }
+        const char *rest = NULL;
+        if (tainted) {
+                char letters[64];
+                size_t n = 0;
+                const char *q = tainted + 10;
+                for (; *q == ' ' || (*q >= 'A' && *q <= 'Z'); q++)
+                        if (*q != ' ' && n < sizeof letters - 1)
+                                letters[n++] = *q;
+                int r = set_str(&ev->taint, letters, n, sizeof letters);
+                if (r < 0)
+                        return r;
+                rest = q;
+        } else if (not_tainted) {
+                int r = set_str(&ev->taint, "", 0, 1);
+                if (r < 0)
+                        return r;
+                rest = not_tainted + 12;
+        }
+        if (rest) {
+                while (*rest == ' ')
+                        rest++;
+                size_t n = strcspn(rest, " ");
+                if (n > 0 && rest[0] >= '0' && rest[0] <= '9') {
+                        int r = set_str(&ev->kernel_release, rest, n, 64);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static int parse_line(CrashEvent *ev, const char *l) {
+        int r;
+        if (startswith_n(l, "Kernel panic - not syncing")) {
+                if (!ev->reason)
+                        return set_str(&ev->reason, l, strlen(l), STR_MAX);
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(oops_starts); i++)
+                if (startswith_n(l, oops_starts[i])) {
+                        /* A new oops after a complete one: the later one counts. */
+                        if (ev->rip)
+                                crash_event_reset_block(ev);
+                        if (!ev->oops)
+                                return set_str(&ev->oops, l, strlen(l), STR_MAX);
+                        return 0;
+                }
+        if (startswith_n(l, "Modules linked in:"))
+                return parse_modules(ev, l + 18);
+        if (startswith_n(l, "CPU: "))
+                return parse_cpu_line(ev, l);
+        r = parse_rip(ev, l);
+        return r;
+}
+
+static int parse_text(CrashEvent *ev, const char *data, size_t len) {
+        char buf[LINE_PARSE_MAX + 1];
+        const char *p = data, *end = data + len;
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                size_t n = (size_t) ((nl ? nl : end) - p);
+                size_t c = n < LINE_PARSE_MAX ? n : LINE_PARSE_MAX;
+                /* NULs inside a line would end it early for the string
+                 * functions below: make them visible instead. */
+                for (size_t i = 0; i < c; i++)
+                        buf[i] = p[i] == '\0' ? ' ' : p[i];
+                while (c > 0 && (buf[c - 1] == '\r' || buf[c - 1] == ' '))
+                        c--;
+                buf[c] = '\0';
+                int r = parse_line(ev, strip_prefix(buf));
+                if (r < 0)
+                        return r;
+                p += n + (nl ? 1 : 0);
+        }
+        return 0;
+}
+
+/* ---- records → dumps ---- */
+
+typedef struct Rec {
+        const PstoreRecord *src;
+        const char *body;
+        size_t body_len;
+        char kind[16];
+        bool has_header;
+        uint32_t count, part;
+        uint64_t time;
+} Rec;
+
+/* "====1234.567000-D\n" (ramoops) then "Panic#2 Part1\n". */
+static void rec_header(Rec *rec) {
+        const PstoreRecord *s = rec->src;
+        const char *p = rec->body, *end = rec->body + rec->body_len;
+        uint64_t v;
+
+        if (end - p >= 4 && memcmp(p, "====", 4) == 0) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                size_t n = parse_digits(p + 4, (size_t) ((nl ? nl : end) - (p + 4)), &v);
+                if (n > 0 && rec->time == 0 && time_plausible(v))
+                        rec->time = v;
+                p = nl ? nl + 1 : end;
+        }
+
+        size_t k = 0;
+        while (p + k < end && k < sizeof rec->kind - 1 &&
+               ((p[k] >= 'A' && p[k] <= 'Z') || (p[k] >= 'a' && p[k] <= 'z')))
+                k++;
+        if (k == 0 || p + k >= end || p[k] != '#')
+                goto no_header;
+        const char *q = p + k + 1;
+        size_t n = parse_digits(q, (size_t) (end - q), &v);
+        if (n == 0 || v > UINT32_MAX)
+                goto no_header;
+        uint32_t count = (uint32_t) v;
+        q += n;
+        if (end - q < 5 || memcmp(q, " Part", 5) != 0)
+                goto no_header;
+        q += 5;
+        n = parse_digits(q, (size_t) (end - q), &v);
+        if (n == 0 || v > UINT32_MAX)
+                goto no_header;
+        q += n;
+        if (q < end && *q != '\n' && *q != '\r')
+                goto no_header;
+        memcpy(rec->kind, p, k);
+        rec->kind[k] = '\0';
+        rec->count = count;
+        rec->part = (uint32_t) v;
+        rec->has_header = true;
+        const char *nl = memchr(q, '\n', (size_t) (end - q));
+        p = nl ? nl + 1 : end;
+no_header:
+        rec->body_len = (size_t) (end - p);
+        rec->body = p;
+        if (rec->time == 0 && time_plausible(s->mtime_sec))
+                rec->time = s->mtime_sec;
+}
+
+static int rec_compare(const void *a, const void *b) {
+        const Rec *x = a, *y = b;
+        if (x->has_header != y->has_header)
+                return x->has_header ? -1 : 1;
+        int c = strcmp(x->kind, y->kind);
+        if (c != 0)
+                return c;
+        if (x->count != y->count)
+                return x->count < y->count ? -1 : 1;
+        if (x->time != y->time)
+                return x->time < y->time ? -1 : 1;
+        if (x->part != y->part)
+                return x->part < y->part ? -1 : 1;
+        return strcmp(x->src->name, y->src->name);
+}
+
+static int rec_part_compare(const void *a, const void *b) {
+        const Rec *x = *(Rec *const *) a, *y = *(Rec *const *) b;
+        if (x->part != y->part)
+                return x->part < y->part ? -1 : 1;
+        return strcmp(x->src->name, y->src->name);
+}
+
+static int event_compare(const void *a, const void *b) {
+        const CrashEvent *x = a, *y = b;
+        if (x->time_sec != y->time_sec)
+                return x->time_sec > y->time_sec ? -1 : 1;
+        if (x->count != y->count)
+                return x->count > y->count ? -1 : 1;
+        return strcmp(x->kind ?: "", y->kind ?: "");
+}
+
+static int event_from_group(Rec *group, size_t n, CrashEvent *ev) {
+        _cleanup_free_ Rec **order = calloc(n, sizeof(Rec *));
+        if (!order)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                order[i] = &group[i];
+        qsort(order, n, sizeof(Rec *), rec_part_compare);
+
+        if (group[0].has_header) {
+                ev->kind = strdup(group[0].kind);
+                if (!ev->kind)
+                        return -ENOMEM;
+        }
+        ev->count = group[0].count;
+        ev->n_parts = (uint32_t) n;
+        ev->time_sec = UINT64_MAX;
+        ev->files = calloc(n + 1, sizeof(char *));
+        if (!ev->files)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const Rec *rec = order[i];
+                if (rec->time != 0 && rec->time < ev->time_sec)
+                        ev->time_sec = rec->time;
+                if (rec->src->truncated)
+                        ev->incomplete = true;
+                ev->files[i] = strndup_clean(rec->src->name, strlen(rec->src->name), STR_MAX);
+                if (!ev->files[i])
+                        return -ENOMEM;
+        }
+        if (ev->time_sec == UINT64_MAX)
+                ev->time_sec = 0;
+        if (group[0].has_header && order[n - 1]->part != n)
+                ev->incomplete = true; /* parts missing (or repeated) */
+
+        /* Part1 holds the newest text: read from the highest part down. */
+        for (size_t i = n; i > 0; i--) {
+                int r = parse_text(ev, order[i - 1]->body, order[i - 1]->body_len);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int pstore_parse_records(const PstoreRecord *records, size_t n, CrashReport *ret) {
+        CrashReport rep = {};
+        if (n == 0) {
+                *ret = rep;
+                return 0;
+        }
+        _cleanup_free_ Rec *recs = calloc(n ? n : 1, sizeof(Rec));
+        char **inflated = calloc(n ? n : 1, sizeof(char *));
+        int r = 0;
+        if (!recs || !inflated) {
+                free(inflated);
+                return -ENOMEM;
+        }
+
+        for (size_t i = 0; i < n; i++) {
+                Rec *rec = &recs[i];
+                rec->src = &records[i];
+                rec->body = records[i].data;
+                rec->body_len = records[i].len;
+                if (records[i].name && endswith(records[i].name, ".enc.z")) {
+                        size_t len;
+                        r = inflate_capped(records[i].data, records[i].len, &inflated[i], &len);
+                        if (r == -ENOMEM)
+                                goto finish;
+                        if (r >= 0) {
+                                rec->body = inflated[i];
+                                rec->body_len = len;
+                        }
+                        r = 0;
+                }
+                uint32_t part, count;
+                efi_id_decode(records[i].name ?: "", &rec->time, &part, &count);
+                rec_header(rec);
+        }
+        qsort(recs, n, sizeof(Rec), rec_compare);
+
+        rep.n_records = n;
+        rep.found = n > 0;
+        rep.events = calloc(n ? n : 1, sizeof(CrashEvent));
+        if (!rep.events) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        for (size_t i = 0; i < n;) {
+                size_t j = i + 1;
+                if (recs[i].has_header) {
+                        /* Parts of one dump: same reason and count, written
+                         * within moments of each other (the clock may tick
+                         * between parts). A dump count restarts at every boot,
+                         * so "Panic#1" of two boots is told apart by time… */
+                        while (j < n && recs[j].has_header && streq(recs[j].kind, recs[i].kind) &&
+                               recs[j].count == recs[i].count &&
+                               recs[j].time - recs[j - 1].time <= GROUP_GAP_SEC)
+                                j++;
+                        /* …and, should two such dumps fall within the gap, by
+                         * their part numbers starting over. */
+                        bool repeated = false;
+                        for (size_t a = i; a < j && !repeated; a++)
+                                for (size_t b = a + 1; b < j; b++)
+                                        if (recs[a].part == recs[b].part) {
+                                                repeated = true;
+                                                break;
+                                        }
+                        if (repeated) {
+                                size_t k = i + 1;
+                                while (k < j && recs[k].part > recs[k - 1].part)
+                                        k++;
+                                j = k;
+                        }
+                }
+                r = event_from_group(&recs[i], j - i, &rep.events[rep.n_events++]);
+                if (r < 0)
+                        goto finish;
+                i = j;
+        }
+        qsort(rep.events, rep.n_events, sizeof(CrashEvent), event_compare);
+
+finish:
+        for (size_t i = 0; i < n; i++)
+                free(inflated[i]);
+        free(inflated);
+        if (r < 0) {
+                crash_report_done(&rep);
+                return r;
+        }
+        *ret = rep;
+        return 0;
+}
+
+/* ---- the directory ---- */
+
+typedef struct Candidate {
+        char *name;
+        uint64_t time;
+} Candidate;
+
+static void candidates_free(Candidate *c, size_t n) {
+        for (size_t i = 0; c && i < n; i++)
+                free(c[i].name);
+        free(c);
+}
+
+static int candidate_compare(const void *a, const void *b) {
+        const Candidate *x = a, *y = b;
+        if (x->time != y->time)
+                return x->time > y->time ? -1 : 1;
+        return strcmp(y->name, x->name);
+}
+
+/* The dmesg-* regular files of DFD, newest first. Symlinks and other file
+ * types are counted in *ret_skipped and otherwise left alone. */
+static int pstore_list(int dfd, Candidate **ret, size_t *ret_n, size_t *ret_skipped) {
+        int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        rewinddir(d); /* the dup shares the caller's offset */
+        Candidate *c = NULL;
+        size_t n = 0, cap = 0, skipped = 0;
+        int r = 0;
+        struct dirent *de;
+        errno = 0;
+        while ((de = readdir(d))) {
+                if (!startswith_n(de->d_name, "dmesg-"))
+                        continue;
+                struct stat st;
+                if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+                    n >= PSTORE_CANDIDATES_MAX) {
+                        skipped++;
+                        continue;
+                }
+                if (n == cap) {
+                        size_t ncap = cap ? cap * 2 : 32;
+                        Candidate *nc = reallocarray(c, ncap, sizeof *nc);
+                        if (!nc) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        c = nc;
+                        cap = ncap;
+                }
+                uint64_t t;
+                uint32_t part, count;
+                if (!efi_id_decode(de->d_name, &t, &part, &count))
+                        t = st.st_mtim.tv_sec > 0 ? (uint64_t) st.st_mtim.tv_sec : 0;
+                c[n].name = strdup(de->d_name);
+                if (!c[n].name) {
+                        r = -ENOMEM;
+                        break;
+                }
+                c[n++].time = t;
+                errno = 0;
+        }
+        if (r == 0 && errno != 0)
+                r = -errno;
+        closedir(d);
+        if (r < 0) {
+                candidates_free(c, n);
+                return r;
+        }
+        if (n > 0)
+                qsort(c, n, sizeof *c, candidate_compare);
+        *ret = c;
+        *ret_n = n;
+        *ret_skipped = skipped;
+        return 0;
+}
+
+/* Reads at most CAP bytes of NAME, refusing anything but a regular file. */
+static int read_capped(int dfd, const char *name, size_t cap, char **ret, size_t *ret_len, bool *ret_truncated,
+                       uint64_t *ret_mtime) {
+        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADF;
+        _cleanup_free_ char *buf = malloc(cap + 1);
+        if (!buf)
+                return -ENOMEM;
+        size_t len = 0;
+        bool truncated = false;
+        for (;;) {
+                if (len == cap) {
+                        char probe;
+                        ssize_t k = read(fd, &probe, 1);
+                        truncated = k > 0;
+                        break;
+                }
+                ssize_t k = read(fd, buf + len, cap - len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                len += (size_t) k;
+        }
+        buf[len] = '\0';
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
+        *ret_truncated = truncated;
+        if (ret_mtime)
+                *ret_mtime = st.st_mtim.tv_sec > 0 ? (uint64_t) st.st_mtim.tv_sec : 0;
+        return 0;
+}
+
+int pstore_read(const char *dir, CrashReport *ret) {
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0) {
+                if (errno == ENOENT) {
+                        *ret = (CrashReport) {};
+                        return 0;
+                }
+                return -errno;
+        }
+        Candidate *c = NULL;
+        size_t n = 0, skipped = 0;
+        int r = pstore_list(dfd, &c, &n, &skipped);
+        if (r < 0)
+                return r;
+
+        size_t want = n < PSTORE_RECORDS_MAX ? n : PSTORE_RECORDS_MAX;
+        skipped += n - want;
+        PstoreRecord *recs = calloc(want ? want : 1, sizeof *recs);
+        char **bufs = calloc(want ? want : 1, sizeof(char *));
+        size_t nr = 0, total = 0;
+        if (!recs || !bufs)
+                r = -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < want; i++) {
+                size_t room = PSTORE_TOTAL_MAX - total;
+                if (room == 0) {
+                        skipped++;
+                        continue;
+                }
+                size_t len;
+                bool truncated;
+                uint64_t mtime;
+                int k = read_capped(dfd, c[i].name, room < PSTORE_RECORD_MAX ? room : PSTORE_RECORD_MAX, &bufs[nr],
+                                    &len, &truncated, &mtime);
+                if (k == -ENOMEM) {
+                        r = k;
+                        break;
+                }
+                if (k < 0) {
+                        /* Gone or unreadable: one lost record, not a lost boot. */
+                        skipped++;
+                        continue;
+                }
+                total += len;
+                recs[nr] = (PstoreRecord) {
+                        .name = c[i].name,
+                        .data = bufs[nr],
+                        .len = len,
+                        .mtime_sec = mtime,
+                        .truncated = truncated,
+                };
+                nr++;
+        }
+        CrashReport rep = {};
+        if (r >= 0)
+                r = pstore_parse_records(recs, nr, &rep);
+        for (size_t i = 0; bufs && i < nr; i++)
+                free(bufs[i]);
+        free(bufs);
+        free(recs);
+        candidates_free(c, n);
+        if (r < 0)
+                return r;
+        rep.n_skipped = skipped;
+        *ret = rep;
+        return 0;
+}
+
+/* ---- what it means ---- */
+
+static bool strv_contains_module(char *const *l, const char *name) {
+        for (; l && *l; l++)
+                if (module_name_equal(*l, name))
+                        return true;
+        return false;
+}
+
+bool pstore_attributes(const CrashReport *r, char *const *kernel_modules, const char **ret_module,
+                       const char **ret_why) {
+        if (!r || !kernel_modules)
+                return false;
+        for (size_t i = 0; i < r->n_events; i++) {
+                const CrashEvent *ev = &r->events[i];
+                if (ev->fault_module && strv_contains_module(kernel_modules, ev->fault_module)) {
+                        if (ret_module)
+                                *ret_module = ev->fault_module;
+                        if (ret_why)
+                                *ret_why = ev->fault_why;
+                        return true;
+                }
+                for (size_t j = 0; j < ev->n_modules; j++)
+                        if (ev->modules[j].loading && strv_contains_module(kernel_modules, ev->modules[j].name)) {
+                                if (ret_module)
+                                        *ret_module = ev->modules[j].name;
+                                if (ret_why)
+                                        *ret_why = ev->modules[j].why;
+                                return true;
+                        }
+        }
+        return false;
+}
+
+static void appendf(char *buf, size_t size, size_t *o, const char *fmt, ...) _printf_(4, 5);
+static void appendf(char *buf, size_t size, size_t *o, const char *fmt, ...) {
+        if (*o >= size)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(buf + *o, size - *o, fmt, ap);
+        va_end(ap);
+        if (n > 0)
+                *o = *o + (size_t) n < size ? *o + (size_t) n : size;
+}
+
+const char *crash_report_summary(const CrashReport *r, char *buf, size_t size) {
+        if (size == 0)
+                return buf;
+        buf[0] = '\0';
+        if (!r || r->n_events == 0) {
+                snprintf(buf, size, "no crash record");
+                return buf;
+        }
+        const CrashEvent *ev = &r->events[0];
+        size_t o = 0;
+        if (ev->kind)
+                appendf(buf, size, &o, "%s#%" PRIu32, ev->kind, ev->count);
+        else
+                appendf(buf, size, &o, "crash record");
+        appendf(buf, size, &o, ": %s", ev->reason ?: ev->oops ?: "no panic or oops line");
+        if (ev->oops && ev->reason)
+                appendf(buf, size, &o, "; %s", ev->oops);
+        if (ev->rip)
+                appendf(buf, size, &o, "; RIP %s%s%s%s", ev->rip, ev->fault_module ? " [" : "",
+                        ev->fault_module ?: "", ev->fault_module ? "]" : "");
+        for (size_t j = 0; j < ev->n_modules; j++)
+                if (ev->modules[j].loading)
+                        appendf(buf, size, &o, "; loading %s", ev->modules[j].name);
+        if (ev->comm)
+                appendf(buf, size, &o, "; %s", ev->comm);
+        if (ev->has_pid)
+                appendf(buf, size, &o, "[%" PRIu32 "]", ev->pid);
+        if (ev->taint)
+                appendf(buf, size, &o, "; taint %s", ev->taint[0] ? ev->taint : "none");
+        if (r->n_events > 1)
+                appendf(buf, size, &o, " (+%zu more dump%s)", r->n_events - 1, r->n_events > 2 ? "s" : "");
+        return buf;
+}
+
+void crash_report_add_evidence(const CrashReport *r, Event *e) {
+        if (!r || r->n_events == 0)
+                return;
+        const CrashEvent *ev = &r->events[0];
+        if (ev->kind)
+                event_addf(e, "crash_dump", "%s#%" PRIu32, ev->kind, ev->count);
+        if (ev->time_sec > 0)
+                event_addf(e, "crash_time", "%" PRIu64, ev->time_sec);
+        event_add(e, "crash_reason", ev->reason);
+        event_add(e, "crash_oops", ev->oops);
+        event_add(e, "crash_rip", ev->rip);
+        event_add(e, "crash_module", ev->fault_module);
+        for (size_t j = 0; j < ev->n_modules; j++)
+                if (ev->modules[j].loading) {
+                        event_add(e, "crash_loading", ev->modules[j].name);
+                        break;
+                }
+        event_add(e, "crash_comm", ev->comm);
+        event_add(e, "crash_taint", ev->taint);
+        event_add(e, "crash_kernel", ev->kernel_release);
+        event_addf(e, "crash_records", "%zu", r->n_records);
+}
+
+/* ---- archive and clear ---- */
+
+#define ARCHIVE_STAMP_LEN 16 /* "20261125T111141Z" */
+
+static bool archive_name_ours(const char *name) {
+        if (strlen(name) <= ARCHIVE_STAMP_LEN + 1 || name[ARCHIVE_STAMP_LEN] != '-' || name[8] != 'T' ||
+            name[ARCHIVE_STAMP_LEN - 1] != 'Z')
+                return false;
+        for (size_t i = 0; i < ARCHIVE_STAMP_LEN - 1; i++)
+                if (i != 8 && !(name[i] >= '0' && name[i] <= '9'))
+                        return false;
+        return true;
+}
+
+static bool record_name_safe(const char *name) {
+        size_t n = strlen(name);
+        if (n == 0 || n > 200)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!module_char(name[i]) && name[i] != '.')
+                        return false;
+        return true;
+}
+
+static int name_compare(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Keeps the newest PSTORE_ARCHIVE_KEEP archived records (names sort by time). */
+static int archive_prune(int afd) {
+        int fd = fcntl(afd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        rewinddir(d); /* the dup shares the caller's offset */
+        _cleanup_strv_free_ char **names = NULL;
+        struct dirent *de;
+        int r = 0;
+        while ((de = readdir(d))) {
+                struct stat st;
+                if (!archive_name_ours(de->d_name) ||
+                    fstatat(afd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                r = strv_push(&names, de->d_name);
+                if (r < 0)
+                        break;
+        }
+        closedir(d);
+        if (r < 0)
+                return r;
+        size_t n = strv_length(names);
+        if (n <= PSTORE_ARCHIVE_KEEP)
+                return 0;
+        qsort(names, n, sizeof(char *), name_compare);
+        for (size_t i = 0; i < n - PSTORE_ARCHIVE_KEEP; i++) {
+                r = fault_point("crash-prune");
+                if (r < 0)
+                        return r;
+                if (unlinkat(afd, names[i], 0) < 0 && errno != ENOENT)
+                        return -errno;
+        }
+        return fsync_dir(afd);
+}
+
+int pstore_archive_and_clear(const char *dir, int root_fd, const char *archive_dir, char **ret_archived_name) {
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0) {
+                if (errno != ENOENT)
+                        return -errno;
+                if (ret_archived_name)
+                        *ret_archived_name = NULL;
+                return 0;
+        }
+        Candidate *c = NULL;
+        size_t n = 0, skipped = 0;
+        int r = pstore_list(dfd, &c, &n, &skipped);
+        if (r < 0)
+                return r;
+        if (n == 0) {
+                candidates_free(c, n);
+                if (ret_archived_name)
+                        *ret_archived_name = NULL;
+                return 0;
+        }
+
+        _cleanup_close_ int afd = -1;
+        r = root_open_dir(root_fd, archive_dir, true, 0700, &afd);
+        if (r < 0) {
+                candidates_free(c, n);
+                return r;
+        }
+
+        _cleanup_free_ char *newest = NULL;
+        int archived = 0, first_error = 0;
+        for (size_t i = 0; i < n; i++) {
+                const char *name = c[i].name;
+                if (!record_name_safe(name))
+                        continue; /* not a name pstore makes: leave it alone */
+                _cleanup_free_ char *data = NULL;
+                size_t len;
+                bool truncated;
+                uint64_t mtime;
+                r = read_capped(dfd, name, PSTORE_RECORD_MAX, &data, &len, &truncated, &mtime);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0) {
+                        if (first_error == 0)
+                                first_error = r;
+                        continue;
+                }
+                uint64_t t = c[i].time ?: now_realtime_usec() / USEC_PER_SEC;
+                time_t tt = (time_t) t;
+                struct tm tm;
+                char stamp[32], aname[256];
+                if (!gmtime_r(&tt, &tm) || strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm) != ARCHIVE_STAMP_LEN)
+                        strcpy(stamp, "19700101T000000Z");
+                r = xsnprintf(aname, sizeof aname, "%s-%s", stamp, name);
+                if (r >= 0)
+                        /* A rerun after a power cut rewrites the same name. */
+                        r = write_atomic_at(afd, aname, data, len, 0600);
+                if (r >= 0)
+                        r = fault_point("pstore-clear");
+                if (r >= 0 && unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+                        r = -errno;
+                if (r < 0) {
+                        if (first_error == 0)
+                                first_error = r;
+                        continue;
+                }
+                archived++;
+                if (!newest) {
+                        newest = strdup(aname);
+                        if (!newest && first_error == 0)
+                                first_error = -ENOMEM;
+                }
+        }
+        candidates_free(c, n);
+
+        r = archive_prune(afd);
+        if (r < 0 && first_error == 0)
+                first_error = r;
+        if (first_error < 0)
+                return first_error;
+        if (ret_archived_name)
+                *ret_archived_name = TAKE_PTR(newest);
+        return archived;
+}

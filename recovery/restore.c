@@ -1,0 +1,780 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Restore, import and power-cut recovery of content snapshots.
+ *
+ * A restore of content path P (e.g. /etc/sensor) goes:
+ *   1. intent "stage" written (.work/restore.intent), naming the staging dirs
+ *   2. staging dir P/../.lastgood-restore.<component>.<k> created; the archive
+ *      is validated entry by entry and extracted there (archive.c)
+ *   3. the staged tree is checked against the manifest, owners set, syncfs
+ *   4. intent "exchange" written, with the inode of each staged tree
+ *   5. renameat2(RENAME_EXCHANGE) staged <-> live (plain rename if P is
+ *      missing): P is wholly old or wholly new at every instant
+ *   6. the old content (now in the staging dir) moved to the keep dir
+ *   7. staging dirs and intent removed
+ * A power cut before 4 is undone (staging removed); from 4 on it is finished:
+ * an inode comparison tells whether a path was already exchanged.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "fault.h"
+#include "fileio.h"
+#include "log.h"
+#include "rootfs.h"
+#include "snapshot-store.h"
+
+#define INTENT_MAGIC "lastgood-restore-intent 1"
+#define INTENT_MAX_SIZE (256u * 1024u)
+
+typedef struct IntentRoot {
+        char *path;       /* content path, relative to the root */
+        bool present;     /* the snapshot holds this path */
+        uint64_t new_ino; /* inode of the staged tree (phase "exchange") */
+} IntentRoot;
+
+typedef struct Intent {
+        char phase[16]; /* "stage" or "exchange" */
+        char component[65];
+        char id[SNAPSHOT_ID_LEN + 1];
+        char *keep_dir;
+        IntentRoot *roots;
+        size_t n_roots;
+} Intent;
+
+static void intent_done(Intent *in) {
+        for (size_t i = 0; i < in->n_roots; i++)
+                free(in->roots[i].path);
+        free(in->roots);
+        free(in->keep_dir);
+        *in = (Intent) {};
+}
+
+static int stage_name(const char *component, size_t k, char buf[static 96]) {
+        return xsnprintf(buf, 96, ".lastgood-restore.%s.%zu", component, k);
+}
+
+static int intent_write(int work_fd, const Intent *in) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+        _cleanup_free_ char *keep = manifest_escape(in->keep_dir);
+        fprintf(f, "%s\nphase %s\ncomponent %s\nsnapshot %s\nkeep %s\n", INTENT_MAGIC, in->phase, in->component, in->id,
+                keep ?: "");
+        for (size_t i = 0; i < in->n_roots; i++) {
+                _cleanup_free_ char *p = manifest_escape(in->roots[i].path);
+                fprintf(f, "root %s %d %llu\n", p ?: "", in->roots[i].present, (unsigned long long) in->roots[i].new_ino);
+        }
+        if (fclose(f) != 0 || !keep) {
+                free(buf);
+                return -ENOMEM;
+        }
+        int r = write_atomic_at(work_fd, SNAPSHOT_INTENT, buf, len, 0600);
+        free(buf);
+        return r;
+}
+
+/* Our own file, but read at boot after a power cut: parse it strictly. */
+static int intent_parse(char *buf, Intent *ret) {
+        Intent in = {};
+        int r = -EBADMSG;
+        char *save = NULL;
+        size_t lineno = 0;
+        for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save), lineno++) {
+                char *arg = strchr(line, ' ');
+                if (!arg)
+                        goto fail;
+                *arg++ = '\0';
+                if (lineno == 0) {
+                        if (!streq(line, "lastgood-restore-intent") || !streq(arg, "1"))
+                                goto fail;
+                } else if (lineno == 1 && streq(line, "phase") && (streq(arg, "stage") || streq(arg, "exchange")))
+                        strcpy(in.phase, arg);
+                else if (lineno == 2 && streq(line, "component") && snapshot_component_name_valid(arg))
+                        strcpy(in.component, arg);
+                else if (lineno == 3 && streq(line, "snapshot") && snapshot_id_valid(arg))
+                        strcpy(in.id, arg);
+                else if (lineno == 4 && streq(line, "keep")) {
+                        if (manifest_unescape(arg, &in.keep_dir) < 0 || in.keep_dir[0] != '/')
+                                goto fail;
+                } else if (lineno >= 5 && streq(line, "root") && in.n_roots < 1024) {
+                        char *present = strchr(arg, ' ');
+                        char *ino = present ? strchr(present + 1, ' ') : NULL;
+                        if (!ino)
+                                goto fail;
+                        *present++ = '\0';
+                        *ino++ = '\0';
+                        IntentRoot *nr = reallocarray(in.roots, in.n_roots + 1, sizeof(IntentRoot));
+                        if (!nr) {
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                        in.roots = nr;
+                        IntentRoot *ir = &in.roots[in.n_roots];
+                        *ir = (IntentRoot) {};
+                        if (manifest_unescape(arg, &ir->path) < 0)
+                                goto fail;
+                        in.n_roots++;
+                        if (!path_is_safe_relative(ir->path) || !(streq(present, "0") || streq(present, "1")) ||
+                            parse_u64(ino, &ir->new_ino) < 0)
+                                goto fail;
+                        ir->present = streq(present, "1");
+                } else
+                        goto fail;
+        }
+        if (lineno < 5)
+                goto fail;
+        *ret = in;
+        return 0;
+fail:
+        intent_done(&in);
+        return r;
+}
+
+/* Moves NAME (old content) from stage_fd to KEEP/<path>, never replacing. */
+static int keep_old(int keep_fd, const char *path, int stage_fd, const char *name) {
+        _cleanup_close_ int kd = -1;
+        const char *slash = strrchr(path, '/');
+        if (slash) {
+                _cleanup_free_ char *dir = strndup(path, (size_t) (slash - path));
+                if (!dir)
+                        return -ENOMEM;
+                int r = mkdir_p_at(keep_fd, dir, 0700);
+                if (r < 0)
+                        return r;
+                kd = openat(keep_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        } else
+                kd = fcntl(keep_fd, F_DUPFD_CLOEXEC, 3);
+        if (kd < 0)
+                return -errno;
+        for (unsigned i = 0; i < 100; i++) {
+                char target[300];
+                int r = i == 0 ? xsnprintf(target, sizeof target, "%s", name)
+                               : xsnprintf(target, sizeof target, "%s.%u", name, i);
+                if (r < 0)
+                        return r;
+                r = fault_point("restore-keep");
+                if (r < 0)
+                        return r;
+                if (renameat2(stage_fd, name, kd, target, RENAME_NOREPLACE) >= 0) {
+                        r = fsync_dir(kd);
+                        return r < 0 ? r : fsync_dir(stage_fd);
+                }
+                if (errno != EEXIST)
+                        return -errno;
+        }
+        return -EEXIST;
+}
+
+static int finish_root(int root_fd, int keep_fd, const Intent *in, size_t k) {
+        const IntentRoot *ir = &in->roots[k];
+        char stage[96];
+        int r = stage_name(in->component, k, stage);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int parent_fd = -1;
+        const char *base;
+        r = root_open_parent(root_fd, ir->path, true, &parent_fd, &base);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int stage_fd = openat(parent_fd, stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (stage_fd < 0)
+                return errno == ENOENT ? 0 : -errno; /* finished before the interruption */
+
+        struct stat live, staged;
+        bool has_live = fstatat(parent_fd, base, &live, AT_SYMLINK_NOFOLLOW) >= 0;
+        bool has_staged = fstatat(stage_fd, base, &staged, AT_SYMLINK_NOFOLLOW) >= 0;
+        if (ir->present) {
+                if (has_live && live.st_ino == ir->new_ino)
+                        ; /* exchanged before the interruption */
+                else if (has_staged && staged.st_ino == ir->new_ino) {
+                        r = fault_point("restore-exchange");
+                        if (r < 0)
+                                return r;
+                        if (has_live ? renameat2(stage_fd, base, parent_fd, base, RENAME_EXCHANGE) < 0
+                                     : renameat(stage_fd, base, parent_fd, base) < 0)
+                                return -errno;
+                        r = fsync_dir(parent_fd);
+                        if (r >= 0)
+                                r = fsync_dir(stage_fd);
+                        if (r < 0)
+                                return r;
+                } else {
+                        log_error("Restore of /%s: the staged content is gone and the live one is not it; leaving %s in place",
+                                  ir->path, stage);
+                        return -ESTALE;
+                }
+        } else if (has_live && !has_staged) {
+                /* The snapshot has no such path: the live one goes aside. */
+                r = fault_point("restore-exchange");
+                if (r < 0)
+                        return r;
+                if (renameat2(parent_fd, base, stage_fd, base, RENAME_NOREPLACE) < 0)
+                        return -errno;
+                r = fsync_dir(parent_fd);
+                if (r >= 0)
+                        r = fsync_dir(stage_fd);
+                if (r < 0)
+                        return r;
+        }
+
+        /* Whatever is left in the staging dir is the replaced content. */
+        if (fstatat(stage_fd, base, &staged, AT_SYMLINK_NOFOLLOW) >= 0) {
+                r = keep_old(keep_fd, ir->path, stage_fd, base);
+                if (r == -EXDEV) {
+                        /* The keep dir is on another filesystem: leave the old
+                         * content beside the live one rather than copy it. */
+                        char aside[160];
+                        r = xsnprintf(aside, sizeof aside, ".lastgood-replaced.%s.%s.%zu", in->component, in->id, k);
+                        if (r < 0)
+                                return r;
+                        log_notice("Replaced content of /%s kept in %s beside it (keep dir on another filesystem)",
+                                   ir->path, aside);
+                        return rename_durable(parent_fd, stage, parent_fd, aside);
+                }
+                if (r < 0)
+                        return r;
+        }
+        r = fault_point("restore-cleanup");
+        if (r < 0)
+                return r;
+        r = rm_rf_at(parent_fd, stage);
+        return r < 0 ? r : fsync_dir(parent_fd);
+}
+
+static int restore_finish(int root_fd, int work_fd, const Intent *in) {
+        _cleanup_close_ int keep_fd = -1;
+        int r = root_open_dir(root_fd, in->keep_dir, true, 0700, &keep_fd);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < in->n_roots; k++) {
+                r = finish_root(root_fd, keep_fd, in, k);
+                if (r < 0)
+                        return r;
+        }
+        r = fault_point("restore-done");
+        if (r < 0)
+                return r;
+        if (unlinkat(work_fd, SNAPSHOT_INTENT, 0) < 0 && errno != ENOENT)
+                return -errno;
+        return fsync_dir(work_fd);
+}
+
+static int restore_undo(int root_fd, int work_fd, const Intent *in) {
+        for (size_t k = 0; k < in->n_roots; k++) {
+                char stage[96];
+                int r = stage_name(in->component, k, stage);
+                if (r < 0)
+                        return r;
+                _cleanup_close_ int parent_fd = -1;
+                const char *base;
+                r = root_open_parent(root_fd, in->roots[k].path, false, &parent_fd, &base);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return r;
+                r = fault_point("restore-undo");
+                if (r < 0)
+                        return r;
+                r = rm_rf_at(parent_fd, stage);
+                if (r >= 0)
+                        r = fsync_dir(parent_fd);
+                if (r < 0)
+                        return r;
+        }
+        int r = fault_point("restore-undo");
+        if (r < 0)
+                return r;
+        if (unlinkat(work_fd, SNAPSHOT_INTENT, 0) < 0 && errno != ENOENT)
+                return -errno;
+        return fsync_dir(work_fd);
+}
+
+/* ---- checking the staged tree ---- */
+
+typedef struct StageCheck {
+        const Manifest *m;
+        size_t count;
+        char *reason;
+} StageCheck;
+
+static int stage_refuse(StageCheck *x, const char *path, const char *what) {
+        _cleanup_free_ char *esc = manifest_escape(path);
+        if (asprintf(&x->reason, "entry '%s': %s", esc ?: "?", what) < 0)
+                x->reason = NULL;
+        return -EBADMSG;
+}
+
+static int stage_check_one(int dir_fd, const char *name, const char *path, const struct stat *st, void *userdata) {
+        StageCheck *x = userdata;
+        ssize_t i = manifest_find(x->m, path);
+        if (i < 0)
+                return stage_refuse(x, path, "extraction produced an entry that is not in the manifest");
+        const ManifestEntry *e = &x->m->entries[i];
+        x->count++;
+        ManifestEntry now = {};
+        manifest_entry_from_stat(&now, st);
+        if (now.type != e->type)
+                return stage_refuse(x, path, "extracted with another type than the manifest's");
+        if (now.uid != e->uid || now.gid != e->gid) {
+                /* Owners come from the manifest, not from the archive. chown
+                 * clears setuid/setgid: set the mode again after it. */
+                if (fchownat(dir_fd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
+                        return -errno;
+                if (e->type != 'l' && fchmodat(dir_fd, name, e->mode, 0) < 0)
+                        return -errno;
+                struct stat again;
+                if (fstatat(dir_fd, name, &again, AT_SYMLINK_NOFOLLOW) < 0)
+                        return -errno;
+                manifest_entry_from_stat(&now, &again);
+        }
+        if (now.mode != e->mode)
+                return stage_refuse(x, path, "extracted with another mode than the manifest's");
+        if (e->type == 'f' && now.size != e->size)
+                return stage_refuse(x, path, "extracted with another size than the manifest's");
+        if (e->type == 'l') {
+                char buf[MANIFEST_PATH_MAX + 2];
+                ssize_t l = readlinkat(dir_fd, name, buf, sizeof buf - 1);
+                if (l < 0)
+                        return -errno;
+                buf[l] = '\0';
+                if (!streq(buf, e->target))
+                        return stage_refuse(x, path, "extracted with another symlink target than the manifest's");
+        }
+        return 0;
+}
+
+/* ---- restore ---- */
+
+typedef struct RestoreCtx {
+        int root_fd;
+        const Policy *p;
+        const Component *c;
+        char **roots;
+        size_t n_roots;
+        int comp_fd, work_fd;
+        const char *keep_dir;
+} RestoreCtx;
+
+static int refused(int snap_fd, const char *component, const char *id, const char *reason) {
+        log_error("Refusing snapshot %s/%s: %s", component, id, reason ?: "invalid");
+        int k = snapshot_store_mark_bad(snap_fd, reason);
+        if (k < 0)
+                log_warning_errno(k, "Failed to mark snapshot %s/%s bad, ignoring: %m", component, id);
+        return -EBADMSG;
+}
+
+static bool is_refusal(int r) {
+        return r == -EBADMSG || r == -E2BIG || r == -EFBIG;
+}
+
+static int restore_one(RestoreCtx *x, const char *id) {
+        const char *component = x->c->name;
+        _cleanup_close_ int snap_fd = openat(x->comp_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (snap_fd < 0)
+                return errno == ENOENT ? -ENOENT : -errno;
+        if (snapshot_store_is_bad(snap_fd)) {
+                log_error("Refusing snapshot %s/%s: it failed verification before", component, id);
+                return -EBADMSG;
+        }
+
+        uint64_t max_entries, max_expanded;
+        snapshot_limits(x->p, &max_entries, &max_expanded);
+        SnapshotMeta meta;
+        _cleanup_manifest_ Manifest *m = NULL;
+        _cleanup_free_ char *reason = NULL;
+        int r = snapshot_store_load(snap_fd, component, x->roots, max_entries, max_expanded, &meta, &m, &reason);
+        if (is_refusal(r))
+                return refused(snap_fd, component, id, reason);
+        if (r < 0)
+                return r;
+        const ArchiveLib *al;
+        r = archive_lib_load(&al);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int archive_fd = openat(snap_fd, snapshot_archive_name(meta.compression), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (archive_fd < 0)
+                return errno == ENOENT ? refused(snap_fd, component, id, "archive missing") : -errno;
+
+        Intent in = { .n_roots = x->n_roots };
+        snprintf(in.phase, sizeof in.phase, "stage");
+        snprintf(in.component, sizeof in.component, "%s", component);
+        snprintf(in.id, sizeof in.id, "%s", id);
+        in.keep_dir = (char *) x->keep_dir;
+        _cleanup_free_ IntentRoot *iroots = calloc(x->n_roots + 1, sizeof(IntentRoot));
+        _cleanup_free_ int *parent_fd = calloc(x->n_roots + 1, sizeof(int));
+        _cleanup_free_ int *stage_fd = calloc(x->n_roots + 1, sizeof(int));
+        _cleanup_free_ const char **base = calloc(x->n_roots + 1, sizeof(char *));
+        if (!iroots || !parent_fd || !stage_fd || !base)
+                return -ENOMEM;
+        in.roots = iroots;
+        for (size_t k = 0; k < x->n_roots; k++)
+                parent_fd[k] = stage_fd[k] = -1;
+
+        bool staged = false;
+        for (size_t k = 0; k < x->n_roots; k++) {
+                iroots[k].path = x->roots[k];
+                iroots[k].present = manifest_find(m, x->roots[k]) >= 0;
+                r = root_open_parent(x->root_fd, x->roots[k], true, &parent_fd[k], &base[k]);
+                if (r < 0)
+                        goto out;
+                char stage[96];
+                r = stage_name(component, k, stage);
+                if (r < 0)
+                        goto out;
+                r = rm_rf_at(parent_fd[k], stage); /* stale, from a crash before any intent */
+                if (r < 0)
+                        goto out;
+        }
+        r = intent_write(x->work_fd, &in);
+        if (r < 0)
+                goto out;
+        staged = true;
+        for (size_t k = 0; k < x->n_roots; k++) {
+                char stage[96];
+                r = stage_name(component, k, stage);
+                if (r >= 0)
+                        r = fault_point("restore-stage");
+                if (r < 0)
+                        goto out;
+                if (mkdirat(parent_fd[k], stage, 0700) < 0 ||
+                    (stage_fd[k] = openat(parent_fd[k], stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+                        r = -errno;
+                        goto out;
+                }
+        }
+
+        ArchiveScan s = { .roots = x->roots, .expect = m, .max_entries = max_entries, .max_expanded_bytes = max_expanded,
+                          .stage_fds = stage_fd, .progress = snapshot_archive_progress,
+                          .progress_userdata = (void *) "restoring" };
+        r = archive_scan_fd(al, archive_fd, &s);
+        if (r < 0 && s.reason) {
+                free(reason);
+                reason = TAKE_PTR(s.reason);
+        }
+        archive_scan_done(&s);
+
+        for (size_t k = 0; r >= 0 && k < x->n_roots; k++) {
+                if (!iroots[k].present)
+                        continue;
+                StageCheck sc = { .m = m };
+                r = manifest_walk_at(stage_fd[k], base[k], x->roots[k], stage_check_one, &sc);
+                size_t expected = 0;
+                for (size_t i = 0; i < m->n; i++)
+                        if (manifest_roots_find(x->roots, m->entries[i].path) == (ssize_t) k)
+                                expected++;
+                if (r >= 0 && sc.count != expected)
+                        r = stage_refuse(&sc, x->roots[k], "extracted tree does not match the manifest");
+                if (sc.reason) {
+                        free(reason);
+                        reason = TAKE_PTR(sc.reason);
+                }
+        }
+        /* Make the new trees durable before the exchange makes them live;
+         * one syncfs per filesystem instead of an fsync per file. */
+        for (size_t k = 0; r >= 0 && k < x->n_roots; k++)
+                if (syncfs(stage_fd[k]) < 0)
+                        r = -errno;
+        for (size_t k = 0; r >= 0 && k < x->n_roots; k++) {
+                struct stat st;
+                if (!iroots[k].present)
+                        continue;
+                if (fstatat(stage_fd[k], base[k], &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        r = -errno;
+                else
+                        iroots[k].new_ino = st.st_ino;
+        }
+        if (r >= 0) {
+                snprintf(in.phase, sizeof in.phase, "exchange");
+                r = intent_write(x->work_fd, &in);
+        }
+        if (r >= 0)
+                r = restore_finish(x->root_fd, x->work_fd, &in);
+        else {
+                int k = restore_undo(x->root_fd, x->work_fd, &in);
+                if (k < 0)
+                        log_warning_errno(k, "Failed to remove the staging directories of %s, ignoring: %m", component);
+                staged = false;
+        }
+out:
+        if (r < 0 && staged) {
+                int k = restore_undo(x->root_fd, x->work_fd, &in);
+                if (k < 0)
+                        log_warning_errno(k, "Failed to remove the staging directories of %s, ignoring: %m", component);
+        }
+        for (size_t k = 0; k < x->n_roots; k++) {
+                closep(&parent_fd[k]);
+                closep(&stage_fd[k]);
+        }
+        if (is_refusal(r))
+                return refused(snap_fd, component, id, reason);
+        if (r < 0 && reason)
+                log_error("Restore of %s from %s failed: %s", component, id, reason);
+        return r;
+}
+
+int snapshot_default_keep_dir(const char *component, char **ret) {
+        if (!snapshot_component_name_valid(component))
+                return -EINVAL;
+        char stamp[17];
+        snapshot_format_stamp(now_realtime_usec(), stamp);
+        return asprintf(ret, "/var/lib/lastgood/replaced/%s/%s", component, stamp) < 0 ? -ENOMEM : 0;
+}
+
+int snapshot_restore(
+                int root_fd,
+                const Policy *p,
+                const Component *c,
+                const char *id,
+                uint64_t before_usec,
+                const char *keep_dir,
+                char **ret_id) {
+        _cleanup_strv_free_ char **roots = NULL;
+        int r = snapshot_component_roots(c, &roots);
+        if (r < 0)
+                return r;
+        if (id && !snapshot_id_valid(id))
+                return -EINVAL;
+
+        _cleanup_free_ char *keep_default = NULL;
+        if (!keep_dir) {
+                r = snapshot_default_keep_dir(c->name, &keep_default);
+                if (r < 0)
+                        return r;
+                keep_dir = keep_default;
+        }
+        /* The replaced content must not land inside the content itself. */
+        if (keep_dir[0] != '/' || manifest_roots_find(roots, keep_dir + 1) >= 0)
+                return -EINVAL;
+
+        _cleanup_close_ int dir_fd = -1, comp_fd = -1, work_fd = -1;
+        r = snapshot_store_open(root_fd, p, false, &dir_fd);
+        if (r < 0)
+                return r;
+        r = snapshot_store_lock(dir_fd, true);
+        if (r < 0)
+                return r;
+        r = snapshot_store_component(dir_fd, c->name, false, &comp_fd);
+        if (r < 0)
+                return r;
+        _cleanup_strv_free_ char **ids = NULL;
+        if (id)
+                r = strv_push(&ids, id);
+        else
+                r = snapshot_store_ids(comp_fd, &ids);
+        if (r < 0)
+                return r;
+        r = snapshot_store_work(dir_fd, &work_fd);
+        if (r < 0)
+                return r;
+
+        RestoreCtx x = { .root_fd = root_fd, .p = p, .c = c, .roots = roots, .n_roots = strv_length(roots),
+                         .comp_fd = comp_fd, .work_fd = work_fd, .keep_dir = keep_dir };
+        int ret = -ENOENT;
+        for (size_t i = strv_length(ids); i > 0; i--) {
+                const char *cand = ids[i - 1];
+                if (!id && before_usec > 0) {
+                        _cleanup_close_ int fd = openat(comp_fd, cand, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        SnapshotMeta meta;
+                        if (fd < 0 || snapshot_meta_read(fd, &meta) < 0 || meta.created_usec >= before_usec)
+                                continue;
+                }
+                if (!id) {
+                        _cleanup_close_ int fd = openat(comp_fd, cand, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (fd >= 0 && snapshot_store_is_bad(fd))
+                                continue; /* known bad: not even a candidate */
+                }
+                ret = restore_one(&x, cand);
+                if (ret >= 0) {
+                        snapshot_store_work_done(dir_fd);
+                        char *s = strdup(cand);
+                        if (!s)
+                                return -ENOMEM;
+                        *ret_id = s;
+                        return 0;
+                }
+                if (ret != -EBADMSG || id)
+                        break;
+                log_warning("Snapshot %s/%s is not usable, trying an older one", c->name, cand);
+        }
+        snapshot_store_work_done(dir_fd);
+        return ret;
+}
+
+/* ---- import ---- */
+
+int snapshot_import(int root_fd, const Policy *p, const Component *c, const char *host_file, char **ret_id) {
+        _cleanup_strv_free_ char **roots = NULL;
+        int r = snapshot_component_roots(c, &roots);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int in_fd = open(host_file, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+        if (in_fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(in_fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
+        const ArchiveLib *al;
+        r = archive_lib_load(&al);
+        if (r < 0)
+                return r;
+
+        _cleanup_close_ int dir_fd = -1, comp_fd = -1, work_fd = -1, tmp_fd = -1, out_fd = -1;
+        r = snapshot_store_open(root_fd, p, true, &dir_fd);
+        if (r < 0)
+                return r;
+        r = snapshot_store_lock(dir_fd, true);
+        if (r < 0)
+                return r;
+        r = snapshot_store_component(dir_fd, c->name, true, &comp_fd);
+        if (r < 0)
+                return r;
+        char id[SNAPSHOT_ID_LEN + 1];
+        r = snapshot_store_new_id(comp_fd, id);
+        if (r < 0)
+                return r;
+        r = snapshot_store_work(dir_fd, &work_fd);
+        if (r < 0)
+                return r;
+        char tmp[128];
+        r = xsnprintf(tmp, sizeof tmp, "import-%s-%s", c->name, id);
+        if (r < 0)
+                return r;
+        r = fault_point("snapshot-mkdir");
+        if (r < 0)
+                return r;
+        if (mkdirat(work_fd, tmp, 0700) < 0 ||
+            (tmp_fd = openat(work_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+                return -errno;
+
+        uint64_t max_entries, max_expanded;
+        snapshot_limits(p, &max_entries, &max_expanded);
+        SnapshotMeta meta = {};
+        snprintf(meta.component, sizeof meta.component, "%s", c->name);
+        ArchiveScan s = { .roots = roots, .max_entries = max_entries, .max_expanded_bytes = max_expanded,
+                          .progress = snapshot_archive_progress, .progress_userdata = (void *) "importing" };
+        struct archive *w = NULL;
+        const char *comp = NULL;
+        r = fault_point("snapshot-archive");
+        if (r >= 0) {
+                out_fd = openat(tmp_fd, snapshot_archive_name(al->have_zstd ? "zstd" : "gzip"),
+                                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                r = out_fd < 0 ? -errno : archive_writer_new(al, out_fd, &w, &comp);
+        }
+        if (r >= 0) {
+                s.repack = w;
+                r = archive_scan_fd(al, in_fd, &s);
+        }
+        if (w) {
+                if (al->archive_write_close(w) != ARCHIVE_OK && r >= 0)
+                        r = -EIO;
+                al->archive_write_free(w);
+        }
+        if (r >= 0 && fsync(out_fd) < 0)
+                r = -errno;
+        if (r >= 0) {
+                s.found->created_ns = manifest_now_ns();
+                snprintf(meta.compression, sizeof meta.compression, "%s", comp);
+                meta.created_usec = now_realtime_usec();
+                meta.content_ctime_usec = meta.created_usec;
+                meta.n_entries = s.found->n;
+                meta.expanded_bytes = s.expanded_bytes;
+                snprintf(meta.source, sizeof meta.source, "import");
+                r = snapshot_store_commit(dir_fd, work_fd, tmp_fd, tmp, comp_fd, id, s.found, &meta, p);
+        }
+        if (r < 0) {
+                if (s.reason)
+                        log_error("Refusing import of '%s' for component %s: %s", host_file, c->name, s.reason);
+                int k = rm_rf_at(work_fd, tmp);
+                if (k < 0)
+                        log_warning_errno(k, "Failed to remove %s, ignoring: %m", tmp);
+        }
+        archive_scan_done(&s);
+        snapshot_store_work_done(dir_fd);
+        if (r < 0)
+                return is_refusal(r) ? -EBADMSG : r;
+        char *d = strdup(id);
+        if (!d)
+                return -ENOMEM;
+        *ret_id = d;
+        return 0;
+}
+
+/* ---- recovery at boot ---- */
+
+int snapshot_recover_interrupted(int root_fd, const Policy *p) {
+        /* The fast path: no .work dir, nothing was interrupted. */
+        _cleanup_free_ char *work = NULL;
+        if (asprintf(&work, "%s/" SNAPSHOT_WORK_DIR, p->snapshots.dir ?: "/var/lib/lastgood/snapshots") < 0)
+                return -ENOMEM;
+        int probe = root_openat(root_fd, work, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
+        if (probe == -ENOENT)
+                return 0;
+        if (probe < 0)
+                return probe;
+        close(probe);
+
+        _cleanup_close_ int dir_fd = -1, work_fd = -1;
+        int r = snapshot_store_open(root_fd, p, false, &dir_fd);
+        if (r < 0)
+                return r;
+        /* Whoever holds the lock is still working: nothing is interrupted. */
+        r = snapshot_store_lock(dir_fd, false);
+        if (r < 0)
+                return r;
+        work_fd = openat(dir_fd, SNAPSHOT_WORK_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (work_fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+
+        _cleanup_free_ char *buf = NULL;
+        r = read_full_at(work_fd, SNAPSHOT_INTENT, INTENT_MAX_SIZE, &buf, NULL);
+        if (r >= 0) {
+                Intent in = {};
+                r = intent_parse(buf, &in);
+                if (r < 0) {
+                        log_error_errno(r, "Restore intent unreadable; moving it aside to %s/.corrupt-intent: %m",
+                                        p->snapshots.dir ?: "snapshots dir");
+                        r = rename_durable(work_fd, SNAPSHOT_INTENT, dir_fd, ".corrupt-intent");
+                        if (r < 0)
+                                return r;
+                } else {
+                        bool forward = streq(in.phase, "exchange");
+                        log_notice("Finishing an interrupted restore of %s from %s (%s)", in.component, in.id,
+                                   forward ? "completing the exchange" : "removing the staging directories");
+                        r = forward ? restore_finish(root_fd, work_fd, &in) : restore_undo(root_fd, work_fd, &in);
+                        intent_done(&in);
+                        if (r < 0)
+                                return r;
+                }
+        } else if (r != -ENOENT)
+                return r;
+
+        /* Temp dirs of interrupted snapshots, imports and deletions. */
+        _cleanup_close_ int scan_fd = openat(work_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = scan_fd >= 0 ? fdopendir(scan_fd) : NULL;
+        if (!d)
+                return -errno;
+        scan_fd = -1;
+        struct dirent *de;
+        r = 0;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                int k = fault_point("snapshot-cleanup");
+                if (k >= 0)
+                        k = rm_rf_at(work_fd, de->d_name);
+                if (k < 0 && r >= 0)
+                        r = k;
+        }
+        closedir(d);
+        if (r < 0)
+                return r;
+        snapshot_store_work_done(dir_fd);
+        return 1;
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Known-good content snapshots of a component's content paths.
+ *
+ * Layout, beneath the root, in policy snapshots.dir:
+ *   <dir>/<component>/<id>/content.tar.zst   (or content.tar.gz) pax archive
+ *                          manifest          see manifest.h
+ *                          meta              created time, content ctime, …
+ *                          bad               only after a failed verification
+ *   <dir>/.work/                             exists only while work is in
+ *                                            progress (or interrupted): temp
+ *                                            dirs and the restore intent
+ * IDs sort by creation: "YYYYMMDDTHHMMSSZ-NNN" (UTC), strictly increasing
+ * even when the clock goes backwards. A snapshot is written in .work, fsynced
+ * and renamed into place. Mutations take an flock on <dir>.
+ *
+ * libarchive is loaded (dlopen) only by create, verify, restore and import;
+ * snapshot_content_changed() and snapshot_recover_interrupted() — the paths
+ * every boot takes — never load it.
+ *
+ * Return codes (negative errno), common to all functions:
+ *   -EINVAL   bad component name, content path or snapshot id
+ *   -ENOENT   no such snapshot (restore: no usable snapshot)
+ *   -EBADMSG  a snapshot or import is invalid or hostile (the reason, naming
+ *             the entry, is logged); also restore when every candidate
+ *             failed verification
+ *   -E2BIG    more entries than snapshots.max_entries
+ *   -EFBIG    more bytes than snapshots.max_expanded_bytes
+ *   -EBUSY    content changed while it was being archived (retry later)
+ *   -ENOPKG   libarchive could not be loaded
+ *   other     I/O errors (-ENOSPC, -EIO, …)
+ * Refusals (hostile archives, corrupt snapshots) are logged here, where the
+ * entry is known; callers log the returned error once more in their terms.
+ */
+
+#include "policy.h"
+#include "util.h"
+
+typedef struct SnapshotInfo {
+        char *component;
+        char *id;
+        uint64_t created_usec;       /* CLOCK_REALTIME when it was taken */
+        uint64_t content_ctime_usec; /* newest ctime in the content then */
+        uint64_t size_bytes;         /* archive + manifest + meta */
+        uint64_t n_entries;
+        uint64_t expanded_bytes;     /* sum of file sizes */
+        char *compression;           /* "zstd" or "gzip" */
+        char *source;                /* "create" or "import" */
+        bool bad;                    /* failed verification: never restored */
+        char *bad_reason;
+} SnapshotInfo;
+
+void snapshot_info_free(SnapshotInfo *list, size_t n);
+
+/* Progress of long work (entries and bytes so far); the CLI prints it when
+ * stderr is a terminal. NULL disables. */
+typedef void (*SnapshotProgressFn)(const char *what, uint64_t entries, uint64_t bytes, void *userdata);
+void snapshot_set_progress(SnapshotProgressFn fn, void *userdata);
+
+/*
+ * Compares the live content of C with its newest snapshot not marked bad.
+ * Cheap when unchanged: lstat data against the manifest's stat cache; a file
+ * is hashed only when its stat data moved. *ret_newest_change_usec: newest
+ * ctime among changed/added entries (0 when unchanged). No snapshot at all:
+ * changed, with the newest ctime in the content. May rewrite the manifest's
+ * stat cache (not its content) when files were only touched or restored.
+ */
+int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, bool *ret_changed, uint64_t *ret_newest_change_usec) _wur_;
+
+/* Always makes a new snapshot of C, then prunes (keep, max_bytes; never the
+ * newest good one). *ret_id: the new id (free()). */
+int snapshot_create(int root_fd, const Policy *p, const Component *c, char **ret_id) _wur_;
+/* Makes one only when snapshot_content_changed() says so. *ret_id: the new
+ * id, or the newest existing one when nothing changed (NULL if none). */
+int snapshot_create_if_changed(int root_fd, const Policy *p, const Component *c, bool *ret_created, char **ret_id) _wur_;
+
+/* Snapshots of COMPONENT (NULL: all), sorted by component, then id (oldest
+ * first). A snapshot whose meta cannot be read is listed as bad. */
+int snapshot_list(int root_fd, const Policy *p, const char *component, SnapshotInfo **ret, size_t *ret_n) _wur_;
+
+/* Full validation of snapshot ID (NULL: every snapshot of C): manifest,
+ * archive entries, hashes, entry sets. A failing one is marked bad.
+ * 0 when all pass, -EBADMSG when any failed. */
+int snapshot_verify(int root_fd, const Policy *p, const Component *c, const char *id) _wur_;
+
+/*
+ * Restores C's content from snapshot ID, or, with ID NULL, from the newest
+ * one that verifies (trying older ones when one fails; those are marked
+ * bad), created before BEFORE_USEC when that is not 0. Each content path is
+ * extracted into a staging dir beside it, checked completely, then swapped
+ * in with renameat2(RENAME_EXCHANGE). The replaced content is moved below
+ * KEEP_DIR (a path beneath the root, created), e.g.
+ * KEEP_DIR/etc/sensor. Durable intent makes it resumable after a power cut
+ * (snapshot_recover_interrupted()). *ret_id: the snapshot used.
+ */
+int snapshot_restore(
+                int root_fd,
+                const Policy *p,
+                const Component *c,
+                const char *id,
+                uint64_t before_usec,
+                const char *keep_dir,
+                char **ret_id) _wur_;
+
+/* The keep dir snapshot_restore() uses when given NULL:
+ * /var/lib/lastgood/replaced/<component>/<UTC time stamp>. */
+int snapshot_default_keep_dir(const char *component, char **ret) _wur_;
+
+/* Takes HOST_FILE (a path on the host: tar, tar.zst or tar.gz) as a new
+ * snapshot of C after the same validation a restore does; every entry must
+ * lie within C's content paths; setuid/setgid refused; stored re-packed in
+ * the snapshot format, owned by root. A refused file stores nothing. */
+int snapshot_import(int root_fd, const Policy *p, const Component *c, const char *host_file, char **ret_id) _wur_;
+
+/* At the start of every boot: finishes (the swap happened: move the old
+ * content aside) or undoes (remove staging) an interrupted restore, removes
+ * temp dirs of interrupted snapshots and prunes. One failed openat when
+ * there is nothing to do. Returns 1 when something was recovered, 0 when
+ * nothing was to do. */
+int snapshot_recover_interrupted(int root_fd, const Policy *p) _wur_;
+
+/* Validates a component name as used in paths: [A-Za-z0-9_.@+-], not
+ * starting with '.', at most 64 bytes. */
+bool snapshot_component_name_valid(const char *name);

@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "unit.h"
+
+#include <nettle/sha2.h>
+
+#include "eventlog.h"
+#include "rootfs.h"
+
+/* Each test: a fresh root with an event log of N events written by the real
+ * append path; the file's lines can then be tampered with. */
+typedef struct Fixture {
+        char *dir;
+        int root_fd;
+        char path[512];
+} Fixture;
+
+static int setup(void **state) {
+        Fixture *f = calloc(1, sizeof *f);
+        assert_non_null(f);
+        f->dir = unit_mkdtemp();
+        assert_int_equal(root_open(f->dir, &f->root_fd), 0);
+        snprintf(f->path, sizeof f->path, "%s%s/%s", f->dir, EVENTLOG_DIR, EVENTLOG_NAME);
+        setenv("LASTGOOD_BOOT_ID", "0f0e0d0c-0b0a-0908-0706-050403020100", 1);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Fixture *f = *state;
+        close(f->root_fd);
+        unit_rmdir(f->dir);
+        free(f);
+        return 0;
+}
+
+static void append_n(Fixture *f, int n) {
+        for (int i = 1; i <= n; i++) {
+                char msg[64];
+                snprintf(msg, sizeof msg, "event %d", i);
+                Event e = { .type = EVENT_BOOT_COUNTED, .message = msg };
+                event_addf(&e, "index", "%d", i);
+                int seq = eventlog_append(f->root_fd, &e);
+                assert_true(seq >= 1);
+        }
+}
+
+/* The file as lines (without newlines), and back. */
+typedef struct Lines {
+        char *l[64];
+        size_t n;
+} Lines;
+
+static void lines_read(const Fixture *f, Lines *ls) {
+        FILE *fp = fopen(f->path, "re");
+        assert_non_null(fp);
+        *ls = (Lines) {};
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t k;
+        while ((k = getline(&line, &cap, fp)) > 0) {
+                assert_true(ls->n < 64);
+                if (line[k - 1] == '\n')
+                        line[k - 1] = '\0';
+                ls->l[ls->n++] = strdup(line);
+        }
+        free(line);
+        fclose(fp);
+}
+
+static void lines_write(const Fixture *f, Lines *ls) {
+        FILE *fp = fopen(f->path, "we");
+        assert_non_null(fp);
+        for (size_t i = 0; i < ls->n; i++)
+                fprintf(fp, "%s\n", ls->l[i]);
+        fclose(fp);
+        for (size_t i = 0; i < ls->n; i++)
+                free(ls->l[i]);
+        ls->n = 0;
+}
+
+/* Replaces the first FROM in S (must exist) by TO; returns a new string. */
+static char *replace(const char *s, const char *from, const char *to) {
+        const char *p = strstr(s, from);
+        assert_non_null(p);
+        char *r = malloc(strlen(s) - strlen(from) + strlen(to) + 1);
+        assert_non_null(r);
+        sprintf(r, "%.*s%s%s", (int) (p - s), s, to, p + strlen(from));
+        return r;
+}
+
+static void line_replace(Lines *ls, size_t i, const char *from, const char *to) {
+        char *n = replace(ls->l[i], from, to);
+        free(ls->l[i]);
+        ls->l[i] = n;
+}
+
+static void sha256_hex_of(const char *s, char out[65]) {
+        struct sha256_ctx ctx;
+        uint8_t d[SHA256_DIGEST_SIZE];
+        sha256_init(&ctx);
+        sha256_update(&ctx, strlen(s), (const uint8_t *) s);
+        sha256_digest(&ctx, sizeof d, d);
+        for (size_t i = 0; i < sizeof d; i++)
+                sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* verify must find a problem that mentions every one of NEEDLES. */
+static void expect_broken(const Fixture *f, const char *const *needles) {
+        size_t lines = 0;
+        char *problem = NULL;
+        int r = eventlog_verify(f->root_fd, &lines, &problem);
+        assert_int_equal(r, 1);
+        assert_non_null(problem);
+        for (; *needles; needles++)
+                if (!strstr(problem, *needles))
+                        fail_msg("problem \"%s\" lacks \"%s\"", problem, *needles);
+        free(problem);
+}
+
+static void expect_intact(const Fixture *f, size_t want_lines) {
+        size_t lines = 0;
+        char *problem = NULL;
+        int r = eventlog_verify(f->root_fd, &lines, &problem);
+        if (r != 0)
+                fail_msg("verify: r=%d problem=%s", r, problem ? problem : "(none)");
+        assert_null(problem);
+        assert_int_equal(lines, want_lines);
+}
+
+static void test_roundtrip(void **state) {
+        Fixture *f = *state;
+        Event e = {
+                .type = EVENT_RECOVERY_RESTORE,
+                .component = "sensor",
+                .action = "restore-content",
+                .message = "restored \"sensor\"\nfrom snapshot",
+        };
+        event_add(&e, "snapshot", "20261125T111141Z");
+        event_add(&e, "escape", "\x1b[2Jboom");
+        event_add(&e, "bad_utf8", "a\xff" "b");
+        event_add(&e, "utf8", "caf\xc3\xa9");
+        event_addf(&e, "failed_boots", "%u", 3u);
+        assert_int_equal(eventlog_append(f->root_fd, &e), 1);
+        Event e2 = { .type = EVENT_BOOT_CONFIRMED, .message = "confirmed" };
+        assert_int_equal(eventlog_append(f->root_fd, &e2), 2);
+        expect_intact(f, 2);
+
+        EventRecord *recs = NULL;
+        size_t n = 0;
+        assert_int_equal(eventlog_read(f->root_fd, &recs, &n), 0);
+        assert_int_equal(n, 2);
+        assert_true(recs[0].valid);
+        assert_int_equal(recs[0].seq, 1);
+        assert_int_equal(recs[0].line, 1);
+        assert_string_equal(recs[0].type, EVENT_RECOVERY_RESTORE);
+        assert_string_equal(recs[0].component, "sensor");
+        assert_string_equal(recs[0].action, "restore-content");
+        assert_string_equal(recs[0].message, "restored \"sensor\"\nfrom snapshot");
+        assert_string_equal(recs[0].boot_id, "0f0e0d0c-0b0a-0908-0706-050403020100");
+        assert_string_equal(recs[0].prev, "0000000000000000000000000000000000000000000000000000000000000000");
+        const char *want[] = { "snapshot", "20261125T111141Z", "escape", "\x1b[2Jboom", "bad_utf8", "a?b",
+                               "utf8", "caf\xc3\xa9", "failed_boots", "3", NULL };
+        for (size_t i = 0; want[i]; i++) {
+                assert_non_null(recs[0].evidence[i]);
+                assert_string_equal(recs[0].evidence[i], want[i]);
+        }
+        assert_null(recs[0].evidence[10]);
+        assert_null(recs[1].component);
+        assert_null(recs[1].action);
+        assert_int_equal(recs[1].seq, 2);
+
+        /* prev is the sha256 of the previous line's bytes. */
+        Lines ls;
+        lines_read(f, &ls);
+        char h[65];
+        sha256_hex_of(ls.l[0], h);
+        assert_string_equal(recs[1].prev, h);
+        /* the line is what the header documents: seq first, prev last */
+        assert_true(strncmp(ls.l[0], "{\"seq\":1,\"time\":\"", 17) == 0);
+        assert_non_null(strstr(ls.l[1], "\"prev\":\""));
+        lines_write(f, &ls);
+        event_records_free(recs, n);
+        assert_string_equal(event_type_message_id(EVENT_RECOVERY_RESTORE), EVENT_RECOVERY_RESTORE_MESSAGE_ID);
+}
+
+static void test_append_refuses_bad_events(void **state) {
+        Fixture *f = *state;
+        Event e = { .type = "made-up", .message = "x" };
+        assert_int_equal(eventlog_append(f->root_fd, &e), -EINVAL);
+        Event e2 = { .type = EVENT_INTERNAL_ERROR };
+        assert_int_equal(eventlog_append(f->root_fd, &e2), -EINVAL);
+        assert_int_equal(access(f->path, F_OK), -1);
+}
+
+static void test_evidence_caps(void **state) {
+        Fixture *f = *state;
+        Event e = { .type = EVENT_INTERNAL_ERROR, .message = "many" };
+        char keys[20][16];
+        for (int i = 0; i < 20; i++) {
+                snprintf(keys[i], sizeof keys[i], "k%u", (unsigned) i & 31u);
+                event_add(&e, keys[i], "v");
+        }
+        event_add(&e, "Bad Key", "v");        /* invalid key: dropped */
+        event_add(&e, "k0", "replaced");     /* same key: replaced, not added */
+        assert_int_equal(e.n_evidence, EVENT_EVIDENCE_MAX);
+        assert_int_equal(e.n_dropped, 5);
+        char big[4096];
+        memset(big, 'x', sizeof big - 1);
+        big[sizeof big - 1] = '\0';
+        e.message = big;
+        assert_int_equal(eventlog_append(f->root_fd, &e), 1);
+
+        EventRecord *recs = NULL;
+        size_t n = 0;
+        assert_int_equal(eventlog_read(f->root_fd, &recs, &n), 0);
+        assert_int_equal(n, 1);
+        /* cut at the cap and marked */
+        assert_int_equal(strlen(recs[0].message), EVENT_MESSAGE_MAX + 3);
+        assert_string_equal(recs[0].message + EVENT_MESSAGE_MAX, "\xe2\x80\xa6");
+        assert_string_equal(recs[0].evidence[1], "replaced");
+        bool found = false;
+        for (char **k = recs[0].evidence; k[0]; k += 2)
+                if (strcmp(k[0], "eventlog_evidence_dropped") == 0) {
+                        assert_string_equal(k[1], "5");
+                        found = true;
+                }
+        assert_true(found);
+        event_records_free(recs, n);
+        expect_intact(f, 1);
+}
+
+/* ---- tampering: each test fails if the check that catches it is removed ---- */
+
+static void test_edited_line(void **state) {
+        Fixture *f = *state;
+        append_n(f, 4);
+        Lines ls;
+        lines_read(f, &ls);
+        line_replace(&ls, 1, "event 2", "event X");
+        lines_write(f, &ls);
+        expect_broken(f, (const char *[]) { "line 3:", "prev does not match", "line 2 was edited", NULL });
+}
+
+static void test_removed_line(void **state) {
+        Fixture *f = *state;
+        append_n(f, 4);
+        Lines ls;
+        lines_read(f, &ls);
+        free(ls.l[1]);
+        memmove(&ls.l[1], &ls.l[2], 2 * sizeof(char *));
+        ls.n--;
+        lines_write(f, &ls);
+        /* caught by the seq check */
+        expect_broken(f, (const char *[]) { "line 2:", "seq 3, expected 2", NULL });
+}
+
+static void test_removed_line_renumbered(void **state) {
+        Fixture *f = *state;
+        append_n(f, 4);
+        Lines ls;
+        lines_read(f, &ls);
+        free(ls.l[1]);
+        memmove(&ls.l[1], &ls.l[2], 2 * sizeof(char *));
+        ls.n--;
+        line_replace(&ls, 1, "{\"seq\":3,", "{\"seq\":2,");
+        line_replace(&ls, 2, "{\"seq\":4,", "{\"seq\":3,");
+        lines_write(f, &ls);
+        /* seq is consistent again: only the hash chain sees it */
+        expect_broken(f, (const char *[]) { "line 2:", "prev does not match the hash of line 1", NULL });
+}
+
+static void test_reordered_lines(void **state) {
+        Fixture *f = *state;
+        append_n(f, 4);
+        Lines ls;
+        lines_read(f, &ls);
+        char *t = ls.l[1];
+        ls.l[1] = ls.l[2];
+        ls.l[2] = t;
+        lines_write(f, &ls);
+        expect_broken(f, (const char *[]) { "line 2:", "seq 3, expected 2", NULL });
+}
+
+static void test_reordered_lines_renumbered(void **state) {
+        Fixture *f = *state;
+        append_n(f, 4);
+        Lines ls;
+        lines_read(f, &ls);
+        char *t = ls.l[1];
+        ls.l[1] = ls.l[2];
+        ls.l[2] = t;
+        line_replace(&ls, 1, "{\"seq\":3,", "{\"seq\":2,");
+        line_replace(&ls, 2, "{\"seq\":2,", "{\"seq\":3,");
+        lines_write(f, &ls);
+        expect_broken(f, (const char *[]) { "line 2:", "prev does not match", NULL });
+}
+
+static void test_inserted_line(void **state) {
+        Fixture *f = *state;
+        append_n(f, 3);
+        Lines ls;
+        lines_read(f, &ls);
+        /* A forged line that chains correctly to line 1 and carries seq 2,
+         * with the later lines renumbered: only line 3's prev gives it away. */
+        char h[65], forged[512];
+        sha256_hex_of(ls.l[0], h);
+        snprintf(forged, sizeof forged,
+                 "{\"seq\":2,\"time\":\"2026-01-01T00:00:00.000000Z\",\"boot_id\":null,\"type\":\"boot-confirmed\","
+                 "\"component\":null,\"action\":null,\"message\":\"all good\",\"evidence\":{},\"prev\":\"%s\"}",
+                 h);
+        memmove(&ls.l[2], &ls.l[1], 2 * sizeof(char *));
+        ls.l[1] = strdup(forged);
+        ls.n++;
+        line_replace(&ls, 2, "{\"seq\":2,", "{\"seq\":3,");
+        line_replace(&ls, 3, "{\"seq\":3,", "{\"seq\":4,");
+        lines_write(f, &ls);
+        expect_broken(f, (const char *[]) { "line 3:", "prev does not match the hash of line 2", NULL });
+}
+
+static void test_inserted_line_not_renumbered(void **state) {
+        Fixture *f = *state;
+        append_n(f, 3);
+        Lines ls;
+        lines_read(f, &ls);
+        char *copy = strdup(ls.l[1]);
+        memmove(&ls.l[2], &ls.l[1], 2 * sizeof(char *));
+        ls.l[1] = copy; /* a duplicated line */
+        ls.n++;
+        lines_write(f, &ls);
+        expect_broken(f, (const char *[]) { "line 3:", "seq 2, expected 3", NULL });
+}
+
+static void test_changed_prev(void **state) {
+        Fixture *f = *state;
+        append_n(f, 3);
+        Lines ls;
+        lines_read(f, &ls);
+        char *p = strstr(ls.l[1], "\"prev\":\"");
+        assert_non_null(p);
+        p += 8;
+        *p = *p == 'a' ? 'b' : 'a';
+        lines_write(f, &ls);
+        expect_broken(f, (const char *[]) { "line 2:", "prev does not match the hash of line 1", NULL });
+}
+
+static void test_first_lines_removed(void **state) {
+        Fixture *f = *state;
+        append_n(f, 3);
+        Lines ls;
+        lines_read(f, &ls);
+        free(ls.l[0]);
+        memmove(&ls.l[0], &ls.l[1], 2 * sizeof(char *));
+        ls.n--;
+        line_replace(&ls, 0, "{\"seq\":2,", "{\"seq\":1,");
+        line_replace(&ls, 1, "{\"seq\":3,", "{\"seq\":2,");
+        lines_write(f, &ls);
+        expect_broken(f, (const char *[]) { "line 1:", "not the start of a chain", NULL });
+}
+
+static void test_garbage_line(void **state) {
+        Fixture *f = *state;
+        append_n(f, 2);
+        Lines ls;
+        lines_read(f, &ls);
+        line_replace(&ls, 1, "\"evidence\":{", "\"evidence\":{\"x\":1,");
+        lines_write(f, &ls);
+        expect_broken(f, (const char *[]) { "line 2:", "not a valid event line", NULL });
+}
+
+/* ---- power cuts ---- */
+
+static void append_raw(const Fixture *f, const char *bytes, size_t len) {
+        int fd = open(f->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, bytes, len), (ssize_t) len);
+        close(fd);
+}
+
+static const char *evidence_get(const EventRecord *r, const char *key) {
+        for (char **k = r->evidence; k && k[0]; k += 2)
+                if (strcmp(k[0], key) == 0)
+                        return k[1];
+        return NULL;
+}
+
+static void test_torn_tail_repaired(void **state) {
+        Fixture *f = *state;
+        append_n(f, 2);
+        const char torn[] = "{\"seq\":3,\"time\":\"2026-11-";
+        append_raw(f, torn, strlen(torn));
+        expect_broken(f, (const char *[]) { "line 3:", "incomplete", NULL });
+
+        Event e = { .type = EVENT_BOOT_COUNTED, .message = "after the power cut" };
+        assert_int_equal(eventlog_append(f->root_fd, &e), 3);
+        expect_intact(f, 3);
+
+        EventRecord *recs = NULL;
+        size_t n = 0;
+        assert_int_equal(eventlog_read(f->root_fd, &recs, &n), 0);
+        assert_int_equal(n, 3);
+        assert_string_equal(recs[2].message, "after the power cut");
+        const char *v = evidence_get(&recs[2], "eventlog_repaired_torn_bytes");
+        assert_non_null(v);
+        char want[16];
+        snprintf(want, sizeof want, "%zu", strlen(torn));
+        assert_string_equal(v, want);
+        assert_non_null(evidence_get(&recs[2], "eventlog_repaired_torn_sha256"));
+        event_records_free(recs, n);
+}
+
+static void test_torn_first_line(void **state) {
+        Fixture *f = *state;
+        char dir[400];
+        snprintf(dir, sizeof dir, "%s%s", f->dir, EVENTLOG_DIR);
+        int dfd = -1;
+        assert_int_equal(root_open_dir(f->root_fd, EVENTLOG_DIR, true, 0755, &dfd), 0);
+        close(dfd);
+        unit_write(dir, EVENTLOG_NAME, "{\"seq\":1,\"ti");
+        Event e = { .type = EVENT_BOOT_COUNTED, .message = "first" };
+        assert_int_equal(eventlog_append(f->root_fd, &e), 1);
+        expect_intact(f, 1);
+}
+
+static void test_corrupt_tail_rotates(void **state) {
+        Fixture *f = *state;
+        append_n(f, 2);
+        append_raw(f, "this is not an event\n", 21);
+        Event e = { .type = EVENT_STATE_CORRUPT, .message = "after corruption" };
+        assert_int_equal(eventlog_append(f->root_fd, &e), 1);
+        expect_intact(f, 1);
+
+        EventRecord *recs = NULL;
+        size_t n = 0;
+        assert_int_equal(eventlog_read(f->root_fd, &recs, &n), 0);
+        assert_int_equal(n, 1);
+        const char *prev_log = evidence_get(&recs[0], "eventlog_previous_log");
+        assert_non_null(prev_log);
+        assert_true(strncmp(prev_log, EVENTLOG_NAME ".broken-", strlen(EVENTLOG_NAME ".broken-")) == 0);
+        char p[700];
+        snprintf(p, sizeof p, "%s%s/%s", f->dir, EVENTLOG_DIR, prev_log);
+        struct stat st;
+        assert_int_equal(stat(p, &st), 0);
+        assert_true(st.st_size > 21); /* the old events are kept */
+        event_records_free(recs, n);
+}
+
+/* ---- the file itself ---- */
+
+static void test_symlink_refused(void **state) {
+        Fixture *f = *state;
+        char dir[400], target[600];
+        snprintf(dir, sizeof dir, "%s%s", f->dir, EVENTLOG_DIR);
+        int dfd = -1;
+        assert_int_equal(root_open_dir(f->root_fd, EVENTLOG_DIR, true, 0755, &dfd), 0);
+        close(dfd);
+        unit_write(f->dir, "victim", "precious\n");
+        snprintf(target, sizeof target, "%s/victim", f->dir);
+        assert_int_equal(symlink(target, f->path), 0);
+
+        Event e = { .type = EVENT_BOOT_COUNTED, .message = "x" };
+        assert_int_equal(eventlog_append(f->root_fd, &e), -ELOOP);
+        size_t lines;
+        char *problem = NULL;
+        assert_int_equal(eventlog_verify(f->root_fd, &lines, &problem), -ELOOP);
+        EventRecord *recs = NULL;
+        size_t n;
+        assert_int_equal(eventlog_read(f->root_fd, &recs, &n), -ELOOP);
+
+        char buf[64] = "";
+        FILE *fp = fopen(target, "re");
+        assert_non_null(fp);
+        assert_non_null(fgets(buf, sizeof buf, fp));
+        fclose(fp);
+        assert_string_equal(buf, "precious\n");
+}
+
+static void test_parse_line_strict(void **state) {
+        const char *good = "{\"seq\":7,\"time\":\"t\",\"boot_id\":null,\"type\":\"boot-counted\",\"component\":\"a\","
+                           "\"action\":null,\"message\":\"m \\u00e9 \\ud83d\\ude00\",\"evidence\":{\"k\":\"v\"},"
+                           "\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\"}";
+        EventRecord r;
+        assert_int_equal(eventlog_parse_line(good, strlen(good), &r), 0);
+        assert_int_equal(r.seq, 7);
+        assert_string_equal(r.message, "m \xc3\xa9 \xf0\x9f\x98\x80");
+        event_record_done(&r);
+
+        static const struct {
+                const char *from, *to;
+        } bad[] = {
+                { "\"seq\":7", "\"seq\":07" },                     /* leading zero */
+                { "\"seq\":7", "\"seq\":-7" },                     /* sign */
+                { "\"seq\":7", "\"seq\":99999999999999999999999" }, /* overflow */
+                { "\"time\":\"t\"", "\"time\":\"t\",\"time\":\"u\"" }, /* duplicate */
+                { "\"time\":\"t\"", "\"when\":\"t\"" },            /* unknown / missing */
+                { "\"time\":\"t\"", "\"time\":\"a\\u0000b\"" },    /* NUL */
+                { "\"time\":\"t\"", "\"time\":\"a\tb\"" },         /* raw control */
+                { "\"time\":\"t\"", "\"time\":\"\\ud800\"" },      /* lone surrogate */
+                { "\"time\":\"t\"", "\"time\":\"\\x\"" },          /* bad escape */
+                { "\"k\":\"v\"", "\"k\":\"v\",\"k\":\"w\"" },      /* duplicate evidence */
+                { "\"k\":\"v\"", "\"k\":1" },                      /* non-string evidence */
+                { "\"prev\":\"0", "\"prev\":\"A" },                /* upper-case hex */
+                { "\"prev\":\"0", "\"prev\":\"" },                 /* short hash */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                char *s = replace(good, bad[i].from, bad[i].to);
+                if (eventlog_parse_line(s, strlen(s), &r) != -EBADMSG)
+                        fail_msg("accepted: %s", s);
+                free(s);
+        }
+        /* trailing bytes, and a line cut short */
+        char *s = malloc(strlen(good) + 3);
+        assert_non_null(s);
+        sprintf(s, "%s x", good);
+        assert_int_equal(eventlog_parse_line(s, strlen(s), &r), -EBADMSG);
+        assert_int_equal(eventlog_parse_line(good, strlen(good) - 1, &r), -EBADMSG);
+        free(s);
+}
+
+static void test_tail_analyze(void **state) {
+        EventLogTail t;
+        eventlog_tail_analyze("a\nb\n", 4, true, &t);
+        assert_int_equal(t.torn_bytes, 0);
+        assert_int_equal(t.last_len, 1);
+        assert_memory_equal(t.last_line, "b", 1);
+        eventlog_tail_analyze("a\nb\npart", 8, true, &t);
+        assert_int_equal(t.torn_bytes, 4);
+        assert_memory_equal(t.last_line, "b", 1);
+        eventlog_tail_analyze("xyz\n", 4, false, &t); /* the line may start earlier */
+        assert_true(t.need_more);
+        eventlog_tail_analyze("xyz", 3, false, &t);
+        assert_true(t.need_more);
+        eventlog_tail_analyze("only", 4, true, &t);
+        assert_int_equal(t.torn_bytes, 4);
+        assert_null(t.last_line);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_append_refuses_bad_events, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_evidence_caps, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_edited_line, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_removed_line, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_removed_line_renumbered, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reordered_lines, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reordered_lines_renumbered, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_inserted_line, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_inserted_line_not_renumbered, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_changed_prev, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_first_lines_removed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_garbage_line, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_torn_tail_repaired, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_torn_first_line, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_corrupt_tail_rotates, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_symlink_refused, setup, teardown),
+                cmocka_unit_test(test_parse_line_strict),
+                cmocka_unit_test(test_tail_analyze),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "unit.h"
+
+#include "context.h"
+#include "policy.h"
+#include "rootfs.h"
+
+/* Unit tests link every object but agent/main.c, which defines
+ * context_policy() that the verbs call. Weak, so a real definition moved out
+ * of main.c wins; never called here. */
+__attribute__((weak)) int context_policy(Context *ctx, Policy **ret) {
+        return -ENOSYS;
+}
+
+static int parse(Policy *p, const char *yaml) {
+        return policy_parse_buffer(p, "t.yaml", yaml, strlen(yaml));
+}
+
+/* A fresh default policy with YAML parsed on top; asserts the error count. */
+static void load(Policy *p, const char *yaml, int want_errors) {
+        assert_int_equal(policy_init_defaults(p), 0);
+        int r = parse(p, yaml);
+        if (r != want_errors)
+                for (char **e = p->errors; e && *e; e++)
+                        print_error("  %s\n", *e);
+        assert_int_equal(r, want_errors);
+        assert_int_equal(strv_length(p->errors), (size_t) want_errors);
+}
+
+static void test_defaults(void **state) {
+        Policy p;
+        assert_int_equal(policy_init_defaults(&p), 0);
+        assert_int_equal(p.version, 1);
+        assert_int_equal(p.boot.max_failed_boots, 3);
+        assert_int_equal(p.boot.state, STATE_BACKEND_AUTO);
+        assert_null(p.boot.state_device);
+        assert_string_equal(p.boot.state_file, "/var/lib/lastgood/state");
+        assert_true(p.boot.count_unknown_failures);
+        assert_int_equal(p.confirm.n_health_checks, 0);
+        assert_int_equal(p.n_components, 0);
+        assert_int_equal(p.recovery.n_ladder, 3);
+        assert_int_equal(p.recovery.ladder[0], LADDER_RESTORE_CONTENT);
+        assert_int_equal(p.recovery.ladder[1], LADDER_QUARANTINE);
+        assert_int_equal(p.recovery.ladder[2], LADDER_SAFE_MODE);
+        assert_int_equal(p.recovery.attributed_crash_threshold, 1);
+        assert_true(p.recovery.require_suspect);
+        assert_true(p.recovery.suspect_window_usec == 72 * 3600 * USEC_PER_SEC);
+        assert_false(p.recovery.safe_mode_without_suspect);
+        assert_string_equal(p.snapshots.dir, "/var/lib/lastgood/snapshots");
+        assert_int_equal(p.snapshots.keep, 3);
+        assert_true(p.snapshots.max_bytes == 1ULL << 30);
+        assert_true(p.snapshots.max_entries == 1000000);
+        assert_true(p.snapshots.max_expanded_bytes == 8ULL << 30);
+        assert_true(p.safe_mode.allow_cmdline);
+        assert_false(p.safe_mode.require_code);
+        assert_int_equal(p.safe_mode.code_window, 10);
+        assert_string_equal(p.safe_mode.secret_file, "/var/lib/lastgood/helpdesk.secret");
+        assert_string_equal(p.report.prometheus_textfile, "/var/lib/prometheus/node-exporter/lastgood.prom");
+        assert_null(p.errors);
+        policy_done(&p);
+}
+
+static void test_parse_values(void **state) {
+        Policy p;
+        load(&p,
+             "version: 1\n"
+             "boot: {max_failed_boots: 7, state: file, state_device: UUID=0a1b-C2d3, state_file: /s/state,\n"
+             "       count_unknown_failures: false}\n"
+             "confirm:\n"
+             "  health_checks:\n"
+             "    - {name: a, command: [/bin/true, x], timeout: 2s}\n"
+             "    - {name: b, command: [/bin/false]}\n"
+             "components:\n"
+             "  - name: s\n"
+             "    content: [/etc/s]\n"
+             "    kernel_modules: [s-mod, t_mod]\n"
+             "    units: [s.service, s@1.socket]\n"
+             "    quarantine: never\n"
+             "    safe_mode: keep\n"
+             "    max_failed_boots: 2\n"
+             "recovery: {ladder: [safe-mode, restore-content], attributed_crash_threshold: 50,\n"
+             "           require_suspect: false, suspect_window: 5min, safe_mode_without_suspect: true}\n"
+             "snapshots: {dir: /x, keep: 100, max_bytes: 512M, max_entries: 1, max_expanded_bytes: 16T}\n"
+             "safe_mode: {allow_cmdline: false, require_code: true, code_window: 100, secret_file: /k}\n"
+             "report: {prometheus_textfile: ''}\n",
+             0);
+        assert_int_equal(p.boot.max_failed_boots, 7);
+        assert_int_equal(p.boot.state, STATE_BACKEND_FILE);
+        assert_string_equal(p.boot.state_device, "UUID=0a1b-C2d3");
+        assert_string_equal(p.boot.state_file, "/s/state");
+        assert_false(p.boot.count_unknown_failures);
+        assert_int_equal(p.confirm.n_health_checks, 2);
+        assert_string_equal(p.confirm.health_checks[0].name, "a");
+        assert_string_equal(p.confirm.health_checks[0].command[1], "x");
+        assert_null(p.confirm.health_checks[0].command[2]);
+        assert_true(p.confirm.health_checks[0].timeout_usec == 2 * USEC_PER_SEC);
+        assert_true(p.confirm.health_checks[1].timeout_usec == 90 * USEC_PER_SEC);
+        assert_int_equal(p.n_components, 1);
+        const Component *c = policy_find_component(&p, "s");
+        assert_non_null(c);
+        assert_string_equal(c->kernel_modules[0], "s_mod"); /* as lsmod spells it */
+        assert_string_equal(c->kernel_modules[1], "t_mod");
+        assert_string_equal(c->units[1], "s@1.socket");
+        assert_int_equal(c->quarantine, QUARANTINE_NEVER);
+        assert_int_equal(c->safe_mode, COMPONENT_SAFE_MODE_KEEP);
+        assert_int_equal(policy_component_threshold(&p, c), 2);
+        assert_int_equal(p.recovery.n_ladder, 2);
+        assert_int_equal(p.recovery.ladder[0], LADDER_SAFE_MODE);
+        assert_int_equal(p.recovery.attributed_crash_threshold, 50);
+        assert_true(p.recovery.suspect_window_usec == 300 * USEC_PER_SEC);
+        assert_true(p.recovery.safe_mode_without_suspect);
+        assert_int_equal(p.snapshots.keep, 100);
+        assert_true(p.snapshots.max_bytes == 512ULL << 20);
+        assert_true(p.snapshots.max_expanded_bytes == 16ULL << 40);
+        assert_true(p.safe_mode.require_code);
+        assert_string_equal(p.safe_mode.secret_file, "/k");
+        assert_string_equal(p.report.prometheus_textfile, "");
+        policy_done(&p);
+}
+
+static void test_bounds(void **state) {
+        static const struct {
+                const char *yaml;
+                int errors;
+        } cases[] = {
+                { "boot: {max_failed_boots: 1}", 0 },
+                { "boot: {max_failed_boots: 50}", 0 },
+                { "boot: {max_failed_boots: 0}", 1 },
+                { "boot: {max_failed_boots: 51}", 1 },
+                { "boot: {max_failed_boots: -1}", 1 },
+                { "boot: {max_failed_boots: 03}", 1 },
+                { "boot: {max_failed_boots: 99999999999999999999999}", 1 },
+                { "snapshots: {keep: 100}", 0 },
+                { "snapshots: {keep: 101}", 1 },
+                { "snapshots: {max_bytes: 1M}", 0 },
+                { "snapshots: {max_bytes: 1T}", 0 },
+                { "snapshots: {max_bytes: 1023K}", 1 },
+                { "snapshots: {max_entries: 0}", 1 },
+                { "safe_mode: {code_window: 0}", 1 },
+                { "safe_mode: {code_window: 100}", 0 },
+                { "recovery: {attributed_crash_threshold: 51}", 1 },
+                { "recovery: {suspect_window: 0}", 0 },
+                { "recovery: {suspect_window: 365d}", 0 },
+                { "recovery: {suspect_window: 366d}", 1 },
+                { "confirm: {health_checks: [{name: a, command: [/a], timeout: 1s}]}", 0 },
+                { "confirm: {health_checks: [{name: a, command: [/a], timeout: 1h}]}", 0 },
+                { "confirm: {health_checks: [{name: a, command: [/a], timeout: 500ms}]}", 1 },
+                { "confirm: {health_checks: [{name: a, command: [/a], timeout: 61min}]}", 1 },
+                { "components: [{name: abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij123}]", 0 },
+                { "components: [{name: abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij1234}]", 1 },
+                { "components: [{name: a, max_failed_boots: 0}]", 1 },
+                { "boot: {count_unknown_failures: TRUE}", 1 },
+                { "boot: {state_device: LABEL=}", 1 },
+                { "boot: {state_device: UUID=xyz}", 1 },
+                { "boot: {state_device: PARTLABEL=lastgood-state}", 0 },
+                { "boot: {state_device: ''}", 0 },
+                { "boot: {state_file: /}", 0 },
+                { "boot: {state_file: /a/}", 1 },
+                { "boot: {state_file: /a/./b}", 1 },
+                { "snapshots: {dir: /dev/shm/x}", 1 },
+                { "snapshots: {dir: /device}", 0 }, /* only /dev itself and below */
+                { "report: {prometheus_textfile: relative.prom}", 1 },
+                { "components: [{name: a, units: [.service]}]", 1 },
+                { "components: [{name: a, units: [a.unknowntype]}]", 1 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                Policy p;
+                print_message("case: %s\n", cases[i].yaml);
+                load(&p, cases[i].yaml, cases[i].errors);
+                policy_done(&p);
+        }
+}
+
+static void test_error_messages(void **state) {
+        Policy p;
+        load(&p,
+             "boot:\n"
+             "  max_failed_boots: x\n"
+             "  nope: 1\n"
+             "  max_failed_boots: 4\n"
+             "recovery:\n"
+             "  ladder: [quarantine, \"\\e[31mred\"]\n",
+             4);
+        assert_string_equal(p.errors[0], "t.yaml:2:21: boot.max_failed_boots: expected an integer from 1 to 50, got 'x'");
+        assert_string_equal(p.errors[1], "t.yaml:3:3: unknown key 'boot.nope'");
+        assert_string_equal(p.errors[2], "t.yaml:4:3: duplicate key 'boot.max_failed_boots' (first at line 2)");
+        /* Hostile bytes are escaped, never echoed to a terminal raw. */
+        assert_string_equal(p.errors[3], "t.yaml:6:24: recovery.ladder[1]: expected one of restore-content, "
+                                         "quarantine, safe-mode, got '\\x1b[31mred'");
+        policy_done(&p);
+}
+
+/* A file with any error contributes nothing, not even its valid keys. */
+static void test_all_or_nothing(void **state) {
+        Policy p;
+        load(&p, "boot: {max_failed_boots: 5}\ncomponents: [{name: a}]\n", 0);
+        assert_int_equal(parse(&p, "boot: {max_failed_boots: 9, state: nvram}\ncomponents: [{name: b}]\n"), 1);
+        assert_int_equal(p.boot.max_failed_boots, 5);
+        assert_int_equal(p.boot.state, STATE_BACKEND_AUTO);
+        assert_int_equal(p.n_components, 1);
+        assert_null(policy_find_component(&p, "b"));
+        policy_done(&p);
+}
+
+static void test_merge(void **state) {
+        Policy p;
+        load(&p,
+             "boot: {max_failed_boots: 5, state: efivar}\n"
+             "confirm: {health_checks: [{name: a, command: [/a]}, {name: b, command: [/b]}]}\n"
+             "components:\n"
+             "  - {name: x, content: [/x], units: [x.service], quarantine: never, max_failed_boots: 2}\n"
+             "  - {name: y, content: [/y]}\n",
+             0);
+        assert_int_equal(parse(&p, "boot: {max_failed_boots: 6}\n"
+                                   "confirm: {health_checks: [{name: c, command: [/c]}]}\n"
+                                   "components:\n"
+                                   "  - {name: x, units: [x2.service, x3.service]}\n"
+                                   "  - {name: z, kernel_modules: [z]}\n"),
+                         0);
+        assert_int_equal(p.boot.max_failed_boots, 6);
+        assert_int_equal(p.boot.state, STATE_BACKEND_EFIVAR);
+        /* Lists other than components are replaced whole. */
+        assert_int_equal(p.confirm.n_health_checks, 1);
+        assert_string_equal(p.confirm.health_checks[0].name, "c");
+        assert_int_equal(p.n_components, 3);
+        const Component *x = policy_find_component(&p, "x");
+        assert_non_null(x);
+        assert_string_equal(x->content[0], "/x");
+        assert_int_equal(strv_length(x->units), 2);
+        assert_string_equal(x->units[1], "x3.service");
+        assert_int_equal(x->quarantine, QUARANTINE_NEVER);
+        assert_int_equal(policy_component_threshold(&p, x), 2);
+        const Component *z = policy_find_component(&p, "z");
+        assert_non_null(z);
+        assert_int_equal(z->quarantine, QUARANTINE_ALLOW);
+        assert_int_equal(z->safe_mode, COMPONENT_SAFE_MODE_DISABLE);
+        assert_int_equal(policy_component_threshold(&p, z), 6);
+        assert_non_null(policy_find_component(&p, "y"));
+        assert_null(policy_find_component(&p, "nope"));
+        policy_done(&p);
+}
+
+static void test_components_cap_across_files(void **state) {
+        Policy p;
+        char buf[8192];
+        assert_int_equal(policy_init_defaults(&p), 0);
+        for (int f = 0; f < 2; f++) {
+                size_t o = (size_t) snprintf(buf, sizeof buf, "components:\n");
+                for (int i = 0; i < 40; i++)
+                        o += (size_t) snprintf(buf + o, sizeof buf - o, "  - name: c%d_%d\n", f, i);
+                /* The second file's last 16 overflow the cap of 64... */
+                assert_int_equal(parse(&p, buf), f == 0 ? 0 : 80 - POLICY_MAX_COMPONENTS);
+        }
+        /* ...so none of its 40 apply. */
+        assert_int_equal(p.n_components, 40);
+        policy_done(&p);
+}
+
+static void test_hostile_structure(void **state) {
+        Policy p;
+        char *deep = malloc(100001);
+        assert_non_null(deep);
+        memset(deep, '[', 100000);
+        deep[100000] = '\0';
+        load(&p, deep, 1);
+        assert_string_equal(p.errors[0], "t.yaml:1:65: nesting deeper than 64 levels");
+        policy_done(&p);
+        free(deep);
+
+        /* 64 levels are fine structurally (then refused as the wrong type). */
+        char ok[200] = "a: ";
+        memset(ok + 3, '[', 63);
+        memset(ok + 66, ']', 63);
+        ok[129] = '\0';
+        load(&p, ok, 1);
+        assert_string_equal(p.errors[0], "t.yaml:1:1: unknown key 'a'");
+        policy_done(&p);
+
+        load(&p, "components: &a [ *a ]\n", 2);
+        policy_done(&p);
+
+        /* Oversized input is refused before parsing. */
+        size_t big = POLICY_MAX_FILE_SIZE + 1;
+        char *b = malloc(big);
+        assert_non_null(b);
+        memset(b, '#', big);
+        assert_int_equal(policy_init_defaults(&p), 0);
+        assert_int_equal(policy_parse_buffer(&p, "t.yaml", b, big), 1);
+        assert_string_equal(p.errors[0], "t.yaml:1:1: file is larger than 262144 bytes");
+        policy_done(&p);
+        free(b);
+
+        /* Embedded NUL in the buffer itself. */
+        assert_int_equal(policy_init_defaults(&p), 0);
+        assert_int_equal(policy_parse_buffer(&p, "t.yaml", "version: 1\n\0x", 13), 1);
+        assert_string_equal(p.errors[0], "t.yaml:2:1: not valid text: control characters are not allowed");
+        policy_done(&p);
+}
+
+static void test_error_cap(void **state) {
+        Policy p;
+        char *buf = malloc(64 * 1024);
+        assert_non_null(buf);
+        size_t o = (size_t) sprintf(buf, "boot:\n");
+        for (int i = 0; i < 150; i++)
+                o += (size_t) sprintf(buf + o, "  k%d: 1\n", i);
+        assert_int_equal(policy_init_defaults(&p), 0);
+        assert_int_equal(parse(&p, buf), POLICY_MAX_ERRORS);
+        assert_int_equal(strv_length(p.errors), POLICY_MAX_ERRORS + 1);
+        assert_string_equal(p.errors[POLICY_MAX_ERRORS], "t.yaml:102:3: too many errors, giving up");
+        policy_done(&p);
+        free(buf);
+}
+
+static void test_strings(void **state) {
+        assert_string_equal(ladder_step_to_string(LADDER_RESTORE_CONTENT), "restore-content");
+        assert_string_equal(ladder_step_to_string(LADDER_QUARANTINE), "quarantine");
+        assert_string_equal(ladder_step_to_string(LADDER_SAFE_MODE), "safe-mode");
+        assert_string_equal(ladder_step_to_string(_LADDER_STEP_MAX), "?");
+        assert_int_equal(ladder_step_from_string("safe-mode"), LADDER_SAFE_MODE);
+        assert_int_equal(ladder_step_from_string("restore-content"), LADDER_RESTORE_CONTENT);
+        assert_int_equal(ladder_step_from_string("Safe-Mode"), -EINVAL);
+        assert_int_equal(ladder_step_from_string(NULL), -EINVAL);
+        assert_string_equal(state_backend_kind_to_string(STATE_BACKEND_EFIVAR), "efivar");
+        assert_string_equal(state_backend_kind_to_string((StateBackendKind) 7), "?");
+        assert_string_equal(quarantine_mode_to_string(QUARANTINE_NEVER), "never");
+        assert_string_equal(component_safe_mode_to_string(COMPONENT_SAFE_MODE_KEEP), "keep");
+}
+
+static void test_dump(void **state) {
+        Policy p;
+        load(&p, "components: [{name: \"a\", content: [\"/x\\\"y\"]}]\n", 0);
+        char *s = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&s, &n);
+        assert_non_null(f);
+        policy_dump(&p, f, true);
+        fclose(f);
+        assert_non_null(strstr(s, "\"content\":[\"/x\\\"y\"]"));
+        assert_non_null(strstr(s, "\"suspect_window\":\"3d\""));
+        assert_non_null(strstr(s, "\"errors\":[]"));
+        free(s);
+
+        /* The human form reads back as the same policy. */
+        f = open_memstream(&s, &n);
+        assert_non_null(f);
+        policy_dump(&p, f, false);
+        fclose(f);
+        Policy q;
+        load(&q, s, 0);
+        assert_string_equal(q.components[0].content[0], "/x\"y");
+        assert_int_equal(q.boot.max_failed_boots, p.boot.max_failed_boots);
+        free(s);
+        policy_done(&q);
+        policy_done(&p);
+}
+
+static void write_file(const char *dir, const char *name, const char *content, mode_t mode) {
+        unit_write(dir, name, content);
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        assert_int_equal(chmod(path, mode), 0);
+}
+
+static void test_load(void **state) {
+        char *dir = unit_mkdtemp();
+        char etc[256], dropins[300];
+        snprintf(etc, sizeof etc, "%s/etc/lastgood", dir);
+        snprintf(dropins, sizeof dropins, "%s/policy.d", etc);
+        char tmp[300];
+        snprintf(tmp, sizeof tmp, "%s/etc", dir);
+        assert_int_equal(mkdir(tmp, 0755), 0);
+        assert_int_equal(mkdir(etc, 0755), 0);
+        int root_fd;
+        assert_int_equal(root_open(dir, &root_fd), 0);
+
+        /* Nothing there: defaults, no error. */
+        Policy p;
+        assert_int_equal(policy_load(root_fd, NULL, &p), 0);
+        assert_null(p.errors);
+        assert_null(p.files);
+        assert_int_equal(p.boot.max_failed_boots, 3);
+        policy_done(&p);
+
+        write_file(etc, "policy.yaml", "boot: {max_failed_boots: 4}\n", 0644);
+        assert_int_equal(mkdir(dropins, 0755), 0);
+        write_file(dropins, "b.yaml", "boot: {max_failed_boots: 6}\n", 0644);
+        write_file(dropins, "a.yaml", "boot: {max_failed_boots: 5, state: file}\n", 0644);
+        write_file(dropins, "c.yaml", "boot: {state: bogus}\n", 0644);
+        write_file(dropins, "d.conf", "not yaml at all: [\n", 0644);
+        assert_int_equal(policy_load(root_fd, NULL, &p), 0);
+        assert_int_equal(p.boot.max_failed_boots, 6);
+        assert_int_equal(p.boot.state, STATE_BACKEND_FILE);
+        assert_int_equal(strv_length(p.files), 3);
+        assert_string_equal(p.files[1], "/etc/lastgood/policy.d/a.yaml");
+        assert_int_equal(strv_length(p.errors), 1);
+        assert_string_equal(p.errors[0], "/etc/lastgood/policy.d/c.yaml:1:15: boot.state: expected one of auto, "
+                                         "efivar, file, got 'bogus'");
+        policy_done(&p);
+
+        /* Trust: group-writable drop-in refused, by name, owner and mode. */
+        char path[600];
+        snprintf(path, sizeof path, "%s/b.yaml", dropins);
+        assert_int_equal(chmod(path, 0664), 0);
+        assert_int_equal(policy_load(root_fd, NULL, &p), 0);
+        assert_int_equal(p.boot.max_failed_boots, 5);
+        assert_int_equal(strv_length(p.errors), 2);
+        assert_non_null(strstr(p.errors[0], "/etc/lastgood/policy.d/b.yaml:1:1: refusing untrusted policy file: "));
+        assert_non_null(strstr(p.errors[0], "mode 0664"));
+        policy_done(&p);
+
+        /* An explicit path is read alone. */
+        snprintf(path, sizeof path, "%s/policy.yaml", etc);
+        assert_int_equal(policy_load(root_fd, path, &p), 0);
+        assert_int_equal(p.boot.max_failed_boots, 4);
+        assert_int_equal(p.boot.state, STATE_BACKEND_AUTO);
+        assert_null(p.errors);
+        policy_done(&p);
+
+        /* Not root-owned (only checkable as root). */
+        if (geteuid() == 0) {
+                assert_int_equal(chown(path, 65534, 0), 0);
+                assert_int_equal(policy_load(root_fd, path, &p), 0);
+                assert_int_equal(p.boot.max_failed_boots, 3);
+                assert_int_equal(strv_length(p.errors), 1);
+                assert_non_null(strstr(p.errors[0], "owner uid 65534, mode 0644"));
+                policy_done(&p);
+        }
+
+        close(root_fd);
+        unit_rmdir(dir);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_defaults),
+                cmocka_unit_test(test_parse_values),
+                cmocka_unit_test(test_bounds),
+                cmocka_unit_test(test_error_messages),
+                cmocka_unit_test(test_all_or_nothing),
+                cmocka_unit_test(test_merge),
+                cmocka_unit_test(test_components_cap_across_files),
+                cmocka_unit_test(test_hostile_structure),
+                cmocka_unit_test(test_error_cap),
+                cmocka_unit_test(test_strings),
+                cmocka_unit_test(test_dump),
+                cmocka_unit_test(test_load),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,768 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "unit.h"
+
+#include <dirent.h>
+#include <zlib.h>
+
+#include "pstore.h"
+#include "rootfs.h"
+
+/* Fixtures are found from the source tree: LASTGOOD_TOP, else the directory
+ * this file was compiled from (make runs from the top, as run-all.sh does). */
+static const char *top(void) {
+        static char buf[512];
+        const char *e = getenv("LASTGOOD_TOP");
+        if (e)
+                return e;
+        snprintf(buf, sizeof buf, "%s", __FILE__);
+        char *p = strstr(buf, "tests/unit/");
+        if (p)
+                *p = '\0';
+        if (buf[0] == '\0' || p == NULL)
+                strcpy(buf, ".");
+        size_t n = strlen(buf);
+        if (n > 1 && buf[n - 1] == '/')
+                buf[n - 1] = '\0';
+        return buf;
+}
+
+static char *fixture(const char *rel) {
+        char *p = NULL;
+        assert_true(asprintf(&p, "%s/tests/fixtures/%s", top(), rel) > 0);
+        return p;
+}
+
+static void read_dir(const char *dir, CrashReport *r) {
+        int k = pstore_read(dir, r);
+        if (k < 0)
+                fail_msg("pstore_read(%s): %s", dir, strerror(-k));
+}
+
+static void read_synthetic(const char *name, CrashReport *r) {
+        char *d = fixture("pstore-synthetic/");
+        char *p = NULL;
+        assert_true(asprintf(&p, "%s%s", d, name) > 0);
+        read_dir(p, r);
+        assert_true(r->found);
+        free(p);
+        free(d);
+}
+
+static bool attributes(const CrashReport *r, const char *module, const char **ret_module, const char **ret_why) {
+        char *l[] = { (char *) module, NULL };
+        return pstore_attributes(r, l, ret_module, ret_why);
+}
+
+/* ---- real records from Debian's 6.1 kernel (tests/fixtures/pstore/) ---- */
+
+/* What each real scenario must parse to (tests/fixtures/pstore/README.md);
+ * NULL module: the record must attribute no module at all. A scenario not in
+ * this table needs an "expected-module" file (one line, empty for none). */
+static const struct {
+        const char *dir;
+        const char *module;
+        const char *reason;
+} real_expect[] = {
+        { "sensor-content", "fakesensor", "Kernel panic - not syncing: Fatal exception" },
+        { "sensor-module", "fakesensor", "Kernel panic - not syncing: Fatal exception" },
+        { "sysrq", NULL, "Kernel panic - not syncing: sysrq triggered crash" },
+        { "sysrq-sensor-loaded", NULL, "Kernel panic - not syncing: sysrq triggered crash" },
+};
+
+static bool dir_has_records(const char *path) {
+        DIR *d = opendir(path);
+        if (!d)
+                return false;
+        bool found = false;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, "dmesg-", 6) == 0)
+                        found = true;
+        closedir(d);
+        return found;
+}
+
+static void check_real_scenario(const char *path, const char *name) {
+        const char *module = NULL, *reason = NULL;
+        bool known = false;
+        for (size_t i = 0; i < ELEMENTSOF(real_expect); i++)
+                if (strcmp(real_expect[i].dir, name) == 0) {
+                        module = real_expect[i].module;
+                        reason = real_expect[i].reason;
+                        known = true;
+                }
+        char buf[128] = "";
+        if (!known) {
+                char ep[700];
+                snprintf(ep, sizeof ep, "%s/expected-module", path);
+                FILE *f = fopen(ep, "re");
+                if (!f)
+                        fail_msg("real pstore fixture %s has no expectation: add %s (the faulting module, or an "
+                                 "empty line when none must be attributed)",
+                                 path, ep);
+                if (fgets(buf, sizeof buf, f))
+                        buf[strcspn(buf, "\n")] = '\0';
+                fclose(f);
+                module = buf[0] ? buf : NULL;
+        }
+
+        CrashReport r;
+        read_dir(path, &r);
+        assert_true(r.found);
+        assert_true(r.n_events >= 1);
+        const CrashEvent *ev = &r.events[0];
+        assert_non_null(ev->kind); /* the "Panic#N PartM" header was understood */
+        assert_false(ev->incomplete);
+        if (reason)
+                assert_string_equal(ev->reason, reason);
+        assert_non_null(ev->kernel_release);
+        assert_true(strncmp(ev->kernel_release, "6.1.", 4) == 0);
+
+        const char *m = NULL, *why = NULL;
+        char *fake[] = { "fakesensor", "some_other", NULL };
+        if (module) {
+                assert_non_null(ev->fault_module);
+                assert_string_equal(ev->fault_module, module);
+                assert_non_null(ev->rip);
+                char *mods[] = { (char *) module, NULL };
+                assert_true(pstore_attributes(&r, mods, &m, &why));
+                assert_string_equal(m, module);
+                assert_non_null(strstr(why, module));
+                /* a component with other modules is not blamed */
+                char *other[] = { "efi_pstore_not", "xfs", NULL };
+                assert_false(pstore_attributes(&r, other, &m, &why));
+        } else {
+                for (size_t i = 0; i < r.n_events; i++)
+                        assert_null(r.events[i].fault_module);
+                /* taint and a loaded module are not evidence */
+                assert_false(pstore_attributes(&r, fake, &m, &why));
+        }
+        crash_report_done(&r);
+}
+
+static void test_real_fixtures(void **state) {
+        char *base = fixture("pstore");
+        size_t checked = 0;
+        if (dir_has_records(base)) {
+                check_real_scenario(base, "pstore");
+                checked++;
+        }
+        DIR *d = opendir(base);
+        if (d) {
+                struct dirent *de;
+                while ((de = readdir(d))) {
+                        if (de->d_name[0] == '.')
+                                continue;
+                        char p[300];
+                        snprintf(p, sizeof p, "%s/%s", base, de->d_name);
+                        if (!dir_has_records(p))
+                                continue;
+                        check_real_scenario(p, de->d_name);
+                        checked++;
+                }
+                closedir(d);
+        }
+        free(base);
+        if (checked == 0)
+                skip(); /* no real records yet (tests/vm/make-pstore-fixtures.sh makes them) */
+}
+
+/* The sensor-content crash in detail: the two dumps of one oops=panic crash. */
+static void test_real_sensor_content_details(void **state) {
+        char *p = fixture("pstore/sensor-content");
+        if (!dir_has_records(p)) {
+                free(p);
+                skip();
+        }
+        CrashReport r;
+        read_dir(p, &r);
+        free(p);
+        assert_int_equal(r.n_events, 2);
+        const CrashEvent *panic = &r.events[0], *oops = &r.events[1];
+        assert_string_equal(panic->kind, "Panic");
+        assert_int_equal(panic->count, 2);
+        assert_string_equal(oops->kind, "Oops");
+        assert_int_equal(oops->count, 1);
+        assert_int_equal(panic->n_parts, 14);
+        assert_string_equal(panic->files[0], "dmesg-efi-179560510301002"); /* Part1 first */
+        assert_string_equal(panic->rip, "fs_parse_rules+0x2d/0xf40");
+        assert_string_equal(panic->oops, "BUG: kernel NULL pointer dereference, address: 0000000000000004");
+        assert_string_equal(panic->comm, "insmod");
+        assert_true(panic->has_pid);
+        assert_int_equal(panic->pid, 89);
+        assert_string_equal(panic->taint, "GOE");
+        assert_true(panic->modules_listed);
+        assert_int_equal(panic->n_modules, 3);
+        assert_string_equal(panic->modules[0].name, "fakesensor");
+        assert_string_equal(panic->modules[0].flags, "OE+");
+        assert_true(panic->modules[0].loading);
+        assert_false(panic->modules[1].loading);
+        assert_null(oops->reason); /* the Oops dump precedes the panic */
+        char buf[512];
+        crash_report_summary(&r, buf, sizeof buf);
+        assert_non_null(strstr(buf, "Panic#2: Kernel panic - not syncing: Fatal exception"));
+        assert_non_null(strstr(buf, "RIP fs_parse_rules+0x2d/0xf40 [fakesensor]"));
+        assert_non_null(strstr(buf, "loading fakesensor"));
+        crash_report_done(&r);
+}
+
+/* ---- synthetic records ---- */
+
+static void test_oops_with_module(void **state) {
+        CrashReport r;
+        read_synthetic("oops-module", &r);
+        const CrashEvent *ev = &r.events[0];
+        assert_string_equal(ev->kind, "Oops");
+        assert_null(ev->reason);
+        assert_string_equal(ev->oops, "BUG: unable to handle page fault for address: ffffffffc0400000");
+        assert_string_equal(ev->rip, "fs_scan_file+0x85/0x1000");
+        assert_string_equal(ev->fault_module, "fakesensor");
+        assert_string_equal(ev->comm, "fs-worker");
+        assert_int_equal(ev->pid, 4242);
+        assert_string_equal(ev->taint, "GOE");
+        assert_string_equal(ev->kernel_release, "6.1.0-18-amd64");
+        assert_string_equal(ev->last_unloaded, "oldsensor");
+        assert_false(ev->modules[0].loading);
+        assert_int_equal(ev->time_sec, 1700000000);
+        const char *m, *why;
+        assert_true(attributes(&r, "fakesensor", &m, &why));
+        assert_string_equal(m, "fakesensor");
+        assert_string_equal(why, "RIP in fakesensor");
+        crash_report_done(&r);
+}
+
+static void test_panic_while_loading(void **state) {
+        CrashReport r;
+        read_synthetic("panic-loading", &r);
+        const CrashEvent *ev = &r.events[0];
+        assert_string_equal(ev->reason, "Kernel panic - not syncing: Fatal exception");
+        assert_non_null(strstr(ev->oops, "general protection fault"));
+        assert_string_equal(ev->rip, "kmem_cache_alloc+0x10f/0x300");
+        assert_null(ev->fault_module); /* core kernel code faulted… */
+        const char *m, *why;
+        assert_true(attributes(&r, "fakesensor", &m, &why)); /* …under fakesensor's init */
+        assert_string_equal(m, "fakesensor");
+        assert_string_equal(why, "fakesensor was being loaded");
+        /* listed but not loading: not evidence */
+        assert_false(attributes(&r, "efivarfs", &m, &why));
+        crash_report_done(&r);
+}
+
+static void test_core_kernel_panic(void **state) {
+        CrashReport r;
+        read_synthetic("core-panic", &r);
+        const CrashEvent *ev = &r.events[0];
+        assert_string_equal(ev->reason,
+                            "Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)");
+        assert_null(ev->rip);
+        assert_null(ev->fault_module);
+        assert_false(ev->modules_listed);
+        assert_string_equal(ev->taint, ""); /* "Not tainted" */
+        assert_string_equal(ev->comm, "swapper/0");
+        const char *m = NULL, *why = NULL;
+        assert_false(attributes(&r, "fakesensor", &m, &why));
+        assert_null(m);
+        crash_report_done(&r);
+}
+
+static void test_other_module_not_attributed(void **state) {
+        CrashReport r;
+        read_synthetic("other-module", &r);
+        assert_string_equal(r.events[0].fault_module, "other_driver");
+        const char *m, *why;
+        /* fake_sensor is in the trace and the module list, not at the RIP */
+        assert_false(attributes(&r, "fake_sensor", &m, &why));
+        assert_false(attributes(&r, "fake-sensor", &m, &why));
+        /* '-' and '_' are one and the same in module names */
+        assert_true(attributes(&r, "other-driver", &m, &why));
+        assert_string_equal(m, "other_driver");
+        /* no kernel_modules, or an empty list, attributes nothing */
+        assert_false(pstore_attributes(&r, NULL, &m, &why));
+        char *none[] = { NULL };
+        assert_false(pstore_attributes(&r, none, &m, &why));
+        crash_report_done(&r);
+}
+
+static void test_multipart_and_boots(void **state) {
+        CrashReport r;
+        read_synthetic("multipart", &r);
+        assert_int_equal(r.n_records, 4);
+        assert_int_equal(r.n_events, 2);
+        const CrashEvent *ev = &r.events[0]; /* newest first */
+        assert_int_equal(ev->n_parts, 3);
+        assert_false(ev->incomplete);
+        assert_string_equal(ev->files[0], "dmesg-efi-170000400001001");
+        assert_string_equal(ev->files[2], "dmesg-efi-170000400103001");
+        assert_int_equal(ev->time_sec, 1700004000);
+        assert_string_equal(ev->reason, "Kernel panic - not syncing: Fatal exception");
+        assert_string_equal(ev->oops, "BUG: kernel NULL pointer dereference, address: 0000000000000004");
+        /* Part3 → Part2 → Part1: the first kernel RIP, not the repeated one */
+        assert_string_equal(ev->rip, "fs_parse_rules+0x2d/0xf40");
+        assert_string_equal(ev->fault_module, "fakesensor");
+        assert_string_equal(ev->comm, "insmod");
+        assert_true(ev->modules[0].loading);
+        const CrashEvent *old = &r.events[1];
+        assert_int_equal(old->time_sec, 1690000000);
+        assert_string_equal(old->fault_module, "older_module");
+        crash_report_done(&r);
+}
+
+static void test_ramoops_arm64(void **state) {
+        CrashReport r;
+        read_synthetic("ramoops", &r);
+        const CrashEvent *ev = &r.events[0];
+        assert_string_equal(ev->kind, "Oops");
+        assert_int_equal(ev->time_sec, 1700000500); /* from the ==== header */
+        assert_string_equal(ev->rip, "fs_scan_file+0x24/0x80");
+        assert_string_equal(ev->fault_module, "fakesensor");
+        assert_string_equal(ev->kernel_release, "6.1.0-18-arm64");
+        crash_report_done(&r);
+}
+
+static void test_last_oops_counts(void **state) {
+        CrashReport r;
+        read_synthetic("two-oopses", &r);
+        const CrashEvent *ev = &r.events[0];
+        assert_string_equal(ev->fault_module, "fakesensor");
+        assert_string_equal(ev->comm, "fs-worker");
+        assert_string_equal(ev->taint, "GWOE");
+        const char *m, *why;
+        assert_false(attributes(&r, "other_driver", &m, &why));
+        crash_report_done(&r);
+}
+
+/* ---- hostile and broken records, in memory ---- */
+
+static void parse_one(const char *name, const char *data, size_t len, CrashReport *r) {
+        PstoreRecord rec = { .name = name, .data = data, .len = len };
+        assert_int_equal(pstore_parse_records(&rec, 1, r), 0);
+}
+
+static void test_no_newline_and_nuls(void **state) {
+        static const char data[] = "Oops#1 Part1\n<4>[ 1.0] garbage\0\0\0here\n"
+                                   "<4>[ 1.1] RIP: 0010:x+0x1/0x2 [fake\0sensor]\n"
+                                   "<4>[ 1.2] CPU: 0 PID: 5 Comm: a\0b Tainted: G  OE 6.1.0 #1\n"
+                                   "<4>[ 1.3] Modules linked in: fakesensor(OE+)";
+        CrashReport r;
+        parse_one("dmesg-efi-170000000001001", data, sizeof data - 1, &r);
+        const CrashEvent *ev = &r.events[0];
+        assert_string_equal(ev->rip, "x+0x1/0x2");
+        assert_null(ev->fault_module); /* "fake sensor" is no module name */
+        assert_string_equal(ev->comm, "a b");
+        assert_int_equal(ev->n_modules, 1); /* the last line had no newline */
+        assert_true(ev->modules[0].loading);
+        crash_report_done(&r);
+}
+
+static void test_truncated_record(void **state) {
+        /* cut in the middle of the module name: "fakesen" must not be taken */
+        static const char data[] = "Panic#1 Part1\n<4>[ 1.0] RIP: 0010:fs_init+0x85/0x1000 [fakesen";
+        CrashReport r;
+        parse_one("dmesg-efi-170000000001001", data, sizeof data - 1, &r);
+        assert_null(r.events[0].fault_module);
+        const char *m, *why;
+        assert_false(attributes(&r, "fakesen", &m, &why));
+        crash_report_done(&r);
+
+        static const char data2[] = "Panic#1 Pa";
+        parse_one("dmesg-efi-170000000001001", data2, sizeof data2 - 1, &r);
+        assert_true(r.found);
+        assert_null(r.events[0].kind);
+        crash_report_done(&r);
+}
+
+static void test_hostile_tokens(void **state) {
+        static const char data[] = "Oops#1 Part1\n"
+                                   "RIP: 0010:a+0x1/0x2 [../../etc]\n"
+                                   "Modules linked in: good(OE+) bad$name(O+) low(oe+) open(OE+ x(OE+)y "
+                                   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa(+) ok\n"
+                                   "RIP: 0033:0x47fbe9\n";
+        CrashReport r;
+        parse_one("dmesg-efi-170000000001001", data, sizeof data - 1, &r);
+        const CrashEvent *ev = &r.events[0];
+        assert_string_equal(ev->rip, "a+0x1/0x2");
+        assert_null(ev->fault_module);
+        assert_int_equal(ev->n_modules, 2);
+        assert_string_equal(ev->modules[0].name, "good");
+        assert_true(ev->modules[0].loading);
+        assert_string_equal(ev->modules[1].name, "ok");
+        const char *m, *why;
+        assert_false(attributes(&r, "bad$name", &m, &why));
+        assert_false(attributes(&r, "low", &m, &why));
+        crash_report_done(&r);
+
+        /* only user-space registers: no kernel RIP at all */
+        static const char user[] = "Panic#1 Part1\n<4>[ 2.0] RIP: 0033:0x47b7a0 [fakesensor]\n";
+        parse_one("dmesg-efi-170000000001001", user, sizeof user - 1, &r);
+        assert_null(r.events[0].rip);
+        assert_null(r.events[0].fault_module);
+        crash_report_done(&r);
+}
+
+static void test_huge_line(void **state) {
+        size_t n = 600 * 1024;
+        char *data = malloc(n + 200);
+        assert_non_null(data);
+        strcpy(data, "Oops#1 Part1\n<4>[ 1.0] ");
+        size_t o = strlen(data);
+        memset(data + o, 'A', n);
+        o += n;
+        o += (size_t) sprintf(data + o, "\n<4>[ 1.1] RIP: 0010:f+0x1/0x2 [fakesensor]\n");
+        CrashReport r;
+        parse_one("dmesg-efi-170000000001001", data, o, &r);
+        assert_string_equal(r.events[0].fault_module, "fakesensor");
+        crash_report_done(&r);
+
+        /* a huge "Modules linked in:" line keeps at most PSTORE_MODULES_MAX */
+        o = (size_t) sprintf(data, "Oops#1 Part1\nModules linked in:");
+        while (o < n)
+                o += (size_t) sprintf(data + o, " m%zu(OE)", o);
+        data[o++] = '\n';
+        parse_one("dmesg-efi-170000000001001", data, o, &r);
+        assert_true(r.events[0].n_modules > 0);
+        assert_true(r.events[0].n_modules <= PSTORE_MODULES_MAX);
+        crash_report_done(&r);
+        free(data);
+}
+
+static void test_binary_garbage(void **state) {
+        size_t n = 256 * 1024;
+        unsigned char *data = malloc(n);
+        assert_non_null(data);
+        uint32_t x = 2463534242u;
+        for (size_t i = 0; i < n; i++) {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                data[i] = (unsigned char) x;
+        }
+        CrashReport r;
+        parse_one("dmesg-efi-999999999999999999999999", (const char *) data, n, &r);
+        assert_true(r.found);
+        assert_int_equal(r.n_events, 1);
+        assert_null(r.events[0].fault_module);
+        assert_int_equal(r.events[0].time_sec, 0); /* the overlong id is no time */
+        crash_report_done(&r);
+        free(data);
+}
+
+static void test_parts_grouping_robust(void **state) {
+        /* two dumps "Panic#1" a minute apart whose times overlap the gap, and
+         * a missing part: grouped by part numbers starting over */
+        PstoreRecord recs[] = {
+                { .name = "dmesg-efi-170000000001001", .data = "Panic#1 Part1\nRIP: 0010:a+1/2 [mod_a]\n", .len = 38 },
+                { .name = "dmesg-efi-170000000002001", .data = "Panic#1 Part2\nBUG: a\n", .len = 21 },
+                { .name = "dmesg-efi-170000006001001", .data = "Panic#1 Part1\nRIP: 0010:b+1/2 [mod_b]\n", .len = 38 },
+                { .name = "dmesg-efi-170000006003001", .data = "Panic#1 Part3\nBUG: b\n", .len = 21 },
+        };
+        CrashReport r;
+        assert_int_equal(pstore_parse_records(recs, ELEMENTSOF(recs), &r), 0);
+        assert_int_equal(r.n_events, 2);
+        assert_string_equal(r.events[0].fault_module, "mod_b");
+        assert_true(r.events[0].incomplete); /* Part2 is missing */
+        assert_string_equal(r.events[0].oops, "BUG: b");
+        assert_string_equal(r.events[1].fault_module, "mod_a");
+        assert_false(r.events[1].incomplete);
+        crash_report_done(&r);
+}
+
+static void test_compressed_record(void **state) {
+        static const char text[] = "Oops#1 Part1\n<4>[ 1.0] RIP: 0010:z+0x1/0x2 [fakesensor]\n";
+        unsigned char out[512];
+        z_stream z = {};
+        assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+        z.next_in = (Bytef *) text;
+        z.avail_in = sizeof text - 1;
+        z.next_out = out;
+        z.avail_out = sizeof out;
+        assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+        size_t len = sizeof out - z.avail_out;
+        deflateEnd(&z);
+        CrashReport r;
+        parse_one("dmesg-efi-170000000001001.enc.z", (const char *) out, len, &r);
+        assert_string_equal(r.events[0].fault_module, "fakesensor");
+        crash_report_done(&r);
+        /* not deflate data after all: parsed as is, no crash */
+        parse_one("dmesg-efi-170000000001001.enc.z", text, sizeof text - 1, &r);
+        assert_string_equal(r.events[0].fault_module, "fakesensor");
+        crash_report_done(&r);
+}
+
+static void test_summary_and_evidence(void **state) {
+        CrashReport r;
+        read_synthetic("oops-module", &r);
+        char buf[512];
+        assert_string_equal(crash_report_summary(&r, buf, sizeof buf),
+                            "Oops#1: BUG: unable to handle page fault for address: ffffffffc0400000; RIP "
+                            "fs_scan_file+0x85/0x1000 [fakesensor]; fs-worker[4242]; taint GOE");
+        char small[16];
+        crash_report_summary(&r, small, sizeof small); /* cut, terminated */
+        assert_int_equal(strlen(small), sizeof small - 1);
+        Event e = { .type = EVENT_CRASH_RECORD, .message = "crash" };
+        crash_report_add_evidence(&r, &e);
+        bool seen = false;
+        for (size_t i = 0; i < e.n_evidence; i++)
+                if (strcmp(e.evidence[i].key, "crash_module") == 0) {
+                        assert_string_equal(e.evidence[i].value, "fakesensor");
+                        seen = true;
+                }
+        assert_true(seen);
+        assert_int_equal(e.n_dropped, 0);
+        crash_report_done(&r);
+        CrashReport empty = {};
+        assert_string_equal(crash_report_summary(&empty, buf, sizeof buf), "no crash record");
+}
+
+/* ---- the directory ---- */
+
+typedef struct Dirs {
+        char *tmp;
+        char pstore[200];
+        char root[200];
+        int root_fd;
+} Dirs;
+
+static int dirs_setup(void **state) {
+        Dirs *d = calloc(1, sizeof *d);
+        assert_non_null(d);
+        d->tmp = unit_mkdtemp();
+        snprintf(d->pstore, sizeof d->pstore, "%s/pstore", d->tmp);
+        snprintf(d->root, sizeof d->root, "%s/root", d->tmp);
+        assert_int_equal(mkdir(d->pstore, 0755), 0);
+        assert_int_equal(mkdir(d->root, 0755), 0);
+        assert_int_equal(root_open(d->root, &d->root_fd), 0);
+        *state = d;
+        return 0;
+}
+
+static int dirs_teardown(void **state) {
+        Dirs *d = *state;
+        close(d->root_fd);
+        unit_rmdir(d->tmp);
+        free(d);
+        return 0;
+}
+
+static void copy_synthetic(const Dirs *d, const char *name) {
+        char *src = fixture("pstore-synthetic/");
+        char cmd[4096];
+        snprintf(cmd, sizeof cmd, "cp '%s%s'/dmesg-* '%s'/", src, name, d->pstore);
+        assert_int_equal(system(cmd), 0);
+        free(src);
+}
+
+static size_t count_entries(const char *dir, const char *prefix) {
+        DIR *dd = opendir(dir);
+        if (!dd)
+                return 0;
+        size_t n = 0;
+        struct dirent *de;
+        while ((de = readdir(dd)))
+                if (de->d_name[0] != '.' && strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+                        n++;
+        closedir(dd);
+        return n;
+}
+
+static void test_read_missing_and_empty(void **state) {
+        Dirs *d = *state;
+        char p[300];
+        snprintf(p, sizeof p, "%s/nonexistent", d->tmp);
+        CrashReport r = { .found = true };
+        assert_int_equal(pstore_read(p, &r), 0);
+        assert_false(r.found);
+        assert_int_equal(pstore_read(d->pstore, &r), 0);
+        assert_false(r.found);
+        assert_int_equal(r.n_events, 0);
+        unit_write(d->tmp, "afile", "x");
+        snprintf(p, sizeof p, "%s/afile", d->tmp);
+        assert_int_equal(pstore_read(p, &r), -ENOTDIR);
+}
+
+static void test_read_skips_links_and_specials(void **state) {
+        Dirs *d = *state;
+        /* a symlink to a file that looks like a crash naming fakesensor, a
+         * FIFO (would block a plain open), a directory */
+        unit_write(d->tmp, "bait", "Oops#1 Part1\nRIP: 0010:a+1/2 [fakesensor]\n");
+        char p[300], t[700];
+        snprintf(t, sizeof t, "%s/bait", d->tmp);
+        snprintf(p, sizeof p, "%s/dmesg-efi-170000000001001", d->pstore);
+        assert_int_equal(symlink(t, p), 0);
+        snprintf(p, sizeof p, "%s/dmesg-ramoops-7", d->pstore);
+        assert_int_equal(mkfifo(p, 0600), 0);
+        snprintf(p, sizeof p, "%s/dmesg-ramoops-8", d->pstore);
+        assert_int_equal(mkdir(p, 0700), 0);
+        CrashReport r;
+        assert_int_equal(pstore_read(d->pstore, &r), 0);
+        assert_false(r.found);
+        assert_int_equal(r.n_skipped, 3);
+        crash_report_done(&r);
+
+        /* and archive-and-clear leaves them alone, copying nothing */
+        char *name = (char *) "unset";
+        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, PSTORE_ARCHIVE_DIR, &name), 0);
+        assert_null(name);
+        assert_int_equal(count_entries(d->pstore, "dmesg-"), 3);
+        char a[300];
+        snprintf(a, sizeof a, "%s%s", d->root, PSTORE_ARCHIVE_DIR);
+        assert_int_equal(count_entries(a, ""), 0);
+}
+
+static void test_read_caps(void **state) {
+        Dirs *d = *state;
+        /* more records than PSTORE_RECORDS_MAX: the newest are read */
+        for (int i = 0; i < PSTORE_RECORDS_MAX + 6; i++) {
+                char name[64], body[128];
+                snprintf(name, sizeof name, "dmesg-efi-%llu", (1700000000ULL + (unsigned long long) i * 1000) * 100000ULL + 1001);
+                snprintf(body, sizeof body, "Panic#1 Part1\nRIP: 0010:f+1/2 [mod%d]\n", i);
+                unit_write(d->pstore, name, body);
+        }
+        CrashReport r;
+        assert_int_equal(pstore_read(d->pstore, &r), 0);
+        assert_int_equal(r.n_records, PSTORE_RECORDS_MAX);
+        assert_int_equal(r.n_skipped, 6);
+        char want[16];
+        snprintf(want, sizeof want, "mod%d", PSTORE_RECORDS_MAX + 5);
+        assert_string_equal(r.events[0].fault_module, want);
+        crash_report_done(&r);
+}
+
+static void test_read_record_cap(void **state) {
+        Dirs *d = *state;
+        size_t n = PSTORE_RECORD_MAX + 4096;
+        char *big = malloc(n + 1);
+        assert_non_null(big);
+        int o = sprintf(big, "Oops#1 Part1\nRIP: 0010:f+1/2 [fakesensor]\n");
+        memset(big + o, 'x', n - (size_t) o);
+        big[n] = '\0';
+        unit_write(d->pstore, "dmesg-efi-170000000001001", big);
+        free(big);
+        CrashReport r;
+        assert_int_equal(pstore_read(d->pstore, &r), 0);
+        assert_true(r.events[0].incomplete);
+        assert_string_equal(r.events[0].fault_module, "fakesensor");
+        crash_report_done(&r);
+}
+
+static void test_archive_and_clear(void **state) {
+        Dirs *d = *state;
+        copy_synthetic(d, "multipart");
+        unit_write(d->pstore, "console-ramoops-0", "not a dmesg record\n");
+        char *name = NULL;
+        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, PSTORE_ARCHIVE_DIR, &name), 4);
+        assert_non_null(name);
+        /* the newest record, named by its dump time */
+        assert_string_equal(name, "20231114T232001Z-dmesg-efi-170000400103001");
+        free(name);
+        assert_int_equal(count_entries(d->pstore, "dmesg-"), 0); /* NVRAM freed */
+        assert_int_equal(count_entries(d->pstore, "console-"), 1);
+
+        char a[300];
+        snprintf(a, sizeof a, "%s%s", d->root, PSTORE_ARCHIVE_DIR);
+        assert_int_equal(count_entries(a, ""), 4);
+        struct stat st;
+        assert_int_equal(stat(a, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0700);
+
+        /* byte for byte */
+        char *src = fixture("pstore-synthetic/multipart/dmesg-efi-169000000001001");
+        char cmd[4096];
+        snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s/20230722T042640Z-dmesg-efi-169000000001001'", src, a);
+        assert_int_equal(system(cmd), 0);
+        free(src);
+        /* and the archive still parses as crash records */
+        CrashReport r;
+        assert_int_equal(pstore_read(d->pstore, &r), 0);
+        assert_false(r.found);
+
+        /* nothing left: nothing to do */
+        name = (char *) "unset";
+        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, PSTORE_ARCHIVE_DIR, &name), 0);
+        assert_null(name);
+        snprintf(cmd, sizeof cmd, "%s/nonexistent", d->tmp);
+        assert_int_equal(pstore_archive_and_clear(cmd, d->root_fd, PSTORE_ARCHIVE_DIR, NULL), 0);
+}
+
+static void test_archive_rerun_after_power_cut(void **state) {
+        Dirs *d = *state;
+        copy_synthetic(d, "oops-module");
+        /* a previous run copied the record, then lost power before unlinking */
+        char a[300];
+        snprintf(a, sizeof a, "%s%s", d->root, PSTORE_ARCHIVE_DIR);
+        char cmd[4096];
+        snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s/dmesg-efi-170000000001001' '%s/20231114T221320Z-dmesg-efi-170000000001001'",
+                 a, d->pstore, a);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, PSTORE_ARCHIVE_DIR, NULL), 1);
+        assert_int_equal(count_entries(a, ""), 1); /* the same name, not a second copy */
+        assert_int_equal(count_entries(d->pstore, "dmesg-"), 0);
+}
+
+static void test_archive_prunes_oldest(void **state) {
+        Dirs *d = *state;
+        char a[300];
+        snprintf(a, sizeof a, "%s%s", d->root, PSTORE_ARCHIVE_DIR);
+        char cmd[4096];
+        snprintf(cmd, sizeof cmd, "mkdir -p '%s'", a);
+        assert_int_equal(system(cmd), 0);
+        for (int i = 0; i < 55; i++) {
+                char name[64];
+                snprintf(name, sizeof name, "20200101T0000%02dZ-dmesg-efi-%d", i, i);
+                unit_write(a, name, "old\n");
+        }
+        unit_write(a, "notes.txt", "the admin's, not ours\n");
+        copy_synthetic(d, "multipart");
+        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, PSTORE_ARCHIVE_DIR, NULL), 4);
+        assert_int_equal(count_entries(a, "2"), PSTORE_ARCHIVE_KEEP);
+        assert_int_equal(count_entries(a, "20200101T000000Z"), 0); /* the oldest went first */
+        assert_int_equal(count_entries(a, "20200101T000054Z"), 1);
+        assert_int_equal(count_entries(a, "20231114T232001Z"), 1); /* the new ones stay */
+        assert_int_equal(count_entries(a, "notes.txt"), 1);
+}
+
+static void test_archive_beneath_root(void **state) {
+        Dirs *d = *state;
+        /* /var/lib/lastgood is an absolute symlink: it resolves inside the
+         * root, not on the host */
+        char cmd[4096];
+        snprintf(cmd, sizeof cmd, "mkdir -p '%s/var/lib' '%s/elsewhere/crashes' && ln -s /elsewhere '%s/var/lib/lastgood'",
+                 d->root, d->root, d->root);
+        assert_int_equal(system(cmd), 0);
+        copy_synthetic(d, "core-panic");
+        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, PSTORE_ARCHIVE_DIR, NULL), 1);
+        char p[300];
+        snprintf(p, sizeof p, "%s/elsewhere/crashes", d->root);
+        assert_int_equal(count_entries(p, "2023"), 1);
+        assert_int_equal(access("/elsewhere/crashes", F_OK), -1);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_real_fixtures),
+                cmocka_unit_test(test_real_sensor_content_details),
+                cmocka_unit_test(test_oops_with_module),
+                cmocka_unit_test(test_panic_while_loading),
+                cmocka_unit_test(test_core_kernel_panic),
+                cmocka_unit_test(test_other_module_not_attributed),
+                cmocka_unit_test(test_multipart_and_boots),
+                cmocka_unit_test(test_ramoops_arm64),
+                cmocka_unit_test(test_last_oops_counts),
+                cmocka_unit_test(test_no_newline_and_nuls),
+                cmocka_unit_test(test_truncated_record),
+                cmocka_unit_test(test_hostile_tokens),
+                cmocka_unit_test(test_huge_line),
+                cmocka_unit_test(test_binary_garbage),
+                cmocka_unit_test(test_parts_grouping_robust),
+                cmocka_unit_test(test_compressed_record),
+                cmocka_unit_test(test_summary_and_evidence),
+                cmocka_unit_test_setup_teardown(test_read_missing_and_empty, dirs_setup, dirs_teardown),
+                cmocka_unit_test_setup_teardown(test_read_skips_links_and_specials, dirs_setup, dirs_teardown),
+                cmocka_unit_test_setup_teardown(test_read_caps, dirs_setup, dirs_teardown),
+                cmocka_unit_test_setup_teardown(test_read_record_cap, dirs_setup, dirs_teardown),
+                cmocka_unit_test_setup_teardown(test_archive_and_clear, dirs_setup, dirs_teardown),
+                cmocka_unit_test_setup_teardown(test_archive_rerun_after_power_cut, dirs_setup, dirs_teardown),
+                cmocka_unit_test_setup_teardown(test_archive_prunes_oldest, dirs_setup, dirs_teardown),
+                cmocka_unit_test_setup_teardown(test_archive_beneath_root, dirs_setup, dirs_teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
