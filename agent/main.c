@@ -61,19 +61,6 @@ static void help(void) {
                "See lastgood(8) and lastgood-policy(5).\n");
 }
 
-int context_policy(Context *ctx, Policy **ret) {
-        if (!ctx->policy_loaded) {
-                int r = policy_load(ctx->root_fd, ctx->policy_path, &ctx->policy);
-                if (r < 0)
-                        return r;
-                ctx->policy_loaded = true;
-                for (char **e = ctx->policy.errors; e && *e; e++)
-                        log_warning("policy: %s", *e);
-        }
-        *ret = &ctx->policy;
-        return 0;
-}
-
 int main(int argc, char **argv) {
         enum { ARG_ROOT = 0x100, ARG_RUNTIME_ROOT, ARG_POLICY, ARG_PSTORE, ARG_CMDLINE, ARG_ESP, ARG_JSON, ARG_VERSION };
         static const struct option options[] = {

@@ -156,6 +156,10 @@ static int check_header(ScanState *st, struct archive_entry *in, char path[stati
         if (l > MANIFEST_PATH_MAX)
                 return scan_refuse(s, -EBADMSG, NULL, "entry %llu: path too long", (unsigned long long) s->n_entries);
         memcpy(path, name, l + 1);
+        unsigned ft = al->archive_entry_filetype(in);
+        e->type = ft == AE_IFREG ? 'f' : ft == AE_IFDIR ? 'd' : ft == AE_IFLNK ? 'l' : 0;
+        if (e->type == 'd' && l > 1 && path[l - 1] == '/')
+                path[l - 1] = '\0'; /* tar writes directories as "dir/" */
 
         if (s->n_entries > s->max_entries)
                 return scan_refuse(s, -E2BIG, path, "more than %llu entries (snapshots.max_entries)",
@@ -167,10 +171,6 @@ static int check_header(ScanState *st, struct archive_entry *in, char path[stati
                 return scan_refuse(s, -EBADMSG, path, "hard links are not allowed (link to '%s')", esc ?: "?");
         }
 
-        unsigned ft = al->archive_entry_filetype(in);
-        e->type = ft == AE_IFREG ? 'f' : ft == AE_IFDIR ? 'd' : ft == AE_IFLNK ? 'l' : 0;
-        if (e->type == 'd' && l > 1 && path[l - 1] == '/')
-                path[l - 1] = '\0'; /* tar writes directories as "dir/" */
         if (!path_is_safe_relative(path))
                 return scan_refuse(s, -EBADMSG, path, "unsafe path (absolute, '..', '.' or empty component)");
         if (!e->type)

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <nettle/sha2.h>
 #include <stdarg.h>
 #include <sys/file.h>
@@ -643,76 +644,74 @@ static bool is_hash_hex(const char *s) {
         return true;
 }
 
-enum {
-        F_SEQ,
-        F_TIME,
-        F_BOOT_ID,
-        F_TYPE,
-        F_COMPONENT,
-        F_ACTION,
-        F_MESSAGE,
-        F_EVIDENCE,
-        F_PREV,
-        _F_MAX,
+typedef enum ValueKind {
+        V_U64,
+        V_STRING,
+        V_STRING_OR_NULL,
+        V_EVIDENCE,
+        V_HASH,
+} ValueKind;
+
+/* Every key of a line, each required exactly once. */
+static const struct {
+        const char *name;
+        ValueKind kind;
+        size_t offset;
+} fields[] = {
+        { "seq", V_U64, offsetof(EventRecord, seq) },
+        { "time", V_STRING, offsetof(EventRecord, time) },
+        { "boot_id", V_STRING_OR_NULL, offsetof(EventRecord, boot_id) },
+        { "type", V_STRING, offsetof(EventRecord, type) },
+        { "component", V_STRING_OR_NULL, offsetof(EventRecord, component) },
+        { "action", V_STRING_OR_NULL, offsetof(EventRecord, action) },
+        { "message", V_STRING, offsetof(EventRecord, message) },
+        { "evidence", V_EVIDENCE, offsetof(EventRecord, evidence) },
+        { "prev", V_HASH, offsetof(EventRecord, prev) },
 };
 
-static const char *const field_names[_F_MAX] = {
-        [F_SEQ] = "seq",         [F_TIME] = "time",     [F_BOOT_ID] = "boot_id",
-        [F_TYPE] = "type",       [F_COMPONENT] = "component", [F_ACTION] = "action",
-        [F_MESSAGE] = "message", [F_EVIDENCE] = "evidence",   [F_PREV] = "prev",
-};
+static int parse_value(Parser *ps, ValueKind kind, void *dst) {
+        _cleanup_free_ char *hash = NULL;
+        int r;
+        switch (kind) {
+        case V_U64:
+                return parser_u64(ps, dst);
+        case V_STRING:
+                return parser_string(ps, dst);
+        case V_STRING_OR_NULL:
+                return parser_string_or_null(ps, dst);
+        case V_EVIDENCE:
+                return parser_evidence(ps, dst);
+        case V_HASH:
+                r = parser_string(ps, &hash);
+                if (r < 0)
+                        return r;
+                if (!is_hash_hex(hash))
+                        return -EBADMSG;
+                memcpy(dst, hash, HASH_HEX_LEN + 1);
+                return 0;
+        }
+        return -EBADMSG;
+}
 
 static int parse_line_into(Parser *ps, EventRecord *rec) {
-        bool seen[_F_MAX] = {};
+        bool seen[ELEMENTSOF(fields)] = {};
         if (!parser_eat(ps, '{'))
                 return -EBADMSG;
         for (;;) {
-                _cleanup_free_ char *key = NULL, *prev = NULL;
+                _cleanup_free_ char *key = NULL;
                 int r = parser_string(ps, &key);
                 if (r < 0)
                         return r;
                 if (!parser_eat(ps, ':'))
                         return -EBADMSG;
-                int f = -1;
-                for (int i = 0; i < _F_MAX; i++)
-                        if (streq(key, field_names[i]))
+                size_t f = ELEMENTSOF(fields);
+                for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                        if (streq(key, fields[i].name))
                                 f = i;
-                if (f < 0 || seen[f])
+                if (f == ELEMENTSOF(fields) || seen[f])
                         return -EBADMSG; /* unknown or repeated key */
                 seen[f] = true;
-                switch (f) {
-                case F_SEQ:
-                        r = parser_u64(ps, &rec->seq);
-                        break;
-                case F_TIME:
-                        r = parser_string(ps, &rec->time);
-                        break;
-                case F_BOOT_ID:
-                        r = parser_string_or_null(ps, &rec->boot_id);
-                        break;
-                case F_TYPE:
-                        r = parser_string(ps, &rec->type);
-                        break;
-                case F_COMPONENT:
-                        r = parser_string_or_null(ps, &rec->component);
-                        break;
-                case F_ACTION:
-                        r = parser_string_or_null(ps, &rec->action);
-                        break;
-                case F_MESSAGE:
-                        r = parser_string(ps, &rec->message);
-                        break;
-                case F_EVIDENCE:
-                        r = parser_evidence(ps, &rec->evidence);
-                        break;
-                case F_PREV:
-                        r = parser_string(ps, &prev);
-                        if (r >= 0 && !is_hash_hex(prev))
-                                r = -EBADMSG;
-                        if (r >= 0)
-                                memcpy(rec->prev, prev, HASH_HEX_LEN + 1);
-                        break;
-                }
+                r = parse_value(ps, fields[f].kind, (uint8_t *) rec + fields[f].offset);
                 if (r < 0)
                         return r;
                 if (parser_eat(ps, '}'))
@@ -723,7 +722,7 @@ static int parse_line_into(Parser *ps, EventRecord *rec) {
         parser_ws(ps);
         if (ps->p != ps->end)
                 return -EBADMSG;
-        for (int i = 0; i < _F_MAX; i++)
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++)
                 if (!seen[i])
                         return -EBADMSG;
         return 0;

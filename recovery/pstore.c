@@ -697,6 +697,21 @@ finish:
 
 /* ---- the directory ---- */
 
+/* A DIR stream over a directory fd, leaving DFD itself open and usable. */
+static int opendir_at(int dfd, DIR **ret) {
+        int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        rewinddir(d); /* the dup shares DFD's offset */
+        *ret = d;
+        return 0;
+}
+
 typedef struct Candidate {
         char *name;
         uint64_t time;
@@ -718,18 +733,12 @@ static int candidate_compare(const void *a, const void *b) {
 /* The dmesg-* regular files of DFD, newest first. Symlinks and other file
  * types are counted in *ret_skipped and otherwise left alone. */
 static int pstore_list(int dfd, Candidate **ret, size_t *ret_n, size_t *ret_skipped) {
-        int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return -errno;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -errno;
-        }
-        rewinddir(d); /* the dup shares the caller's offset */
+        DIR *d;
+        int r = opendir_at(dfd, &d);
+        if (r < 0)
+                return r;
         Candidate *c = NULL;
         size_t n = 0, cap = 0, skipped = 0;
-        int r = 0;
         struct dirent *de;
         errno = 0;
         while ((de = readdir(d))) {
@@ -1020,18 +1029,12 @@ static int name_compare(const void *a, const void *b) {
 
 /* Keeps the newest PSTORE_ARCHIVE_KEEP archived records (names sort by time). */
 static int archive_prune(int afd) {
-        int fd = fcntl(afd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return -errno;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -errno;
-        }
-        rewinddir(d); /* the dup shares the caller's offset */
+        DIR *d;
+        int r = opendir_at(afd, &d);
+        if (r < 0)
+                return r;
         _cleanup_strv_free_ char **names = NULL;
         struct dirent *de;
-        int r = 0;
         while ((de = readdir(d))) {
                 struct stat st;
                 if (!archive_name_ours(de->d_name) ||

@@ -492,9 +492,13 @@ static int restore_one(RestoreCtx *x, const char *id) {
                 snprintf(in.phase, sizeof in.phase, "exchange");
                 r = intent_write(x->work_fd, &in);
         }
-        if (r >= 0)
+        if (r >= 0) {
+                /* From here on, never undo: the exchange may have happened.
+                 * A failure leaves the intent for snapshot_recover_interrupted()
+                 * to finish. */
+                staged = false;
                 r = restore_finish(x->root_fd, x->work_fd, &in);
-        else {
+        } else {
                 int k = restore_undo(x->root_fd, x->work_fd, &in);
                 if (k < 0)
                         log_warning_errno(k, "Failed to remove the staging directories of %s, ignoring: %m", component);

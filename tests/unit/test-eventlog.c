@@ -94,6 +94,25 @@ static void line_replace(Lines *ls, size_t i, const char *from, const char *to) 
         ls->l[i] = n;
 }
 
+static void line_delete(Lines *ls, size_t i) {
+        free(ls->l[i]);
+        memmove(&ls->l[i], &ls->l[i + 1], (ls->n - i - 1) * sizeof(char *));
+        ls->n--;
+}
+
+static void line_insert(Lines *ls, size_t i, const char *line) {
+        assert_true(ls->n < 64);
+        memmove(&ls->l[i + 1], &ls->l[i], (ls->n - i) * sizeof(char *));
+        ls->l[i] = strdup(line);
+        ls->n++;
+}
+
+static void line_swap(Lines *ls, size_t i, size_t j) {
+        char *t = ls->l[i];
+        ls->l[i] = ls->l[j];
+        ls->l[j] = t;
+}
+
 static void sha256_hex_of(const char *s, char out[65]) {
         struct sha256_ctx ctx;
         uint8_t d[SHA256_DIGEST_SIZE];
@@ -246,9 +265,7 @@ static void test_removed_line(void **state) {
         append_n(f, 4);
         Lines ls;
         lines_read(f, &ls);
-        free(ls.l[1]);
-        memmove(&ls.l[1], &ls.l[2], 2 * sizeof(char *));
-        ls.n--;
+        line_delete(&ls, 1);
         lines_write(f, &ls);
         /* caught by the seq check */
         expect_broken(f, (const char *[]) { "line 2:", "seq 3, expected 2", NULL });
@@ -259,9 +276,7 @@ static void test_removed_line_renumbered(void **state) {
         append_n(f, 4);
         Lines ls;
         lines_read(f, &ls);
-        free(ls.l[1]);
-        memmove(&ls.l[1], &ls.l[2], 2 * sizeof(char *));
-        ls.n--;
+        line_delete(&ls, 1);
         line_replace(&ls, 1, "{\"seq\":3,", "{\"seq\":2,");
         line_replace(&ls, 2, "{\"seq\":4,", "{\"seq\":3,");
         lines_write(f, &ls);
@@ -274,9 +289,7 @@ static void test_reordered_lines(void **state) {
         append_n(f, 4);
         Lines ls;
         lines_read(f, &ls);
-        char *t = ls.l[1];
-        ls.l[1] = ls.l[2];
-        ls.l[2] = t;
+        line_swap(&ls, 1, 2);
         lines_write(f, &ls);
         expect_broken(f, (const char *[]) { "line 2:", "seq 3, expected 2", NULL });
 }
@@ -286,9 +299,7 @@ static void test_reordered_lines_renumbered(void **state) {
         append_n(f, 4);
         Lines ls;
         lines_read(f, &ls);
-        char *t = ls.l[1];
-        ls.l[1] = ls.l[2];
-        ls.l[2] = t;
+        line_swap(&ls, 1, 2);
         line_replace(&ls, 1, "{\"seq\":3,", "{\"seq\":2,");
         line_replace(&ls, 2, "{\"seq\":2,", "{\"seq\":3,");
         lines_write(f, &ls);
@@ -308,9 +319,7 @@ static void test_inserted_line(void **state) {
                  "{\"seq\":2,\"time\":\"2026-01-01T00:00:00.000000Z\",\"boot_id\":null,\"type\":\"boot-confirmed\","
                  "\"component\":null,\"action\":null,\"message\":\"all good\",\"evidence\":{},\"prev\":\"%s\"}",
                  h);
-        memmove(&ls.l[2], &ls.l[1], 2 * sizeof(char *));
-        ls.l[1] = strdup(forged);
-        ls.n++;
+        line_insert(&ls, 1, forged);
         line_replace(&ls, 2, "{\"seq\":2,", "{\"seq\":3,");
         line_replace(&ls, 3, "{\"seq\":3,", "{\"seq\":4,");
         lines_write(f, &ls);
@@ -322,10 +331,7 @@ static void test_inserted_line_not_renumbered(void **state) {
         append_n(f, 3);
         Lines ls;
         lines_read(f, &ls);
-        char *copy = strdup(ls.l[1]);
-        memmove(&ls.l[2], &ls.l[1], 2 * sizeof(char *));
-        ls.l[1] = copy; /* a duplicated line */
-        ls.n++;
+        line_insert(&ls, 1, ls.l[1]); /* a duplicated line */
         lines_write(f, &ls);
         expect_broken(f, (const char *[]) { "line 3:", "seq 2, expected 3", NULL });
 }
@@ -348,9 +354,7 @@ static void test_first_lines_removed(void **state) {
         append_n(f, 3);
         Lines ls;
         lines_read(f, &ls);
-        free(ls.l[0]);
-        memmove(&ls.l[0], &ls.l[1], 2 * sizeof(char *));
-        ls.n--;
+        line_delete(&ls, 0);
         line_replace(&ls, 0, "{\"seq\":2,", "{\"seq\":1,");
         line_replace(&ls, 1, "{\"seq\":3,", "{\"seq\":2,");
         lines_write(f, &ls);

@@ -464,6 +464,18 @@ static void test_parts_grouping_robust(void **state) {
         assert_string_equal(r.events[1].fault_module, "mod_a");
         assert_false(r.events[1].incomplete);
         crash_report_done(&r);
+
+        /* the same count in two boots, an hour apart, parts not repeating
+         * (boot B's Part1 was lost): still two dumps, told apart by time */
+        PstoreRecord recs2[] = {
+                { .name = "dmesg-efi-170000000001001", .data = "Panic#1 Part1\nRIP: 0010:a+1/2 [mod_a]\n", .len = 38 },
+                { .name = "dmesg-efi-170000360002001", .data = "Panic#1 Part2\nRIP: 0010:b+1/2 [mod_b]\n", .len = 38 },
+        };
+        assert_int_equal(pstore_parse_records(recs2, ELEMENTSOF(recs2), &r), 0);
+        assert_int_equal(r.n_events, 2);
+        assert_string_equal(r.events[0].fault_module, "mod_b");
+        assert_string_equal(r.events[1].fault_module, "mod_a");
+        crash_report_done(&r);
 }
 
 static void test_compressed_record(void **state) {
@@ -603,6 +615,12 @@ static void test_read_skips_links_and_specials(void **state) {
         assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, PSTORE_ARCHIVE_DIR, &name), 0);
         assert_null(name);
         assert_int_equal(count_entries(d->pstore, "dmesg-"), 3);
+
+        /* a name the kernel never makes (no archive name is built from it) */
+        unit_write(d->pstore, "dmesg-efi-1 \x1b[2J", "Oops#1 Part1\n");
+        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, PSTORE_ARCHIVE_DIR, &name), 0);
+        assert_null(name);
+        assert_int_equal(count_entries(d->pstore, "dmesg-"), 4);
         char a[300];
         snprintf(a, sizeof a, "%s%s", d->root, PSTORE_ARCHIVE_DIR);
         assert_int_equal(count_entries(a, ""), 0);

@@ -37,7 +37,7 @@ say "setup took $(($(date +%s) - t_setup)) s"
 
 # What lastgood printed in the initramfs this boot.
 lastgood_said() {
-        sed -n '/lgtest: initramfs/,/lgtest: root init/p' "$LOG" | grep -E 'lastgood' | grep -v '^lgtest' |
+        awk '/lgtest: root init|lgtest: SYSTEM UP|Welcome to Debian/ { exit } /lastgood/ && !/^lgtest/' "$LOG" |
                 sed -E 's/^\[ *[0-9.]+\] //; s/^/      | /' | head -n 12
 }
 sensor_line() {

@@ -118,39 +118,18 @@ EOF
         rm -rf "$tree"
 }
 
-# vm_build_root KVER LASTGOOD-BIN|"" SENSOR-DIR POLICY-FILE DIR
-vm_build_root() {
-        local kver=$1 bin=$2 sensor=$3 policy=$4 tree=$5 kdir ko a
-        kdir=$(vm_kdir "$kver")
-        rm -rf "$tree"
-        mkdir -p "$tree"/{bin,sbin,usr/sbin,usr/bin,dev,proc,sys,run,tmp,mnt,root,boot/efi}
-        mkdir -p "$tree"/etc/{lastgood/policy.d,fakesensor,modprobe.d,systemd/system} "$tree/var/lib/lastgood"
-        chmod 1777 "$tree/tmp"
-        install -m 0755 /bin/busybox "$tree/bin/busybox"
-        for a in $("$tree/bin/busybox" --list); do
-                case $a in modprobe | insmod | rmmod | lsmod | depmod | modinfo) continue ;; esac
-                [[ -e $tree/bin/$a ]] || ln -s busybox "$tree/bin/$a"
-        done
-        # Real kmod: honours /etc/modprobe.d and /run/modprobe.d (blacklist,
-        # install … /bin/false), which lastgood's quarantine and safe mode use.
-        vm_copy_exec_as /bin/kmod /bin/kmod "$tree"
-        for a in modprobe insmod rmmod lsmod depmod modinfo; do ln -s ../bin/kmod "$tree/sbin/$a"; done
-        while read -r ko; do
-                [[ -n $ko ]] && install -D -m 0644 "$kdir$ko" "$tree$ko"
-        done < <(vm_kmod_deps "$kver" i6300esb)
+# vm_install_sensor TREE KVER SENSOR-DIR — the fake sensor as its vendor
+# installs it: the module, its content, the update payloads and the updater.
+vm_install_sensor() {
+        local tree=$1 kver=$2 sensor=$3
         install -D -m 0644 "$sensor/good/fakesensor.ko" "$tree/lib/modules/$kver/extra/fakesensor.ko"
-        vm_depmod "$tree" "$kver"
-        [[ -n $bin ]] && vm_install_lastgood "$bin" "$tree"
-        install -m 0644 "$policy" "$tree/etc/lastgood/policy.yaml"
-        install -m 0644 "$sensor/good.rules" "$tree/etc/fakesensor/rules.bin"
+        install -D -m 0644 "$sensor/good.rules" "$tree/etc/fakesensor/rules.bin"
         # The vendor's update payloads, applied by fakesensor-update.
         install -D -m 0644 "$sensor/bad.rules" "$tree/usr/share/fakesensor/updates/bad.rules"
         install -m 0644 "$sensor/spin.rules" "$sensor/good2.rules" "$tree/usr/share/fakesensor/updates/"
         install -m 0644 "$sensor/broken/fakesensor.ko" "$tree/usr/share/fakesensor/updates/fakesensor-1.1-broken.ko"
         install -m 0644 "$sensor/good/fakesensor.ko" "$tree/usr/share/fakesensor/updates/fakesensor-1.2-fixed.ko"
-        printf 'root:x:0:0:root:/root:/bin/sh\n' >"$tree/etc/passwd"
-        printf 'root:x:0:\n' >"$tree/etc/group"
-        echo lastgood-vm >"$tree/etc/hostname"
+        mkdir -p "$tree/usr/sbin"
         cat >"$tree/usr/sbin/fakesensor-update" <<EOF
 #!/bin/sh
 # The sensor vendor's updater: replaces content or the module atomically.
@@ -172,6 +151,35 @@ sync
 echo "fakesensor-update: \$1 \$2 installed"
 EOF
         chmod 0755 "$tree/usr/sbin/fakesensor-update"
+}
+
+# vm_build_root KVER LASTGOOD-BIN|"" SENSOR-DIR POLICY-FILE DIR
+vm_build_root() {
+        local kver=$1 bin=$2 sensor=$3 policy=$4 tree=$5 kdir ko a
+        kdir=$(vm_kdir "$kver")
+        rm -rf "$tree"
+        mkdir -p "$tree"/{bin,sbin,usr/sbin,usr/bin,dev,proc,sys,run,tmp,mnt,root,boot/efi}
+        mkdir -p "$tree"/etc/{lastgood/policy.d,fakesensor,modprobe.d,systemd/system} "$tree/var/lib/lastgood"
+        chmod 1777 "$tree/tmp"
+        install -m 0755 /bin/busybox "$tree/bin/busybox"
+        for a in $("$tree/bin/busybox" --list); do
+                case $a in modprobe | insmod | rmmod | lsmod | depmod | modinfo) continue ;; esac
+                [[ -e $tree/bin/$a ]] || ln -s busybox "$tree/bin/$a"
+        done
+        # Real kmod: honours /etc/modprobe.d and /run/modprobe.d (blacklist,
+        # install … /bin/false), which lastgood's quarantine and safe mode use.
+        vm_copy_exec_as /bin/kmod /bin/kmod "$tree"
+        for a in modprobe insmod rmmod lsmod depmod modinfo; do ln -s ../bin/kmod "$tree/sbin/$a"; done
+        while read -r ko; do
+                [[ -n $ko ]] && install -D -m 0644 "$kdir$ko" "$tree$ko"
+        done < <(vm_kmod_deps "$kver" i6300esb)
+        vm_install_sensor "$tree" "$kver" "$sensor"
+        vm_depmod "$tree" "$kver"
+        [[ -n $bin ]] && vm_install_lastgood "$bin" "$tree"
+        install -m 0644 "$policy" "$tree/etc/lastgood/policy.yaml"
+        printf 'root:x:0:0:root:/root:/bin/sh\n' >"$tree/etc/passwd"
+        printf 'root:x:0:\n' >"$tree/etc/group"
+        echo lastgood-vm >"$tree/etc/hostname"
         cat >"$tree/sbin/init" <<'EOF'
 #!/bin/sh
 # The fast tier's init: systemd's order for what matters here, in a script.

@@ -85,7 +85,7 @@ vm_run() {
         local rc=0
         timeout --foreground -s KILL "$timeout" \
                 qemu-system-x86_64 -machine q35 -accel "$(vm_accel)" -cpu max -smp 1 -m 512 \
-                -nographic -no-reboot -action watchdog=reset \
+                -nographic -nic none -no-reboot -action watchdog=reset \
                 -serial "file:$log" -monitor none -display none "$@" \
                 </dev/null >"$log.qemu" 2>&1 || rc=$?
         if ((rc == 137)); then

@@ -153,9 +153,10 @@ boot_panic_reason() {
         echo "${bug}${rip:+ at $rip}"
 }
 
-# lastgood's own lines from the early boot (its mode/decision).
+# lastgood's own lines from the early boot (its mode/decision): everything it
+# said before the root's userspace took over.
 boot_decision() {
-        sed -n '/lgtest: initramfs/,/lgtest: root init/p' "$1" | grep -E 'lastgood' | grep -v '^lgtest' |
+        awk '/lgtest: root init|lgtest: SYSTEM UP|Welcome to Debian/ { exit } /lastgood/ && !/^lgtest/' "$1" |
                 sed -E 's/^\[ *[0-9.]+\] //' | head -n 4 | paste -sd '|' | sed 's/|/ | /g'
 }
 

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "unit.h"
+
+#include "manifest.h"
+#include "rootfs.h"
+
+static const char *const SHA = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+
+static char *mf(const char *body) {
+        char *s = NULL;
+        assert_true(asprintf(&s, "lastgood-manifest 1 1000\n%s", body) > 0);
+        return s;
+}
+
+static int parse(const char *body, Manifest **ret, char **reason) {
+        char *s = mf(body);
+        int r = manifest_parse(s, strlen(s), 1000, ret, reason);
+        free(s);
+        return r;
+}
+
+static void test_escape_roundtrip(void **state) {
+        const char *cases[] = { "plain", "with space", "new\nline", "100%", "-", "--", "\xc3\xbc", "tab\there" };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                char *e = manifest_escape(cases[i]);
+                assert_non_null(e);
+                assert_null(strchr(e, ' '));
+                assert_null(strchr(e, '\n'));
+                assert_string_not_equal(e, "-");
+                char *d = NULL;
+                assert_int_equal(manifest_unescape(e, &d), 0);
+                assert_string_equal(d, cases[i]);
+                free(e);
+                free(d);
+        }
+        char *d = NULL;
+        /* non-canonical spellings are refused: one path, one spelling */
+        assert_int_equal(manifest_unescape("%41", &d), -EBADMSG);
+        assert_int_equal(manifest_unescape("%2d", &d), -EBADMSG);
+        assert_int_equal(manifest_unescape("%00", &d), -EBADMSG);
+        assert_int_equal(manifest_unescape("%2", &d), -EBADMSG);
+        assert_int_equal(manifest_unescape("a%", &d), -EBADMSG);
+}
+
+static void test_parse_format_roundtrip(void **state) {
+        char body[2048];
+        snprintf(body, sizeof body,
+                 "d 0755 0 0 0 - 1 2 3 4 etc/sensor -\n"
+                 "f 4755 10 20 6 %s -5 6 7 8 etc/sensor/a%%20b -\n"
+                 "l 0777 0 0 3 - 1 2 3 4 etc/sensor/link a%%20b\n",
+                 SHA);
+        Manifest *m = NULL;
+        char *reason = NULL;
+        assert_int_equal(parse(body, &m, &reason), 0);
+        assert_int_equal(m->n, 3);
+        assert_int_equal(m->created_ns, 1000);
+        assert_string_equal(m->entries[1].path, "etc/sensor/a b");
+        assert_int_equal(m->entries[1].mode, 04755);
+        assert_int_equal(m->entries[1].mtime_ns, -5);
+        assert_string_equal(m->entries[2].target, "a b");
+        assert_int_equal(manifest_find(m, "etc/sensor/link"), 2);
+        assert_int_equal(manifest_find(m, "etc/sensor/nope"), -1);
+
+        char *text = NULL;
+        size_t len;
+        assert_int_equal(manifest_format(m, &text, &len), 0);
+        char *expect = mf(body);
+        assert_string_equal(text, expect);
+        free(expect);
+        free(text);
+        manifest_free(m);
+}
+
+static void expect_bad(const char *body, const char *what) {
+        Manifest *m = NULL;
+        char *reason = NULL;
+        int r = parse(body, &m, &reason);
+        if (r != -EBADMSG || !reason || !strstr(reason, what))
+                fail_msg("expected refusal '%s' for [%s], got %d '%s'", what, body, r, reason ?: "");
+        assert_null(m);
+        free(reason);
+}
+
+static void test_parse_refuses(void **state) {
+        char line[512];
+        expect_bad("d 0755 0 0 0 - 1 2 3 4 etc/../x -\n", "unsafe path");
+        expect_bad("d 0755 0 0 0 - 1 2 3 4 /etc/x -\n", "unsafe path");
+        expect_bad("d 0755 0 0 0 - 1 2 3 4 %2Fetc -\n", "badly escaped path");
+        expect_bad("d 0755 0 0 0 - 1 2 3 4 etc//x -\n", "unsafe path");
+        expect_bad("d 0755 0 0 0 - 1 2 3 4 ./etc -\n", "unsafe path");
+        expect_bad("d 0755 0 0 0 - 1 2 3 4 b -\nd 0755 0 0 0 - 1 2 3 4 a -\n", "not sorted");
+        expect_bad("d 0755 0 0 0 - 1 2 3 4 a -\nd 0755 0 0 0 - 1 2 3 4 a -\n", "not sorted or not unique");
+        expect_bad("d 755 0 0 0 - 1 2 3 4 a -\n", "bad mode");
+        expect_bad("d 0855 0 0 0 - 1 2 3 4 a -\n", "bad mode");
+        expect_bad("x 0755 0 0 0 - 1 2 3 4 a -\n", "bad type");
+        expect_bad("d 0755 0 0 0 - 1 2 3 4 a\n", "wrong number of fields");
+        expect_bad("d 0755 0 0 0 - 1 2 3 4 a - x\n", "too many fields");
+        expect_bad("d 0755 0  0 - 1 2 3 4 a -\n", "empty field");
+        expect_bad("d 0755 0 0 0 - 1 2 3 4 a -", "not terminated");
+        expect_bad("d 0755 0 0 5 - 1 2 3 4 a -\n", "directory with a size");
+        expect_bad("d 0755 -1 0 0 - 1 2 3 4 a -\n", "bad uid");
+        expect_bad("d 0755 4294967296 0 0 - 1 2 3 4 a -\n", "bad uid");
+        expect_bad("d 0755 0 0 0 - 01 2 3 4 a -\n", "bad mtime");
+        expect_bad("d 0755 0 0 0 - -0 2 3 4 a -\n", "bad mtime");
+        expect_bad("f 0644 0 0 1 - 1 2 3 4 a -\n", "bad sha256");
+        expect_bad("f 0644 0 0 1 5891B5 1 2 3 4 a -\n", "bad sha256");
+        snprintf(line, sizeof line, "d 0755 0 0 0 %s 1 2 3 4 a -\n", SHA);
+        expect_bad(line, "sha256 on a non-file");
+        expect_bad("l 0777 0 0 3 - 1 2 3 4 a -\n", "symlink without a target");
+        expect_bad("l 0777 0 0 2 - 1 2 3 4 a abc\n", "size differs");
+        expect_bad("l 0755 0 0 3 - 1 2 3 4 a abc\n", "symlink mode");
+        expect_bad("d 0755 0 0 0 - 1 2 3 4 a b\n", "target on a non-symlink");
+
+        /* header */
+        Manifest *m = NULL;
+        char *reason = NULL;
+        assert_int_equal(manifest_parse("lastgood-manifest 2 1\n", 22, 10, &m, &reason), -EBADMSG);
+        assert_non_null(strstr(reason, "bad header"));
+        free(reason);
+        reason = NULL;
+        assert_int_equal(manifest_parse("lastgood-manifest 1 1\nd 0755 0 0 0 - 1 2 3 4 a\0 -\n", 49, 10, &m, &reason),
+                         -EBADMSG);
+        free(reason);
+        reason = NULL;
+
+        assert_int_equal(manifest_parse("", 0, 10, &m, &reason), -EBADMSG);
+        free(reason);
+        reason = NULL;
+
+        /* the entry cap */
+        char *s = mf("d 0755 0 0 0 - 1 2 3 4 a -\nd 0755 0 0 0 - 1 2 3 4 b -\nd 0755 0 0 0 - 1 2 3 4 c -\n");
+        assert_int_equal(manifest_parse(s, strlen(s), 2, &m, &reason), -E2BIG);
+        free(reason);
+        reason = NULL;
+        assert_int_equal(manifest_parse(s, strlen(s), 3, &m, &reason), 0);
+        manifest_free(m);
+        free(s);
+}
+
+static void test_symlink_containment(void **state) {
+        const char *root = "etc/sensor";
+        assert_null(manifest_check_symlink(root, "etc/sensor/link", "a.conf"));
+        assert_null(manifest_check_symlink(root, "etc/sensor/sub/up", "../a.conf"));
+        assert_null(manifest_check_symlink(root, "etc/sensor/sub/up", ".."));
+        assert_null(manifest_check_symlink(root, "etc/sensor/a/b/c", "../../x/./y"));
+        assert_null(manifest_check_symlink(root, "etc/sensor/l", "."));
+        assert_string_equal(manifest_check_symlink(root, "etc/sensor/l", "/etc/passwd"), "absolute symlink target");
+        assert_string_equal(manifest_check_symlink(root, "etc/sensor/l", "../x"), "symlink target escapes the content path");
+        assert_string_equal(manifest_check_symlink(root, "etc/sensor/sub/l", "../../x"),
+                            "symlink target escapes the content path");
+        /* ".." after a component would be resolved through whatever that
+         * component is (maybe a symlink to "."): refused */
+        assert_string_equal(manifest_check_symlink(root, "etc/sensor/sub/l", "x/../.."),
+                            "symlink target with '..' after a path component");
+        assert_string_equal(manifest_check_symlink(root, "etc/sensor", "x"), "a content path itself must not be a symlink");
+        assert_string_equal(manifest_check_symlink(root, "etc/sensor/l", ""), "symlink with an empty target");
+}
+
+static void test_roots(void **state) {
+        char *content[] = { "/usr/lib/x/y", "/etc/sensor/sub", "/etc/sensor", "/usr/lib/x", "/etc/sensor-b", NULL };
+        char **roots = NULL;
+        assert_int_equal(manifest_roots(content, &roots), 0);
+        assert_int_equal(strv_length(roots), 3);
+        assert_string_equal(roots[0], "etc/sensor");
+        assert_string_equal(roots[1], "etc/sensor-b");
+        assert_string_equal(roots[2], "usr/lib/x");
+        assert_int_equal(manifest_roots_find(roots, "etc/sensor/a"), 0);
+        assert_int_equal(manifest_roots_find(roots, "etc/sensor-b"), 1);
+        assert_int_equal(manifest_roots_find(roots, "etc/sensorx"), -1);
+        assert_int_equal(manifest_roots_find(roots, "etc"), -1);
+        strv_free(roots);
+
+        char *rel[] = { "etc/sensor", NULL };
+        assert_int_equal(manifest_roots(rel, &roots), -EINVAL);
+        char *dots[] = { "/etc/../x", NULL };
+        assert_int_equal(manifest_roots(dots, &roots), -EINVAL);
+        char *slash[] = { "/", NULL };
+        assert_int_equal(manifest_roots(slash, &roots), -EINVAL);
+}
+
+static void test_check_roots(void **state) {
+        char *content[] = { "/etc/sensor", NULL };
+        char **roots = NULL;
+        assert_int_equal(manifest_roots(content, &roots), 0);
+        struct {
+                const char *body, *why;
+        } cases[] = {
+                { "d 0755 0 0 0 - 1 2 3 4 etc/sensor -\nd 0755 0 0 0 - 1 2 3 4 etc/sensor/a -\n", NULL },
+                { "d 0755 0 0 0 - 1 2 3 4 etc/other -\n", "outside the component's content paths" },
+                { "d 0755 0 0 0 - 1 2 3 4 etc/sensor -\nd 0755 0 0 0 - 1 2 3 4 etc/sensor/a/b -\n",
+                  "its parent directory is not in the snapshot" },
+                { "d 0755 0 0 0 - 1 2 3 4 etc/sensor -\nl 0777 0 0 1 - 1 2 3 4 etc/sensor/l .\n"
+                  "d 0755 0 0 0 - 1 2 3 4 etc/sensor/l/x -\n",
+                  "its parent is not a directory" },
+                { "d 0755 0 0 0 - 1 2 3 4 etc/sensor -\nl 0777 0 0 5 - 1 2 3 4 etc/sensor/l ../..\n",
+                  "escapes the content path" },
+                { "l 0777 0 0 1 - 1 2 3 4 etc/sensor x\n", "must not be a symlink" },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                Manifest *m = NULL;
+                char *reason = NULL;
+                assert_int_equal(parse(cases[i].body, &m, &reason), 0);
+                int r = manifest_check_roots(m, roots, &reason);
+                if (!cases[i].why)
+                        assert_int_equal(r, 0);
+                else {
+                        assert_int_equal(r, -EBADMSG);
+                        if (!strstr(reason, cases[i].why))
+                                fail_msg("case %zu: '%s' lacks '%s'", i, reason, cases[i].why);
+                }
+                free(reason);
+                manifest_free(m);
+        }
+        strv_free(roots);
+}
+
+static int collect(int dir_fd, const char *name, const char *path, const struct stat *st, void *userdata) {
+        Manifest *m = userdata;
+        ManifestEntry e = { .path = (char *) path };
+        manifest_entry_from_stat(&e, st);
+        char target[4096];
+        if (e.type == 'l') {
+                ssize_t l = readlinkat(dir_fd, name, target, sizeof target - 1);
+                assert_true(l >= 0);
+                target[l] = '\0';
+                e.target = target;
+        }
+        if (e.type == 'f') {
+                int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
+                assert_true(fd >= 0);
+                assert_int_equal(manifest_hash_fd(fd, e.sha256, NULL), 0);
+                close(fd);
+        }
+        return manifest_add(m, &e);
+}
+
+static void test_walk_and_compare_live(void **state) {
+        char *d = unit_mkdtemp();
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd,
+                 "cd %s && mkdir -p etc/sensor/sub etc/sensor/empty && echo hi > etc/sensor/a && ln -s a etc/sensor/l"
+                 " && mkfifo etc/sensor/fifo && echo x > etc/sensor/sub/b",
+                 d);
+        assert_int_equal(system(cmd), 0);
+        int root_fd;
+        assert_int_equal(root_open(d, &root_fd), 0);
+        char *content[] = { "/etc/sensor", NULL };
+        char **roots = NULL;
+        assert_int_equal(manifest_roots(content, &roots), 0);
+
+        Manifest *m = manifest_new();
+        m->created_ns = manifest_now_ns() + 1000000000LL; /* as if the scan began later: nothing racy */
+        assert_int_equal(manifest_walk(root_fd, roots, collect, m), 0);
+        /* parents first, siblings sorted, the FIFO skipped */
+        assert_int_equal(m->n, 6);
+        assert_string_equal(m->entries[0].path, "etc/sensor");
+        assert_string_equal(m->entries[1].path, "etc/sensor/a");
+        assert_string_equal(m->entries[2].path, "etc/sensor/empty");
+        manifest_sort(m);
+
+        bool changed, updated;
+        int64_t newest;
+        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        assert_false(changed);
+        assert_false(updated);
+        assert_int_equal(newest, 0);
+
+        /* touched: stat moved, content did not -> unchanged, cache refreshed */
+        snprintf(cmd, sizeof cmd, "touch -d '2001-01-01' %s/etc/sensor/a", d);
+        assert_int_equal(system(cmd), 0);
+        usleep(100 * 1000); /* else the refreshed cache is "racy" and checked again */
+        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        assert_false(changed);
+        assert_true(updated);
+        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        assert_false(changed);
+        assert_false(updated);
+
+        /* same size, other bytes, old mtime: only the hash can tell */
+        snprintf(cmd, sizeof cmd, "echo ho > %s/etc/sensor/a && touch -d '2001-01-01' %s/etc/sensor/a", d, d);
+        assert_int_equal(system(cmd), 0);
+        struct stat st;
+        snprintf(cmd, sizeof cmd, "%s/etc/sensor/a", d);
+        assert_int_equal(lstat(cmd, &st), 0);
+        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        assert_true(changed);
+        assert_int_equal(newest, (int64_t) st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec);
+
+        /* removed and added entries count as changes too */
+        Manifest *m2 = manifest_new();
+        m2->created_ns = manifest_now_ns() + 1000000000LL;
+        assert_int_equal(manifest_walk(root_fd, roots, collect, m2), 0);
+        manifest_sort(m2);
+        snprintf(cmd, sizeof cmd, "rm %s/etc/sensor/sub/b", d);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(manifest_compare_live(root_fd, roots, m2, &changed, &newest, &updated), 0);
+        assert_true(changed);
+        assert_true(newest > 0);
+        snprintf(cmd, sizeof cmd, "echo x > %s/etc/sensor/sub/b && chmod 600 %s/etc/sensor/sub/b", d, d);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(manifest_compare_live(root_fd, roots, m2, &changed, &newest, &updated), 0);
+        assert_true(changed); /* mode differs */
+
+        manifest_free(m);
+        manifest_free(m2);
+        strv_free(roots);
+        close(root_fd);
+        unit_rmdir(d);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_escape_roundtrip),
+                cmocka_unit_test(test_parse_format_roundtrip),
+                cmocka_unit_test(test_parse_refuses),
+                cmocka_unit_test(test_symlink_containment),
+                cmocka_unit_test(test_roots),
+                cmocka_unit_test(test_check_roots),
+                cmocka_unit_test(test_walk_and_compare_live),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

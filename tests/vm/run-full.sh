@@ -1,0 +1,211 @@
+#!/bin/bash
+# make check-vm-full — scenario 1 on a real Debian 12 userspace.
+#
+# A debootstrapped bookworm (minbase + systemd + udev + initramfs-tools),
+# lastgood installed into it with `make install` (binary, policy, the
+# initramfs-tools hook and script, the systemd units, the GRUB script), the
+# fake sensor as a systemd unit, a real `update-initramfs` inside the tree;
+# then the same crash loop as scenario 1: a bad content update → a crash →
+# lastgood, run by the real initramfs-tools script, restores the content →
+# a boot confirmed by lastgood-confirm.service under real systemd.
+#
+# The debootstrap result is cached in tests/vm/cache/full/base (first run
+# ~1–2 min plus downloads). Serial logs: tests/vm/artifacts/full/boot-N.log.
+set -uo pipefail
+. "$(dirname "$0")/run.sh"
+
+FULL=$CACHE/full
+INCLUDE=systemd,systemd-sysv,kmod,udev,initramfs-tools,busybox,linux-base,libefivar1,libblkid1,libyaml-0-2,libarchive13,libnettle8,zlib1g
+MIRROR=${LG_VM_MIRROR:-http://deb.debian.org/debian}
+
+full_base() {
+        local stamp="bookworm minbase $INCLUDE"
+        if [[ -e $FULL/base/.stamp && $(<"$FULL/base/.stamp") == "$stamp" ]]; then
+                return 0
+        fi
+        vm_log "debootstrap bookworm (minbase + systemd + initramfs-tools)"
+        rm -rf "$FULL/base" "$FULL/base.tmp"
+        mkdir -p "$FULL"
+        debootstrap --variant=minbase --include="$INCLUDE" bookworm "$FULL/base.tmp" "$MIRROR" \
+                >"$FULL/debootstrap.log" 2>&1 || { tail -20 "$FULL/debootstrap.log" >&2; vm_die "debootstrap failed"; }
+        rm -rf "$FULL/base.tmp/var/cache/apt/archives/"*.deb
+        echo "$stamp" >"$FULL/base.tmp/.stamp"
+        mv "$FULL/base.tmp" "$FULL/base"
+}
+
+# The kernel's modules, less what a virtio VM never loads.
+full_kernel() {
+        local root=$1 kdir
+        kdir=$(vm_kdir "$KVER")
+        install -D -m 0644 "$kdir/boot/vmlinuz-$KVER" "$root/boot/vmlinuz-$KVER"
+        install -m 0644 "$kdir/boot/config-$KVER" "$kdir/boot/System.map-$KVER" "$root/boot/"
+        mkdir -p "$root/lib/modules"
+        cp -a "$kdir/lib/modules/$KVER" "$root/lib/modules/"
+        local d
+        for d in drivers/gpu drivers/net drivers/media drivers/infiniband drivers/staging drivers/scsi \
+                drivers/bluetooth drivers/iio drivers/isdn drivers/mtd sound net; do
+                rm -rf "$root/lib/modules/$KVER/kernel/$d"
+        done
+}
+
+full_root() {
+        local root=$1 policy=$VM_DIR/policy-full.yaml
+        rm -rf "$root"
+        cp -a "$FULL/base" "$root"
+        rm -f "$root/.stamp"
+        full_kernel "$root"
+        vm_install_sensor "$root" "$KVER" "$SENSOR_DIR"
+        chroot "$root" depmod "$KVER"
+        echo lastgood-vm >"$root/etc/hostname"
+        echo 'LABEL=lgroot / ext4 defaults 0 1' >"$root/etc/fstab"
+        # The initramfs: initramfs-tools with its own init, only the modules
+        # this VM needs (MODULES=dep would look at the build host).
+        printf 'MODULES=list\nCOMPRESS=gzip\n' >"$root/etc/initramfs-tools/conf.d/lastgood-vm.conf"
+        printf 'virtio_pci\nvirtio_blk\ncrc32c_generic\next4\n' >>"$root/etc/initramfs-tools/modules"
+
+        # lastgood, the way an admin installs it.
+        make -s -C "$TOP" install DESTDIR="$root" PREFIX=/usr SYSCONFDIR=/etc >&2 || vm_die "make install"
+        [[ -n ${LG_VM_BIN:-} ]] && install -m 0755 "$LG_VM_BIN" "$root/usr/sbin/lastgood"
+        install -m 0644 "$policy" "$root/etc/lastgood/policy.yaml"
+
+        # The sensor's unit, and the test's own unit that reports and powers off.
+        cat >"$root/etc/systemd/system/fakesensor.service" <<'EOF'
+[Unit]
+Description=fakesensor EDR sensor (test)
+After=systemd-modules-load.service local-fs.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/sbin/modprobe fakesensor
+
+[Install]
+WantedBy=multi-user.target
+EOF
+        cat >"$root/usr/local/sbin/lgtest-finish" <<'EOF'
+#!/bin/sh
+# Waits for lastgood-confirm.service to finish, reports on the serial
+# console in the fast tier's words, runs the harness's actions, powers off.
+exec >/dev/ttyS0 2>&1
+echo "lgtest: root init (systemd)"
+echo "lgtest: lastgood-boot.service ran: $(systemctl show -p ConditionResult --value lastgood-boot.service)"
+if grep -q '^fakesensor ' /proc/modules; then
+        echo "lgtest: SENSOR LOADED build $(cat /sys/module/fakesensor/version 2>/dev/null)," \
+                "$(dmesg | grep -o 'content version [^,]*' | tail -n 1)"
+else
+        echo "lgtest: SENSOR NOT LOADED"
+fi
+echo "lgtest: SYSTEM UP"
+st=unknown
+for i in $(seq 1 300); do
+        st=$(systemctl show -p ActiveState --value lastgood-confirm.service)
+        case $st in active | activating | reloading) sleep 1 ;; *) break ;; esac
+done
+res=$(systemctl show -p Result --value lastgood-confirm.service)
+code=$(systemctl show -p ExecMainStatus --value lastgood-confirm.service)
+if [ "$st" = inactive ] && [ "$res" = success ] && [ "$code" = 0 ]; then
+        echo "lgtest: CONFIRMED"
+else
+        echo "lgtest: CONFIRM FAILED ($st $res $code)"
+        journalctl -b -u lastgood-confirm.service --no-pager | tail -n 20
+fi
+echo "LGTEST-STATUS-BEGIN"
+lastgood status --json
+echo "LGTEST-STATUS-END"
+mkdir -p /run/lgtest
+tar -xf /dev/vdb -C /run/lgtest 2>/dev/null
+if [ -x /run/lgtest/actions.sh ]; then
+        echo "lgtest: running the test's actions"
+        /run/lgtest/actions.sh
+        echo "lgtest: actions done rc=$?"
+fi
+sync
+echo "lgtest: POWEROFF"
+systemctl poweroff --force --force
+EOF
+        chmod 0755 "$root/usr/local/sbin/lgtest-finish"
+        cat >"$root/etc/systemd/system/lgtest-finish.service" <<'EOF'
+[Unit]
+Description=lastgood VM test: report and power off
+After=lastgood-confirm.service fakesensor.service multi-user.target
+
+[Service]
+# exec, not oneshot: this unit must not hold the boot's job queue, or
+# `systemctl is-system-running --wait` (lastgood's health check) would wait
+# for it while it waits for lastgood confirm.
+Type=exec
+ExecStart=/usr/local/sbin/lgtest-finish
+
+[Install]
+WantedBy=multi-user.target
+EOF
+        systemctl --root="$root" enable lastgood-boot.service lastgood-confirm.service \
+                fakesensor.service lgtest-finish.service >/dev/null 2>"$SC_DIR/enable.log" ||
+                vm_die "systemctl enable"
+        # No login prompts on the serial console: the test talks there.
+        systemctl --root="$root" mask serial-getty@ttyS0.service getty@tty1.service >/dev/null 2>&1
+
+        vm_log "update-initramfs (the real one, with lastgood's hook)"
+        chroot "$root" update-initramfs -c -k "$KVER" >"$SC_DIR/update-initramfs.log" 2>&1 ||
+                { tail "$SC_DIR/update-initramfs.log" >&2; vm_die "update-initramfs failed"; }
+}
+
+scenario_full() {
+        SC=full
+        SC_DIR=$ARTIFACTS/$SC
+        rm -rf "$SC_DIR"
+        mkdir -p "$SC_DIR"
+        full_base
+        local root=$FULL/root
+        full_root "$root"
+        local initrd=$root/boot/initrd.img-$KVER
+        # What the hook put in the initramfs.
+        zcat "$initrd" | cpio -t --quiet 2>/dev/null >"$SC_DIR/initramfs-files.txt" || true
+        DISK=$RUN/$SC.img
+        VARS=$RUN/$SC.vars
+        vm_fresh_vars "$VARS"
+        local mb
+        mb=$(du -sm "$root" | cut -f1)
+        VM_ROOT_SIZE=$(((mb * 13 / 10 + 63) / 64 * 64))
+        VM_STATE_START=$((VM_ROOT_START + VM_ROOT_SIZE))
+        VM_DISK_SIZE=$((VM_STATE_START + VM_STATE_SIZE + 1))
+        export VM_STATE_START
+        vm_build_disk "$root" "$KVER" "$initrd" "$BASE_CMDLINE" "$DISK"
+        rm -rf "$root"
+        BOOTN=0
+        SC_FAILS=0
+        SC_START=$(date +%s)
+
+        check "the initramfs has lastgood (hook: copy_exec)" grep -q 'usr/sbin/lastgood$' "$SC_DIR/initramfs-files.txt"
+        check "the initramfs has the boot script" grep -q 'scripts/local-bottom/lastgood$' "$SC_DIR/initramfs-files.txt"
+        check "the initramfs has libarchive (dlopen'd for restores)" grep -q 'libarchive.so' "$SC_DIR/initramfs-files.txt"
+        check "the initramfs has efi-pstore" grep -q 'efi-pstore.ko' "$SC_DIR/initramfs-files.txt"
+
+        healthy_then_update "fakesensor-update content bad.rules"
+        check "boot 1: lastgood-boot.service skipped (the initramfs counted the boot)" \
+                log_has "$LOG" 'lastgood-boot.service ran: no'
+        ttr_begin
+        boot_until_confirmed 6 --actions "$final_report_actions"
+        ttr_end "full tier, scenario 1"
+        check "boot 2 crashed in fakesensor's content parser" log_has "$SC_DIR/boot-2.log" 'RIP: 0010:fs_parse_rules.*\[fakesensor\]'
+        check "recovered: a boot confirmed by lastgood-confirm.service under systemd" test "$RECOVERED" = 1
+        check "recovery at the fast-path threshold (1 crash, the next boot healthy)" test "$BOOTN" = 3
+        check "the healthy boot ran the sensor with the known-good content" log_has "$LOG" 'content version 2024.07.18-good'
+        check "the event log verifies" log_has "$LOG" 'lgtest: LOG VERIFIED'
+        check "on disk: /etc/fakesensor/rules.bin is the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR_DIR/good.rules"
+        sc_end
+}
+
+main_full() {
+        PASSED=()
+        FAILED=()
+        vm_prepare
+        : >"$ARTIFACTS/summary.txt"
+        : >"$ARTIFACTS/time-to-recovery.txt"
+        BOOT_TIMEOUT=${LG_VM_BOOT_TIMEOUT:-300}
+        scenario_full
+        echo "check-vm-full: ${#PASSED[@]} passed, ${#FAILED[@]} failed"
+        ((${#FAILED[@]} == 0))
+}
+
+main_full "$@"
