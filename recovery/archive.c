@@ -265,7 +265,7 @@ static int scan_entry(ScanState *st, struct archive_entry *in) {
         ArchiveScan *s = st->s;
         char path[MANIFEST_PATH_MAX + 2];
         ManifestEntry e = {};
-        ssize_t k, idx;
+        ssize_t k = -1, idx = -1;
         int r = check_header(st, in, path, &e, &k, &idx);
         if (r < 0)
                 return r;

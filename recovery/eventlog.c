@@ -502,63 +502,50 @@ static int parser_string(Parser *ps, char **ret) {
                 if (ps->p >= ps->end)
                         return -EBADMSG;
                 c = (unsigned char) *ps->p++;
-                switch (c) {
-                case '"':
-                case '\\':
-                case '/':
-                        out[o++] = (char) c;
-                        break;
-                case 'b':
-                        out[o++] = '\b';
-                        break;
-                case 'f':
-                        out[o++] = '\f';
-                        break;
-                case 'n':
-                        out[o++] = '\n';
-                        break;
-                case 'r':
-                        out[o++] = '\r';
-                        break;
-                case 't':
-                        out[o++] = '\t';
-                        break;
-                case 'u': {
-                        uint32_t cp, lo;
-                        if (ps->end - ps->p < 4 || hex4(ps->p, &cp) < 0)
-                                return -EBADMSG;
-                        ps->p += 4;
-                        if (cp >= 0xdc00 && cp <= 0xdfff)
-                                return -EBADMSG;
-                        if (cp >= 0xd800 && cp <= 0xdbff) {
-                                if (ps->end - ps->p < 6 || ps->p[0] != '\\' || ps->p[1] != 'u' ||
-                                    hex4(ps->p + 2, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
-                                        return -EBADMSG;
-                                ps->p += 6;
-                                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                /* the one-letter escapes: escape, then what it stands for */
+                static const char simple[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+                const char *m = NULL;
+                for (const char *e = simple; *e; e += 2)
+                        if (*e == (char) c) {
+                                m = e;
+                                break;
                         }
-                        if (cp == 0)
-                                return -EBADMSG; /* would cut the C string */
-                        /* 6 or 12 input bytes always cover the ≤ 4 output bytes */
-                        if (cp < 0x80)
-                                out[o++] = (char) cp;
-                        else if (cp < 0x800) {
-                                out[o++] = (char) (0xc0 | (cp >> 6));
-                                out[o++] = (char) (0x80 | (cp & 0x3f));
-                        } else if (cp < 0x10000) {
-                                out[o++] = (char) (0xe0 | (cp >> 12));
-                                out[o++] = (char) (0x80 | ((cp >> 6) & 0x3f));
-                                out[o++] = (char) (0x80 | (cp & 0x3f));
-                        } else {
-                                out[o++] = (char) (0xf0 | (cp >> 18));
-                                out[o++] = (char) (0x80 | ((cp >> 12) & 0x3f));
-                                out[o++] = (char) (0x80 | ((cp >> 6) & 0x3f));
-                                out[o++] = (char) (0x80 | (cp & 0x3f));
-                        }
-                        break;
+                if (m) {
+                        out[o++] = m[1];
+                        continue;
                 }
-                default:
+                if (c != 'u')
                         return -EBADMSG;
+                uint32_t cp, lo;
+                if (ps->end - ps->p < 4 || hex4(ps->p, &cp) < 0)
+                        return -EBADMSG;
+                ps->p += 4;
+                if (cp >= 0xdc00 && cp <= 0xdfff)
+                        return -EBADMSG;
+                if (cp >= 0xd800 && cp <= 0xdbff) {
+                        if (ps->end - ps->p < 6 || ps->p[0] != '\\' || ps->p[1] != 'u' ||
+                            hex4(ps->p + 2, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
+                                return -EBADMSG;
+                        ps->p += 6;
+                        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                }
+                if (cp == 0)
+                        return -EBADMSG; /* would cut the C string */
+                /* 6 or 12 input bytes always cover the ≤ 4 output bytes */
+                if (cp < 0x80)
+                        out[o++] = (char) cp;
+                else if (cp < 0x800) {
+                        out[o++] = (char) (0xc0 | (cp >> 6));
+                        out[o++] = (char) (0x80 | (cp & 0x3f));
+                } else if (cp < 0x10000) {
+                        out[o++] = (char) (0xe0 | (cp >> 12));
+                        out[o++] = (char) (0x80 | ((cp >> 6) & 0x3f));
+                        out[o++] = (char) (0x80 | (cp & 0x3f));
+                } else {
+                        out[o++] = (char) (0xf0 | (cp >> 18));
+                        out[o++] = (char) (0x80 | ((cp >> 12) & 0x3f));
+                        out[o++] = (char) (0x80 | ((cp >> 6) & 0x3f));
+                        out[o++] = (char) (0x80 | (cp & 0x3f));
                 }
         }
         out[o] = '\0';

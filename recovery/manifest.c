@@ -2,6 +2,7 @@
 #include "manifest.h"
 
 #include <dirent.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <nettle/sha2.h>
 #include <time.h>
@@ -104,6 +105,17 @@ void manifest_entry_from_stat(ManifestEntry *e, const struct stat *st) {
         e->dev = st->st_dev;
 }
 
+void manifest_set_reason(char **ret, const char *fmt, ...) {
+        if (!ret)
+                return;
+        free(*ret);
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(ret, fmt, ap) < 0)
+                *ret = NULL;
+        va_end(ap);
+}
+
 /* ---- escaping ---- */
 
 static bool byte_is_raw(unsigned char c) {
@@ -147,6 +159,17 @@ static int hexval(char c) {
 /* Decodes TOKEN; only the canonical encoding (what escape_to writes) passes. */
 int manifest_unescape(const char *token, char **ret) {
         size_t n = strlen(token);
+        /* Fast path, nearly every path: nothing escaped, nothing to escape. */
+        bool plain = !streq(token, "-");
+        for (size_t i = 0; plain && i < n; i++)
+                plain = byte_is_raw((unsigned char) token[i]);
+        if (plain) {
+                char *c = strdup(token);
+                if (!c)
+                        return -ENOMEM;
+                *ret = c;
+                return 0;
+        }
         _cleanup_free_ char *out = malloc(n + 1);
         if (!out)
                 return -ENOMEM;
@@ -387,7 +410,7 @@ int manifest_parse(const char *buf, size_t len, uint64_t max_entries, Manifest *
                 }
                 if (m->n >= max_entries) {
                         if (ret_reason)
-                                (void) asprintf(ret_reason, "more than %llu entries", (unsigned long long) max_entries);
+                                manifest_set_reason(ret_reason, "more than %llu entries", (unsigned long long) max_entries);
                         return -E2BIG;
                 }
                 ManifestEntry e = {};
@@ -411,7 +434,7 @@ int manifest_parse(const char *buf, size_t len, uint64_t max_entries, Manifest *
                 what = "empty manifest";
         if (what) {
                 if (ret_reason)
-                        (void) asprintf(ret_reason, "manifest line %zu: %s", lineno, what);
+                        manifest_set_reason(ret_reason, "manifest line %zu: %s", lineno, what);
                 return -EBADMSG;
         }
         *ret = TAKE_PTR(m);
@@ -501,7 +524,7 @@ const char *manifest_check_symlink(const char *root, const char *link_path, cons
 static int reasonf(char **ret_reason, const char *path, const char *what) {
         if (ret_reason) {
                 _cleanup_free_ char *esc = manifest_escape(path);
-                (void) asprintf(ret_reason, "entry '%s': %s", esc ?: "?", what);
+                manifest_set_reason(ret_reason, "entry '%s': %s", esc ?: "?", what);
         }
         return -EBADMSG;
 }

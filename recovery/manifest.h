@@ -74,6 +74,10 @@ void manifest_entry_from_stat(ManifestEntry *e, const struct stat *st);
 int manifest_parse(const char *buf, size_t len, uint64_t max_entries, Manifest **ret, char **ret_reason) _wur_;
 int manifest_format(const Manifest *m, char **ret, size_t *ret_len) _wur_;
 
+/* Sets *RET (when RET is not NULL) to a newly formatted reason, freeing the
+ * old one; NULL on OOM. */
+void manifest_set_reason(char **ret, const char *fmt, ...) _printf_(2, 3);
+
 /* Escapes S as the manifest does (printable, no spaces): also used to name
  * hostile paths in messages. Returns NULL on OOM. */
 char *manifest_escape(const char *s);

@@ -302,7 +302,7 @@ int snapshot_store_load(
         if (r < 0)
                 return r;
         if (!streq(meta.component, component)) {
-                (void) asprintf(ret_reason, "belongs to component '%s'", meta.component);
+                manifest_set_reason(ret_reason, "belongs to component '%s'", meta.component);
                 return -EBADMSG;
         }
 
@@ -321,11 +321,9 @@ int snapshot_store_load(
                 return r;
         _cleanup_manifest_ Manifest *m = NULL;
         r = manifest_parse(buf, len, max_entries, &m, ret_reason);
-        if (r == -E2BIG) {
-                free(*ret_reason);
-                (void) asprintf(ret_reason, "manifest has more than %llu entries (snapshots.max_entries)",
-                                (unsigned long long) max_entries);
-        }
+        if (r == -E2BIG)
+                manifest_set_reason(ret_reason, "manifest has more than %llu entries (snapshots.max_entries)",
+                                    (unsigned long long) max_entries);
         if (r < 0)
                 return r;
         r = manifest_check_roots(m, roots, ret_reason);
@@ -335,7 +333,7 @@ int snapshot_store_load(
         for (size_t i = 0; i < m->n; i++) {
                 if (m->entries[i].size > max_expanded - total) {
                         _cleanup_free_ char *esc = manifest_escape(m->entries[i].path);
-                        (void) asprintf(ret_reason, "entry '%s': expanded size exceeds %llu bytes (snapshots.max_expanded_bytes)",
+                        manifest_set_reason(ret_reason, "entry '%s': expanded size exceeds %llu bytes (snapshots.max_expanded_bytes)",
                                         esc ?: "?", (unsigned long long) max_expanded);
                         return -EFBIG;
                 }

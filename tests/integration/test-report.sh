@@ -105,9 +105,10 @@ t_status_json_in_several_states() {
   boot
   status_validates first-boot
   assert_eq "$(jq -r .in_boot <<<"$OUT")" true "in_boot after boot"
-  boot; boot
-  status_validates recovery
-  assert_eq "$(jq -r .failed_boots <<<"$OUT")" 3 "failed_boots after three unconfirmed boots"
+  # failed_boots counts the earlier boots that were never confirmed.
+  boot; boot; boot
+  status_validates loop
+  assert_eq "$(jq -r .failed_boots <<<"$OUT")" 3 "failed_boots after four unconfirmed boots"
   lg confirm
   assert_rc 0 "confirm"
   status_validates confirmed
@@ -143,7 +144,9 @@ t_textfile_after_boot_and_confirm() {
   boot
   assert_rc 0 "boot"
   prom_check
-  grep -qx 'lastgood_failed_boots 1' "$ROOT$PROM" || fail "failed_boots after boot: $(cat "$ROOT$PROM")"
+  grep -qx 'lastgood_failed_boots 0' "$ROOT$PROM" || fail "failed_boots after the first boot: $(cat "$ROOT$PROM")"
+  boot
+  grep -qx 'lastgood_failed_boots 1' "$ROOT$PROM" || fail "failed_boots after a second boot: $(cat "$ROOT$PROM")"
   grep -qx 'lastgood_boot_mode{mode="normal"} 1' "$ROOT$PROM" || fail "boot mode: $(cat "$ROOT$PROM")"
   grep -qx 'lastgood_quarantined{component="examplesensor"} 0' "$ROOT$PROM" || fail "quarantined series"
   lg confirm
@@ -161,7 +164,7 @@ t_textfile_after_boot_and_confirm() {
 t_textfile_in_recovery() {
   healthy_policy
   mkdir -p "$ROOT/var/lib/prometheus/node-exporter"
-  boot; boot; boot
+  boot; boot; boot; boot
   prom_check
   grep -qx 'lastgood_failed_boots 3' "$ROOT$PROM" || fail "failed_boots: $(cat "$ROOT$PROM")"
   grep -qx 'lastgood_failed_boots_threshold 3' "$ROOT$PROM" || fail "threshold: $(cat "$ROOT$PROM")"
@@ -182,6 +185,26 @@ t_textfile_disabled() {
   boot
   assert_rc 0 "boot"
   assert_no_file "$ROOT$PROM"
+}
+
+# A real recovery: the changed component is restored; status names it and
+# the textfile counts it, with its timestamp for the fleet rule.
+t_after_a_recovery() {
+  healthy_policy
+  mkdir -p "$ROOT/var/lib/prometheus/node-exporter"
+  boot
+  lg confirm
+  assert_rc 0 "confirm (takes the known-good snapshot)"
+  echo bad >"$ROOT/etc/examplesensor/rules"
+  boot; boot; boot; boot
+  status_validates recovered
+  [[ $(jq -r .last_action <<<"$OUT") != null ]] || fail "no last_action after recovery: $OUT"
+  assert_eq "$(jq -r .culprit <<<"$OUT")" examplesensor "culprit"
+  prom_check
+  grep -qE '^lastgood_recoveries_total\{component="examplesensor",action="restore-content"\} 1$' "$ROOT$PROM" ||
+    fail "recovery not counted: $(grep recover "$ROOT$PROM")"
+  grep -qE '^lastgood_last_recovery_timestamp_seconds\{component="examplesensor",action="restore-content"\} [1-9]' "$ROOT$PROM" ||
+    fail "no recovery timestamp: $(grep recover "$ROOT$PROM")"
 }
 
 run_tests

@@ -2,6 +2,7 @@
 #include "unit.h"
 
 #include <nettle/sha2.h>
+#include <sys/wait.h>
 
 #include "eventlog.h"
 #include "rootfs.h"
@@ -478,6 +479,30 @@ static void test_symlink_refused(void **state) {
         assert_string_equal(buf, "precious\n");
 }
 
+/* Two processes appending at once must not fork the chain (the flock). */
+static void test_concurrent_appends(void **state) {
+        Fixture *f = *state;
+        pid_t pids[2];
+        for (int k = 0; k < 2; k++) {
+                pids[k] = fork();
+                assert_true(pids[k] >= 0);
+                if (pids[k] == 0) {
+                        for (int i = 0; i < 40; i++) {
+                                Event e = { .type = EVENT_BOOT_COUNTED, .message = k ? "child b" : "child a" };
+                                if (eventlog_append(f->root_fd, &e) < 0)
+                                        _exit(1);
+                        }
+                        _exit(0);
+                }
+        }
+        for (int k = 0; k < 2; k++) {
+                int status;
+                assert_int_equal(waitpid(pids[k], &status, 0), pids[k]);
+                assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        }
+        expect_intact(f, 80);
+}
+
 static void test_parse_line_strict(void **state) {
         const char *good = "{\"seq\":7,\"time\":\"t\",\"boot_id\":null,\"type\":\"boot-counted\",\"component\":\"a\","
                            "\"action\":null,\"message\":\"m \\u00e9 \\ud83d\\ude00\",\"evidence\":{\"k\":\"v\"},"
@@ -499,6 +524,8 @@ static void test_parse_line_strict(void **state) {
                 { "\"time\":\"t\"", "\"time\":\"a\\u0000b\"" },    /* NUL */
                 { "\"time\":\"t\"", "\"time\":\"a\tb\"" },         /* raw control */
                 { "\"time\":\"t\"", "\"time\":\"\\ud800\"" },      /* lone surrogate */
+                { "\"time\":\"t\"", "\"time\":\"\\udc00\"" },      /* lone low surrogate */
+                { "\"action\":null,", "" },                      /* missing key */
                 { "\"time\":\"t\"", "\"time\":\"\\x\"" },          /* bad escape */
                 { "\"k\":\"v\"", "\"k\":\"v\",\"k\":\"w\"" },      /* duplicate evidence */
                 { "\"k\":\"v\"", "\"k\":1" },                      /* non-string evidence */
@@ -557,6 +584,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_torn_first_line, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt_tail_rotates, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_symlink_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
                 cmocka_unit_test(test_parse_line_strict),
                 cmocka_unit_test(test_tail_analyze),
         };

@@ -1,16 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "unit.h"
 
-#include "context.h"
 #include "policy.h"
 #include "rootfs.h"
-
-/* Unit tests link every object but agent/main.c, which defines
- * context_policy() that the verbs call. Weak, so a real definition moved out
- * of main.c wins; never called here. */
-__attribute__((weak)) int context_policy(Context *ctx, Policy **ret) {
-        return -ENOSYS;
-}
 
 static int parse(Policy *p, const char *yaml) {
         return policy_parse_buffer(p, "t.yaml", yaml, strlen(yaml));
