@@ -27,7 +27,8 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wmissing-prototypes
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g $(WARN) -fstack-protector-strong $(PKG_CFLAGS) -Iagent -Iconfig -Irecovery
-RELEASE_CFLAGS := $(BASE_CFLAGS) -O2 -D_FORTIFY_SOURCE=2
+# Distribution flags (dpkg-buildflags' hardening) are appended, not replaced.
+RELEASE_CFLAGS := $(BASE_CFLAGS) -O2 -D_FORTIFY_SOURCE=2 $(CPPFLAGS) $(CFLAGS)
 # The test build: sanitizers and the fault-injection points.
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 TEST_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN) -DLASTGOOD_FAULT_INJECTION
@@ -53,7 +54,7 @@ lastgood: $(BUILDDIR)/release/lastgood
 	cp $< $@
 
 $(BUILDDIR)/release/lastgood: $(REL_OBJS)
-	$(CC) $(RELEASE_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(RELEASE_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILDDIR)/release/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)

@@ -28,7 +28,7 @@ static const Verb verbs[] = {
         { "snapshot", 1, -1, verb_snapshot, "create|list|verify|restore|import known-good content" },
         { "quarantine", 1, 2, verb_quarantine, "list | release COMPONENT" },
         { "log", 0, 1, verb_log, "[verify]: show or verify the event log" },
-        { "helpdesk", 1, -1, verb_helpdesk, "enroll | code --secret-file F [--counter N]" },
+        { "helpdesk", 1, -1, verb_helpdesk, "enroll [--force] | code --secret-file F [--counter N] [--count N] [--sha1] | verify CODE" },
 };
 
 static void help(void) {

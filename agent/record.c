@@ -46,9 +46,10 @@ int record_read_recoveries(int root_fd, RecoveryCount **ret, size_t *ret_n) {
         size_t n = 0;
         char *save = NULL;
         for (char *line = strtok_r(buf, "\n", &save); line && n < RECOVERIES_MAX; line = strtok_r(NULL, "\n", &save)) {
-                unsigned long long cnt;
-                if (sscanf(line, "%63s %31s %llu", l[n].component, l[n].action, &cnt) == 3) {
+                unsigned long long cnt, last = 0;
+                if (sscanf(line, "%63s %31s %llu %llu", l[n].component, l[n].action, &cnt, &last) >= 3) {
                         l[n].count = cnt;
+                        l[n].last_usec = last;
                         n++;
                 }
         }
@@ -76,15 +77,18 @@ void record_count_recovery(int root_fd, const char *component, const char *actio
                 snprintf(l[n].action, sizeof l[n].action, "%s", action);
                 n++;
         }
-        if (i < n)
+        if (i < n) {
                 l[i].count++;
+                l[i].last_usec = now_realtime_usec();
+        }
 
         _cleanup_free_ char *out = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&out, &len);
         if (f) {
                 for (size_t k = 0; k < n; k++)
-                        fprintf(f, "%s %s %" PRIu64 "\n", l[k].component, l[k].action, l[k].count);
+                        fprintf(f, "%s %s %" PRIu64 " %" PRIu64 "\n", l[k].component, l[k].action, l[k].count,
+                                l[k].last_usec);
                 fclose(f);
                 r = write_atomic_root(root_fd, RECOVERIES_PATH, out, len, 0644);
                 if (r < 0)
@@ -115,7 +119,8 @@ void record_report(Context *ctx, const Policy *p, const StateStores *stores, con
         (void) record_read_recoveries(ctx->root_fd, &rc, &nrc);
         ReportRecovery rr[RECOVERIES_MAX];
         for (size_t i = 0; i < nrc; i++)
-                rr[i] = (ReportRecovery) { .component = rc[i].component, .action = rc[i].action, .count = rc[i].count };
+                rr[i] = (ReportRecovery) { .component = rc[i].component, .action = rc[i].action, .count = rc[i].count,
+                                          .last_usec = rc[i].last_usec };
         _cleanup_strv_free_ char **comps = NULL, **quar = NULL;
         ReportSnapshot snaps[POLICY_MAX_COMPONENTS];
         size_t nsnaps = 0;

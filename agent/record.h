@@ -26,6 +26,7 @@ typedef struct RecoveryCount {
         char component[64];
         char action[32];
         uint64_t count;
+        uint64_t last_usec; /* the latest one, CLOCK_REALTIME */
 } RecoveryCount;
 /* Reads the counters; *ret is malloc'd. */
 int record_read_recoveries(int root_fd, RecoveryCount **ret, size_t *ret_n);

@@ -2,8 +2,11 @@
 #include "rootfs.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 
 #include "fault.h"
@@ -130,4 +133,22 @@ int rm_rf_at(int dir_fd, const char *name) {
         if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
                 r = -errno;
         return r;
+}
+
+int root_ensure_writable(int root_fd) {
+        struct statvfs sv;
+        if (fstatvfs(root_fd, &sv) < 0)
+                return -errno;
+        if (!(sv.f_flag & ST_RDONLY))
+                return 0;
+        char path[64], target[PATH_MAX];
+        if (xsnprintf(path, sizeof path, "/proc/self/fd/%d", root_fd) < 0)
+                return -EINVAL;
+        ssize_t n = readlink(path, target, sizeof target - 1);
+        if (n < 0)
+                return -errno;
+        target[n] = '\0';
+        if (mount(NULL, target, NULL, MS_REMOUNT, NULL) < 0)
+                return -errno;
+        return 0;
 }

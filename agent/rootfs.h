@@ -35,3 +35,7 @@ int rm_rf_at(int dir_fd, const char *name) _wur_;
 
 /* True when PATH is a relative path with no "..", "." or empty components. */
 bool path_is_safe_relative(const char *path);
+
+/* In the initramfs the root is mounted read-only: a step that must write
+ * remounts it read-write (and only then). 0 when already writable. */
+int root_ensure_writable(int root_fd) _wur_;

@@ -4,11 +4,17 @@
 #include "esp.h"
 #include "helpdesk.h"
 #include "log.h"
+#include "rootfs.h"
 #include "safemode.h"
 
 bool safe_request_verify_code(int root_fd, const Policy *p, const char *code, const char **ret_why) {
         bool ok = false;
-        int r = helpdesk_verify_code(root_fd, p, code, &ok);
+        /* The counter is burnt durably before a code is accepted: that
+         * needs a writable root, even in the initramfs. */
+        int r = root_ensure_writable(root_fd);
+        if (r < 0)
+                log_warning_errno(r, "Failed to make the root writable for the helpdesk counter: %m");
+        r = helpdesk_verify_code(root_fd, p, code, &ok);
         if (r == -ENOENT) {
                 *ret_why = "no helpdesk secret is enrolled (lastgood helpdesk enroll)";
                 return false;

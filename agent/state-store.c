@@ -288,21 +288,6 @@ int state_stores_read(StateStores *s, BootState *ret) {
         return corrupt ? -EBADMSG : 0;
 }
 
-static int remount_root_rw(StateStores *s) {
-        /* Only the root's own mount: find it through the root fd. */
-        char path[64];
-        if (xsnprintf(path, sizeof path, "/proc/self/fd/%d", s->root_fd) < 0)
-                return -EINVAL;
-        char target[PATH_MAX];
-        ssize_t n = readlink(path, target, sizeof target - 1);
-        if (n < 0)
-                return -errno;
-        target[n] = '\0';
-        if (mount(NULL, target, NULL, MS_REMOUNT, NULL) < 0)
-                return -errno;
-        return 0;
-}
-
 static int store_write(StateStores *s, StateStore *st, const uint8_t *buf) {
         if (st->setup_error < 0)
                 return st->setup_error;
@@ -322,13 +307,13 @@ static int store_write(StateStores *s, StateStore *st, const uint8_t *buf) {
         }
         if (st->dir_fd < 0) {
                 r = root_open_dir(s->root_fd, *st->dir_path ? st->dir_path : "/", true, 0700, &st->dir_fd);
-                if (r == -EROFS && st->kind == STORE_ROOT && s->allow_remount && remount_root_rw(s) >= 0)
+                if (r == -EROFS && st->kind == STORE_ROOT && s->allow_remount && root_ensure_writable(s->root_fd) >= 0)
                         r = root_open_dir(s->root_fd, *st->dir_path ? st->dir_path : "/", true, 0700, &st->dir_fd);
                 if (r < 0)
                         return r;
         }
         r = write_atomic_at(st->dir_fd, st->name, buf, STATE_RECORD_SIZE, 0600);
-        if (r == -EROFS && st->kind == STORE_ROOT && s->allow_remount && remount_root_rw(s) >= 0)
+        if (r == -EROFS && st->kind == STORE_ROOT && s->allow_remount && root_ensure_writable(s->root_fd) >= 0)
                 r = write_atomic_at(st->dir_fd, st->name, buf, STATE_RECORD_SIZE, 0600);
         return r;
 }

@@ -715,6 +715,12 @@ int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, b
         int r = snapshot_component_roots(c, &roots);
         if (r < 0)
                 return r;
+        if (!roots[0]) {
+                /* No content paths (e.g. only kernel modules): nothing to snapshot. */
+                *ret_changed = false;
+                *ret_newest_change_usec = 0;
+                return 0;
+        }
         _cleanup_close_ int dir_fd = -1, comp_fd = -1, snap_fd = -1;
         char id[SNAPSHOT_ID_LEN + 1];
         r = snapshot_store_open(root_fd, p, false, &dir_fd);

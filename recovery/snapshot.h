@@ -64,7 +64,8 @@ void snapshot_set_progress(SnapshotProgressFn fn, void *userdata);
  * Cheap when unchanged: lstat data against the manifest's stat cache; a file
  * is hashed only when its stat data moved. *ret_newest_change_usec: newest
  * ctime among changed/added entries (0 when unchanged). No snapshot at all:
- * changed, with the newest ctime in the content. May rewrite the manifest's
+ * changed, with the newest ctime in the content. No content paths: never
+ * changed. May rewrite the manifest's
  * stat cache (not its content) when files were only touched or restored.
  */
 int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, bool *ret_changed, uint64_t *ret_newest_change_usec) _wur_;

@@ -4,10 +4,9 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <sys/mount.h>
-#include <sys/statvfs.h>
 
 #include "record.h"
+#include "rootfs.h"
 #include "log.h"
 #include "pstore.h"
 #include "quarantine.h"
@@ -23,27 +22,6 @@ static void msg(StepResult *res, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(res->message, sizeof res->message, fmt, ap);
         va_end(ap);
-}
-
-/* In the initramfs the root is mounted read-only; a step that must write
- * remounts it read-write (and only then). */
-static int ensure_root_writable(int root_fd) {
-        struct statvfs sv;
-        if (fstatvfs(root_fd, &sv) < 0)
-                return -errno;
-        if (!(sv.f_flag & ST_RDONLY))
-                return 0;
-        char path[64], target[PATH_MAX];
-        if (xsnprintf(path, sizeof path, "/proc/self/fd/%d", root_fd) < 0)
-                return -EINVAL;
-        ssize_t n = readlink(path, target, sizeof target - 1);
-        if (n < 0)
-                return -errno;
-        target[n] = '\0';
-        log_notice("Remounting %s read-write for a recovery step.", target);
-        if (mount(NULL, target, NULL, MS_REMOUNT, NULL) < 0)
-                return -errno;
-        return 0;
 }
 
 static int step_restore(const LadderInput *in, const Culprit *c, uint32_t incident, StepResult *res) {
@@ -106,7 +84,7 @@ int steps_run(const LadderInput *in, LadderStep step, const Culprit *c, uint32_t
               StepResult *res) {
         int r;
         if (step != LADDER_SAFE_MODE) {
-                r = ensure_root_writable(in->root_fd);
+                r = root_ensure_writable(in->root_fd);
                 if (r < 0) {
                         msg(res, "the root file system could not be made writable: %s", strerror(-r));
                         return r;
@@ -167,7 +145,7 @@ void steps_archive_crash_records(const LadderInput *in, const CrashEvidence *ev)
         if (!ev->found)
                 return;
         _cleanup_free_ char *name = NULL;
-        int r = ensure_root_writable(in->root_fd);
+        int r = root_ensure_writable(in->root_fd);
         if (r >= 0)
                 r = pstore_archive_and_clear(in->pstore_dir, in->root_fd, CRASH_ARCHIVE_DIR, &name);
         if (r < 0)

@@ -13,7 +13,8 @@ PKGS=(
   fdisk dosfstools mtools e2fsprogs util-linux  
   grub-common systemd-boot-efi         
   prometheus                           
-  python3 jq                           
+  python3 python3-jsonschema jq
+  debhelper lintian
   groff-base man-db                    
 )
 # The VM tier (make check-vm / demo) needs more; tests/vm/deps.sh installs it.

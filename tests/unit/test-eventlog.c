@@ -249,6 +249,23 @@ static void test_evidence_caps(void **state) {
         expect_intact(f, 1);
 }
 
+/* The largest line a caller can cause (every field at its cap, every byte a
+ * control character escaped as \u00XX) still fits a line. */
+static void test_worst_case_line_fits(void **state) {
+        Fixture *f = *state;
+        static char ctl[4096];
+        memset(ctl, '\x01', sizeof ctl - 1);
+        Event e = { .type = EVENT_INTERNAL_ERROR, .component = ctl, .action = ctl, .message = ctl };
+        static const char *const keys[EVENT_EVIDENCE_MAX] = {
+                "k00_padding_to_the_maximum_key_length_of_48_b", "k01", "k02", "k03", "k04", "k05", "k06", "k07",
+                "k08", "k09", "k10", "k11", "k12", "k13", "k14", "k15",
+        };
+        for (size_t i = 0; i < EVENT_EVIDENCE_MAX; i++)
+                event_add(&e, keys[i], ctl);
+        assert_int_equal(eventlog_append(f->root_fd, &e), 1);
+        expect_intact(f, 1);
+}
+
 /* ---- tampering: each test fails if the check that catches it is removed ---- */
 
 static void test_edited_line(void **state) {
@@ -570,6 +587,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_append_refuses_bad_events, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_evidence_caps, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_worst_case_line_fits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_edited_line, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_removed_line, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_removed_line_renumbered, setup, teardown),
