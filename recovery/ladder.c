@@ -6,6 +6,7 @@
 
 #include "culprit.h"
 #include "log.h"
+#include "rootfs.h"
 #include "steps.h"
 
 /* The step the ladder is at, or _LADDER_STEP_MAX once it is exhausted. */
@@ -32,6 +33,12 @@ int ladder_boot(const LadderInput *in, StateStores *stores, BootState *st, Ladde
                 *ret = o;
                 return 0;
         }
+        /* A failed boot leaves a trace (events, archived crash records):
+         * in the initramfs that needs the root read-write. Healthy boots
+         * never get here and keep it read-only. */
+        r = root_ensure_writable(in->root_fd);
+        if (r < 0)
+                log_warning_errno(r, "Failed to remount the root read-write, recording may fail: %m");
 
         /* 1. What happened to the previous boot: a crash record, or nothing
          *    (power cut, reset, hang, or a boot nobody confirmed). */

@@ -284,25 +284,26 @@ EOF
         rm -rf "$tmp"
 }
 
-# Reads a file out of the disk's root or state filesystem without mounting:
-# vm_disk_cat DISK root|state PATH
-vm_disk_cat() {
-        local off
-        case $2 in
-        root) off=$((VM_ROOT_START * 1048576)) ;;
-        state) off=$((VM_STATE_START * 1048576)) ;;
+# vm_part_offset root|state — byte offset of that partition in the disk image.
+vm_part_offset() {
+        case $1 in
+        root) echo $((VM_ROOT_START * 1048576)) ;;
+        state) echo $((VM_STATE_START * 1048576)) ;;
         esac
-        debugfs -R "cat $3" "$1?offset=$off" 2>/dev/null
 }
 
-# vm_disk_ls DISK root|state DIR — names in DIR (debugfs ls -l).
-vm_disk_ls() {
-        local off
-        case $2 in
-        root) off=$((VM_ROOT_START * 1048576)) ;;
-        state) off=$((VM_STATE_START * 1048576)) ;;
-        esac
-        debugfs -R "ls -l $3" "$1?offset=$off" 2>/dev/null
+# Reads a file out of the disk's root or state filesystem without mounting
+# (debugfs on "image?offset=N"): vm_disk_cat DISK root|state PATH
+vm_disk_cat() { debugfs -R "cat $3" "$1?offset=$(vm_part_offset "$2")" 2>/dev/null; }
+
+# vm_disk_ls DISK root|state DIR — debugfs's ls -l of DIR.
+vm_disk_ls() { debugfs -R "ls -l $3" "$1?offset=$(vm_part_offset "$2")" 2>/dev/null; }
+
+# vm_disk_rdump DISK root|state DIR DEST — copies DIR out of the image into DEST/.
+vm_disk_rdump() {
+        rm -rf "$4"
+        mkdir -p "$4"
+        debugfs -R "rdump $3 $4" "$1?offset=$(vm_part_offset "$2")" >/dev/null 2>&1
 }
 
 # vm_control TAR [FILE-NAME CONTENT]… — the per-boot control disk (a tar that

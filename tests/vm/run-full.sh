@@ -42,7 +42,7 @@ full_kernel() {
         mkdir -p "$root/lib/modules"
         cp -a "$kdir/lib/modules/$KVER" "$root/lib/modules/"
         local d
-        for d in drivers/gpu drivers/net drivers/media drivers/infiniband drivers/staging drivers/scsi \
+        for d in drivers/gpu drivers/net drivers/media drivers/infiniband drivers/staging \
                 drivers/bluetooth drivers/iio drivers/isdn drivers/mtd sound net; do
                 rm -rf "$root/lib/modules/$KVER/kernel/$d"
         done
@@ -117,7 +117,7 @@ echo "LGTEST-STATUS-BEGIN"
 lastgood status --json
 echo "LGTEST-STATUS-END"
 mkdir -p /run/lgtest
-tar -xf /dev/vdb -C /run/lgtest 2>/dev/null
+tar -xf /dev/vdb -C /run/lgtest || echo "lgtest: no control disk: $(ls -l /dev/vd* 2>&1 | tr '\n' ' ')"
 if [ -x /run/lgtest/actions.sh ]; then
         echo "lgtest: running the test's actions"
         /run/lgtest/actions.sh
