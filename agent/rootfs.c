@@ -19,6 +19,110 @@ int root_open(const char *dir, int *ret_fd) {
         return 0;
 }
 
+#define ROOT_MAX_LINKS 40
+#define ROOT_MAX_DEPTH 256
+
+/*
+ * RESOLVE_IN_ROOT in user space, for kernels before 5.6 and for valgrind,
+ * which does not know openat2: walk the path one component at a time with
+ * O_NOFOLLOW, resolving symlinks ourselves against the root (an absolute
+ * target restarts at the root, ".." never climbs above it). A component
+ * swapped for a symlink between our check and our open makes the open fail
+ * (O_NOFOLLOW), never escape.
+ */
+int root_openat_walk(int root_fd, const char *path, int flags, mode_t mode) {
+        int stack[ROOT_MAX_DEPTH];
+        int depth = 0, links = 0, r;
+        _cleanup_free_ char *todo = strdup(path);
+        if (!todo)
+                return -ENOMEM;
+        stack[0] = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+        if (stack[0] < 0)
+                return -errno;
+
+        char *p = todo;
+        for (;;) {
+                while (*p == '/')
+                        p++;
+                char *slash = strchrnul(p, '/');
+                bool last = true;
+                for (const char *q = slash; *q; q++)
+                        if (*q != '/') {
+                                last = false;
+                                break;
+                        }
+                char comp[NAME_MAX + 1];
+                size_t len = (size_t) (slash - p);
+                if (len > NAME_MAX) {
+                        r = -ENAMETOOLONG;
+                        goto out;
+                }
+                memcpy(comp, p, len);
+                comp[len] = '\0';
+                p = slash;
+
+                if (len == 0)
+                        strcpy(comp, ".");
+                if (streq(comp, "..")) {
+                        if (depth > 0)
+                                close(stack[depth--]);
+                        strcpy(comp, ".");
+                }
+                int cur = stack[depth];
+                struct stat st;
+                bool is_link = !streq(comp, ".") && fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) >= 0 &&
+                               S_ISLNK(st.st_mode);
+                if (is_link && (!last || !(flags & O_NOFOLLOW))) {
+                        if (++links > ROOT_MAX_LINKS) {
+                                r = -ELOOP;
+                                goto out;
+                        }
+                        char target[PATH_MAX];
+                        ssize_t n = readlinkat(cur, comp, target, sizeof target - 1);
+                        if (n < 0) {
+                                r = -errno;
+                                goto out;
+                        }
+                        target[n] = '\0';
+                        if (target[0] == '/')
+                                while (depth > 0)
+                                        close(stack[depth--]);
+                        char *next;
+                        if (asprintf(&next, "%s/%s", target, p) < 0) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        free(todo);
+                        todo = next;
+                        p = todo;
+                        continue;
+                }
+                if (last) {
+                        r = openat(cur, comp, flags | (streq(comp, ".") ? 0 : O_NOFOLLOW), mode);
+                        if (r < 0)
+                                r = -errno;
+                        goto out;
+                }
+                if (depth + 1 >= ROOT_MAX_DEPTH) {
+                        r = -ELOOP;
+                        goto out;
+                }
+                int fd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0) {
+                        r = -errno;
+                        goto out;
+                }
+                if (streq(comp, "."))
+                        close(fd);
+                else
+                        stack[++depth] = fd;
+        }
+out:
+        while (depth >= 0)
+                close(stack[depth--]);
+        return r;
+}
+
 int root_openat(int root_fd, const char *path, int flags, mode_t mode) {
         while (*path == '/')
                 path++;
@@ -30,6 +134,8 @@ int root_openat(int root_fd, const char *path, int flags, mode_t mode) {
                 .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         };
         long fd = syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+        if (fd < 0 && errno == ENOSYS)
+                return root_openat_walk(root_fd, path, flags | O_CLOEXEC, mode);
         if (fd < 0)
                 return -errno;
         return (int) fd;

@@ -19,6 +19,10 @@ int root_open(const char *dir, int *ret_fd) _wur_;
 /* openat2() beneath root_fd; PATH may be absolute ("/etc/x" means root/etc/x). */
 int root_openat(int root_fd, const char *path, int flags, mode_t mode) _wur_;
 
+/* The user-space equivalent root_openat() falls back to where openat2() is
+ * missing (kernels before 5.6, valgrind). Public for its tests. */
+int root_openat_walk(int root_fd, const char *path, int flags, mode_t mode) _wur_;
+
 /* Opens the directory PATH beneath root_fd, creating it (and parents) with
  * MODE when create is true. */
 int root_open_dir(int root_fd, const char *path, bool create, mode_t mode, int *ret_fd) _wur_;

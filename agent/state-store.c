@@ -147,13 +147,16 @@ static int open_root_store(StateStores *s, const Policy *p, StateStore *st) {
         return 0;
 }
 
-static int open_efivar_store(StateStores *s, StateStore *st) {
+static int open_efivar_store(StateStores *s, const Policy *p, StateStore *st) {
         if (asprintf(&st->location, "efivar:%s-%s", STATE_EFI_NAME, STATE_EFI_GUID) < 0)
                 return -ENOMEM;
         /* efi_set_variable() segfaults without efivarfs: always ask first,
          * and do not even ask the library when its directory is missing. */
         if (access(efivarfs_dir(), F_OK) < 0 || !efi_variables_supported()) {
-                problem(s, "UEFI variables not available (no efivarfs)");
+                /* Only a problem when asked for: with `auto` and `file` a
+                 * machine without UEFI simply uses the file. */
+                if (p->boot.state == STATE_BACKEND_EFIVAR)
+                        problem(s, "UEFI variables not available (no efivarfs)");
                 return -EOPNOTSUPP;
         }
         return 0;
@@ -196,7 +199,7 @@ int state_stores_open(int root_fd, const Policy *p, bool allow_remount, StateSto
                         r = open_device_store(&s, p, st);
                         break;
                 case STORE_EFIVAR:
-                        r = open_efivar_store(&s, st);
+                        r = open_efivar_store(&s, p, st);
                         break;
                 default:
                         r = open_root_store(&s, p, st);

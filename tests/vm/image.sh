@@ -210,6 +210,13 @@ for d in /etc/systemd/system /run/systemd/system; do
 done
 if [ -n "$masked" ]; then
         echo "lgtest: fakesensor.service is masked ($masked)"
+        # Whatever else might load the module (udev, a dependency) must be
+        # refused too: modprobe.d's "install fakesensor /bin/false".
+        if modprobe fakesensor 2>/dev/null; then
+                echo "lgtest: modprobe fakesensor NOT blocked"
+        else
+                echo "lgtest: modprobe fakesensor blocked"
+        fi
 else
         echo "lgtest: starting fakesensor.service"
         modprobe fakesensor || echo "lgtest: fakesensor.service failed"

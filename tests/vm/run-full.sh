@@ -195,12 +195,8 @@ scenario_full() {
         ttr_begin
         boot_until_confirmed 6 --actions "$final_report_actions"
         ttr_end "full tier, scenario 1"
-        check "boot 2 crashed in fakesensor's content parser" log_has "$SC_DIR/boot-2.log" 'RIP: 0010:fs_parse_rules.*\[fakesensor\]'
-        check "recovered: a boot confirmed by lastgood-confirm.service under systemd" test "$RECOVERED" = 1
-        check "recovery at the fast-path threshold (1 crash, the next boot healthy)" test "$BOOTN" = 3
-        check "the healthy boot ran the sensor with the known-good content" log_has "$LOG" 'content version 2024.07.18-good'
-        check "the event log verifies" log_has "$LOG" 'lgtest: LOG VERIFIED'
-        check "on disk: /etc/fakesensor/rules.bin is the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR_DIR/good.rules"
+        fast_path_checks
+        check "the confirmed boot was confirmed by lastgood-confirm.service" log_has "$LOG" 'Started .*lastgood-confirm'
         sc_end
 }
 

@@ -127,9 +127,9 @@ $actions")
         CONFIRMED=0
         grep -q '^lgtest: CONFIRMED' "$LOG" && CONFIRMED=1
         SENSOR_STATE=none
-        grep -q 'lgtest: SENSOR LOADED' "$LOG" && SENSOR_STATE=loaded
         grep -q 'lgtest: SENSOR NOT LOADED' "$LOG" && SENSOR_STATE=not-loaded
         grep -q 'fakesensor.service is masked' "$LOG" && SENSOR_STATE=masked
+        grep -q 'lgtest: SENSOR LOADED' "$LOG" && SENSOR_STATE=loaded
         awk '/^LGTEST-STATUS-BEGIN/{f=1;next} /^LGTEST-STATUS-END/{f=0} f' "$LOG" >"$SC_DIR/boot-$BOOTN.status.json"
         local why="" decision
         case $HOW in
@@ -178,13 +178,6 @@ disk_file_is() { # disk_file_is root|state PATH EXPECTED-FILE
         cmp -s <(vm_disk_cat "$DISK" "$1" "$2") "$3"
 }
 # Every file beneath a directory of the guest's root, copied to the host.
-disk_rdump() { # disk_rdump root|state DIR DEST
-        local off
-        case $1 in root) off=$((VM_ROOT_START * 1048576)) ;; state) off=$((VM_STATE_START * 1048576)) ;; esac
-        rm -rf "$3"
-        mkdir -p "$3"
-        debugfs -R "rdump $2 $3" "$DISK?offset=$off" >/dev/null 2>&1
-}
 # Live efi-pstore records (dump-type* variables) left in the NVRAM.
 nvram_pstore_count() { python3 "$VM_DIR/ovmf-vars.py" "$VARS" | grep -c '^dump-type' || true; }
 nvram_dump() { python3 "$VM_DIR/ovmf-vars.py" "$VARS" >"$SC_DIR/nvram.txt" 2>&1 || true; }
@@ -245,6 +238,17 @@ final_report_actions='echo LGTEST-LOG-BEGIN; lastgood log; echo LGTEST-LOG-END
 lastgood log verify && echo "lgtest: LOG VERIFIED"
 lastgood quarantine list'
 
+# Scenario 1's outcome (fast and full tiers): boot 2 crashed on the bad
+# content, boot 3 restored it and was confirmed.
+fast_path_checks() {
+        check "boot 2 crashed in fakesensor's content parser" log_has "$SC_DIR/boot-2.log" 'RIP: 0010:fs_parse_rules.*\[fakesensor\]'
+        check "recovered: a confirmed healthy boot" test "$RECOVERED" = 1
+        check "recovery at the fast-path threshold (1 crash, the next boot healthy)" test "$BOOTN" = 3
+        check "the healthy boot ran the sensor with the known-good content" log_has "$LOG" 'content version 2024.07.18-good'
+        check "the event log verifies" log_has "$LOG" 'lgtest: LOG VERIFIED'
+        check "on disk: /etc/fakesensor/rules.bin is the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR_DIR/good.rules"
+}
+
 # 1. A bad content update → crash loop → restore at the fast-path threshold.
 scenario_content() {
         sc_setup content
@@ -252,16 +256,13 @@ scenario_content() {
         ttr_begin
         boot_until_confirmed 6 --actions "$final_report_actions"
         ttr_end "scenario 1 (content, attributed crash)"
-        check "boot 2 crashed in fakesensor's content parser" log_has "$SC_DIR/boot-2.log" 'RIP: 0010:fs_parse_rules.*\[fakesensor\]'
-        check "recovered: a confirmed healthy boot" test "$RECOVERED" = 1
-        check "recovery at the fast-path threshold (1 crash, the next boot healthy)" test "$BOOTN" = 3
-        check "the healthy boot ran the sensor with the known-good content" log_has "$LOG" 'content version 2024.07.18-good'
+        fast_path_checks
         check "lastgood said it restored fakesensor" log_has "$LOG" 'lastgood.*(restor|restore-content).*fakesensor|lastgood.*fakesensor.*restor'
         check "the event log verifies" log_has "$LOG" 'lgtest: LOG VERIFIED'
         check "the event log names the crash record as evidence" \
                 bash -c "sed -n '/LGTEST-LOG-BEGIN/,/LGTEST-LOG-END/p' '$LOG' | grep -qiE 'pstore|crash record|fs_parse_rules|attribut'"
         check "on disk: /etc/fakesensor/rules.bin is the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR_DIR/good.rules"
-        disk_rdump root /var/lib/lastgood "$SC_DIR/var-lib-lastgood"
+        vm_disk_rdump "$DISK" root /var/lib/lastgood "$SC_DIR/var-lib-lastgood"
         check "on disk: the bad content is kept (quarantine/forensics)" \
                 bash -c "grep -rlq '2024.07.19-bad' '$SC_DIR/var-lib-lastgood'"
         check "on disk: the crash record was archived under /var/lib/lastgood/crashes" \
@@ -300,6 +301,7 @@ fakesensor-update content good2.rules"
         check "the ladder escalated: content restored first, crash again" \
                 bash -c "grep -lE '^\[ *[0-9.]+\] Kernel panic' '$SC_DIR'/boot-*.log | wc -l | grep -qE '^[2-9]'"
         check "the healthy boot runs without the sensor" test "$SENSOR_STATE" != loaded
+        check "modprobe fakesensor refused (quarantine modprobe.d)" log_has "$LOG" 'lgtest: modprobe fakesensor blocked'
         check "on disk: modprobe.d quarantine file blacklists fakesensor" \
                 bash -c "vm_disk_cat '$DISK' root /etc/modprobe.d/lastgood-quarantine.conf | grep -q 'install fakesensor /bin/false'"
         check "on disk: fakesensor.service masked" \
@@ -327,6 +329,7 @@ scenario_safemode() {
         check "safe-mode --next-boot accepted" log_has "$LOG" 'lgtest: SAFE MODE REQUESTED'
         sc_boot
         check "boot 2 ran without the sensor" test "$SENSOR_STATE" != loaded
+        check "boot 2: modprobe fakesensor refused too (runtime modprobe.d)" log_has "$LOG" 'lgtest: modprobe fakesensor blocked'
         check "boot 2 said safe mode" log_has "$LOG" 'lastgood.*safe'
         check "boot 2 confirmed" test "$CONFIRMED" = 1
         check "on disk: nothing persistent (no /etc/modprobe.d/lastgood*)" \
@@ -463,7 +466,7 @@ main() {
         ((${#FAILED[@]} == 0))
 }
 
-export -f vm_disk_cat vm_disk_ls
+export -f vm_part_offset vm_disk_cat vm_disk_ls
 export VM_ROOT_START VM_STATE_START
 # demo.sh sources this file for its functions.
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
