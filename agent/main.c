@@ -27,7 +27,7 @@ static const Verb verbs[] = {
         { "policy", 1, 2, verb_policy, "check [FILE]: validate and print the effective policy" },
         { "snapshot", 1, -1, verb_snapshot, "create|list|verify|restore|import known-good content" },
         { "quarantine", 1, 2, verb_quarantine, "list | release COMPONENT" },
-        { "log", 0, 1, verb_log, "[verify]: show or verify the event log" },
+        { "log", 0, 1, verb_log, "[verify|forward]: show, verify, or forward the event log to the journal" },
         { "helpdesk", 1, -1, verb_helpdesk, "enroll [--force] | code --secret-file F [--counter N] [--count N] [--sha1] | verify CODE" },
 };
 

@@ -10,6 +10,7 @@
 #include "context.h"
 #include "eventlog.h"
 #include "json.h"
+#include "journal.h"
 #include "log.h"
 
 /* Text from the log goes to a terminal: control characters (an ESC sequence
@@ -138,9 +139,26 @@ static int log_verify(Context *ctx) {
         return EXIT_OK;
 }
 
+/* `log forward`: events not yet in the journal go there (see journal.h). */
+static int log_forward(Context *ctx) {
+        const char *sock = JOURNAL_SOCKET;
+#ifdef LASTGOOD_FAULT_INJECTION
+        /* Test builds: a socket the test listens on instead of journald's. */
+        if (getenv("LASTGOOD_JOURNAL_SOCKET"))
+                sock = getenv("LASTGOOD_JOURNAL_SOCKET");
+#endif
+        int r = journal_forward(ctx->root_fd, sock);
+        if (r < 0)
+                return log_error_errno(r, "Failed to forward the event log to the journal (%s): %m", sock);
+        printf("%d event%s forwarded to the journal.\n", r, r == 1 ? "" : "s");
+        return EXIT_OK;
+}
+
 int verb_log(Context *ctx, int argc, char **argv) {
+        if (argc == 2 && streq(argv[1], "forward"))
+                return log_forward(ctx);
         if (argc > 2 || (argc == 2 && !streq(argv[1], "verify"))) {
-                log_error("lastgood log: unknown argument '%s' (usage: lastgood log [--json] [verify]).", argv[1]);
+                log_error("lastgood log: unknown argument '%s' (usage: lastgood log [--json] [verify|forward]).", argv[1]);
                 return EXIT_USAGE;
         }
         return argc == 2 ? log_verify(ctx) : log_show(ctx);

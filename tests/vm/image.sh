@@ -87,10 +87,18 @@ done
 [ -n "$dev" ] || { echo "lgtest: root $root not found"; sleep 5; poweroff -f; }
 rootmnt=/root
 mount -t ext4 -o ro "$dev" "$rootmnt" || { echo "lgtest: cannot mount root"; poweroff -f; }
-# The harness's control disk (a tar on /dev/vdb): per-boot settings.
+# The harness's control disk (a tar, serial lgtest-ctl): per-boot settings.
 mkdir -p /run/lgtest
-for i in $(seq 1 50); do [ -b /dev/vdb ] && break; sleep 0.1; done
-tar -xf /dev/vdb -C /run/lgtest 2>/dev/null || echo "lgtest: no control disk"
+# Found by its serial: virtio disks may probe in either order.
+ctl=
+for i in $(seq 1 50); do
+        for d in /sys/block/vd*; do
+                [ "$(cat "$d/serial" 2>/dev/null)" = lgtest-ctl ] && ctl=/dev/${d##*/}
+        done
+        [ -n "$ctl" ] && [ -b "$ctl" ] && break
+        sleep 0.1
+done
+tar -xf "$ctl" -C /run/lgtest 2>/dev/null || echo "lgtest: no control disk"
 [ -r /run/lgtest/initramfs.env ] && . /run/lgtest/initramfs.env
 export rootmnt
 for s in /scripts/local-bottom/*; do
@@ -314,7 +322,7 @@ vm_disk_rdump() {
 }
 
 # vm_control TAR [FILE-NAME CONTENT]… — the per-boot control disk (a tar that
-# the guest reads from /dev/vdb): initramfs.env, actions.sh.
+# the guest finds by its serial, lgtest-ctl): initramfs.env, actions.sh, crash.
 vm_control() {
         local out=$1 d
         shift
@@ -338,6 +346,7 @@ vm_boot() {
                 -drive "if=pflash,format=raw,readonly=on,file=$OVMF_CODE" \
                 -drive "if=pflash,format=raw,file=$vars" \
                 -drive "if=virtio,format=raw,file=$disk,cache=unsafe" \
-                -drive "if=virtio,format=raw,file=$ctl,readonly=on" \
+                -drive "if=none,id=lgctl,format=raw,file=$ctl,readonly=on" \
+                -device virtio-blk-pci,drive=lgctl,serial=lgtest-ctl \
                 -device i6300esb "$@"
 }

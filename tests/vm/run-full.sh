@@ -117,7 +117,11 @@ echo "LGTEST-STATUS-BEGIN"
 lastgood status --json
 echo "LGTEST-STATUS-END"
 mkdir -p /run/lgtest
-tar -xf /dev/vdb -C /run/lgtest || echo "lgtest: no control disk: $(ls -l /dev/vd* 2>&1 | tr '\n' ' ')"
+ctl=
+for d in /sys/block/vd*; do
+        [ "$(cat "$d/serial" 2>/dev/null)" = lgtest-ctl ] && ctl=/dev/${d##*/}
+done
+tar -xf "$ctl" -C /run/lgtest || echo "lgtest: no control disk ($ctl)"
 if [ -x /run/lgtest/actions.sh ]; then
         echo "lgtest: running the test's actions"
         /run/lgtest/actions.sh
