@@ -80,7 +80,7 @@ deps:
 	@./tests/install-deps.sh
 
 test: $(TEST_DEPS)
-	$(MAKE) lastgood $(BUILDDIR)/test/lastgood $(UNIT_BINS)
+	$(MAKE) -j$$(nproc) lastgood $(BUILDDIR)/test/lastgood $(UNIT_BINS)
 	BUILDDIR=$(BUILDDIR) ./tests/run-all.sh
 
 unit: $(UNIT_BINS)

@@ -74,7 +74,11 @@ int ladder_boot(const LadderInput *in, StateStores *stores, BootState *st, Ladde
         /* 3. Is a step due? The fast path: a crash record that names a
          *    changed component acts after attributed_crash_threshold. */
         uint32_t threshold = c.component ? policy_component_threshold(p, c.component) : p->boot.max_failed_boots;
-        if (c.component && c.attributed && c.changed && p->recovery.attributed_crash_threshold < threshold)
+        /* The fast path also applies to later steps: a crash record that
+         * still names the culprit after its content was restored is strong
+         * evidence that the next step is needed (e.g. a bad module). */
+        if (c.component && c.attributed && (c.changed || st->ladder_step > 0) &&
+            p->recovery.attributed_crash_threshold < threshold)
                 threshold = p->recovery.attributed_crash_threshold;
         o.threshold = threshold;
         uint32_t count = st->ladder_step == 0 ? st->failed_boots : st->step_failed_boots;

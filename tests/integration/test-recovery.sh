@@ -123,6 +123,19 @@ t_restore_then_still_failing_escalates_to_quarantine() {
   fail_boots 2; assert_out 'mode=safe'          # then safe mode
 }
 
+t_attributed_crash_after_restore_escalates_on_the_fast_path() {
+  setup_good
+  echo alpha-bad >"$ROOT/etc/alpha/rules.bin"
+  boot
+  cp "$FIXTURES"/pstore/sensor-module/dmesg-efi-* "$PSTORE/"
+  boot; assert_out 'mode=recovery:restore-content'
+  # the module itself is broken: the restored content does not help
+  cp "$FIXTURES"/pstore/sensor-module/dmesg-efi-* "$PSTORE/"
+  boot; assert_out 'mode=recovery:quarantine'
+  # without a crash record the next step waits for max_failed_boots
+  lg quarantine release alpha; lg confirm
+}
+
 t_quarantine_never_is_respected() {
   setup_good "$(sed 's/    units: \[beta.service\]/    units: [beta.service]\n    quarantine: never/' <<<"$POLICY")"
   echo beta-bad >"$ROOT/etc/beta/rules.bin"
