@@ -629,32 +629,16 @@ int snapshot_import(int root_fd, const Policy *p, const Component *c, const char
         if (r < 0)
                 return r;
 
-        _cleanup_close_ int dir_fd = -1, comp_fd = -1, work_fd = -1, tmp_fd = -1, out_fd = -1;
-        r = snapshot_store_open(root_fd, p, true, &dir_fd);
-        if (r < 0)
-                return r;
-        r = snapshot_store_lock(dir_fd, true);
-        if (r < 0)
-                return r;
-        r = snapshot_store_component(dir_fd, c->name, true, &comp_fd);
-        if (r < 0)
-                return r;
-        char id[SNAPSHOT_ID_LEN + 1];
-        r = snapshot_store_new_id(comp_fd, id);
-        if (r < 0)
-                return r;
-        r = snapshot_store_work(dir_fd, &work_fd);
-        if (r < 0)
-                return r;
-        char tmp[128];
-        r = xsnprintf(tmp, sizeof tmp, "import-%s-%s", c->name, id);
+        _cleanup_(snapshot_txn_done) SnapshotTxn t = SNAPSHOT_TXN_INIT;
+        _cleanup_close_ int tmp_fd = -1, out_fd = -1;
+        r = snapshot_txn_begin(root_fd, p, c->name, "import", &t);
         if (r < 0)
                 return r;
         r = fault_point("snapshot-mkdir");
         if (r < 0)
                 return r;
-        if (mkdirat(work_fd, tmp, 0700) < 0 ||
-            (tmp_fd = openat(work_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        if (mkdirat(t.work_fd, t.tmp, 0700) < 0 ||
+            (tmp_fd = openat(t.work_fd, t.tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
                 return -errno;
 
         uint64_t max_entries, max_expanded;
@@ -690,20 +674,20 @@ int snapshot_import(int root_fd, const Policy *p, const Component *c, const char
                 meta.n_entries = s.found->n;
                 meta.expanded_bytes = s.expanded_bytes;
                 snprintf(meta.source, sizeof meta.source, "import");
-                r = snapshot_store_commit(dir_fd, work_fd, tmp_fd, tmp, comp_fd, id, s.found, &meta, p);
+                r = snapshot_store_commit(t.dir_fd, t.work_fd, tmp_fd, t.tmp, t.comp_fd, t.id, s.found, &meta, p);
         }
         if (r < 0) {
                 if (s.reason)
                         log_error("Refusing import of '%s' for component %s: %s", host_file, c->name, s.reason);
-                int k = rm_rf_at(work_fd, tmp);
+                int k = rm_rf_at(t.work_fd, t.tmp);
                 if (k < 0)
-                        log_warning_errno(k, "Failed to remove %s, ignoring: %m", tmp);
+                        log_warning_errno(k, "Failed to remove %s, ignoring: %m", t.tmp);
         }
         archive_scan_done(&s);
-        snapshot_store_work_done(dir_fd);
+        snapshot_store_work_done(t.dir_fd);
         if (r < 0)
                 return is_refusal(r) ? -EBADMSG : r;
-        char *d = strdup(id);
+        char *d = strdup(t.id);
         if (!d)
                 return -ENOMEM;
         *ret_id = d;

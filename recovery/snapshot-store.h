@@ -32,6 +32,18 @@ bool snapshot_id_valid(const char *id);
 const char *snapshot_archive_name(const char *compression);
 
 /* The snapshots dir beneath root_fd (created 0700 when asked). */
+/* A new snapshot in the making: the locked store, the component's dir, the
+ * work dir, a fresh id and the name of its temp dir in the work dir
+ * ("<what>-<component>-<id>", not created). snapshot_txn_done closes. */
+typedef struct SnapshotTxn {
+        int dir_fd, comp_fd, work_fd;
+        char id[SNAPSHOT_ID_LEN + 1];
+        char tmp[128];
+} SnapshotTxn;
+#define SNAPSHOT_TXN_INIT { .dir_fd = -1, .comp_fd = -1, .work_fd = -1 }
+int snapshot_txn_begin(int root_fd, const Policy *p, const char *component, const char *what, SnapshotTxn *ret) _wur_;
+void snapshot_txn_done(SnapshotTxn *t);
+
 int snapshot_store_open(int root_fd, const Policy *p, bool create, int *ret_fd) _wur_;
 /* Exclusive flock on the store; released when the fd is closed. */
 int snapshot_store_lock(int dir_fd, bool wait) _wur_;

@@ -623,33 +623,43 @@ static int create_archive(int root_fd, int tmp_fd, const Policy *p, char *const 
         return 0;
 }
 
+int snapshot_txn_begin(int root_fd, const Policy *p, const char *component, const char *what, SnapshotTxn *ret) {
+        int r = snapshot_store_open(root_fd, p, true, &ret->dir_fd);
+        if (r < 0)
+                return r;
+        r = snapshot_store_lock(ret->dir_fd, true);
+        if (r < 0)
+                return r;
+        r = snapshot_store_component(ret->dir_fd, component, true, &ret->comp_fd);
+        if (r < 0)
+                return r;
+        r = snapshot_store_new_id(ret->comp_fd, ret->id);
+        if (r < 0)
+                return r;
+        r = snapshot_store_work(ret->dir_fd, &ret->work_fd);
+        if (r < 0)
+                return r;
+        r = xsnprintf(ret->tmp, sizeof ret->tmp, "%s-%s-%s", what, component, ret->id);
+        return r < 0 ? r : 0;
+}
+
+void snapshot_txn_done(SnapshotTxn *t) {
+        closep(&t->dir_fd);
+        closep(&t->comp_fd);
+        closep(&t->work_fd);
+}
+
 int snapshot_create(int root_fd, const Policy *p, const Component *c, char **ret_id) {
         _cleanup_strv_free_ char **roots = NULL;
         int r = snapshot_component_roots(c, &roots);
         if (r < 0)
                 return r;
-        _cleanup_close_ int dir_fd = -1, work_fd = -1, comp_fd = -1, tmp_fd = -1;
-        r = snapshot_store_open(root_fd, p, true, &dir_fd);
+        _cleanup_(snapshot_txn_done) SnapshotTxn t = SNAPSHOT_TXN_INIT;
+        _cleanup_close_ int tmp_fd = -1;
+        r = snapshot_txn_begin(root_fd, p, c->name, "create", &t);
         if (r < 0)
                 return r;
-        r = snapshot_store_lock(dir_fd, true);
-        if (r < 0)
-                return r;
-        r = snapshot_store_component(dir_fd, c->name, true, &comp_fd);
-        if (r < 0)
-                return r;
-        char id[SNAPSHOT_ID_LEN + 1];
-        r = snapshot_store_new_id(comp_fd, id);
-        if (r < 0)
-                return r;
-        r = snapshot_store_work(dir_fd, &work_fd);
-        if (r < 0)
-                return r;
-        char tmp[128];
-        r = xsnprintf(tmp, sizeof tmp, "create-%s-%s", c->name, id);
-        if (r < 0)
-                return r;
-        r = open_subdir(work_fd, tmp, true, &tmp_fd);
+        r = open_subdir(t.work_fd, t.tmp, true, &tmp_fd);
         if (r < 0)
                 return r;
 
@@ -659,16 +669,16 @@ int snapshot_create(int root_fd, const Policy *p, const Component *c, char **ret
         snprintf(meta.component, sizeof meta.component, "%s", c->name);
         r = create_archive(root_fd, tmp_fd, p, roots, &m, &meta, &reason);
         if (r >= 0)
-                r = snapshot_store_commit(dir_fd, work_fd, tmp_fd, tmp, comp_fd, id, m, &meta, p);
+                r = snapshot_store_commit(t.dir_fd, t.work_fd, tmp_fd, t.tmp, t.comp_fd, t.id, m, &meta, p);
         if (r < 0) {
                 if (reason)
                         log_error("Cannot snapshot component '%s': %s", c->name, reason);
-                (void) !rm_rf_at(work_fd, tmp);
-                snapshot_store_work_done(dir_fd);
+                (void) !rm_rf_at(t.work_fd, t.tmp);
+                snapshot_store_work_done(t.dir_fd);
                 return r;
         }
-        snapshot_store_work_done(dir_fd);
-        char *s = strdup(id);
+        snapshot_store_work_done(t.dir_fd);
+        char *s = strdup(t.id);
         if (!s)
                 return -ENOMEM;
         *ret_id = s;
