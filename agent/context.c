@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "context.h"
 #include "log.h"
+#include "state-store.h"
 
 int context_policy(Context *ctx, Policy **ret) {
         if (!ctx->policy_loaded) {
@@ -13,4 +14,25 @@ int context_policy(Context *ctx, Policy **ret) {
         }
         *ret = &ctx->policy;
         return 0;
+}
+
+int context_state(Context *ctx, Policy **ret_policy, StateStores *stores, BootState *st) {
+        Policy *p;
+        int r = context_policy(ctx, &p);
+        if (r < 0)
+                return r;
+        r = state_stores_open(ctx->root_fd, p, false, stores);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the state stores: %m");
+        *st = (BootState) {};
+        r = state_stores_read(stores, st);
+        if (r == -EBADMSG) {
+                log_warning("The state record is corrupt; the next write makes a fresh one.");
+                r = 0;
+        } else if (r < 0) {
+                log_warning_errno(r, "Failed to read the state record, starting a fresh one: %m");
+                r = 0;
+        }
+        *ret_policy = p;
+        return r;
 }

@@ -35,6 +35,13 @@ typedef struct Context {
         Policy policy;
 } Context;
 
+typedef struct StateStores StateStores;
+typedef struct BootState BootState;
+
+/* Loads the policy and the state for a verb that updates it (not `boot`):
+ * 1 when a record was read, 0 when none or corrupt (logged), <0 on error. */
+int context_state(Context *ctx, Policy **ret_policy, StateStores *stores, BootState *st) _wur_;
+
 /* Loads the policy once (logging its errors as warnings); never fails but on OOM. */
 int context_policy(Context *ctx, Policy **ret) _wur_;
 

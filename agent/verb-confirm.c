@@ -72,18 +72,11 @@ static void snapshot_known_good(Context *ctx, const Policy *p, const BootState *
 
 int verb_confirm(Context *ctx, int argc, char **argv) {
         Policy *p;
-        int r = context_policy(ctx, &p);
+        _cleanup_(state_stores_done) StateStores stores = {};
+        BootState st;
+        int r = context_state(ctx, &p, &stores, &st);
         if (r < 0)
                 return r;
-
-        _cleanup_(state_stores_done) StateStores stores = {};
-        r = state_stores_open(ctx->root_fd, p, false, &stores);
-        if (r < 0)
-                return log_error_errno(r, "Failed to open the state stores: %m");
-        BootState st = {};
-        r = state_stores_read(&stores, &st);
-        if (r == -EBADMSG)
-                log_warning("The state record is corrupt; confirming writes a fresh one.");
 
         char failed[160] = "";
         int failures = run_health_checks(p, failed, sizeof failed);

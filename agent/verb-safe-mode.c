@@ -49,17 +49,11 @@ int verb_safe_mode(Context *ctx, int argc, char **argv) {
         }
 
         Policy *p;
-        int r = context_policy(ctx, &p);
+        _cleanup_(state_stores_done) StateStores stores = {};
+        BootState st;
+        int r = context_state(ctx, &p, &stores, &st);
         if (r < 0)
                 return r;
-        _cleanup_(state_stores_done) StateStores stores = {};
-        r = state_stores_open(ctx->root_fd, p, false, &stores);
-        if (r < 0)
-                return log_error_errno(r, "Failed to open the state stores: %m");
-        BootState st = {};
-        r = state_stores_read(&stores, &st);
-        if (r == -EBADMSG)
-                log_warning("The state record is corrupt; writing a fresh one.");
         st.safe_mode_requested = cancel ? 0 : boots;
         r = state_stores_write(&stores, &st);
         for (char **e = stores.problems; e && *e; e++)
