@@ -92,7 +92,8 @@ X
 # grub_entry — runs 42_lastgood (installed with SYSCONFDIR=$T/etc, so it
 # reads $T/etc/default/lastgood) against the fake 10_linux.
 grub_entry() {
-  LASTGOOD_GRUB_LINUX_SCRIPT=$T/10_linux "$T/dest$T/etc/grub.d/42_lastgood" >"$T/grub.out" 2>"$T/grub.err" ||
+  LASTGOOD_GRUB_BIN=${GRUB_BIN:-/bin/true} \
+    LASTGOOD_GRUB_LINUX_SCRIPT=$T/10_linux "$T/dest$T/etc/grub.d/42_lastgood" >"$T/grub.out" 2>"$T/grub.err" ||
     fail "42_lastgood failed: $(cat "$T/grub.err")"
 }
 
@@ -136,6 +137,16 @@ t_install_rejects_an_unknown_action() {
   OUT=$(cat "$T/o") ERR=
   assert_rc 2 "unknown action"
   assert_eq "$(find "$T/dest" -type f 2>/dev/null)" "" "wrote files for an unknown action"
+}
+
+# Removed but not purged: the conffile stays, the entry must not.
+t_grub_no_entry_when_lastgood_is_removed() {
+  fake_10_linux
+  ACTION=install inst SYSCONFDIR="$T/etc"
+  grub_entry
+  [[ -s "$T/grub.out" ]] || fail "control: no entry even with lastgood installed"
+  GRUB_BIN=$T/nonexistent grub_entry
+  [[ ! -s "$T/grub.out" ]] || fail "an entry was written without lastgood: $(cat "$T/grub.out")"
 }
 
 run_tests
