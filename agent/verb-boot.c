@@ -25,6 +25,12 @@ int verb_boot(Context *ctx, int argc, char **argv) {
                rep.mode, streq(rep.mode, "recovery") && rep.step[0] ? ":" : "", streq(rep.mode, "recovery") ? rep.step : "", rep.failed_boots, rep.threshold,
                rep.summary[0] ? " — " : "", rep.summary);
         fflush(stdout);
+        /* Loud where it matters: recovery and safe mode also go to the kernel
+         * log (dmesg, and the journal once it runs). */
+        if (!streq(rep.mode, "normal"))
+                log_notice("%s%s%s: %s", streq(rep.mode, "safe") ? "SAFE MODE — security components are off for this boot" : "RECOVERY",
+                           rep.step[0] && !streq(rep.mode, "safe") ? " " : "", streq(rep.mode, "safe") ? "" : rep.step,
+                           rep.summary);
         bootflow_report_done(&rep);
         return EXIT_OK; /* fail open: the boot must go on */
 }
