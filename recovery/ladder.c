@@ -83,9 +83,17 @@ int ladder_boot(const LadderInput *in, StateStores *stores, BootState *st, Ladde
         o.threshold = threshold;
         uint32_t count = st->ladder_step == 0 ? st->failed_boots : st->step_failed_boots;
 
-        if (ev.found)
+        /* The count goes to disk before the crash records are archived and
+         * cleared: archiving many efi-pstore records takes a while, and a
+         * power cut in the middle must not lose this failure. (If the cut
+         * comes before the records are cleared, the next boot sees them
+         * again: it then counts its predecessor as a crash, not as unknown.) */
+        if (ev.found) {
+                if (state_stores_write(stores, st) < 0)
+                        log_warning("Failed to record the failed boot before archiving the crash records.");
                 steps_record_event(in, "crash-record", c.component ? c.component->name : NULL, NULL, ev.summary, &ev,
                                    &c);
+        }
         steps_archive_crash_records(in, &ev);
 
         if (count < threshold) {

@@ -153,10 +153,17 @@ void steps_archive_crash_records(const LadderInput *in, const CrashEvidence *ev)
 }
 
 void steps_recover_interrupted(int root_fd, const Policy *p) {
+        /* Nothing pending costs one failed open each. Something pending
+         * needs the root read-write, which the initramfs mounts read-only:
+         * remount and retry once. */
         int r = snapshot_recover_interrupted(root_fd, p);
+        if (r == -EROFS && root_ensure_writable(root_fd) >= 0)
+                r = snapshot_recover_interrupted(root_fd, p);
         if (r < 0)
                 log_warning_errno(r, "Failed to finish an interrupted restore, ignoring: %m");
         r = quarantine_recover_interrupted(root_fd);
+        if (r == -EROFS && root_ensure_writable(root_fd) >= 0)
+                r = quarantine_recover_interrupted(root_fd);
         if (r < 0)
                 log_warning_errno(r, "Failed to finish an interrupted quarantine, ignoring: %m");
 }

@@ -127,7 +127,8 @@ EOF
 }
 
 # vm_install_sensor TREE KVER SENSOR-DIR — the fake sensor as its vendor
-# installs it: the module, its content, the update payloads and the updater.
+# installs it: the module, its content, the update payloads and the updater;
+# plus the test's lgtest-actions.
 vm_install_sensor() {
         local tree=$1 kver=$2 sensor=$3
         install -D -m 0644 "$sensor/good/fakesensor.ko" "$tree/lib/modules/$kver/extra/fakesensor.ko"
@@ -138,6 +139,18 @@ vm_install_sensor() {
         install -m 0644 "$sensor/broken/fakesensor.ko" "$tree/usr/share/fakesensor/updates/fakesensor-1.1-broken.ko"
         install -m 0644 "$sensor/good/fakesensor.ko" "$tree/usr/share/fakesensor/updates/fakesensor-1.2-fixed.ko"
         mkdir -p "$tree/usr/sbin"
+        # Both tiers' last step: the harness's actions, then "POWEROFF".
+        cat >"$tree/usr/sbin/lgtest-actions" <<'EOF'
+#!/bin/sh
+if [ -x /run/lgtest/actions.sh ]; then
+        echo "lgtest: running the test's actions"
+        /run/lgtest/actions.sh
+        echo "lgtest: actions done rc=$?"
+fi
+sync
+echo "lgtest: POWEROFF"
+EOF
+        chmod 0755 "$tree/usr/sbin/lgtest-actions"
         cat >"$tree/usr/sbin/fakesensor-update" <<EOF
 #!/bin/sh
 # The sensor vendor's updater: replaces content or the module atomically.
@@ -254,13 +267,7 @@ if [ -x /usr/sbin/lastgood ]; then
         lastgood status --json
         echo "LGTEST-STATUS-END"
 fi
-if [ -x /run/lgtest/actions.sh ]; then
-        echo "lgtest: running the test's actions"
-        /run/lgtest/actions.sh
-        echo "lgtest: actions done rc=$?"
-fi
-sync
-echo "lgtest: POWEROFF"
+lgtest-actions
 poweroff -f
 EOF
         chmod 0755 "$tree/sbin/init"
