@@ -122,13 +122,8 @@ for d in /sys/block/vd*; do
         [ "$(cat "$d/serial" 2>/dev/null)" = lgtest-ctl ] && ctl=/dev/${d##*/}
 done
 tar -xf "$ctl" -C /run/lgtest || echo "lgtest: no control disk ($ctl)"
-if [ -x /run/lgtest/actions.sh ]; then
-        echo "lgtest: running the test's actions"
-        /run/lgtest/actions.sh
-        echo "lgtest: actions done rc=$?"
-fi
-sync
-echo "lgtest: POWEROFF"
+echo "lgtest: control disk $ctl: $(ls /run/lgtest | tr '\n' ' ')"
+lgtest-actions
 systemctl poweroff --force --force
 EOF
         chmod 0755 "$root/usr/local/sbin/lgtest-finish"
