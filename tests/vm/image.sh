@@ -142,9 +142,10 @@ vm_install_sensor() {
         # Both tiers' last step: the harness's actions, then "POWEROFF".
         cat >"$tree/usr/sbin/lgtest-actions" <<'EOF'
 #!/bin/sh
-if [ -x /run/lgtest/actions.sh ]; then
+# (sh, not exec: initramfs-tools mounts /run noexec.)
+if [ -f /run/lgtest/actions.sh ]; then
         echo "lgtest: running the test's actions"
-        /run/lgtest/actions.sh
+        sh /run/lgtest/actions.sh
         echo "lgtest: actions done rc=$?"
 fi
 sync

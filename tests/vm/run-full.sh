@@ -122,7 +122,6 @@ for d in /sys/block/vd*; do
         [ "$(cat "$d/serial" 2>/dev/null)" = lgtest-ctl ] && ctl=/dev/${d##*/}
 done
 tar -xf "$ctl" -C /run/lgtest || echo "lgtest: no control disk ($ctl)"
-echo "lgtest: control disk $ctl: $(ls /run/lgtest | tr '\n' ' ')"
 lgtest-actions
 systemctl poweroff --force --force
 EOF

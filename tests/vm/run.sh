@@ -87,7 +87,7 @@ sc_setup() {
 # --- one boot, and what it looked like --------------------------------------
 
 # sc_boot [--actions SCRIPT] [--env SHELL] [--crash] — boots once; sets
-# LOG, HOW (poweroff|panic|cut|reset|timeout), CONFIRMED (0/1), SENSOR
+# LOG, HOW (poweroff|panic|cut|reset|timeout), CONFIRMED (0/1), SENSOR_STATE
 # (loaded|not-loaded|masked|none), SECS, and prints a one-line narration.
 sc_boot() {
         local actions="" env="" crash=0
