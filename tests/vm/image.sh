@@ -205,6 +205,8 @@ vm_build_root() {
         cat >"$tree/sbin/init" <<'EOF'
 #!/bin/sh
 # The fast tier's init: systemd's order for what matters here, in a script.
+# (/sbin/modprobe by path: busybox sh would run its own modprobe applet,
+# which ignores modprobe.d's "install" lines; /sbin/modprobe is kmod.)
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 is_mnt() { grep -q " $1 " /proc/mounts 2>/dev/null; }
 is_mnt /proc || mount -t proc proc /proc
@@ -216,7 +218,7 @@ mount -o remount,rw /
 hostname -F /etc/hostname
 echo "lgtest: root init"
 # systemd's RuntimeWatchdogSec: PID 1 pets the hardware watchdog.
-if modprobe i6300esb 2>/dev/null && [ -e /dev/watchdog ]; then
+if /sbin/modprobe i6300esb 2>/dev/null && [ -e /dev/watchdog ]; then
         watchdog -T 10 -t 2 /dev/watchdog && echo "lgtest: hardware watchdog armed (10 s)"
 fi
 is_mnt /sys/firmware/efi/efivars || mount -t efivarfs efivarfs /sys/firmware/efi/efivars 2>/dev/null
@@ -234,14 +236,14 @@ if [ -n "$masked" ]; then
         echo "lgtest: fakesensor.service is masked ($masked)"
         # Whatever else might load the module (udev, a dependency) must be
         # refused too: modprobe.d's "install fakesensor /bin/false".
-        if modprobe fakesensor 2>/dev/null; then
+        if /sbin/modprobe fakesensor 2>/dev/null; then
                 echo "lgtest: modprobe fakesensor NOT blocked"
         else
                 echo "lgtest: modprobe fakesensor blocked"
         fi
 else
         echo "lgtest: starting fakesensor.service"
-        modprobe fakesensor || echo "lgtest: fakesensor.service failed"
+        /sbin/modprobe fakesensor || echo "lgtest: fakesensor.service failed"
 fi
 if grep -q '^fakesensor ' /proc/modules; then
         echo "lgtest: SENSOR LOADED build $(cat /sys/module/fakesensor/version 2>/dev/null)," \
