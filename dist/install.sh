@@ -34,7 +34,8 @@ else
         itdir=$SYSCONFDIR/initramfs-tools
 fi
 unitdir=$PREFIX/lib/systemd/system
-units="lastgood-boot.service lastgood-confirm.service"
+units="lastgood-boot.service lastgood-confirm.service lastgood-journal.service"
+datadir=$PREFIX/share/lastgood
 
 # install_subst MODE SRC DEST — installs SRC with @SBINDIR@/@SYSCONFDIR@ filled in.
 install_subst() {
@@ -65,6 +66,18 @@ do_install() {
                 install -D -m 0644 "$src/bash-completion/lastgood" "$DESTDIR$PREFIX/share/bash-completion/completions/lastgood"
                 echo "  $PREFIX/share/bash-completion/completions/lastgood"
         fi
+        # The status schema and the Prometheus rules, where the man page says.
+        for f in "$top/docs/status.schema.json" "$src/prometheus/lastgood.rules.yml"; do
+                [ -f "$f" ] || continue
+                case $f in *.json) d=$datadir ;; *) d=$datadir/prometheus ;; esac
+                install -D -m 0644 "$f" "$DESTDIR$d/$(basename "$f")"
+                echo "  $d/$(basename "$f")"
+        done
+        # Safe mode's login banner: agetty reads /etc/issue.d, not /run/issue.d,
+        # on Debian 12; the link dangles (and is skipped) outside safe mode.
+        mkdir -p "$DESTDIR$SYSCONFDIR/issue.d"
+        ln -sfn /run/lastgood/safe-mode.issue "$DESTDIR$SYSCONFDIR/issue.d/zz-lastgood-safe-mode.issue"
+        echo "  $SYSCONFDIR/issue.d/zz-lastgood-safe-mode.issue"
         if have_systemctl; then
                 systemctl daemon-reload 2>/dev/null || true
                 systemctl enable $units 2>/dev/null || systemctl --root=/ enable $units || true
@@ -79,10 +92,13 @@ do_uninstall() {
                 systemctl disable $units 2>/dev/null || systemctl --root=/ disable $units 2>/dev/null || true
         fi
         for f in "$itdir/hooks/lastgood" "$itdir/scripts/local-bottom/lastgood" \
-                "$unitdir/lastgood-boot.service" "$unitdir/lastgood-confirm.service" \
+                "$unitdir/lastgood-boot.service" "$unitdir/lastgood-confirm.service" "$unitdir/lastgood-journal.service" \
+                "$datadir/status.schema.json" "$datadir/prometheus/lastgood.rules.yml" \
+                "$SYSCONFDIR/issue.d/zz-lastgood-safe-mode.issue" \
                 "$SYSCONFDIR/grub.d/42_lastgood" "$PREFIX/share/bash-completion/completions/lastgood"; do
                 rm -f "$DESTDIR$f"
         done
+        rmdir "$DESTDIR$datadir/prometheus" "$DESTDIR$datadir" 2>/dev/null || true
         for page in "$top"/docs/man/*.5 "$top"/docs/man/*.8 "$DESTDIR$MANDIR"/man5/lastgood*.5 "$DESTDIR$MANDIR"/man8/lastgood*.8; do
                 case $page in *\**) continue ;; esac
                 sec=${page##*.}
