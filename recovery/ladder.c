@@ -96,7 +96,15 @@ int ladder_boot(const LadderInput *in, StateStores *stores, BootState *st, Ladde
         }
         steps_archive_crash_records(in, &ev);
 
-        if (count < threshold) {
+        /* A restore that a power cut interrupted before its swap is undone
+         * at the start of the next boot, so the content is still the
+         * changed one: the step never happened. Redo it at once (it was
+         * due already), once, rather than wait and then escalate. */
+        bool redo = c.component && st->ladder_step > 0 && st->ladder_step <= p->recovery.n_ladder &&
+                    p->recovery.ladder[st->ladder_step - 1] == LADDER_RESTORE_CONTENT &&
+                    streq(st->last_action, "restore-content") && c.changed;
+
+        if (count < threshold && !redo) {
                 summary(&o, "previous boot failed (%s); %u of %u failed boots before recovery%s%s",
                         ev.found ? "crash" : "unknown", count, threshold, c.component ? "; suspect: " : "",
                         c.component ? c.component->name : "");
@@ -143,7 +151,9 @@ int ladder_boot(const LadderInput *in, StateStores *stores, BootState *st, Ladde
         snprintf(o.culprit, sizeof o.culprit, "%s", c.component->name);
 
         for (;;) {
-                LadderStep step = current_step(p, st);
+                bool retry = redo;
+                redo = false;
+                LadderStep step = retry ? LADDER_RESTORE_CONTENT : current_step(p, st);
                 if (step == _LADDER_STEP_MAX) {
                         /* Exhausted: keep the machine usable with safe mode
                          * each time the loop goes on, if the ladder has it. */
@@ -156,7 +166,7 @@ int ladder_boot(const LadderInput *in, StateStores *stores, BootState *st, Ladde
                                 break;
                         }
                         step = LADDER_SAFE_MODE;
-                } else {
+                } else if (!retry) {
                         st->ladder_step++;
                 }
 
@@ -164,7 +174,7 @@ int ladder_boot(const LadderInput *in, StateStores *stores, BootState *st, Ladde
                  * after a power cut the next boot sees the step as taken and
                  * the step's own journal finishes or undoes it. */
                 st->step_failed_boots = 0;
-                state_set_str(st->last_action, ladder_step_to_string(step));
+                state_set_str(st->last_action, retry ? "restore-content-retry" : ladder_step_to_string(step));
                 st->last_action_usec = in->now_usec;
                 if (state_stores_write(stores, st) < 0)
                         log_warning("Failed to record the recovery intent durably; acting anyway.");

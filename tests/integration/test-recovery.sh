@@ -136,6 +136,25 @@ t_attributed_crash_after_restore_escalates_on_the_fast_path() {
   lg quarantine release alpha; lg confirm
 }
 
+# A power cut during the restore, before the swap: the next boot undoes the
+# staging and must redo the restore, not escalate to quarantine.
+t_power_cut_mid_restore_redoes_the_restore() {
+  setup_good
+  echo beta-bad >"$ROOT/etc/beta/rules.bin"
+  fail_boots 2
+  # find the restore's staging step in this flow, then cut there
+  cp -a "$T/root" "$T/root.saved"
+  LASTGOOD_FAULT_TRACE=$T/trace boot; assert_out 'restore-content'
+  local n; n=$(awk '$2 == "restore-stage" {print $1; exit}' "$T/trace")
+  [[ -n "$n" ]] || { fail "no restore-stage fault point: $(cat "$T/trace")"; return; }
+  rm -rf "$T/root"; mv "$T/root.saved" "$T/root"
+  LASTGOOD_FAULT_AT=$n boot
+  assert_eq "$(cat "$ROOT/etc/beta/rules.bin")" beta-bad "cut before the swap: still the old content"
+  boot; assert_out 'mode=recovery:restore-content'
+  assert_eq "$(cat "$ROOT/etc/beta/rules.bin")" beta-good "the restore was redone"
+  assert_eq "$(status_field last_action)" restore-content-retry "recorded as a retry"
+}
+
 t_quarantine_never_is_respected() {
   setup_good "$(sed 's/    units: \[beta.service\]/    units: [beta.service]\n    quarantine: never/' <<<"$POLICY")"
   echo beta-bad >"$ROOT/etc/beta/rules.bin"
