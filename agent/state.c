@@ -66,7 +66,11 @@ static int get_str(Cursor *c, char *out, size_t field) {
         /* Refusing unterminated strings: the record is untrusted input. */
         if (!memchr(c->r + c->pos, '\0', field))
                 return -EBADMSG;
-        memcpy(out, c->r + c->pos, field);
+        /* Canonical form: what follows the NUL is not part of the value
+         * (found by fuzzing: garbage there made decode/encode differ). */
+        size_t n = strnlen((const char *) c->r + c->pos, field);
+        memcpy(out, c->r + c->pos, n);
+        memset(out + n, 0, field - n);
         c->pos += field;
         return 0;
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "unit.h"
 
+#include <zlib.h>
+
 #include "state.h"
 
 static BootState sample(void) {
@@ -74,6 +76,25 @@ static void test_strings_are_bounded(void **unused) {
         assert_int_equal(strlen(d.culprit), sizeof d.culprit - 1);
 }
 
+/* Regression (fuzzer): bytes after a string's NUL are not part of it. */
+static void test_garbage_after_nul_is_canonicalised(void **unused) {
+        BootState s = sample(), d, e;
+        uint8_t buf[STATE_RECORD_SIZE];
+        state_encode(&s, buf);
+        /* last_action "restore-content" starts after 8+16+32+32+74 bytes;
+         * poke a byte after its NUL and fix the CRC. */
+        size_t off = 8 + 16 + 32 + 32 + 74 + 20;
+        buf[off] = 'X';
+        uint32_t crc = (uint32_t) crc32(0L, buf, STATE_RECORD_SIZE - 4);
+        for (int i = 0; i < 4; i++)
+                buf[STATE_RECORD_SIZE - 4 + i] = (uint8_t) (crc >> (8 * i));
+        assert_int_equal(state_decode(buf, sizeof buf, &d), 0);
+        state_encode(&d, buf);
+        assert_int_equal(state_decode(buf, sizeof buf, &e), 0);
+        assert_memory_equal(&d, &e, sizeof d);
+        assert_string_equal(d.last_action, "restore-content");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_roundtrip),
@@ -81,6 +102,7 @@ int main(void) {
                 cmocka_unit_test(test_every_single_bit_flip_is_rejected),
                 cmocka_unit_test(test_wrong_size_and_garbage),
                 cmocka_unit_test(test_strings_are_bounded),
+                cmocka_unit_test(test_garbage_after_nul_is_canonicalised),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
