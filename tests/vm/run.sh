@@ -18,7 +18,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$VM_DIR/image.sh"
 
-ALL=(content nopstore module safemode unrelated powercut hang control)
+ALL=(content nopstore module safemode unrelated powercut hang helpdesk control)
 BASE_CMDLINE="root=LABEL=lgroot ro console=ttyS0,115200 oops=panic panic=1 loglevel=6"
 
 # --- setup -----------------------------------------------------------------
@@ -427,6 +427,32 @@ scenario_hang() {
         check "the hangs counted as failed boots (restore after max_failed_boots=3)" test "$BOOTN" = 5
         check "the healthy boot ran the known-good content" log_has "$LOG" 'content version 2024.07.18-good'
         check "on disk: /etc/fakesensor/rules.bin is the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR_DIR/good.rules"
+        sc_end
+}
+
+# 8. Helpdesk code on the kernel command line (safe_mode.require_code): a
+# valid one-time code gives one safe-mode boot; the same code again is
+# refused and the machine boots normally.
+scenario_helpdesk() {
+        local key=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+        local sec=$RUN/helpdesk.secret pol=$RUN/helpdesk-policy.yaml code
+        printf 'algorithm=sha256\ncounter=0\nkey=%s\n' "$key" >"$sec"
+        chmod 600 "$sec"
+        code=$("$LG_BIN" helpdesk code --secret-file "$sec" --counter 0 | grep -oE '^[0-9]{8}$' | head -1)
+        { cat "$VM_DIR/policy.yaml"; printf 'safe_mode:\n  require_code: true\n'; } >"$pol"
+        sc_setup helpdesk --cmdline "lastgood.safemode=$code" --policy "$pol"
+        # Boot 1: no secret enrolled yet, so the code is refused; the boot
+        # enrolls the helpdesk secret (as `lastgood helpdesk enroll` would).
+        sc_boot --actions "mkdir -p /var/lib/lastgood && printf 'algorithm=sha256\\ncounter=0\\nkey=$key\\n' >/var/lib/lastgood/helpdesk.secret && chmod 600 /var/lib/lastgood/helpdesk.secret && echo 'lgtest: SECRET ENROLLED'"
+        check "helpdesk code computed" test -n "$code"
+        check "boot 1: no secret yet → normal boot, sensor loaded" test "$SENSOR_STATE" = loaded -a "$CONFIRMED" = 1
+        check "boot 1: secret enrolled" log_has "$LOG" 'lgtest: SECRET ENROLLED'
+        sc_boot
+        check "boot 2: valid one-time code → safe mode, sensor off" test "$SENSOR_STATE" != loaded
+        check "boot 2 said safe mode" log_has "$LOG" 'lastgood.*mode=safe'
+        sc_boot
+        check "boot 3: the same code again → refused, normal boot" test "$SENSOR_STATE" = loaded -a "$CONFIRMED" = 1
+        check "boot 3 logged the refusal" log_has "$LOG" 'wrong or already used helpdesk code'
         sc_end
 }
 
