@@ -10,12 +10,6 @@
 #include "record.h"
 #include "safe-request.h"
 
-#define SAFE_MODE_MAX_BOOTS 10
-
-void bootflow_report_done(BootReport *r) {
-        (void) r;
-}
-
 bool bootflow_safe_request_ok(Context *ctx, const Policy *p, const char *source, const char *value,
                               const char **ret_why) {
         if (streq(source, "cmdline") && !p->safe_mode.allow_cmdline) {

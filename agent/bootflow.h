@@ -27,7 +27,6 @@ typedef struct BootReport {
 } BootReport;
 
 int bootflow_run(Context *ctx, BootReport *ret) _wur_;
-void bootflow_report_done(BootReport *r);
 
 /* Parses a safe-mode request value ("1", "yes", a helpdesk code) from the
  * command line or the ESP and says whether it is honoured under the policy.
