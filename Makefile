@@ -26,7 +26,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libarchive 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wmissing-prototypes
-BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g $(WARN) -fstack-protector-strong $(PKG_CFLAGS) -Iagent -Iconfig -Irecovery
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g $(WARN) -fstack-protector-strong $(PKG_CFLAGS) -I.
 # Distribution flags (dpkg-buildflags' hardening) are appended, not replaced.
 RELEASE_CFLAGS := $(BASE_CFLAGS) -O2 -D_FORTIFY_SOURCE=2 $(CPPFLAGS) $(CFLAGS)
 # The test build: sanitizers and the fault-injection points.
@@ -34,9 +34,11 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-po
 TEST_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN) -DLASTGOOD_FAULT_INJECTION
 LDLIBS := $(PKG_LIBS) -ldl
 
-SRCS := $(sort $(wildcard agent/*.c config/*.c recovery/*.c))
+# The one source list: the fuzz build reads it too (make print-lib-srcs).
+# Folders import only downward: lib < config < recovery < agent.
+SRCS := $(sort $(wildcard lib/*.c config/*.c recovery/*.c agent/*.c))
 LIB_SRCS := $(filter-out agent/main.c,$(SRCS))
-HDRS := $(wildcard agent/*.h config/*.h recovery/*.h)
+HDRS := $(wildcard lib/*.h config/*.h recovery/*.h agent/*.h)
 
 REL_OBJS := $(SRCS:%.c=$(BUILDDIR)/release/%.o)
 TEST_OBJS := $(SRCS:%.c=$(BUILDDIR)/test/%.o)
@@ -46,7 +48,10 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILDDIR)/test/unit/%)
 
 
-.PHONY: all clean test unit integration deps install uninstall bench fuzz check-vm check-vm-full demo format check-format man
+print-lib-srcs:
+	@echo $(LIB_SRCS)
+
+.PHONY: print-lib-srcs all clean test unit integration deps install uninstall bench fuzz check-vm check-vm-full demo format check-format man
 
 all: lastgood man
 

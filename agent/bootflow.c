@@ -1,38 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "bootflow.h"
+#include "agent/bootflow.h"
 
 #include <inttypes.h>
 
-#include "cmdline.h"
-#include "ladder.h"
-#include "log.h"
-#include "state-store.h"
-#include "record.h"
-#include "safe-request.h"
-
-bool bootflow_safe_request_ok(Context *ctx, const Policy *p, const char *source, const char *value,
-                              const char **ret_why) {
-        if (streq(source, "cmdline") && !p->safe_mode.allow_cmdline) {
-                *ret_why = "safe_mode.allow_cmdline is false";
-                return false;
-        }
-        if (!p->safe_mode.require_code) {
-                if (parse_bool(value) > 0 || *value == '\0') {
-                        *ret_why = "request accepted";
-                        return true;
-                }
-                *ret_why = "value is not 1/yes/true";
-                return false;
-        }
-        return safe_request_verify_code(ctx->root_fd, p, value, ret_why);
-}
-
-static void record_safe_request(int root_fd, const char *source, bool ok, const char *why) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "safe-mode request from the %s %s: %s", source, ok ? "honoured" : "refused", why);
-        record_event(root_fd, ok ? "safe-mode-requested" : "safe-mode-code-rejected", NULL, ok ? "safe-mode" : NULL,
-                     msg, NULL);
-}
+#include "recovery/ladder.h"
+#include "lib/log.h"
+#include "agent/state-store.h"
+#include "agent/record.h"
+#include "agent/safe-request.h"
+#include "recovery/safemode.h"
 
 /* Records an internal error in the state (shown by status), and logs it. */
 static void note_internal_error(BootState *st, int r, const char *what) {
@@ -88,45 +64,19 @@ int bootflow_run(Context *ctx, BootReport *ret) {
         if (strv_length(p->errors) > 0)
                 note_internal_error(&st, -EINVAL, "policy errors, using defaults where invalid");
 
-        /* Safe-mode requests. A pending --next-boot request was made by root
-         * on the running machine; command-line and ESP requests come from
-         * whoever sits at the console and are checked against the policy. */
-        bool safe = false;
-        char safe_why[160] = "";
-        if (st.safe_mode_requested > 0) {
-                st.safe_mode_requested--;
-                safe = true;
-                snprintf(safe_why, sizeof safe_why, "requested with safe-mode --next-boot");
-        }
-        _cleanup_free_ char *cmd_value = NULL;
-        r = cmdline_get(ctx->cmdline, "lastgood.safemode", &cmd_value);
-        if (r > 0) {
-                const char *why;
-                if (bootflow_safe_request_ok(ctx, p, "cmdline", cmd_value, &why)) {
-                        safe = true;
-                        snprintf(safe_why, sizeof safe_why, "lastgood.safemode on the kernel command line");
-                } else
-                        log_warning("Ignoring lastgood.safemode= on the kernel command line: %s; booting normally.",
-                                    why);
-                record_safe_request(ctx->root_fd, "kernel command line", safe, why);
-        }
-        /* The ESP is probed (and possibly mounted) only after a boot that
-         * never confirmed — the machine a user drops a request file on is
-         * one that won't boot — so the healthy path never pays for it. */
-        if (!safe && (st.in_boot || corrupt || ctx->esp_dir)) {
-                bool esp_ok = false;
-                const char *why = NULL;
-                r = safe_request_take_esp(ctx, p, &esp_ok, &why);
-                if (r > 0) {
-                        if (esp_ok) {
-                                safe = true;
-                                snprintf(safe_why, sizeof safe_why, "request file on the EFI system partition");
-                        } else
-                                log_warning("Ignoring the safe-mode request on the ESP: %s; booting normally.", why);
-                        record_safe_request(ctx->root_fd, "ESP request file", esp_ok, why);
-                } else if (r < 0)
-                        log_debug_errno(r, "No usable ESP request: %m");
-        }
+        SafeRequestInput sin = {
+                .root_fd = ctx->root_fd,
+                .policy = p,
+                .cmdline = ctx->cmdline,
+                .esp_dir = ctx->esp_dir,
+                .pending = st.safe_mode_requested,
+                .look_at_esp = st.in_boot || corrupt || ctx->esp_dir,
+        };
+        SafeDecision sd;
+        safe_request_decide(&sin, &sd);
+        st.safe_mode_requested = sd.pending_after;
+        bool safe = sd.safe;
+        const char *safe_why = sd.why;
 
         bool previous_failed = st.in_boot != 0;
         LadderInput in = {
@@ -146,7 +96,7 @@ int bootflow_run(Context *ctx, BootReport *ret) {
 
         BootMode mode = safe ? BOOT_MODE_SAFE : out.mode;
         if (safe) {
-                r = safe_mode_enter(ctx, p, safe_why);
+                r = safemode_apply_runtime(ctx->runtime_fd, p, safe_why);
                 if (r < 0)
                         note_internal_error(&st, r, "could not enter safe mode");
         }

@@ -14,8 +14,8 @@
  *   7. one durable state write, then events and the metrics textfile.
  */
 
-#include "context.h"
-#include "state.h"
+#include "agent/context.h"
+#include "agent/state.h"
 
 typedef struct BootReport {
         char mode[16];
@@ -27,9 +27,3 @@ typedef struct BootReport {
 } BootReport;
 
 int bootflow_run(Context *ctx, BootReport *ret) _wur_;
-
-/* Parses a safe-mode request value ("1", "yes", a helpdesk code) from the
- * command line or the ESP and says whether it is honoured under the policy.
- * *ret_why explains a refusal (static string). */
-bool bootflow_safe_request_ok(Context *ctx, const Policy *p, const char *source, const char *value,
-                              const char **ret_why);

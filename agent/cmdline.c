@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "cmdline.h"
+#include "agent/cmdline.h"
 
 #include <fcntl.h>
 
-#include "fileio.h"
+#include "lib/fileio.h"
 
 int cmdline_get(const char *cmdline, const char *key, char **ret) {
         _cleanup_free_ char *buf = NULL;

@@ -3,7 +3,7 @@
 
 /* The kernel command line: /proc/cmdline, or --cmdline for tests. */
 
-#include "util.h"
+#include "lib/util.h"
 
 /* Looks up KEY=value (or bare KEY → "") in CMDLINE (NULL: read /proc/cmdline).
  * Quoted values ("a b") are honoured as the kernel does. The last occurrence

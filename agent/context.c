@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "context.h"
-#include "log.h"
-#include "state-store.h"
+#include "agent/context.h"
+#include "lib/log.h"
+#include "agent/state-store.h"
 
 int context_policy(Context *ctx, Policy **ret) {
         if (!ctx->policy_loaded) {

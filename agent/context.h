@@ -11,8 +11,8 @@
 #define LASTGOOD_VERSION "0.1"
 #endif
 
-#include "policy.h"
-#include "util.h"
+#include "config/policy.h"
+#include "lib/util.h"
 
 enum {
         EXIT_OK = 0,

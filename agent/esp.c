@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "esp.h"
+#include "agent/esp.h"
 
 #include <blkid.h>
 #include <dirent.h>
@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "fault.h"
-#include "fileio.h"
-#include "rootfs.h"
+#include "lib/fault.h"
+#include "lib/fileio.h"
+#include "lib/rootfs.h"
 
 void esp_partition_done(EspPartition *p) {
         free(p->disk);

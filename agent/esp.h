@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 #define ESP_TYPE_GUID "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
 #define ESP_MBR_TYPE 0xef

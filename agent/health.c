@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "health.h"
+#include "agent/health.h"
 
 #include <fcntl.h>
 #include <poll.h>

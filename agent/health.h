@@ -8,7 +8,7 @@
  * check fails instead of blocking confirmation for ever.
  */
 
-#include "policy.h"
+#include "config/policy.h"
 
 typedef enum HealthResult {
         HEALTH_PASSED,

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "helpdesk.h"
+#include "agent/helpdesk.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
-#include "fault.h"
-#include "fileio.h"
-#include "rootfs.h"
+#include "lib/fault.h"
+#include "lib/fileio.h"
+#include "lib/rootfs.h"
 
 static const char base32_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 

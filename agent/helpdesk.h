@@ -20,9 +20,9 @@
 
 #include <stdint.h>
 
-#include "hotp.h"
-#include "policy.h"
-#include "util.h"
+#include "agent/hotp.h"
+#include "config/policy.h"
+#include "lib/util.h"
 
 #define HELPDESK_KEY_SIZE 32      /* what enroll generates */
 #define HELPDESK_FILE_MAX 4096    /* the secret file and escrow files are tiny */

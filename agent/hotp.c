@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "hotp.h"
+#include "agent/hotp.h"
 
 #include <nettle/hmac.h>
 #include <nettle/memops.h>

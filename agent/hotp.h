@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 typedef enum HotpAlgorithm {
         HOTP_SHA256,

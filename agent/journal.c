@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "journal.h"
+#include "agent/journal.h"
 
 #include <ctype.h>
 #include <inttypes.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "eventlog.h"
-#include "fileio.h"
-#include "log.h"
+#include "agent/eventlog.h"
+#include "lib/fileio.h"
+#include "lib/log.h"
 
 /* One field in the native protocol: "KEY=value\n", or for values that
  * contain a newline "KEY\n" + 64-bit LE length + value + "\n". */

@@ -11,7 +11,7 @@
  * (/var/lib/lastgood/journal-cursor, the last seq sent) makes it idempotent.
  */
 
-#include "util.h"
+#include "lib/util.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 #define JOURNAL_CURSOR "/var/lib/lastgood/journal-cursor"

@@ -6,9 +6,9 @@
 
 #include <getopt.h>
 
-#include "context.h"
-#include "log.h"
-#include "rootfs.h"
+#include "agent/context.h"
+#include "lib/log.h"
+#include "lib/rootfs.h"
 
 
 typedef struct Verb {

@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "record.h"
+#include "agent/record.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
 
-#include "eventlog.h"
-#include "fileio.h"
-#include "log.h"
-#include "quarantine.h"
-#include "report.h"
-#include "rootfs.h"
-#include "status.h"
+#include "agent/eventlog.h"
+#include "lib/fileio.h"
+#include "lib/log.h"
+#include "recovery/quarantine.h"
+#include "agent/report.h"
+#include "lib/rootfs.h"
+#include "agent/status.h"
 
 #define RECOVERIES_PATH "/var/lib/lastgood/recoveries"
 #define RECOVERIES_MAX 256
@@ -151,4 +151,27 @@ void record_report(Context *ctx, const Policy *p, const StateStores *stores, con
         if (r < 0 && r != -ENOENT)
                 log_warning_errno(r, "Failed to write the metrics textfile %s, ignoring: %m", path);
         free(rc);
+}
+
+void record_add_crash_evidence(Event *e, const CrashReport *r) {
+        if (!r || r->n_events == 0)
+                return;
+        const CrashEvent *ev = &r->events[0];
+        if (ev->kind)
+                event_addf(e, "crash_dump", "%s#%" PRIu32, ev->kind, ev->count);
+        if (ev->time_sec > 0)
+                event_addf(e, "crash_time", "%" PRIu64, ev->time_sec);
+        event_add(e, "crash_reason", ev->reason);
+        event_add(e, "crash_oops", ev->oops);
+        event_add(e, "crash_rip", ev->rip);
+        event_add(e, "crash_module", ev->fault_module);
+        for (size_t j = 0; j < ev->n_modules; j++)
+                if (ev->modules[j].loading) {
+                        event_add(e, "crash_loading", ev->modules[j].name);
+                        break;
+                }
+        event_add(e, "crash_comm", ev->comm);
+        event_add(e, "crash_taint", ev->taint);
+        event_add(e, "crash_kernel", ev->kernel_release);
+        event_addf(e, "crash_records", "%zu", r->n_records);
 }

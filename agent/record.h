@@ -7,8 +7,11 @@
  * recovery into a failed boot — and failures are logged, not returned.
  */
 
-#include "context.h"
-#include "state-store.h"
+#include "agent/context.h"
+#include "agent/state-store.h"
+#include "recovery/pstore.h"
+
+typedef struct Event Event;
 
 /* Appends an event. EVIDENCE is NULL or a NULL-terminated list of
  * key, value, key, value, … strings. */
@@ -30,3 +33,8 @@ typedef struct RecoveryCount {
 } RecoveryCount;
 /* Reads the counters; *ret is malloc'd. */
 int record_read_recoveries(int root_fd, RecoveryCount **ret, size_t *ret_n);
+
+/* Adds the newest dump's fields of R to E as evidence ("crash_reason",
+ * "crash_module", "crash_rip", "crash_loading", "crash_taint", …). The values
+ * point into R, which must outlive the append. */
+void record_add_crash_evidence(Event *e, const CrashReport *r);

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "report.h"
+#include "agent/report.h"
 
 #include <inttypes.h>
 
-#include "fileio.h"
-#include "policy.h"
-#include "rootfs.h"
+#include "lib/fileio.h"
+#include "config/policy.h"
+#include "lib/rootfs.h"
 
 static void put_label_value(FILE *f, const char *s) {
         fputc('"', f);

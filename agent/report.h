@@ -26,7 +26,7 @@
 
 #include <stdint.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 typedef struct ReportRecovery {
         const char *component; /* "" for actions without a culprit (safe mode) */

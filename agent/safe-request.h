@@ -2,22 +2,59 @@
 #pragma once
 
 /*
- * Helpdesk safe-mode requests that arrive at boot from outside the running
- * system — the kernel command line and the EFI system partition — and the
- * checks they pass before they are honoured: safe_mode.allow_cmdline, and
- * with safe_mode.require_code a one-time helpdesk code (agent/helpdesk.c).
+ * Every safe-mode request a boot can carry, and every check it passes
+ * before it is honoured, in one place:
+ *   - a pending `safe-mode --next-boot` (made by root on the running system:
+ *     no code needed; counted in the state record);
+ *   - lastgood.safemode= on the kernel command line (safe_mode.allow_cmdline);
+ *   - EFI/lastgood/safemode on the EFI system partition (agent/esp.c);
+ * requests from the console (the last two) need a one-time helpdesk code
+ * when safe_mode.require_code is set (agent/helpdesk.c).
+ *
+ * This module decides and leaves an event for each console request; the
+ * boot flow owns the state record and applies the decision to it.
  */
 
-#include "context.h"
+#include "agent/context.h"
+
+typedef enum SafeSource {
+        SAFE_SOURCE_NONE,
+        SAFE_SOURCE_NEXT_BOOT, /* safe-mode --next-boot */
+        SAFE_SOURCE_CMDLINE,   /* lastgood.safemode= */
+        SAFE_SOURCE_ESP,       /* EFI/lastgood/safemode */
+        _SAFE_SOURCE_MAX,
+} SafeSource;
+
+const char *safe_source_to_string(SafeSource s);
+
+typedef struct SafeRequestInput {
+        int root_fd;
+        const Policy *policy;
+        const char *cmdline; /* the kernel command line; NULL reads /proc/cmdline */
+        const char *esp_dir; /* a mounted ESP (--esp); NULL finds it with libblkid */
+        uint32_t pending;    /* BootState.safe_mode_requested */
+        /* Probe the ESP: only after a boot that never confirmed (the machine a
+         * user drops a request file on is one that won't boot), or when
+         * --esp names one, so the healthy path never pays for it. */
+        bool look_at_esp;
+} SafeRequestInput;
+
+typedef struct SafeDecision {
+        bool safe;              /* this boot is a safe-mode boot */
+        SafeSource source;      /* which request made it so */
+        uint32_t pending_after; /* what BootState.safe_mode_requested becomes */
+        char why[160];          /* the honoured request, in words */
+} SafeDecision;
+
+/* Decides whether this boot is a safe-mode boot. Never fails: a request that
+ * cannot be checked is refused (logged, and an event says why). */
+void safe_request_decide(const SafeRequestInput *in, SafeDecision *ret);
 
 /* Checks a one-time helpdesk code. False (with *ret_why) for a wrong, reused
  * or uncheckable code; a refused code boots normally. */
 bool safe_request_verify_code(int root_fd, const Policy *p, const char *code, const char **ret_why);
 
-/* Takes (reads and removes) EFI/lastgood/safemode from --esp or the ESP found
- * with libblkid. Returns 1 when a request was found (*ret_ok says whether it
- * is honoured, *ret_why why not), 0 when there is none, <0 on error. */
-int safe_request_take_esp(Context *ctx, const Policy *p, bool *ret_ok, const char **ret_why) _wur_;
-
-/* Enters safe mode for this boot (runtime-only configuration under /run). */
-int safe_mode_enter(Context *ctx, const Policy *p, const char *why) _wur_;
+/* Parses a request value ("1", "yes", "", a helpdesk code) that came from
+ * SOURCE and says whether the policy honours it. *ret_why explains (static). */
+bool safe_request_value_ok(int root_fd, const Policy *p, SafeSource source, const char *value,
+                           const char **ret_why);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "state-store.h"
+#include "agent/state-store.h"
 
 #include <blkid.h>
 #include <efivar.h>
@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "fault.h"
-#include "fileio.h"
-#include "rootfs.h"
+#include "lib/fault.h"
+#include "lib/fileio.h"
+#include "lib/rootfs.h"
 
 /* Reserved for fixed-size records; anything larger is not ours. */
 #define STATE_READ_MAX 4096

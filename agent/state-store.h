@@ -16,8 +16,8 @@
  * in an earlier one. Writes go to the first store that accepts them.
  */
 
-#include "policy.h"
-#include "state.h"
+#include "config/policy.h"
+#include "agent/state.h"
 
 #define STATE_EFI_GUID "f36dce15-2f3f-49cd-bff5-775e57d91dcf"
 #define STATE_EFI_NAME "LastGoodState"

@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 #define STATE_RECORD_SIZE 384
 #define STATE_FORMAT_VERSION 1

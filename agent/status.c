@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "status.h"
+#include "agent/status.h"
 
-#include "log.h"
-#include "quarantine.h"
-#include "safemode.h"
-#include "snapshot.h"
+#include "lib/log.h"
+#include "recovery/quarantine.h"
+#include "recovery/safemode.h"
+#include "recovery/snapshot.h"
 
 void status_data_done(StatusData *s) {
         for (size_t i = 0; i < s->n_components; i++)

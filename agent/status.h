@@ -3,9 +3,9 @@
 
 /* What `status` shows and the metrics textfile exports, collected once. */
 
-#include "policy.h"
-#include "state.h"
-#include "state-store.h"
+#include "config/policy.h"
+#include "agent/state.h"
+#include "agent/state-store.h"
 
 typedef struct ComponentStatus {
         const char *name;

@@ -10,9 +10,9 @@
 
 #include <inttypes.h>
 
-#include "bootflow.h"
-#include "context.h"
-#include "log.h"
+#include "agent/bootflow.h"
+#include "agent/context.h"
+#include "lib/log.h"
 
 int verb_boot(Context *ctx, int argc, char **argv) {
         BootReport rep = {};

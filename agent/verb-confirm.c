@@ -10,13 +10,13 @@
 
 #include <inttypes.h>
 
-#include "context.h"
-#include "health.h"
-#include "log.h"
-#include "quarantine.h"
-#include "record.h"
-#include "snapshot.h"
-#include "state-store.h"
+#include "agent/context.h"
+#include "agent/health.h"
+#include "lib/log.h"
+#include "recovery/quarantine.h"
+#include "agent/record.h"
+#include "recovery/snapshot.h"
+#include "agent/state-store.h"
 
 static int run_health_checks(const Policy *p, char *failed, size_t failed_size) {
         int failures = 0;

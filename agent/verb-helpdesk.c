@@ -12,11 +12,11 @@
 #include <fcntl.h>
 #include <getopt.h>
 
-#include "context.h"
-#include "fileio.h"
-#include "helpdesk.h"
-#include "json.h"
-#include "log.h"
+#include "agent/context.h"
+#include "lib/fileio.h"
+#include "agent/helpdesk.h"
+#include "lib/json.h"
+#include "lib/log.h"
 
 #define CODE_COUNT_MAX 1000
 

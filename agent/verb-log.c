@@ -7,11 +7,11 @@
  * it broken (the problem and its line number on stderr); 2 usage.
  */
 
-#include "context.h"
-#include "eventlog.h"
-#include "json.h"
-#include "journal.h"
-#include "log.h"
+#include "agent/context.h"
+#include "agent/eventlog.h"
+#include "lib/json.h"
+#include "agent/journal.h"
+#include "lib/log.h"
 
 /* Text from the log goes to a terminal: control characters (an ESC sequence
  * planted in a message) are shown as '?', never interpreted. */

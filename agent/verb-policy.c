@@ -8,8 +8,8 @@
  * --root (or the --policy file); FILE is a path on the host, read alone,
  * with the same trust rules (root-owned, not group/other-writable).
  */
-#include "context.h"
-#include "log.h"
+#include "agent/context.h"
+#include "lib/log.h"
 
 int verb_policy(Context *ctx, int argc, char **argv) {
         if (!streq(argv[1], "check")) {

@@ -14,11 +14,11 @@
 
 #include <time.h>
 
-#include "context.h"
-#include "eventlog.h"
-#include "json.h"
-#include "log.h"
-#include "quarantine.h"
+#include "agent/context.h"
+#include "agent/eventlog.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "recovery/quarantine.h"
 
 static void format_time(char buf[static 32], uint64_t usec) {
         time_t t = (time_t) (usec / USEC_PER_SEC);

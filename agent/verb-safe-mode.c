@@ -7,9 +7,9 @@
 
 #include <getopt.h>
 
-#include "context.h"
-#include "log.h"
-#include "state-store.h"
+#include "agent/context.h"
+#include "lib/log.h"
+#include "agent/state-store.h"
 
 #define SAFE_MODE_MAX_BOOTS 10
 

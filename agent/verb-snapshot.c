@@ -12,10 +12,10 @@
  */
 #include <time.h>
 
-#include "context.h"
-#include "json.h"
-#include "log.h"
-#include "snapshot.h"
+#include "agent/context.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "recovery/snapshot.h"
 
 static void progress_tty(const char *what, uint64_t entries, uint64_t bytes, void *userdata) {
         fprintf(stderr, "\r%s: %llu entries, %llu MiB\033[K", what, (unsigned long long) entries,

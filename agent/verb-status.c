@@ -9,10 +9,10 @@
 #include <inttypes.h>
 #include <time.h>
 
-#include "context.h"
-#include "json.h"
-#include "log.h"
-#include "status.h"
+#include "agent/context.h"
+#include "lib/json.h"
+#include "lib/log.h"
+#include "agent/status.h"
 
 static void iso_time(uint64_t usec, char buf[static 32]) {
         time_t t = (time_t) (usec / USEC_PER_SEC);

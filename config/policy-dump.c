@@ -8,8 +8,8 @@
  */
 #include <inttypes.h>
 
-#include "json.h"
-#include "policy-internal.h"
+#include "lib/json.h"
+#include "config/policy-internal.h"
 
 static void yaml_str(FILE *f, const char *s) {
         json_escape(f, s ?: "");

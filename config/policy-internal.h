@@ -6,7 +6,7 @@
  * (the YAML event parser) and policy-dump.c. Not for other modules.
  */
 
-#include "policy.h"
+#include "config/policy.h"
 
 /* Name tables, indexed by the enum value. */
 extern const char *const policy_state_backend_names[3];

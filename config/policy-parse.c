@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <yaml.h>
 
-#include "policy-internal.h"
-#include "rootfs.h"
+#include "config/policy-internal.h"
+#include "lib/rootfs.h"
 
 /* ---- the tree ---------------------------------------------------------- */
 

@@ -9,9 +9,9 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
-#include "fileio.h"
-#include "policy-internal.h"
-#include "rootfs.h"
+#include "lib/fileio.h"
+#include "config/policy-internal.h"
+#include "lib/rootfs.h"
 
 const char *const policy_state_backend_names[3] = {
         [STATE_BACKEND_AUTO] = "auto",

@@ -26,7 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../agent/util.h"
+#include "lib/util.h"
 
 #define POLICY_MAX_FILE_SIZE (256u * 1024u)
 #define POLICY_MAX_DEPTH 64

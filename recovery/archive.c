@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "archive.h"
+#include "recovery/archive.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <nettle/sha2.h>
 
-#include "log.h"
-#include "rootfs.h"
+#include "lib/log.h"
+#include "lib/rootfs.h"
 
 static ArchiveLib lib;
 static void *lib_handle;

@@ -28,8 +28,8 @@
 
 #include <archive_entry.h>
 
-#include "manifest.h"
-#include "util.h"
+#include "recovery/manifest.h"
+#include "lib/util.h"
 
 #define ARCHIVE_LIB_SONAME "libarchive.so.13"
 

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "culprit.h"
+#include "recovery/culprit.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
 
-#include "log.h"
-#include "quarantine.h"
-#include "snapshot.h"
+#include "lib/log.h"
+#include "recovery/quarantine.h"
+#include "recovery/snapshot.h"
 
 int crash_evidence_collect(int root_fd, const Policy *p, const char *pstore_dir, CrashEvidence *ret) {
         CrashEvidence e = {};

@@ -15,8 +15,8 @@
  * began; no suspect means no component is touched.
  */
 
-#include "policy.h"
-#include "pstore.h"
+#include "config/policy.h"
+#include "recovery/pstore.h"
 
 typedef struct CrashEvidence {
         bool found;           /* the previous boot left a crash record */

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "ladder.h"
+#include "recovery/ladder.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
 
-#include "culprit.h"
-#include "log.h"
-#include "rootfs.h"
-#include "steps.h"
+#include "recovery/culprit.h"
+#include "lib/log.h"
+#include "lib/rootfs.h"
+#include "recovery/steps.h"
 
 /* The step the ladder is at, or _LADDER_STEP_MAX once it is exhausted. */
 static LadderStep current_step(const Policy *p, const BootState *st) {

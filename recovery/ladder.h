@@ -14,9 +14,9 @@
  * off its security product).
  */
 
-#include "policy.h"
-#include "state.h"
-#include "state-store.h"
+#include "config/policy.h"
+#include "agent/state.h"
+#include "agent/state-store.h"
 
 typedef struct LadderInput {
         int root_fd;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "manifest.h"
+#include "recovery/manifest.h"
 
 #include <dirent.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <nettle/sha2.h>
 #include <time.h>
 
-#include "rootfs.h"
+#include "lib/rootfs.h"
 
 /* A directory nesting deeper than this is refused (each level holds an fd). */
 #define WALK_MAX_DEPTH 256

@@ -27,7 +27,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 #define MANIFEST_MAGIC "lastgood-manifest 1"
 #define MANIFEST_MAX_SIZE (512u * 1024u * 1024u)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "pstore.h"
+#include "recovery/pstore.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -9,9 +9,9 @@
 #include <time.h>
 #include <zlib.h>
 
-#include "fault.h"
-#include "fileio.h"
-#include "rootfs.h"
+#include "lib/fault.h"
+#include "lib/fileio.h"
+#include "lib/rootfs.h"
 
 #define LINE_PARSE_MAX 4096     /* bytes of one log line looked at */
 #define STR_MAX 256             /* kept strings are cut here */
@@ -974,29 +974,6 @@ const char *crash_report_summary(const CrashReport *r, char *buf, size_t size) {
         if (r->n_events > 1)
                 appendf(buf, size, &o, " (+%zu more dump%s)", r->n_events - 1, r->n_events > 2 ? "s" : "");
         return buf;
-}
-
-void crash_report_add_evidence(const CrashReport *r, Event *e) {
-        if (!r || r->n_events == 0)
-                return;
-        const CrashEvent *ev = &r->events[0];
-        if (ev->kind)
-                event_addf(e, "crash_dump", "%s#%" PRIu32, ev->kind, ev->count);
-        if (ev->time_sec > 0)
-                event_addf(e, "crash_time", "%" PRIu64, ev->time_sec);
-        event_add(e, "crash_reason", ev->reason);
-        event_add(e, "crash_oops", ev->oops);
-        event_add(e, "crash_rip", ev->rip);
-        event_add(e, "crash_module", ev->fault_module);
-        for (size_t j = 0; j < ev->n_modules; j++)
-                if (ev->modules[j].loading) {
-                        event_add(e, "crash_loading", ev->modules[j].name);
-                        break;
-                }
-        event_add(e, "crash_comm", ev->comm);
-        event_add(e, "crash_taint", ev->taint);
-        event_add(e, "crash_kernel", ev->kernel_release);
-        event_addf(e, "crash_records", "%zu", r->n_records);
 }
 
 /* ---- archive and clear ---- */

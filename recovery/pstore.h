@@ -21,8 +21,7 @@
 
 #include <stdint.h>
 
-#include "eventlog.h"
-#include "util.h"
+#include "lib/util.h"
 
 #define PSTORE_RECORD_MAX (1024u * 1024u)  /* bytes read per record */
 #define PSTORE_TOTAL_MAX (16u * 1024u * 1024u) /* bytes read over all records */
@@ -113,11 +112,6 @@ bool pstore_attributes(const CrashReport *r, char *const *kernel_modules, const 
  * fs_parse_rules+0x2d/0xf40 [fakesensor]; loading fakesensor; insmod[89];
  * taint GOE". Returns BUF. */
 const char *crash_report_summary(const CrashReport *r, char *buf, size_t size);
-
-/* Adds the newest event's fields to E as evidence ("crash_reason",
- * "crash_module", "crash_rip", "crash_loading", "crash_taint", …). The values
- * point into R, which must outlive the append. */
-void crash_report_add_evidence(const CrashReport *r, Event *e);
 
 /*
  * Copies each dmesg-* record of DIR durably to ARCHIVE_DIR (beneath root_fd,

@@ -5,7 +5,7 @@
  *   idempotent file steps (replace a file or symlink, move a tree) →
  *   the registry → per-entry apply/release → the public functions.
  */
-#include "quarantine.h"
+#include "recovery/quarantine.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -14,9 +14,9 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include "fault.h"
-#include "fileio.h"
-#include "rootfs.h"
+#include "lib/fault.h"
+#include "lib/fileio.h"
+#include "lib/rootfs.h"
 
 #define REGISTRY_NAME "registry"
 #define REGISTRY_MAGIC "lastgood-quarantine-registry 1"

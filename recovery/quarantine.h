@@ -45,8 +45,8 @@
 
 #include <stdint.h>
 
-#include "policy.h"
-#include "util.h"
+#include "config/policy.h"
+#include "lib/util.h"
 
 #define QUARANTINE_DIR "/var/lib/lastgood/quarantine"
 #define QUARANTINE_REGISTRY QUARANTINE_DIR "/registry"

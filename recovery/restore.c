@@ -20,11 +20,11 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "fault.h"
-#include "fileio.h"
-#include "log.h"
-#include "rootfs.h"
-#include "snapshot-store.h"
+#include "lib/fault.h"
+#include "lib/fileio.h"
+#include "lib/log.h"
+#include "lib/rootfs.h"
+#include "recovery/snapshot-store.h"
 
 #define INTENT_MAGIC "lastgood-restore-intent 1"
 #define INTENT_MAX_SIZE (256u * 1024u)

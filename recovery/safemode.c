@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "safemode.h"
+#include "recovery/safemode.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#include "fault.h"
-#include "fileio.h"
-#include "quarantine.h"
-#include "rootfs.h"
+#include "lib/fault.h"
+#include "lib/fileio.h"
+#include "recovery/quarantine.h"
+#include "lib/rootfs.h"
 
 #define MARKER_MAX_SIZE (256u * 1024u)
 

@@ -29,8 +29,8 @@
  * never writes under /etc.
  */
 
-#include "policy.h"
-#include "util.h"
+#include "config/policy.h"
+#include "lib/util.h"
 
 #define SAFEMODE_MARKER "/run/lastgood/safe-mode"
 #define SAFEMODE_BANNER "/run/lastgood/safe-mode.issue"

@@ -7,10 +7,10 @@
  * modules: they use snapshot.h.
  */
 
-#include "archive.h"
-#include "manifest.h"
-#include "policy.h"
-#include "snapshot.h"
+#include "recovery/archive.h"
+#include "recovery/manifest.h"
+#include "config/policy.h"
+#include "recovery/snapshot.h"
 
 #define SNAPSHOT_ID_LEN 20 /* "YYYYMMDDTHHMMSSZ-NNN" */
 #define SNAPSHOT_WORK_DIR ".work"

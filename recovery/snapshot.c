@@ -3,7 +3,7 @@
  * Snapshot storage, creation, listing, verification and the cheap change
  * check. Restore, import and power-cut recovery are in restore.c.
  */
-#include "snapshot.h"
+#include "recovery/snapshot.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -12,11 +12,11 @@
 #include <sys/file.h>
 #include <time.h>
 
-#include "fault.h"
-#include "fileio.h"
-#include "log.h"
-#include "rootfs.h"
-#include "snapshot-store.h"
+#include "lib/fault.h"
+#include "lib/fileio.h"
+#include "lib/log.h"
+#include "lib/rootfs.h"
+#include "recovery/snapshot-store.h"
 
 static SnapshotProgressFn progress_fn;
 static void *progress_userdata;

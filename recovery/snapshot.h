@@ -35,8 +35,8 @@
  * entry is known; callers log the returned error once more in their terms.
  */
 
-#include "policy.h"
-#include "util.h"
+#include "config/policy.h"
+#include "lib/util.h"
 
 typedef struct SnapshotInfo {
         char *component;

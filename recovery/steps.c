@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "steps.h"
+#include "recovery/steps.h"
 
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 
-#include "record.h"
-#include "rootfs.h"
-#include "log.h"
-#include "pstore.h"
-#include "quarantine.h"
-#include "safemode.h"
-#include "snapshot.h"
+#include "agent/record.h"
+#include "lib/rootfs.h"
+#include "lib/log.h"
+#include "recovery/pstore.h"
+#include "recovery/quarantine.h"
+#include "recovery/safemode.h"
+#include "recovery/snapshot.h"
 
 #define CRASH_ARCHIVE_DIR "/var/lib/lastgood/crashes"
 #define QUARANTINE_DIR "/var/lib/lastgood/quarantine"

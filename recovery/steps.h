@@ -7,8 +7,8 @@
  * in the hash-chained log; archiving the crash records they acted on.
  */
 
-#include "culprit.h"
-#include "ladder.h"
+#include "recovery/culprit.h"
+#include "recovery/ladder.h"
 
 typedef struct StepResult {
         char message[512]; /* what was done and why, one line */

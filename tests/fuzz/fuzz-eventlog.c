@@ -6,15 +6,15 @@
  * analysed the way eventlog_append() does before it chains a new line.
  * A log that verifies must consist of lines that all parse.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iagent -Iconfig -Irecovery \
- *     tests/fuzz/fuzz-eventlog.c recovery/eventlog.c agent/util.c agent/log.c agent/fileio.c \
- *     agent/rootfs.c agent/json.c agent/fault.c $(pkg-config --cflags --libs nettle) -o fuzz-eventlog
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
+ *     tests/fuzz/fuzz-eventlog.c agent/eventlog.c lib/util.c lib/log.c lib/fileio.c \
+ *     lib/rootfs.c lib/json.c lib/fault.c $(pkg-config --cflags --libs nettle) -o fuzz-eventlog
  *   ./fuzz-eventlog -max_total_time=60 tests/fuzz/corpus/eventlog
  */
 #include <stdio.h>
 #include <sys/mman.h>
 
-#include "eventlog.h"
+#include "agent/eventlog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,14 +4,14 @@
  * policy, the way policy_load() feeds each file. Also dumps the result, so
  * what a file can put into a Policy is printed back without harm.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iagent -Iconfig -Irecovery \
- *     tests/fuzz/fuzz-policy.c config/policy*.c agent/util.c agent/log.c agent/fileio.c \
- *     agent/rootfs.c agent/json.c agent/fault.c $(pkg-config --cflags --libs yaml-0.1) -o fuzz-policy
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
+ *     tests/fuzz/fuzz-policy.c config/policy*.c lib/util.c lib/log.c lib/fileio.c \
+ *     lib/rootfs.c lib/json.c lib/fault.c $(pkg-config --cflags --libs yaml-0.1) -o fuzz-policy
  *   ./fuzz-policy -max_total_time=60 tests/fuzz/corpus/policy
  */
 #include <stdio.h>
 
-#include "policy.h"
+#include "config/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,15 +7,17 @@
  * ids give them a time, a part and a count. Then attribution, the summary and
  * the evidence run on the result, and every string kept must be printable.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iagent -Iconfig -Irecovery \
- *     tests/fuzz/fuzz-pstore.c recovery/pstore.c recovery/eventlog.c agent/util.c agent/log.c \
- *     agent/fileio.c agent/rootfs.c agent/json.c agent/fault.c $(pkg-config --cflags --libs nettle zlib) \
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
+ *     tests/fuzz/fuzz-pstore.c recovery/pstore.c agent/eventlog.c lib/util.c lib/log.c \
+ *     lib/fileio.c lib/rootfs.c lib/json.c lib/fault.c $(pkg-config --cflags --libs nettle zlib) \
  *     -o fuzz-pstore
  *   ./fuzz-pstore -max_total_time=60 tests/fuzz/corpus/pstore
  */
 #include <stdio.h>
 
-#include "pstore.h"
+#include "agent/eventlog.h"
+#include "agent/record.h"
+#include "recovery/pstore.h"
 
 #define MAX_RECORDS 32
 
@@ -91,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         crash_report_summary(&rep, buf, sizeof buf);
         check_printable(buf);
         Event e = { .type = EVENT_CRASH_RECORD, .message = buf };
-        crash_report_add_evidence(&rep, &e);
+        record_add_crash_evidence(&e, &rep);
         crash_report_done(&rep);
         return 0;
 }

@@ -7,7 +7,7 @@
  */
 #include <stdlib.h>
 
-#include "state.h"
+#include "agent/state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

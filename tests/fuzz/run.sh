@@ -14,8 +14,8 @@ command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (apt-get install clan
 OUT=build/fuzz
 mkdir -p "$OUT" tests/fuzz/artifacts
 PKGS="efivar blkid yaml-0.1 nettle zlib libarchive"
-SRCS=$(ls agent/*.c config/*.c recovery/*.c | grep -v '^agent/main.c$')
-FLAGS="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iagent -Iconfig -Irecovery $(pkg-config --cflags $PKGS)"
+SRCS=$(make -s --no-print-directory print-lib-srcs)
+FLAGS="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. $(pkg-config --cflags $PKGS)"
 
 # The modules are compiled once, without the fuzzer's main.
 objs=()

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <sys/sysmacros.h>
 
-#include "esp.h"
+#include "agent/esp.h"
 
 #define ESP_START 43008 /* sectors */
 #define ESP_SECTORS 65536

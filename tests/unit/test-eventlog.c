@@ -4,8 +4,8 @@
 #include <nettle/sha2.h>
 #include <sys/wait.h>
 
-#include "eventlog.h"
-#include "rootfs.h"
+#include "agent/eventlog.h"
+#include "lib/rootfs.h"
 
 /* Each test: a fresh root with an event log of N events written by the real
  * append path; the file's lines can then be tampered with. */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "unit.h"
 
-#include "helpdesk.h"
-#include "rootfs.h"
+#include "agent/helpdesk.h"
+#include "lib/rootfs.h"
 
 typedef struct Fixture {
         char *dir;

@@ -4,7 +4,7 @@
  * counter = T / 30). */
 #include "unit.h"
 
-#include "hotp.h"
+#include "agent/hotp.h"
 
 static const uint8_t rfc4226_key[] = "12345678901234567890"; /* 20 bytes + NUL */
 #define RFC4226_KEY_LEN 20

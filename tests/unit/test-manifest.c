@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "unit.h"
 
-#include "manifest.h"
-#include "rootfs.h"
+#include "recovery/manifest.h"
+#include "lib/rootfs.h"
 
 static const char *const SHA = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
 

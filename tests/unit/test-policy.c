@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "unit.h"
 
-#include "policy.h"
-#include "rootfs.h"
+#include "config/policy.h"
+#include "lib/rootfs.h"
 
 static int parse(Policy *p, const char *yaml) {
         return policy_parse_buffer(p, "t.yaml", yaml, strlen(yaml));

@@ -4,8 +4,10 @@
 #include <dirent.h>
 #include <zlib.h>
 
-#include "pstore.h"
-#include "rootfs.h"
+#include "agent/eventlog.h"
+#include "agent/record.h"
+#include "recovery/pstore.h"
+#include "lib/rootfs.h"
 
 /* Fixtures are found from the source tree: LASTGOOD_TOP, else the directory
  * this file was compiled from (make runs from the top, as run-all.sh does). */
@@ -511,7 +513,7 @@ static void test_summary_and_evidence(void **state) {
         crash_report_summary(&r, small, sizeof small); /* cut, terminated */
         assert_int_equal(strlen(small), sizeof small - 1);
         Event e = { .type = EVENT_CRASH_RECORD, .message = "crash" };
-        crash_report_add_evidence(&r, &e);
+        record_add_crash_evidence(&e, &r);
         bool seen = false;
         for (size_t i = 0; i < e.n_evidence; i++)
                 if (strcmp(e.evidence[i].key, "crash_module") == 0) {

@@ -10,9 +10,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include "fault.h"
-#include "quarantine.h"
-#include "rootfs.h"
+#include "lib/fault.h"
+#include "recovery/quarantine.h"
+#include "lib/rootfs.h"
 
 /* ---- fixtures ---- */
 

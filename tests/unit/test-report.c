@@ -3,8 +3,8 @@
 
 #include <dirent.h>
 
-#include "report.h"
-#include "rootfs.h"
+#include "agent/report.h"
+#include "lib/rootfs.h"
 
 #define TEXTFILE "/var/lib/prometheus/node-exporter/lastgood.prom"
 

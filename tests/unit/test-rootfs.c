@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "unit.h"
 
-#include "rootfs.h"
+#include "lib/rootfs.h"
 
 typedef int (*OpenFn)(int, const char *, int, mode_t);
 

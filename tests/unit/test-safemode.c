@@ -6,8 +6,8 @@
  */
 #include "unit.h"
 
-#include "rootfs.h"
-#include "safemode.h"
+#include "lib/rootfs.h"
+#include "recovery/safemode.h"
 
 static void sh(const char *dir, const char *script) {
         char cmd[4096];

@@ -4,9 +4,9 @@
 #include <dlfcn.h>
 #include <sys/wait.h>
 
-#include "archive.h"
-#include "rootfs.h"
-#include "snapshot.h"
+#include "recovery/archive.h"
+#include "lib/rootfs.h"
+#include "recovery/snapshot.h"
 
 typedef struct Env {
         char *dir;  /* the temporary root */

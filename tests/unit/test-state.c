@@ -3,7 +3,7 @@
 
 #include <zlib.h>
 
-#include "state.h"
+#include "agent/state.h"
 
 static BootState sample(void) {
         BootState s = {

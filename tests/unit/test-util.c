@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "unit.h"
 
-#include "cmdline.h"
-#include "util.h"
+#include "agent/cmdline.h"
+#include "lib/util.h"
 
 static void test_parse_duration(void **unused) {
         uint64_t u;

@@ -9,7 +9,7 @@
 
 #include <sys/types.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 int write_atomic_at(int dir_fd, const char *name, const void *buf, size_t len, mode_t mode) _wur_;
 /* Same, for PATH beneath root_fd, creating the parent directories. */

@@ -14,7 +14,7 @@
  * In release builds fault_point() is a no-op that returns 0.
  */
 
-#include "util.h"
+#include "lib/util.h"
 
 #ifdef LASTGOOD_FAULT_INJECTION
 int fault_point(const char *name) _wur_;

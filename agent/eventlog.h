@@ -31,7 +31,7 @@
 
 #include <stdint.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 #define EVENTLOG_DIR "/var/lib/lastgood"
 #define EVENTLOG_NAME "events.jsonl"

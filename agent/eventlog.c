@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "eventlog.h"
+#include "agent/eventlog.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -10,10 +10,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "fault.h"
-#include "fileio.h"
-#include "json.h"
-#include "rootfs.h"
+#include "lib/fault.h"
+#include "lib/fileio.h"
+#include "lib/json.h"
+#include "lib/rootfs.h"
 
 #define HASH_HEX_LEN (SHA256_DIGEST_SIZE * 2)
 static const char zero_hash[HASH_HEX_LEN + 1] = "0000000000000000000000000000000000000000000000000000000000000000";

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 /* Opens DIR (or "/") as the root. */
 int root_open(const char *dir, int *ret_fd) _wur_;

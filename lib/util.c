@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "util.h"
+#include "lib/util.h"
 
 #include <ctype.h>
 #include <inttypes.h>

@@ -7,7 +7,7 @@
  * error is handled: modules return -errno, verbs log.
  */
 
-#include "util.h"
+#include "lib/util.h"
 
 enum { LOG_LVL_ERR = 3, LOG_LVL_WARNING = 4, LOG_LVL_NOTICE = 5, LOG_LVL_INFO = 6, LOG_LVL_DEBUG = 7 };
 

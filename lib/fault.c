@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "fault.h"
+#include "lib/fault.h"
 
 #ifdef LASTGOOD_FAULT_INJECTION
 #include <fcntl.h>

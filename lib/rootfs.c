@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "rootfs.h"
+#include "lib/rootfs.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -9,7 +9,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 
-#include "fault.h"
+#include "lib/fault.h"
 
 int root_open(const char *dir, int *ret_fd) {
         int fd = open(dir ?: "/", O_PATH | O_DIRECTORY | O_CLOEXEC);

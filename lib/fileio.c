@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "fileio.h"
+#include "lib/fileio.h"
 
 #include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
-#include "fault.h"
-#include "rootfs.h"
+#include "lib/fault.h"
+#include "lib/rootfs.h"
 
 static int write_all(int fd, const void *buf, size_t len) {
         const char *p = buf;

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 typedef struct JsonWriter {
         FILE *f;
