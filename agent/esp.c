@@ -2,7 +2,6 @@
 #include "agent/esp.h"
 
 #include <blkid.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <strings.h>
 #include <sys/mount.h>
@@ -11,6 +10,7 @@
 
 #include "lib/fault.h"
 #include "lib/fileio.h"
+#include "lib/paths.h"
 #include "lib/rootfs.h"
 
 void esp_partition_done(EspPartition *p) {
@@ -32,35 +32,54 @@ static void blkid_probep(blkid_probe *p) {
                 blkid_free_probe(*p);
 }
 
-static int strv_cmp(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
+static bool disk_filter(int dir_fd, const char *name) {
+        return name[0] != '.' && !strneq(name, "ram", 3) && !strneq(name, "zram", 4);
 }
 
 /* Every whole disk the kernel knows, as /dev paths, sorted. */
 static int list_disks(char ***ret) {
-        DIR *d = opendir("/sys/block");
-        if (!d)
+        _cleanup_close_ int fd = open("/sys/block", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
                 return -errno;
         _cleanup_strv_free_ char **l = NULL;
-        struct dirent *de;
-        int r = 0;
-        while ((de = readdir(d))) {
-                if (de->d_name[0] == '.' || strneq(de->d_name, "ram", 3) || strneq(de->d_name, "zram", 4))
-                        continue;
-                char path[300];
-                r = xsnprintf(path, sizeof path, "/dev/%s", de->d_name);
-                if (r >= 0)
-                        r = strv_push(&l, path);
-                if (r < 0)
-                        break;
-        }
-        closedir(d);
+        int r = dir_list_at(fd, disk_filter, 0, &l);
         if (r < 0)
                 return r;
-        if (l)
-                qsort(l, strv_length(l), sizeof *l, strv_cmp);
+        for (char **d = l; *d; d++) {
+                char *path;
+                if (asprintf(&path, "/dev/%s", *d) < 0)
+                        return -ENOMEM;
+                free(*d);
+                *d = path;
+        }
         *ret = TAKE_PTR(l);
         return 0;
+}
+
+typedef struct PartitionMatch {
+        unsigned partno;
+        char *node;
+} PartitionMatch;
+
+static int partition_match(int dir_fd, const char *name, void *userdata) {
+        PartitionMatch *m = userdata;
+        if (name[0] == '.')
+                return 0;
+        char rel[300];
+        if (xsnprintf(rel, sizeof rel, "%s/partition", name) < 0)
+                return 0;
+        _cleanup_free_ char *buf = NULL;
+        if (read_full_at(dir_fd, rel, 32, &buf, NULL) < 0)
+                return 0; /* not a partition (queue/, holders/, …) */
+        buf[strcspn(buf, "\n")] = '\0';
+        uint32_t n;
+        if (parse_u32_range(buf, 1, UINT32_MAX, &n) < 0 || n != m->partno)
+                return 0;
+        if (asprintf(&m->node, "/dev/%s", name) < 0) {
+                m->node = NULL;
+                return -ENOMEM;
+        }
+        return 1;
 }
 
 /* The device node of partition PARTNO of the block device DISK, from sysfs
@@ -75,34 +94,10 @@ static char *partition_node(const char *disk, unsigned partno) {
         _cleanup_close_ int dfd = open(sys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return NULL;
-        int fd2 = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-        if (fd2 < 0)
+        PartitionMatch m = { .partno = partno };
+        if (dir_for_each_at(dfd, partition_match, &m) < 0)
                 return NULL;
-        DIR *d = fdopendir(fd2);
-        if (!d) {
-                close(fd2);
-                return NULL;
-        }
-        char *node = NULL;
-        struct dirent *de;
-        while (!node && (de = readdir(d))) {
-                if (de->d_name[0] == '.')
-                        continue;
-                char rel[300];
-                if (xsnprintf(rel, sizeof rel, "%s/partition", de->d_name) < 0)
-                        continue;
-                _cleanup_free_ char *buf = NULL;
-                if (read_full_at(dfd, rel, 32, &buf, NULL) < 0)
-                        continue; /* not a partition (queue/, holders/, …) */
-                buf[strcspn(buf, "\n")] = '\0';
-                uint32_t n;
-                if (parse_u32_range(buf, 1, UINT32_MAX, &n) < 0 || n != partno)
-                        continue;
-                if (asprintf(&node, "/dev/%s", de->d_name) < 0)
-                        node = NULL;
-        }
-        closedir(d);
-        return node;
+        return m.node;
 }
 
 /* The file system type at OFFSET..OFFSET+SIZE of PATH, or NULL. */
@@ -290,29 +285,29 @@ int esp_parse_request(const char *buf, size_t len, EspRequest *ret) {
         return 0;
 }
 
+typedef struct LookupCi {
+        const char *name;
+        char *found;
+        bool any;
+} LookupCi;
+
+static int lookup_ci_one(int dir_fd, const char *name, void *userdata) {
+        LookupCi *l = userdata;
+        if (strcasecmp(name, l->name) != 0 || strlen(name) >= 256)
+                return 0;
+        strcpy(l->found, name);
+        l->any = true;
+        return streq(name, l->name); /* an exact match wins: stop there */
+}
+
 /* Finds NAME in dir_fd ignoring ASCII case (an exact match wins); the real
  * name is copied to found. */
 static int lookup_ci(int dir_fd, const char *name, char found[static 256]) {
-        int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -errno;
-        }
-        int r = -ENOENT;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                if (strcasecmp(de->d_name, name) != 0 || strlen(de->d_name) >= 256)
-                        continue;
-                strcpy(found, de->d_name);
-                r = 0;
-                if (streq(de->d_name, name))
-                        break;
-        }
-        closedir(d);
-        return r;
+        LookupCi l = { .name = name, .found = found };
+        int r = dir_for_each_at(dir_fd, lookup_ci_one, &l);
+        if (r < 0)
+                return r;
+        return l.any ? 0 : -ENOENT;
 }
 
 static int open_dir_ci(int dir_fd, const char *name, int *ret) {
@@ -361,10 +356,9 @@ int esp_take_request_at(int esp_fd, EspRequest *ret) {
         size_t len = 0;
         int read_r = -EBADMSG; /* symlinks, FIFOs, devices: refused unread */
         if (S_ISREG(st.st_mode)) {
-                _cleanup_close_ int fd =
-                        openat(lg_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+                _cleanup_close_ int fd = openat_regular(lg_fd, name, NULL);
                 if (fd < 0)
-                        return -errno;
+                        return fd;
                 read_r = read_full_fd(fd, ESP_REQUEST_MAX, &buf, &len);
                 if (read_r < 0 && read_r != -EFBIG)
                         return read_r; /* an I/O error: leave it for the next boot */
@@ -412,17 +406,18 @@ static int take_from_partition(const EspPartition *p, EspRequest *ret) {
                 return r;
 
         /* Not mounted (the initramfs): mount it for as long as it takes. */
-        if (mkdir("/run/lastgood", 0755) < 0 && errno != EEXIST)
+        if (mkdir(LASTGOOD_RUN_DIR, 0755) < 0 && errno != EEXIST)
                 return -errno;
-        if (mkdir(ESP_MOUNT_DIR, 0700) < 0 && errno != EEXIST)
+        if (mkdir(LASTGOOD_ESP_MOUNT_DIR, 0700) < 0 && errno != EEXIST)
                 return -errno;
-        if (mount(p->node, ESP_MOUNT_DIR, "vfat", MS_NOSUID | MS_NODEV | MS_NOEXEC, "fmask=0177,dmask=0077") < 0)
+        if (mount(p->node, LASTGOOD_ESP_MOUNT_DIR, "vfat", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  "fmask=0177,dmask=0077") < 0)
                 return -errno;
-        r = take_from_dir(ESP_MOUNT_DIR, ret);
+        r = take_from_dir(LASTGOOD_ESP_MOUNT_DIR, ret);
         /* The removal was fsynced; unmounting also flushes the FAT. */
-        if (umount2(ESP_MOUNT_DIR, UMOUNT_NOFOLLOW) < 0)
-                (void) umount2(ESP_MOUNT_DIR, MNT_DETACH | UMOUNT_NOFOLLOW);
-        (void) rmdir(ESP_MOUNT_DIR);
+        if (umount2(LASTGOOD_ESP_MOUNT_DIR, UMOUNT_NOFOLLOW) < 0)
+                (void) umount2(LASTGOOD_ESP_MOUNT_DIR, MNT_DETACH | UMOUNT_NOFOLLOW);
+        (void) rmdir(LASTGOOD_ESP_MOUNT_DIR);
         return r;
 }
 

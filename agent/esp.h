@@ -7,7 +7,7 @@
  *
  * The ESP is found with libblkid by its GPT partition type (or MBR type 0xEF)
  * on whole disks, used where it is already mounted (/proc/self/mountinfo), or
- * mounted read-write at ESP_MOUNT_DIR for the time it takes to consume the
+ * mounted read-write at LASTGOOD_ESP_MOUNT_DIR for the time it takes to consume the
  * request. ESP paths are host paths: the ESP is not beneath --root.
  *
  * Request file (at most ESP_REQUEST_MAX bytes; a UTF-8 BOM, CR/LF and any
@@ -25,11 +25,10 @@
 
 #define ESP_TYPE_GUID "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
 #define ESP_MBR_TYPE 0xef
-#define ESP_MOUNT_DIR "/run/lastgood/esp"
 #define ESP_REQUEST_PATH "EFI/lastgood/safemode" /* matched case-insensitively */
 #define ESP_REQUEST_MAX 256
 #define ESP_CODE_MAX 10 /* digits; the helpdesk module checks the exact length */
-#define ESP_BOOTS_MAX 100
+#define ESP_BOOTS_MAX 100 /* what the file may say; agent/safe-request.c cuts it to its bound */
 
 typedef struct EspPartition {
         char *disk;     /* the whole disk (or image file) that was probed */
@@ -84,7 +83,7 @@ int esp_take_request_at(int esp_fd, EspRequest *ret) _wur_;
 /*
  * What `boot` calls: takes the request from esp_dir (a mounted ESP, --esp)
  * when set, else from each ESP esp_find(disks) returns, mounting it at
- * ESP_MOUNT_DIR (vfat, nosuid,nodev,noexec) when it is not mounted and
+ * LASTGOOD_ESP_MOUNT_DIR (vfat, nosuid,nodev,noexec) when it is not mounted and
  * unmounting it afterwards. The first request found wins (it is removed
  * from that ESP only). Same returns as esp_take_request_at(); -ENODEV when
  * there is no ESP (BIOS machines: not an error worth more than debug).

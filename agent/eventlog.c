@@ -8,8 +8,10 @@
 #include <stdarg.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 
+#include "lib/encode.h"
 #include "lib/fault.h"
 #include "lib/fileio.h"
 #include "lib/json.h"
@@ -18,34 +20,53 @@
 #define HASH_HEX_LEN (SHA256_DIGEST_SIZE * 2)
 static const char zero_hash[HASH_HEX_LEN + 1] = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/* The one table of event types: name, MESSAGE_ID, journal priority.
+ * Recoveries, refusals and errors are notices or warnings an admin should
+ * see; the rest is info. */
 static const struct {
-        const char *type;
+        const char *name;
         const char *message_id;
-} event_types[] = {
-        { EVENT_BOOT_COUNTED, EVENT_BOOT_COUNTED_MESSAGE_ID },
-        { EVENT_BOOT_CONFIRMED, EVENT_BOOT_CONFIRMED_MESSAGE_ID },
-        { EVENT_CONFIRM_FAILED, EVENT_CONFIRM_FAILED_MESSAGE_ID },
-        { EVENT_RECOVERY_RESTORE, EVENT_RECOVERY_RESTORE_MESSAGE_ID },
-        { EVENT_RECOVERY_QUARANTINE, EVENT_RECOVERY_QUARANTINE_MESSAGE_ID },
-        { EVENT_RECOVERY_SAFE_MODE, EVENT_RECOVERY_SAFE_MODE_MESSAGE_ID },
-        { EVENT_NO_SUSPECT, EVENT_NO_SUSPECT_MESSAGE_ID },
-        { EVENT_QUARANTINE_RELEASE, EVENT_QUARANTINE_RELEASE_MESSAGE_ID },
-        { EVENT_SAFE_MODE_REQUESTED, EVENT_SAFE_MODE_REQUESTED_MESSAGE_ID },
-        { EVENT_SAFE_MODE_CODE_REJECTED, EVENT_SAFE_MODE_CODE_REJECTED_MESSAGE_ID },
-        { EVENT_INTERNAL_ERROR, EVENT_INTERNAL_ERROR_MESSAGE_ID },
-        { EVENT_POLICY_ERROR, EVENT_POLICY_ERROR_MESSAGE_ID },
-        { EVENT_CRASH_RECORD, EVENT_CRASH_RECORD_MESSAGE_ID },
-        { EVENT_STATE_CORRUPT, EVENT_STATE_CORRUPT_MESSAGE_ID },
-        { EVENT_STATE_FALLTHROUGH, EVENT_STATE_FALLTHROUGH_MESSAGE_ID },
+        int priority;
+} event_types[_EVENT_TYPE_MAX] = {
+        [EVENT_BOOT_COUNTED] = { "boot-counted", "76819e05420985633a479ac0be8165c9", LOG_INFO },
+        [EVENT_BOOT_CONFIRMED] = { "boot-confirmed", "ac608e1639a752f5f63f05bc598af7af", LOG_INFO },
+        [EVENT_CONFIRM_FAILED] = { "confirm-failed", "db2d9a151df3f9f17e51fa8bf749c955", LOG_INFO },
+        [EVENT_RECOVERY_RESTORE] = { "recovery-restore", "dc19036c2ac839d0b792ce2b385a3760", LOG_NOTICE },
+        [EVENT_RECOVERY_QUARANTINE] = { "recovery-quarantine", "8f55041447d52c1be3e8a53bb86e85a7", LOG_NOTICE },
+        [EVENT_RECOVERY_SAFE_MODE] = { "recovery-safe-mode", "4c010604472a48fc485f910291261124", LOG_NOTICE },
+        [EVENT_NO_SUSPECT] = { "no-suspect", "5a9401c07da35bca29e7847af0fe2d0c", LOG_NOTICE },
+        [EVENT_LADDER_EXHAUSTED] = { "ladder-exhausted", "a42e2fac5e084497b818b768957d14db", LOG_WARNING },
+        [EVENT_QUARANTINE_RELEASE] = { "quarantine-release", "a7e79c7dad8b7e05cd6c20b77d0f2101", LOG_INFO },
+        [EVENT_SAFE_MODE_REQUESTED] = { "safe-mode-requested", "f82f7607353bc83eafce9b499c6fd19e", LOG_INFO },
+        [EVENT_SAFE_MODE_CODE_REJECTED] = { "safe-mode-code-rejected", "61860e1b6593d15d33fc246bf51eb41c", LOG_NOTICE },
+        [EVENT_INTERNAL_ERROR] = { "internal-error", "54a133e72f4b70ca3c5bc96eb02bfb47", LOG_NOTICE },
+        [EVENT_POLICY_ERROR] = { "policy-error", "ca14d456b5447abaf4d57712cf7a6643", LOG_WARNING },
+        [EVENT_CRASH_RECORD] = { "crash-record", "6ec759b134b6b1560e46c841220a0203", LOG_INFO },
+        [EVENT_STATE_CORRUPT] = { "state-corrupt", "1518ade42128fcc6cbd49560a3a4ff8a", LOG_WARNING },
+        [EVENT_STATE_FALLTHROUGH] = { "state-fallthrough", "d25d291acf4146f80a31deeb745942b6", LOG_NOTICE },
 };
 
-const char *event_type_message_id(const char *type) {
-        if (!type)
-                return NULL;
-        for (size_t i = 0; i < ELEMENTSOF(event_types); i++)
-                if (streq(event_types[i].type, type))
-                        return event_types[i].message_id;
-        return NULL;
+static bool event_type_valid(EventType t) {
+        return t > _EVENT_TYPE_UNSET && t < _EVENT_TYPE_MAX;
+}
+
+const char *event_type_to_string(EventType t) {
+        return event_type_valid(t) ? event_types[t].name : NULL;
+}
+
+EventType event_type_from_string(const char *s) {
+        for (EventType t = _EVENT_TYPE_UNSET + 1; s && t < _EVENT_TYPE_MAX; t++)
+                if (streq(event_types[t].name, s))
+                        return t;
+        return _EVENT_TYPE_INVALID;
+}
+
+const char *event_type_message_id(EventType t) {
+        return event_type_valid(t) ? event_types[t].message_id : NULL;
+}
+
+int event_type_priority(EventType t) {
+        return event_type_valid(t) ? event_types[t].priority : LOG_INFO;
 }
 
 /* ---- building events ---- */
@@ -170,9 +191,7 @@ static void sha256_hex(const void *data, size_t len, char out[static HASH_HEX_LE
         sha256_init(&ctx);
         sha256_update(&ctx, len, data);
         sha256_digest(&ctx, sizeof digest, digest);
-        for (size_t i = 0; i < sizeof digest; i++)
-                sprintf(out + 2 * i, "%02x", digest[i]);
-        out[HASH_HEX_LEN] = '\0';
+        hex_encode_to(digest, sizeof digest, out);
 }
 
 static void format_iso8601(uint64_t usec, char buf[static 32]) {
@@ -194,9 +213,8 @@ typedef struct AppendExtra {
 
 static int event_format_line(const Event *e, uint64_t seq, const char *prev, const AppendExtra *x, char **ret,
                              size_t *ret_len) {
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
+        _cleanup_(memstream_done) MemStream m = {};
+        FILE *f = memstream_init(&m);
         if (!f)
                 return -ENOMEM;
 
@@ -210,7 +228,7 @@ static int event_format_line(const Event *e, uint64_t seq, const char *prev, con
         json_kv_u64(&w, "seq", seq);
         json_kv_string(&w, "time", when);
         json_kv_string(&w, "boot_id", boot_id[0] ? boot_id : NULL);
-        json_kv_string(&w, "type", e->type);
+        json_kv_string(&w, "type", event_type_to_string(e->type));
         json_kv_text(&w, "component", e->component, 128);
         json_kv_text(&w, "action", e->action, 128);
         json_kv_text(&w, "message", e->message, EVENT_MESSAGE_MAX);
@@ -237,12 +255,11 @@ static int event_format_line(const Event *e, uint64_t seq, const char *prev, con
         json_kv_string(&w, "prev", prev);
         json_object_end(&w);
         fputc('\n', f);
-        if (ferror(f)) {
-                fclose(f);
-                return -ENOMEM;
-        }
-        if (fclose(f) != 0)
-                return -ENOMEM;
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        int r = memstream_finalize(&m, &buf, &len);
+        if (r < 0)
+                return r;
         if (len - 1 > EVENTLOG_LINE_MAX)
                 return -E2BIG;
         *ret = TAKE_PTR(buf);
@@ -281,22 +298,6 @@ void eventlog_tail_analyze(const char *buf, size_t len, bool at_start, EventLogT
         ret->last_len = end - start;
 }
 
-static int pread_full(int fd, char *buf, size_t len, off_t off) {
-        size_t done = 0;
-        while (done < len) {
-                ssize_t n = pread(fd, buf + done, len - done, off + (off_t) done);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        return -EIO; /* shrank under our lock: someone ignores it */
-                done += (size_t) n;
-        }
-        return 0;
-}
-
 /* Opens the log for appending and takes the lock, making sure the locked file
  * is still the one at NAME (a concurrent append may have set it aside). */
 static int eventlog_open_locked(int dir_fd, int *ret_fd, struct stat *ret_st) {
@@ -328,7 +329,7 @@ static int eventlog_open_locked(int dir_fd, int *ret_fd, struct stat *ret_st) {
 }
 
 int eventlog_append(int root_fd, const Event *e) {
-        if (!e || !event_type_message_id(e->type) || !e->message)
+        if (!e || !event_type_valid(e->type) || !e->message)
                 return -EINVAL;
 
         _cleanup_close_ int dir_fd = -1;
@@ -354,9 +355,11 @@ int eventlog_append(int root_fd, const Event *e) {
                 tailbuf = malloc(win);
                 if (!tailbuf)
                         return -ENOMEM;
-                r = pread_full(fd, tailbuf, win, (off_t) (size - win));
-                if (r < 0)
-                        return r;
+                ssize_t n = loop_pread(fd, tailbuf, win, (off_t) (size - win));
+                if (n < 0)
+                        return (int) n;
+                if ((size_t) n < win)
+                        return -EIO; /* shrank under our lock: someone ignores it */
                 eventlog_tail_analyze(tailbuf, win, win == size, &tail);
                 if (!tail.need_more || win == size)
                         break;
@@ -426,7 +429,7 @@ void event_record_done(EventRecord *r) {
                 return;
         free(r->time);
         free(r->boot_id);
-        free(r->type);
+        free(r->type_name);
         free(r->component);
         free(r->action);
         free(r->message);
@@ -462,16 +465,10 @@ static bool parser_eat(Parser *ps, char c) {
 static int hex4(const char *p, uint32_t *ret) {
         uint32_t v = 0;
         for (int i = 0; i < 4; i++) {
-                char c = p[i];
-                v <<= 4;
-                if (c >= '0' && c <= '9')
-                        v |= (uint32_t) (c - '0');
-                else if (c >= 'a' && c <= 'f')
-                        v |= (uint32_t) (c - 'a' + 10);
-                else if (c >= 'A' && c <= 'F')
-                        v |= (uint32_t) (c - 'A' + 10);
-                else
+                int d = unhexchar(p[i]);
+                if (d < 0)
                         return -EBADMSG;
+                v = v << 4 | (uint32_t) d;
         }
         *ret = v;
         return 0;
@@ -648,7 +645,7 @@ static const struct {
         { "seq", V_U64, offsetof(EventRecord, seq) },
         { "time", V_STRING, offsetof(EventRecord, time) },
         { "boot_id", V_STRING_OR_NULL, offsetof(EventRecord, boot_id) },
-        { "type", V_STRING, offsetof(EventRecord, type) },
+        { "type", V_STRING, offsetof(EventRecord, type_name) },
         { "component", V_STRING_OR_NULL, offsetof(EventRecord, component) },
         { "action", V_STRING_OR_NULL, offsetof(EventRecord, action) },
         { "message", V_STRING, offsetof(EventRecord, message) },
@@ -723,6 +720,7 @@ int eventlog_parse_line(const char *line, size_t len, EventRecord *ret) {
                 event_record_done(&rec);
                 return r;
         }
+        rec.type = event_type_from_string(rec.type_name);
         rec.valid = true;
         *ret = rec;
         return 0;
@@ -776,12 +774,9 @@ static int line_reader_next(LineReader *lr, const char **ret_line, size_t *ret_l
                         lr->end -= lr->start;
                         lr->start = 0;
                 }
-                ssize_t n = read(lr->fd, lr->buf + lr->end, lr->cap - lr->end);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
+                ssize_t n = loop_read(lr->fd, lr->buf + lr->end, lr->cap - lr->end);
+                if (n < 0)
+                        return (int) n;
                 if (n == 0)
                         lr->eof = true;
                 lr->end += (size_t) n;
@@ -808,7 +803,7 @@ int eventlog_verify_fd(int fd, size_t *ret_lines, char **ret_problem) {
         int r = line_reader_init(&lr, fd);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *buf = lr.buf;
+        _cleanup_free_ _unused_ char *buf = lr.buf; /* frees the reader's buffer; clang calls it unused */
         char prev[HASH_HEX_LEN + 1];
         strcpy(prev, zero_hash);
         size_t n = 0;
@@ -879,15 +874,10 @@ static int eventlog_open_read(int root_fd, int *ret_fd) {
         int r = root_open_dir(root_fd, EVENTLOG_DIR, false, 0, &dir_fd);
         if (r < 0)
                 return r;
-        _cleanup_close_ int fd = openat(dir_fd, EVENTLOG_NAME, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        int fd = openat_regular(dir_fd, EVENTLOG_NAME, NULL);
         if (fd < 0)
-                return -errno;
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADF;
-        *ret_fd = TAKE_FD(fd);
+                return fd;
+        *ret_fd = fd;
         return 0;
 }
 
@@ -924,7 +914,7 @@ int eventlog_read(int root_fd, EventRecord **ret, size_t *ret_n) {
         r = line_reader_init(&lr, fd);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *buf = lr.buf;
+        _cleanup_free_ _unused_ char *buf = lr.buf; /* frees the reader's buffer; clang calls it unused */
         EventRecord *recs = NULL;
         size_t n = 0, cap = 0;
         for (;;) {

@@ -29,12 +29,14 @@
  * it ("eventlog_previous_log").
  */
 
+#include <errno.h>
 #include <stdint.h>
 
+#include "lib/paths.h"
 #include "lib/util.h"
 
-#define EVENTLOG_DIR "/var/lib/lastgood"
-#define EVENTLOG_NAME "events.jsonl"
+#define EVENTLOG_DIR LASTGOOD_STATE_DIR
+#define EVENTLOG_NAME LASTGOOD_EVENTLOG_NAME
 /* Longest line written or accepted (the tail read needs a bound). */
 #define EVENTLOG_LINE_MAX (64u * 1024u)
 /* `eventlog_read` refuses logs larger than this (-EFBIG); verify streams. */
@@ -45,42 +47,43 @@
 #define EVENT_VALUE_MAX 400u /* 16 of them, all escaped 6x, stay well under EVENTLOG_LINE_MAX */
 #define EVENT_KEY_MAX 48u
 
-/* Stable event type names, and the systemd-style MESSAGE_ID of each, for
- * forwarding to the journal. Never renumber: tools match on them. */
-#define EVENT_BOOT_COUNTED "boot-counted"
-#define EVENT_BOOT_CONFIRMED "boot-confirmed"
-#define EVENT_CONFIRM_FAILED "confirm-failed"
-#define EVENT_RECOVERY_RESTORE "recovery-restore"
-#define EVENT_RECOVERY_QUARANTINE "recovery-quarantine"
-#define EVENT_RECOVERY_SAFE_MODE "recovery-safe-mode"
-#define EVENT_NO_SUSPECT "no-suspect"
-#define EVENT_QUARANTINE_RELEASE "quarantine-release"
-#define EVENT_SAFE_MODE_REQUESTED "safe-mode-requested"
-#define EVENT_SAFE_MODE_CODE_REJECTED "safe-mode-code-rejected"
-#define EVENT_INTERNAL_ERROR "internal-error"
-#define EVENT_POLICY_ERROR "policy-error"
-#define EVENT_CRASH_RECORD "crash-record"
-#define EVENT_STATE_CORRUPT "state-corrupt"
-#define EVENT_STATE_FALLTHROUGH "state-fallthrough"
+/*
+ * Event types. Each has one row in the table in eventlog.c: its stable name
+ * (the "type" of a line), the systemd-style MESSAGE_ID for the journal and
+ * the journal PRIORITY. Never rename or renumber an ID: tools match on them.
+ * An Event carries the enum, so a type that is not in the table cannot be
+ * written; a zeroed Event has no type and is refused.
+ */
+typedef enum EventType {
+        _EVENT_TYPE_UNSET = 0,
+        EVENT_BOOT_COUNTED,
+        EVENT_BOOT_CONFIRMED,
+        EVENT_CONFIRM_FAILED,
+        EVENT_RECOVERY_RESTORE,
+        EVENT_RECOVERY_QUARANTINE,
+        EVENT_RECOVERY_SAFE_MODE,
+        EVENT_NO_SUSPECT,
+        EVENT_LADDER_EXHAUSTED,
+        EVENT_QUARANTINE_RELEASE,
+        EVENT_SAFE_MODE_REQUESTED,
+        EVENT_SAFE_MODE_CODE_REJECTED,
+        EVENT_INTERNAL_ERROR,
+        EVENT_POLICY_ERROR,
+        EVENT_CRASH_RECORD,
+        EVENT_STATE_CORRUPT,
+        EVENT_STATE_FALLTHROUGH,
+        _EVENT_TYPE_MAX,
+        _EVENT_TYPE_INVALID = -EINVAL,
+} EventType;
 
-#define EVENT_BOOT_COUNTED_MESSAGE_ID "76819e05420985633a479ac0be8165c9"
-#define EVENT_BOOT_CONFIRMED_MESSAGE_ID "ac608e1639a752f5f63f05bc598af7af"
-#define EVENT_CONFIRM_FAILED_MESSAGE_ID "db2d9a151df3f9f17e51fa8bf749c955"
-#define EVENT_RECOVERY_RESTORE_MESSAGE_ID "dc19036c2ac839d0b792ce2b385a3760"
-#define EVENT_RECOVERY_QUARANTINE_MESSAGE_ID "8f55041447d52c1be3e8a53bb86e85a7"
-#define EVENT_RECOVERY_SAFE_MODE_MESSAGE_ID "4c010604472a48fc485f910291261124"
-#define EVENT_NO_SUSPECT_MESSAGE_ID "5a9401c07da35bca29e7847af0fe2d0c"
-#define EVENT_QUARANTINE_RELEASE_MESSAGE_ID "a7e79c7dad8b7e05cd6c20b77d0f2101"
-#define EVENT_SAFE_MODE_REQUESTED_MESSAGE_ID "f82f7607353bc83eafce9b499c6fd19e"
-#define EVENT_SAFE_MODE_CODE_REJECTED_MESSAGE_ID "61860e1b6593d15d33fc246bf51eb41c"
-#define EVENT_INTERNAL_ERROR_MESSAGE_ID "54a133e72f4b70ca3c5bc96eb02bfb47"
-#define EVENT_POLICY_ERROR_MESSAGE_ID "ca14d456b5447abaf4d57712cf7a6643"
-#define EVENT_CRASH_RECORD_MESSAGE_ID "6ec759b134b6b1560e46c841220a0203"
-#define EVENT_STATE_CORRUPT_MESSAGE_ID "1518ade42128fcc6cbd49560a3a4ff8a"
-#define EVENT_STATE_FALLTHROUGH_MESSAGE_ID "d25d291acf4146f80a31deeb745942b6"
-
-/* The MESSAGE_ID of a type, or NULL when the type is not one of the above. */
-const char *event_type_message_id(const char *type);
+/* The stable name ("boot-counted"), or NULL for a value not in the table. */
+const char *event_type_to_string(EventType t);
+/* _EVENT_TYPE_INVALID for a name not in the table (a newer version's type). */
+EventType event_type_from_string(const char *s);
+/* The 32-hex MESSAGE_ID, or NULL for a value not in the table. */
+const char *event_type_message_id(EventType t);
+/* The journal PRIORITY (syslog level); LOG_INFO for a value not in the table. */
+int event_type_priority(EventType t);
 
 typedef struct EventEvidence {
         const char *key; /* [a-z0-9_.-], at most EVENT_KEY_MAX bytes */
@@ -102,7 +105,7 @@ typedef struct EventEvidence {
  * line says how many were dropped ("eventlog_evidence_dropped").
  */
 typedef struct Event {
-        const char *type;      /* one of EVENT_*; required */
+        EventType type;        /* required */
         const char *component; /* NULL → null */
         const char *action;    /* NULL → null */
         const char *message;   /* one human sentence; required */
@@ -122,7 +125,7 @@ void event_addf(Event *e, const char *key, const char *fmt, ...) _printf_(3, 4);
  * Appends E to the log beneath root_fd (creating /var/lib/lastgood and the
  * file), durably (fsync of file and directory), under an exclusive flock so
  * that concurrent lastgood processes cannot fork the chain.
- * Returns the new line's seq (>= 1), or -EINVAL (unknown type, no message),
+ * Returns the new line's seq (>= 1), or -EINVAL (no or unknown type, no message),
  * -ELOOP (the log is a symlink), -EBADF (not a regular file), or an I/O error.
  */
 int eventlog_append(int root_fd, const Event *e) _wur_;
@@ -134,7 +137,8 @@ typedef struct EventRecord {
         uint64_t seq;
         char *time;
         char *boot_id;   /* NULL for null */
-        char *type;
+        EventType type;  /* _EVENT_TYPE_INVALID: a name this version does not know */
+        char *type_name; /* the name as written */
         char *component; /* NULL for null */
         char *action;    /* NULL for null */
         char *message;
@@ -148,7 +152,9 @@ void event_records_free(EventRecord *r, size_t n);
 /*
  * Parses one line (without its newline) strictly: exactly the keys above,
  * each once, no trailing bytes, no NUL, no control characters, evidence a
- * flat object of strings. Returns 0 or -EBADMSG (-ENOMEM).
+ * flat object of strings. A type name this version does not know parses
+ * (type = _EVENT_TYPE_INVALID): a log written by a newer lastgood still
+ * verifies, and appending still chains to it. Returns 0 or -EBADMSG (-ENOMEM).
  */
 int eventlog_parse_line(const char *line, size_t len, EventRecord *ret) _wur_;
 

@@ -96,20 +96,25 @@ int health_run(const HealthCheck *c, HealthOutcome *ret) {
                 (void) kill(-pid, SIGKILL);
                 (void) kill(pid, SIGKILL);
         }
-        int st;
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        int st = 0;
+        pid_t w;
+        while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
                 ;
-        o.status = st;
+        /* Not reapable (ECHILD): the check cannot be said to have passed;
+         * -1 is neither an exit nor a signal status. */
+        o.status = w < 0 ? -1 : st;
 reaped:
         o.duration_usec = now_monotonic_usec() - start;
         int exec_errno = 0;
-        ssize_t n = read(errpipe[0], &exec_errno, sizeof exec_errno);
+        ssize_t n = loop_read(errpipe[0], &exec_errno, sizeof exec_errno);
         close(errpipe[0]);
         if (timed_out)
                 o.result = HEALTH_TIMED_OUT;
         else if (n == (ssize_t) sizeof exec_errno) {
                 o.result = HEALTH_NOT_RUN;
                 o.status = exec_errno;
+        } else if (o.status == -1) {
+                o.result = HEALTH_FAILED;
         } else if (WIFEXITED(o.status)) {
                 o.status = WEXITSTATUS(o.status);
                 o.result = o.status == 0 ? HEALTH_PASSED : HEALTH_FAILED;

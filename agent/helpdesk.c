@@ -3,9 +3,9 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 
+#include "lib/encode.h"
 #include "lib/fault.h"
 #include "lib/fileio.h"
 #include "lib/rootfs.h"
@@ -24,35 +24,11 @@ void helpdesk_wipe_freep(char **p) {
 }
 #define _cleanup_wipe_free_ _cleanup_(helpdesk_wipe_freep)
 
-static int hex_value(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 static int base32_value(char c) {
         if (c >= 'a' && c <= 'z')
                 c = (char) (c - 'a' + 'A');
         const char *p = c ? strchr(base32_alphabet, c) : NULL;
         return p ? (int) (p - base32_alphabet) : -1;
-}
-
-/* Decodes exactly LEN hex digits. */
-static int hex_decode(const char *s, size_t len, uint8_t *out, size_t max, size_t *ret_len) {
-        if (len % 2 != 0 || len / 2 > max)
-                return -EBADMSG;
-        for (size_t i = 0; i < len; i += 2) {
-                int hi = hex_value(s[i]), lo = hex_value(s[i + 1]);
-                if (hi < 0 || lo < 0)
-                        return -EBADMSG;
-                out[i / 2] = (uint8_t) (hi << 4 | lo);
-        }
-        *ret_len = len / 2;
-        return 0;
 }
 
 static int base32_decode(const char *s, size_t len, uint8_t *out, size_t max, size_t *ret_len) {
@@ -94,7 +70,7 @@ int helpdesk_key_parse(const char *s, uint8_t ret_key[static HOTP_KEY_MAX], size
                 if (n >= sizeof clean - 1)
                         return -EBADMSG;
                 clean[n++] = *p;
-                if (hex_value(*p) < 0)
+                if (unhexchar(*p) < 0)
                         all_hex = false;
         }
         clean[n] = '\0';
@@ -103,7 +79,7 @@ int helpdesk_key_parse(const char *s, uint8_t ret_key[static HOTP_KEY_MAX], size
         size_t len = 0;
         /* Base32 never uses 0, 1, 8 or 9, so hex wins only when it parses as
          * hex; a base32 key made only of A-F and 2-7 is astronomically rare. */
-        int r = all_hex ? hex_decode(clean, n, key, sizeof key, &len) : -EBADMSG;
+        int r = all_hex ? hex_decode_to(clean, n, key, sizeof key, &len) : -EBADMSG;
         if (r < 0)
                 r = base32_decode(clean, n, key, sizeof key, &len);
         explicit_bzero(clean, sizeof clean);
@@ -116,19 +92,6 @@ int helpdesk_key_parse(const char *s, uint8_t ret_key[static HOTP_KEY_MAX], size
         memcpy(ret_key, key, len);
         explicit_bzero(key, sizeof key);
         *ret_len = len;
-        return 0;
-}
-
-int helpdesk_key_to_hex(const uint8_t *key, size_t len, char **ret) {
-        char *s = malloc(2 * len + 1);
-        if (!s)
-                return -ENOMEM;
-        for (size_t i = 0; i < len; i++) {
-                s[2 * i] = "0123456789abcdef"[key[i] >> 4];
-                s[2 * i + 1] = "0123456789abcdef"[key[i] & 0xf];
-        }
-        s[2 * len] = '\0';
-        *ret = s;
         return 0;
 }
 
@@ -206,7 +169,7 @@ int helpdesk_secret_parse(const char *buf, size_t len, HelpdeskSecret *ret) {
                                         r = -EBADMSG;
                                 have_counter = true;
                         } else if (streq(k, "key") && !have_key) {
-                                r = hex_decode(v, strlen(v), s.key, sizeof s.key, &s.key_len);
+                                r = hex_decode_to(v, strlen(v), s.key, sizeof s.key, &s.key_len);
                                 if (r >= 0 && s.key_len < HOTP_KEY_MIN)
                                         r = -EBADMSG;
                                 have_key = true;
@@ -225,7 +188,7 @@ int helpdesk_secret_parse(const char *buf, size_t len, HelpdeskSecret *ret) {
 
 int helpdesk_secret_format(const HelpdeskSecret *s, char **ret) {
         _cleanup_wipe_free_ char *hex = NULL;
-        int r = helpdesk_key_to_hex(s->key, s->key_len, &hex);
+        int r = hex_encode(s->key, s->key_len, &hex);
         if (r < 0)
                 return r;
         char *out = NULL;
@@ -251,21 +214,18 @@ static int secret_write(int dir_fd, const char *name, const HelpdeskSecret *s) {
         return write_atomic_at(dir_fd, name, buf, strlen(buf), 0600);
 }
 
-static int secret_path(const Policy *p, const char **ret) {
+/* The directory of safe_mode.secret_file beneath root_fd and the file's name
+ * in it (pointing into the policy). */
+static int secret_open_parent(int root_fd, const Policy *p, bool create, int *ret_dir_fd, const char **ret_name) {
         if (!p->safe_mode.secret_file || !*p->safe_mode.secret_file)
                 return -EINVAL;
-        *ret = p->safe_mode.secret_file;
-        return 0;
+        return root_open_parent(root_fd, p->safe_mode.secret_file, create, ret_dir_fd, ret_name);
 }
 
 int helpdesk_enroll(int root_fd, const Policy *p, bool force, HelpdeskSecret *ret) {
-        const char *path;
-        int r = secret_path(p, &path);
-        if (r < 0)
-                return r;
         _cleanup_close_ int dir_fd = -1;
         const char *name;
-        r = root_open_parent(root_fd, path, true, &dir_fd, &name);
+        int r = secret_open_parent(root_fd, p, true, &dir_fd, &name);
         if (r < 0)
                 return r;
 
@@ -278,15 +238,9 @@ int helpdesk_enroll(int root_fd, const Policy *p, bool force, HelpdeskSecret *re
                 return -errno;
 
         _cleanup_(helpdesk_secret_wipep) HelpdeskSecret s = { .algorithm = HOTP_SHA256, .key_len = HELPDESK_KEY_SIZE };
-        for (size_t got = 0; got < s.key_len;) {
-                ssize_t n = getrandom(s.key + got, s.key_len - got, 0);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                got += (size_t) n;
-        }
+        r = random_bytes(s.key, s.key_len);
+        if (r < 0)
+                return r;
 
         r = fault_point("helpdesk-enroll");
         if (r < 0)
@@ -300,15 +254,15 @@ int helpdesk_enroll(int root_fd, const Policy *p, bool force, HelpdeskSecret *re
 
 /* Opens and checks the secret file in dir_fd. */
 static int secret_read_at(int dir_fd, const char *name, HelpdeskSecret *ret) {
-        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
         struct stat st;
-        if (fstat(fd, &st) < 0)
-                return -errno;
+        _cleanup_close_ int fd = openat_regular(dir_fd, name, &st);
+        if (fd == -EBADF)
+                return -EPERM; /* not a regular file: not a secret we made */
+        if (fd < 0)
+                return fd;
         /* Whoever can read the key can mint codes; whoever can write it can
          * reset the counter and replay them. */
-        if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0)
+        if (st.st_uid != geteuid() || (st.st_mode & 077) != 0)
                 return -EPERM;
 
         _cleanup_wipe_free_ char *buf = NULL;
@@ -320,13 +274,9 @@ static int secret_read_at(int dir_fd, const char *name, HelpdeskSecret *ret) {
 }
 
 int helpdesk_load(int root_fd, const Policy *p, HelpdeskSecret *ret) {
-        const char *path;
-        int r = secret_path(p, &path);
-        if (r < 0)
-                return r;
         _cleanup_close_ int dir_fd = -1;
         const char *name;
-        r = root_open_parent(root_fd, path, false, &dir_fd, &name);
+        int r = secret_open_parent(root_fd, p, false, &dir_fd, &name);
         if (r < 0)
                 return r;
         return secret_read_at(dir_fd, name, ret);
@@ -341,18 +291,19 @@ static bool code_well_formed(const char *code) {
 }
 
 int helpdesk_verify_code(int root_fd, const Policy *p, const char *code, bool *ret_ok) {
+        return helpdesk_verify_code_counter(root_fd, p, code, ret_ok, NULL);
+}
+
+int helpdesk_verify_code_counter(int root_fd, const Policy *p, const char *code, bool *ret_ok,
+                                 uint64_t *ret_counter) {
         if (!code || !code_well_formed(code)) {
                 *ret_ok = false;
                 return 0;
         }
 
-        const char *path;
-        int r = secret_path(p, &path);
-        if (r < 0)
-                return r;
         _cleanup_close_ int dir_fd = -1;
         const char *name;
-        r = root_open_parent(root_fd, path, false, &dir_fd, &name);
+        int r = secret_open_parent(root_fd, p, false, &dir_fd, &name);
         if (r < 0)
                 return r;
         /* Serialise verifiers (boot vs. a manual `helpdesk verify`): both
@@ -404,6 +355,8 @@ int helpdesk_verify_code(int root_fd, const Policy *p, const char *code, bool *r
         r = secret_write(dir_fd, name, &s);
         if (r < 0)
                 return r;
+        if (ret_counter)
+                *ret_counter = match;
         *ret_ok = true;
         return 0;
 }

@@ -56,9 +56,9 @@ int helpdesk_secret_format(const HelpdeskSecret *s, char **ret) _wur_;
  * its length is outside HOTP_KEY_MIN..HOTP_KEY_MAX. */
 int helpdesk_key_parse(const char *s, uint8_t ret_key[static HOTP_KEY_MAX], size_t *ret_len) _wur_;
 
-/* Encoders for the escrow display; *ret is malloc()ed. base32 is unpadded
- * and, when group > 0, split into groups of that many characters by spaces. */
-int helpdesk_key_to_hex(const uint8_t *key, size_t len, char **ret) _wur_;
+/* The escrow display's base32 (its hex is lib/encode.h's hex_encode());
+ * *ret is malloc()ed. Unpadded and, when group > 0, split into groups of
+ * that many characters by spaces. */
 int helpdesk_key_to_base32(const uint8_t *key, size_t len, size_t group, char **ret) _wur_;
 
 /*
@@ -90,3 +90,8 @@ int helpdesk_load(int root_fd, const Policy *p, HelpdeskSecret *ret) _wur_;
  * accepted): the errors of helpdesk_load(), or of the write (-EROFS, -ENOSPC…).
  */
 int helpdesk_verify_code(int root_fd, const Policy *p, const char *code, bool *ret_ok) _wur_;
+/* The same, and on acceptance *ret_counter (NULL: not wanted) is the accepted
+ * code's counter — the N of `lastgood helpdesk code --counter N`, which the
+ * event of the safe boot names so the helpdesk can match it to its call. */
+int helpdesk_verify_code_counter(int root_fd, const Policy *p, const char *code, bool *ret_ok,
+                                 uint64_t *ret_counter) _wur_;

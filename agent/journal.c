@@ -36,22 +36,18 @@ static void field_name(char *buf, size_t size, const char *prefix, const char *k
 }
 
 static int send_event(int fd, const struct sockaddr_un *sa, const EventRecord *e) {
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
+        _cleanup_(memstream_done) MemStream m = {};
+        FILE *f = memstream_init(&m);
         if (!f)
                 return -ENOMEM;
         char seq[24], prio[4];
         snprintf(seq, sizeof seq, "%" PRIu64, e->seq);
-        /* Recoveries and refusals are notices an admin should see; the rest is info. */
-        bool notable = strneq(e->type, "recovery-", 9) || streq(e->type, "no-suspect") ||
-                       streq(e->type, "safe-mode-code-rejected") || streq(e->type, "internal-error");
-        snprintf(prio, sizeof prio, "%d", notable ? 5 : 6);
+        snprintf(prio, sizeof prio, "%d", event_type_priority(e->type));
         put_field(f, "MESSAGE", e->message);
         put_field(f, "PRIORITY", prio);
         put_field(f, "SYSLOG_IDENTIFIER", "lastgood");
         put_field(f, "MESSAGE_ID", event_type_message_id(e->type));
-        put_field(f, "LASTGOOD_TYPE", e->type);
+        put_field(f, "LASTGOOD_TYPE", e->type_name);
         put_field(f, "LASTGOOD_SEQ", seq);
         put_field(f, "LASTGOOD_TIME", e->time);
         put_field(f, "LASTGOOD_BOOT_ID", e->boot_id);
@@ -62,8 +58,11 @@ static int send_event(int fd, const struct sockaddr_un *sa, const EventRecord *e
                 field_name(name, sizeof name, "LASTGOOD_EVIDENCE_", k[0]);
                 put_field(f, name, k[1]);
         }
-        if (fclose(f) != 0)
-                return -ENOMEM;
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        int r = memstream_finalize(&m, &buf, &len);
+        if (r < 0)
+                return r;
         if (sendto(fd, buf, len, MSG_NOSIGNAL, (const struct sockaddr *) sa, sizeof *sa) < 0)
                 return -errno;
         return 0;

@@ -11,10 +11,11 @@
  * (/var/lib/lastgood/journal-cursor, the last seq sent) makes it idempotent.
  */
 
+#include "lib/paths.h"
 #include "lib/util.h"
 
-#define JOURNAL_SOCKET "/run/systemd/journal/socket"
-#define JOURNAL_CURSOR "/var/lib/lastgood/journal-cursor"
+#define JOURNAL_SOCKET SYSTEMD_JOURNAL_SOCKET
+#define JOURNAL_CURSOR LASTGOOD_JOURNAL_CURSOR_FILE
 
 /* Returns the number of events sent (>= 0), or negative errno. */
 int journal_forward(int root_fd, const char *socket_path) _wur_;

@@ -7,15 +7,22 @@
 #include "agent/eventlog.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
+#include "lib/paths.h"
 #include "recovery/quarantine.h"
 #include "agent/report.h"
 #include "lib/rootfs.h"
 #include "agent/status.h"
 
-#define RECOVERIES_PATH "/var/lib/lastgood/recoveries"
 #define RECOVERIES_MAX 256
 
-void record_event(int root_fd, const char *type, const char *component, const char *action, const char *message,
+void record_append(int root_fd, const Event *e) {
+        int r = eventlog_append(root_fd, e);
+        if (r < 0)
+                log_warning_errno(r, "Failed to append the %s event to the event log, ignoring: %m",
+                                  event_type_to_string(e->type) ?: "unknown");
+}
+
+void record_event(int root_fd, EventType type, const char *component, const char *action, const char *message,
                   char *const *evidence) {
         Event e = {
                 .type = type,
@@ -25,14 +32,12 @@ void record_event(int root_fd, const char *type, const char *component, const ch
         };
         for (char *const *k = evidence; k && k[0] && k[1]; k += 2)
                 event_add(&e, k[0], k[1]);
-        int r = eventlog_append(root_fd, &e);
-        if (r < 0)
-                log_warning_errno(r, "Failed to append the %s event to the event log, ignoring: %m", type);
+        record_append(root_fd, &e);
 }
 
 int record_read_recoveries(int root_fd, RecoveryCount **ret, size_t *ret_n) {
         _cleanup_free_ char *buf = NULL;
-        int r = read_full_root(root_fd, RECOVERIES_PATH, 64 * 1024, &buf, NULL);
+        int r = read_full_root(root_fd, LASTGOOD_RECOVERIES_FILE, 64 * 1024, &buf, NULL);
         if (r == -ENOENT) {
                 *ret = NULL;
                 *ret_n = 0;
@@ -82,22 +87,22 @@ void record_count_recovery(int root_fd, const char *component, const char *actio
                 l[i].last_usec = now_realtime_usec();
         }
 
+        _cleanup_(memstream_done) MemStream m = {};
+        FILE *f = memstream_init(&m);
+        for (size_t k = 0; f && k < n; k++)
+                fprintf(f, "%s %s %" PRIu64 " %" PRIu64 "\n", l[k].component, l[k].action, l[k].count,
+                        l[k].last_usec);
         _cleanup_free_ char *out = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&out, &len);
-        if (f) {
-                for (size_t k = 0; k < n; k++)
-                        fprintf(f, "%s %s %" PRIu64 " %" PRIu64 "\n", l[k].component, l[k].action, l[k].count,
-                                l[k].last_usec);
-                fclose(f);
-                r = write_atomic_root(root_fd, RECOVERIES_PATH, out, len, 0644);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to write the recovery counters, ignoring: %m");
-        }
+        size_t len;
+        r = memstream_finalize(&m, &out, &len);
+        if (r >= 0)
+                r = write_atomic_root(root_fd, LASTGOOD_RECOVERIES_FILE, out, len, 0644);
+        if (r < 0)
+                log_warning_errno(r, "Failed to write the recovery counters, ignoring: %m");
         free(l);
 }
 
-void record_report(Context *ctx, const Policy *p, const StateStores *stores, const BootState *st) {
+void record_report(int root_fd, const Policy *p, const StateStores *stores, const BootState *st) {
         const char *path = p->report.prometheus_textfile;
         if (!path || !*path)
                 return;
@@ -107,16 +112,16 @@ void record_report(Context *ctx, const Policy *p, const StateStores *stores, con
         _cleanup_free_ char *dir = strndup(path, (size_t) (slash - path));
         if (!dir)
                 return;
-        _cleanup_close_ int dfd = root_openat(ctx->root_fd, *dir ? dir : "/", O_PATH | O_DIRECTORY, 0);
+        _cleanup_close_ int dfd = root_openat(root_fd, *dir ? dir : "/", O_PATH | O_DIRECTORY, 0);
         if (dfd < 0)
                 return;
 
         _cleanup_(status_data_done) StatusData s = {};
-        if (status_collect_from(ctx->root_fd, p, stores, st, false, &s) < 0)
+        if (status_collect_from(root_fd, p, stores, st, false, &s) < 0)
                 return;
         RecoveryCount *rc = NULL;
         size_t nrc = 0;
-        (void) record_read_recoveries(ctx->root_fd, &rc, &nrc);
+        (void) record_read_recoveries(root_fd, &rc, &nrc);
         ReportRecovery rr[RECOVERIES_MAX];
         for (size_t i = 0; i < nrc; i++)
                 rr[i] = (ReportRecovery) { .component = rc[i].component, .action = rc[i].action, .count = rc[i].count,
@@ -147,7 +152,7 @@ void record_report(Context *ctx, const Policy *p, const StateStores *stores, con
                 .snapshots = snaps,
                 .n_snapshots = nsnaps,
         };
-        int r = report_write_prometheus(ctx->root_fd, path, &d);
+        int r = report_write_prometheus(root_fd, path, &d);
         if (r < 0 && r != -ENOENT)
                 log_warning_errno(r, "Failed to write the metrics textfile %s, ignoring: %m", path);
         free(rc);

@@ -7,20 +7,21 @@
  * recovery into a failed boot — and failures are logged, not returned.
  */
 
-#include "agent/context.h"
+#include "agent/eventlog.h"
 #include "agent/state-store.h"
 #include "recovery/pstore.h"
 
-typedef struct Event Event;
+/* Appends E; a failure is logged ("…, ignoring"). */
+void record_append(int root_fd, const Event *e);
 
 /* Appends an event. EVIDENCE is NULL or a NULL-terminated list of
  * key, value, key, value, … strings. */
-void record_event(int root_fd, const char *type, const char *component, const char *action, const char *message,
+void record_event(int root_fd, EventType type, const char *component, const char *action, const char *message,
                   char *const *evidence);
 
 /* Rewrites the Prometheus textfile (report.prometheus_textfile) from the
  * current state, if its directory exists (node-exporter installed). */
-void record_report(Context *ctx, const Policy *p, const StateStores *stores, const BootState *st);
+void record_report(int root_fd, const Policy *p, const StateStores *stores, const BootState *st);
 
 /* Counts a recovery action per component (lastgood_recoveries_total). */
 void record_count_recovery(int root_fd, const char *component, const char *action);

@@ -157,21 +157,12 @@ static void write_metrics(FILE *f, const ReportData *d) {
 }
 
 int report_format_prometheus(const ReportData *d, char **ret, size_t *ret_len) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
+        _cleanup_(memstream_done) MemStream m = {};
+        FILE *f = memstream_init(&m);
         if (!f)
                 return -ENOMEM;
         write_metrics(f, d);
-        if (fflush(f) != 0 || ferror(f)) {
-                fclose(f);
-                free(buf);
-                return -ENOMEM;
-        }
-        fclose(f);
-        *ret = buf;
-        *ret_len = len;
-        return 0;
+        return memstream_finalize(&m, ret, ret_len);
 }
 
 int report_write_prometheus(int root_fd, const char *path, const ReportData *d) {

@@ -13,9 +13,20 @@
  *
  * This module decides and leaves an event for each console request; the
  * boot flow owns the state record and applies the decision to it.
+ *
+ * One count for every source: a request for N boots is N safe boots, this
+ * one included; BootState.safe_mode_requested holds how many are still to
+ * come and each boot that starts with it > 0 is safe and takes one off.
+ * Requests overlap rather than add up (the longer one wins), and whatever
+ * asks — including a record that says more — at most SAFE_REQUEST_BOOTS_MAX
+ * boots are safe in a row without a new request.
  */
 
 #include "agent/context.h"
+
+/* `safe-mode --next-boot --boots N` refuses more; an ESP request's boots=N
+ * (the file may say up to ESP_BOOTS_MAX) is cut to it. */
+#define SAFE_REQUEST_BOOTS_MAX 10u
 
 typedef enum SafeSource {
         SAFE_SOURCE_NONE,
@@ -42,19 +53,16 @@ typedef struct SafeRequestInput {
 typedef struct SafeDecision {
         bool safe;              /* this boot is a safe-mode boot */
         SafeSource source;      /* which request made it so */
-        uint32_t pending_after; /* what BootState.safe_mode_requested becomes */
+        uint32_t pending_after; /* what BootState.safe_mode_requested becomes (< SAFE_REQUEST_BOOTS_MAX) */
         char why[160];          /* the honoured request, in words */
+        char actor[64];         /* who asked, as the event names it: "safe-mode --next-boot",
+                                 * "console: helpdesk code #N", "console: kernel command line",
+                                 * "ESP request", "ESP request, helpdesk code #N"; "" when !safe */
 } SafeDecision;
 
 /* Decides whether this boot is a safe-mode boot. Never fails: a request that
- * cannot be checked is refused (logged, and an event says why). */
+ * cannot be checked is refused (logged, and an event says why). Each request
+ * from the console (command line, ESP) leaves a safe-mode-requested or
+ * safe-mode-code-rejected event naming its actor; the ESP request file is
+ * removed whenever the ESP is looked at, honoured or not. */
 void safe_request_decide(const SafeRequestInput *in, SafeDecision *ret);
-
-/* Checks a one-time helpdesk code. False (with *ret_why) for a wrong, reused
- * or uncheckable code; a refused code boots normally. */
-bool safe_request_verify_code(int root_fd, const Policy *p, const char *code, const char **ret_why);
-
-/* Parses a request value ("1", "yes", "", a helpdesk code) that came from
- * SOURCE and says whether the policy honours it. *ret_why explains (static). */
-bool safe_request_value_ok(int root_fd, const Policy *p, SafeSource source, const char *value,
-                           const char **ret_why);

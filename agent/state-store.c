@@ -12,6 +12,7 @@
 
 #include "lib/fault.h"
 #include "lib/fileio.h"
+#include "lib/paths.h"
 #include "lib/rootfs.h"
 
 /* Reserved for fixed-size records; anything larger is not ours. */
@@ -95,16 +96,16 @@ static int open_device_store(StateStores *s, const Policy *p, StateStore *st) {
                 /* In the initramfs nothing but the root is mounted yet. /run
                  * moves to the real root, so the mount stays visible there. */
                 _cleanup_close_ int host_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-                r = host_root < 0 ? -errno : mkdir_p_at(host_root, STATE_DEVICE_MOUNT + 1, 0755);
-                if (r >= 0 && mount(dev, STATE_DEVICE_MOUNT, type ?: "ext4", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME,
-                                    NULL) < 0)
+                r = host_root < 0 ? -errno : mkdir_p_at(host_root, &LASTGOOD_STATE_DEVICE_MOUNT[1], 0755);
+                if (r >= 0 && mount(dev, LASTGOOD_STATE_DEVICE_MOUNT, type ?: "ext4",
+                                    MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME, NULL) < 0)
                         r = -errno;
                 if (r < 0) {
                         problem(s, "Failed to mount state device %s (%s) at %s: %s", p->boot.state_device, dev,
-                                STATE_DEVICE_MOUNT, strerror(-r));
+                                LASTGOOD_STATE_DEVICE_MOUNT, strerror(-r));
                         return r;
                 }
-                mnt = strdup(STATE_DEVICE_MOUNT);
+                mnt = strdup(LASTGOOD_STATE_DEVICE_MOUNT);
                 if (!mnt)
                         return -ENOMEM;
         } else if (r < 0) {

@@ -5,7 +5,8 @@
  * Where the boot state record lives, and the fall-through between places.
  *
  *   device  the policy's state_file on the partition named by state_device
- *           (found with libblkid, mounted at /run/lastgood/state when needed)
+ *           (found with libblkid, mounted at LASTGOOD_STATE_DEVICE_MOUNT when
+ *           needed)
  *   efivar  UEFI variable LastGoodState-f36dce15-2f3f-49cd-bff5-775e57d91dcf
  *   root    the policy's state_file beneath the root
  *
@@ -21,7 +22,6 @@
 
 #define STATE_EFI_GUID "f36dce15-2f3f-49cd-bff5-775e57d91dcf"
 #define STATE_EFI_NAME "LastGoodState"
-#define STATE_DEVICE_MOUNT "/run/lastgood/state"
 
 typedef enum StoreKind {
         STORE_DEVICE,

@@ -76,24 +76,33 @@ static int get_str(Cursor *c, char *out, size_t field) {
 }
 
 /* The field order is the format; append only, and bump STATE_FORMAT_VERSION
- * if a field's meaning changes. */
-#define STATE_FIELDS(U32, U64, STR)                                    \
+ * if a field's meaning or size changes. ACT is last_action: a u32 since
+ * version 2, a 48-byte string in version 1. */
+/* An X-macro list laid out by hand: clang-format cannot keep it stable. */
+/* clang-format off */
+#define STATE_FIELDS(U32, U64, STR, ACT)                               \
         U64(generation) U64(total_boots) U32(failed_boots)             \
         U32(step_failed_boots) U32(in_boot) U32(safe_mode_requested)   \
         U32(incident) U32(ladder_step) U32(internal_errors)            \
         U32(boot_mode) U64(last_confirmed_usec) U64(last_boot_usec)    \
         U64(loop_started_usec) U64(last_action_usec)                   \
-        STR(last_confirmed_boot_id) STR(boot_id) STR(last_action)      \
+        STR(last_confirmed_boot_id) STR(boot_id) ACT(last_action)      \
         STR(culprit) STR(last_error)
+/* clang-format on */
+
+#define STATE_V1_ACTION_SIZE 48
 
 /* A field added without growing the record would overwrite the CRC. */
 #define SZ32(f) +4
 #define SZ64(f) +8
 #define SZSTR(f) +sizeof(((BootState *) 0)->f)
-_Static_assert(8 + (0 STATE_FIELDS(SZ32, SZ64, SZSTR)) <= STATE_RECORD_SIZE - 4, "state record too small");
+#define SZV1(f) +STATE_V1_ACTION_SIZE
+_Static_assert(8 + (0 STATE_FIELDS(SZ32, SZ64, SZSTR, SZ32)) <= STATE_RECORD_SIZE - 4, "state record too small");
+_Static_assert(8 + (0 STATE_FIELDS(SZ32, SZ64, SZSTR, SZV1)) <= STATE_RECORD_SIZE - 4, "v1 record too small");
 #undef SZ32
 #undef SZ64
 #undef SZSTR
+#undef SZV1
 
 void state_encode(const BootState *s, uint8_t buf[static STATE_RECORD_SIZE]) {
         memset(buf, 0, STATE_RECORD_SIZE);
@@ -102,16 +111,36 @@ void state_encode(const BootState *s, uint8_t buf[static STATE_RECORD_SIZE]) {
         c.pos = 4;
         put_u16(&c, STATE_FORMAT_VERSION);
         put_u16(&c, STATE_RECORD_SIZE);
-#define W32(f) put_u32(&c, s->f);
+#define W32(f) put_u32(&c, (uint32_t) s->f);
 #define W64(f) put_u64(&c, s->f);
 #define WSTR(f) put_str(&c, s->f, sizeof(s->f));
-        STATE_FIELDS(W32, W64, WSTR)
+        STATE_FIELDS(W32, W64, WSTR, W32)
 #undef W32
 #undef W64
 #undef WSTR
         uint32_t crc = (uint32_t) crc32(0L, buf, STATE_RECORD_SIZE - 4);
         c.pos = STATE_RECORD_SIZE - 4;
         put_u32(&c, crc);
+}
+
+static int get_action(Cursor *c, LadderAction *ret) {
+        uint32_t v = get_u32(c);
+        if (v >= _LADDER_ACTION_MAX)
+                return -EBADMSG;
+        *ret = (LadderAction) v;
+        return 0;
+}
+
+/* Version 1 wrote the action's name: map it (unknown names are corrupt). */
+static int get_action_v1(Cursor *c, LadderAction *ret) {
+        char name[STATE_V1_ACTION_SIZE];
+        if (get_str(c, name, sizeof name) < 0)
+                return -EBADMSG;
+        LadderAction a = ladder_action_from_string(name);
+        if (a < 0)
+                return -EBADMSG;
+        *ret = a;
+        return 0;
 }
 
 int state_decode(const uint8_t *buf, size_t len, BootState *ret) {
@@ -124,7 +153,8 @@ int state_decode(const uint8_t *buf, size_t len, BootState *ret) {
         if (crc != (uint32_t) crc32(0L, buf, STATE_RECORD_SIZE - 4))
                 return -EBADMSG;
         c.pos = 4;
-        if (get_u16(&c) != STATE_FORMAT_VERSION || get_u16(&c) != STATE_RECORD_SIZE)
+        uint16_t version = get_u16(&c);
+        if ((version != STATE_FORMAT_VERSION && version != 1) || get_u16(&c) != STATE_RECORD_SIZE)
                 return -EBADMSG;
 
         BootState s = {};
@@ -133,10 +163,22 @@ int state_decode(const uint8_t *buf, size_t len, BootState *ret) {
 #define RSTR(f)                                      \
         if (get_str(&c, s.f, sizeof(s.f)) < 0)       \
                 return -EBADMSG;
-        STATE_FIELDS(R32, R64, RSTR)
+#define RACT(f)                                      \
+        if (get_action(&c, &s.f) < 0)                \
+                return -EBADMSG;
+#define RACT1(f)                                     \
+        if (get_action_v1(&c, &s.f) < 0)             \
+                return -EBADMSG;
+        if (version == 1) {
+                STATE_FIELDS(R32, R64, RSTR, RACT1)
+        } else {
+                STATE_FIELDS(R32, R64, RSTR, RACT)
+        }
 #undef R32
 #undef R64
 #undef RSTR
+#undef RACT
+#undef RACT1
         if (s.boot_mode >= _BOOT_MODE_MAX)
                 return -EBADMSG;
         *ret = s;

@@ -10,14 +10,19 @@
  * Layout (little endian, STATE_RECORD_SIZE bytes): magic "LGST", u16 format
  * version, u16 record size, the fields below in order, zero padding, and a
  * CRC32 (zlib) over everything before it in the last four bytes.
+ *
+ * Version 2 stores last_action as a u32 (LadderAction) where version 1 had a
+ * 48-byte string; version-1 records (on installed machines) still decode,
+ * their string mapped to the enum, and are rewritten as version 2.
  */
 
 #include <stdint.h>
 
 #include "lib/util.h"
+#include "recovery/ladder.h"
 
 #define STATE_RECORD_SIZE 384
-#define STATE_FORMAT_VERSION 1
+#define STATE_FORMAT_VERSION 2
 #define STATE_MAGIC "LGST"
 
 typedef enum BootMode {
@@ -38,13 +43,13 @@ typedef struct BootState {
         uint32_t ladder_step;         /* ladder steps done in the current incident */
         uint32_t internal_errors;     /* internal errors recorded (cumulative) */
         uint32_t boot_mode;           /* BootMode of the current boot */
+        LadderAction last_action;     /* what the ladder did last in this incident */
         uint64_t last_confirmed_usec; /* CLOCK_REALTIME */
         uint64_t last_boot_usec;
         uint64_t loop_started_usec; /* first failed boot of the current run */
         uint64_t last_action_usec;
         char last_confirmed_boot_id[37];
         char boot_id[37];      /* the boot that set in_boot */
-        char last_action[48];  /* e.g. "restore-content" */
         char culprit[64];      /* component the current incident blames */
         char last_error[40];   /* short description of the last internal error */
 } BootState;
@@ -53,7 +58,8 @@ const char *boot_mode_to_string(BootMode m);
 
 /* Serialises S into BUF (exactly STATE_RECORD_SIZE bytes). */
 void state_encode(const BootState *s, uint8_t buf[static STATE_RECORD_SIZE]);
-/* -EBADMSG on a bad magic, size, version, CRC or unterminated string. */
+/* Decodes a version-2 or version-1 record. -EBADMSG on a bad magic, size,
+ * version, CRC, an unterminated string or an out-of-range value. */
 int state_decode(const uint8_t *buf, size_t len, BootState *ret) _wur_;
 
 /* Bounded copy into one of the fixed string fields (NULL → ""). */

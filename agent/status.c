@@ -24,7 +24,9 @@ static int collect_components(int root_fd, const Policy *p, bool check_content, 
                 const Component *c = &p->components[i];
                 ComponentStatus *cs = &s->components[i];
                 cs->name = c->name;
-                cs->quarantined = quarantine_is_active(root_fd, c->name);
+                int q = quarantine_is_active(root_fd, c->name);
+                cs->quarantined = q != 0;
+                cs->quarantine_unknown = q < 0;
 
                 SnapshotInfo *l = NULL;
                 size_t n = 0;
@@ -39,7 +41,7 @@ static int collect_components(int root_fd, const Policy *p, bool check_content, 
                 snapshot_info_free(l, n);
                 if (check_content && !cs->quarantined) {
                         uint64_t u;
-                        if (snapshot_content_changed(root_fd, p, c, &cs->changed, &u) >= 0)
+                        if (snapshot_content_changed(root_fd, p, c, /* refresh_cache= */ false, &cs->changed, &u) >= 0)
                                 cs->changed_known = true;
                 }
         }

@@ -10,6 +10,9 @@
 typedef struct ComponentStatus {
         const char *name;
         bool quarantined;
+        /* The quarantine registry could not be read (corrupt, unreadable):
+         * quarantined is true then, as callers must assume. */
+        bool quarantine_unknown;
         char *newest_snapshot; /* id, or NULL */
         uint64_t newest_snapshot_usec;
         bool changed_known, changed;

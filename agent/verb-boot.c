@@ -21,15 +21,17 @@ int verb_boot(Context *ctx, int argc, char **argv) {
                 log_error_errno(r, "lastgood: internal error, continuing the boot: %m");
 
         /* One line on the console, for humans and for the VM tests. */
+        bool recovery = rep.mode == BOOT_MODE_RECOVERY;
+        const char *step = recovery ? rep.step : "";
         printf("lastgood: boot %" PRIu64 ": mode=%s%s%s failed_boots=%u/%u%s%s\n", rep.total_boots,
-               rep.mode, streq(rep.mode, "recovery") && rep.step[0] ? ":" : "", streq(rep.mode, "recovery") ? rep.step : "", rep.failed_boots, rep.threshold,
+               boot_mode_to_string(rep.mode), step[0] ? ":" : "", step, rep.failed_boots, rep.threshold,
                rep.summary[0] ? " — " : "", rep.summary);
         fflush(stdout);
         /* Loud where it matters: recovery and safe mode also go to the kernel
          * log (dmesg, and the journal once it runs). */
-        if (!streq(rep.mode, "normal"))
-                log_notice("%s%s%s: %s", streq(rep.mode, "safe") ? "SAFE MODE — security components are off for this boot" : "RECOVERY",
-                           rep.step[0] && !streq(rep.mode, "safe") ? " " : "", streq(rep.mode, "safe") ? "" : rep.step,
-                           rep.summary);
+        if (rep.mode == BOOT_MODE_SAFE)
+                log_notice("SAFE MODE — security components are off for this boot: %s", rep.summary);
+        else if (rep.mode != BOOT_MODE_NORMAL)
+                log_notice("RECOVERY%s%s: %s", rep.step[0] ? " " : "", rep.step, rep.summary);
         return EXIT_OK; /* fail open: the boot must go on */
 }

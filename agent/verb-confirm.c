@@ -58,7 +58,11 @@ static void snapshot_known_good(Context *ctx, const Policy *p, const BootState *
         }
         for (size_t i = 0; i < p->n_components; i++) {
                 const Component *c = &p->components[i];
-                if (quarantine_is_active(ctx->root_fd, c->name))
+                int q = quarantine_is_active(ctx->root_fd, c->name);
+                if (q < 0)
+                        log_warning_errno(q, "Failed to read the quarantine registry, treating %s as quarantined "
+                                          "(state unknown) and taking no snapshot of it: %m", c->name);
+                if (q != 0)
                         continue;
                 bool created = false;
                 _cleanup_free_ char *id = NULL;
@@ -85,7 +89,7 @@ int verb_confirm(Context *ctx, int argc, char **argv) {
                 snprintf(msg, sizeof msg, "%d health check%s failed (first: %s); this boot stays unconfirmed",
                          failures, failures == 1 ? "" : "s", failed);
                 log_error("%s.", msg);
-                record_event(ctx->root_fd, "confirm-failed", NULL, NULL, msg, NULL);
+                record_event(ctx->root_fd, EVENT_CONFIRM_FAILED, NULL, NULL, msg, NULL);
                 return EXIT_FAIL;
         }
 
@@ -119,9 +123,9 @@ int verb_confirm(Context *ctx, int argc, char **argv) {
                 char msg[200];
                 snprintf(msg, sizeof msg, "boot confirmed after %u failed boot%s; incident %u ended", was_failed,
                          was_failed == 1 ? "" : "s", st.incident);
-                record_event(ctx->root_fd, "boot-confirmed", NULL, NULL, msg, NULL);
+                record_event(ctx->root_fd, EVENT_BOOT_CONFIRMED, NULL, NULL, msg, NULL);
         }
-        record_report(ctx, p, &stores, &st);
+        record_report(ctx->root_fd, p, &stores, &st);
         printf("Boot confirmed.\n");
         return EXIT_OK;
 }

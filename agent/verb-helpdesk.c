@@ -13,8 +13,9 @@
 #include <getopt.h>
 
 #include "agent/context.h"
-#include "lib/fileio.h"
 #include "agent/helpdesk.h"
+#include "lib/encode.h"
+#include "lib/fileio.h"
 #include "lib/json.h"
 #include "lib/log.h"
 
@@ -60,7 +61,7 @@ static int helpdesk_enroll_cmd(Context *ctx, int argc, char **argv) {
                 return log_error_errno(r, "Failed to write the helpdesk secret %s: %m", p->safe_mode.secret_file);
 
         _cleanup_(helpdesk_wipe_freep) char *hex = NULL, *b32 = NULL, *b32plain = NULL, *uri = NULL;
-        r = helpdesk_key_to_hex(s.key, s.key_len, &hex);
+        r = hex_encode(s.key, s.key_len, &hex);
         if (r >= 0)
                 r = helpdesk_key_to_base32(s.key, s.key_len, 4, &b32);
         if (r >= 0)

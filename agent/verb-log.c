@@ -36,7 +36,7 @@ static void show_json(const EventRecord *recs, size_t n) {
                         json_kv_u64(&w, "seq", e->seq);
                         json_kv_string(&w, "time", e->time);
                         json_kv_string(&w, "boot_id", e->boot_id);
-                        json_kv_string(&w, "type", e->type);
+                        json_kv_string(&w, "type", e->type_name);
                         json_kv_string(&w, "message_id", event_type_message_id(e->type));
                         json_kv_string(&w, "component", e->component);
                         json_kv_string(&w, "action", e->action);
@@ -75,7 +75,7 @@ static void show_table(const EventRecord *recs, size_t n, bool verbose) {
                 printf("%-5llu ", (unsigned long long) e->seq);
                 print_clean(when, 19);
                 putchar(' ');
-                print_clean(e->type, 23);
+                print_clean(e->type_name, 23);
                 putchar(' ');
                 print_clean(e->component, 14);
                 putchar(' ');

@@ -18,6 +18,7 @@
 #include "agent/eventlog.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/names.h"
 #include "recovery/quarantine.h"
 
 static void format_time(char buf[static 32], uint64_t usec) {
@@ -123,7 +124,7 @@ static void record_release(Context *ctx, const QuarantineEntry *e) {
 }
 
 static int verb_release(Context *ctx, const char *component) {
-        if (!quarantine_component_name_is_valid(component)) {
+        if (!name_is_component(component)) {
                 log_error("'%s' is not a valid component name.", component);
                 return EXIT_USAGE;
         }

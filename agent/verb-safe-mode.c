@@ -8,10 +8,9 @@
 #include <getopt.h>
 
 #include "agent/context.h"
+#include "agent/safe-request.h"
 #include "lib/log.h"
 #include "agent/state-store.h"
-
-#define SAFE_MODE_MAX_BOOTS 10
 
 int verb_safe_mode(Context *ctx, int argc, char **argv) {
         enum { ARG_NEXT = 0x100, ARG_BOOTS, ARG_CANCEL };
@@ -33,9 +32,9 @@ int verb_safe_mode(Context *ctx, int argc, char **argv) {
                         cancel = true;
                         break;
                 case ARG_BOOTS:
-                        if (parse_u32_range(optarg, 1, SAFE_MODE_MAX_BOOTS, &boots) < 0) {
-                                log_error("safe-mode: --boots takes a number from 1 to %d, not '%s'.",
-                                          SAFE_MODE_MAX_BOOTS, optarg);
+                        if (parse_u32_range(optarg, 1, SAFE_REQUEST_BOOTS_MAX, &boots) < 0) {
+                                log_error("safe-mode: --boots takes a number from 1 to %u, not '%s'.",
+                                          SAFE_REQUEST_BOOTS_MAX, optarg);
                                 return EXIT_USAGE;
                         }
                         break;
@@ -54,6 +53,8 @@ int verb_safe_mode(Context *ctx, int argc, char **argv) {
         int r = context_state(ctx, &p, &stores, &st);
         if (r < 0)
                 return r;
+        /* N boots are N safe boots, counted down by each boot (agent/safe-request.h).
+         * Root on the running system replaces whatever was pending. */
         st.safe_mode_requested = cancel ? 0 : boots;
         r = state_stores_write(&stores, &st);
         for (char **e = stores.problems; e && *e; e++)

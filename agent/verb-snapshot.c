@@ -15,6 +15,7 @@
 #include "agent/context.h"
 #include "lib/json.h"
 #include "lib/log.h"
+#include "lib/names.h"
 #include "recovery/snapshot.h"
 
 static void progress_tty(const char *what, uint64_t entries, uint64_t bytes, void *userdata) {
@@ -46,6 +47,19 @@ static const Component *find_component(const Policy *p, const char *name) {
                 return NULL;
         }
         return c;
+}
+
+/* The --json result of restore and import: {component, id[, replaced_content]}. */
+static void print_json_result(const char *component, const char *id, const char *keep) {
+        JsonWriter w;
+        json_init(&w, stdout);
+        json_object_begin(&w);
+        json_kv_string(&w, "component", component);
+        json_kv_string(&w, "id", id);
+        if (keep)
+                json_kv_string(&w, "replaced_content", keep);
+        json_object_end(&w);
+        putchar('\n');
 }
 
 static int do_create(Context *ctx, Policy *p, int argc, char **argv) {
@@ -111,7 +125,7 @@ static int do_list(Context *ctx, Policy *p, int argc, char **argv) {
                 log_error("lastgood snapshot list: too many arguments.");
                 return EXIT_USAGE;
         }
-        if (argc == 1 && !snapshot_component_name_valid(argv[0])) {
+        if (argc == 1 && !name_is_component(argv[0])) {
                 log_error("Invalid component name '%s'.", argv[0]);
                 return EXIT_USAGE;
         }
@@ -233,16 +247,9 @@ static int do_restore(Context *ctx, Policy *p, int argc, char **argv) {
                 log_error_errno(r, "Failed to restore component '%s': %m", c->name);
                 return EXIT_FAIL;
         }
-        if (ctx->json) {
-                JsonWriter w;
-                json_init(&w, stdout);
-                json_object_begin(&w);
-                json_kv_string(&w, "component", c->name);
-                json_kv_string(&w, "id", id);
-                json_kv_string(&w, "replaced_content", keep);
-                json_object_end(&w);
-                putchar('\n');
-        } else
+        if (ctx->json)
+                print_json_result(c->name, id, keep);
+        else
                 printf("%s: restored snapshot %s; the replaced content is in %s\n", c->name, id, keep);
         return EXIT_OK;
 }
@@ -261,15 +268,9 @@ static int do_import(Context *ctx, Policy *p, int argc, char **argv) {
                 log_error_errno(r, "Failed to import '%s' for component '%s': %m", argv[1], c->name);
                 return EXIT_FAIL;
         }
-        if (ctx->json) {
-                JsonWriter w;
-                json_init(&w, stdout);
-                json_object_begin(&w);
-                json_kv_string(&w, "component", c->name);
-                json_kv_string(&w, "id", id);
-                json_object_end(&w);
-                putchar('\n');
-        } else
+        if (ctx->json)
+                print_json_result(c->name, id, NULL);
+        else
                 printf("%s: imported '%s' as snapshot %s\n", c->name, argv[1], id);
         return EXIT_OK;
 }

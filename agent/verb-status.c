@@ -58,7 +58,7 @@ static void print_json(const StatusData *s) {
         json_array_end(&w);
         json_kv_u64(&w, "ladder_step", s->st.ladder_step);
         json_kv_string(&w, "culprit", s->st.culprit[0] ? s->st.culprit : NULL);
-        json_kv_string(&w, "last_action", s->st.last_action[0] ? s->st.last_action : NULL);
+        json_kv_string(&w, "last_action", ladder_action_to_string(s->st.last_action));
         json_key(&w, "last_action_time_usec");
         if (s->st.last_action_usec)
                 json_u64(&w, s->st.last_action_usec);
@@ -75,6 +75,7 @@ static void print_json(const StatusData *s) {
                 json_object_begin(&w);
                 json_kv_string(&w, "name", c->name);
                 json_kv_bool(&w, "quarantined", c->quarantined);
+                json_kv_bool(&w, "quarantine_state_known", !c->quarantine_unknown);
                 json_kv_string(&w, "newest_snapshot", c->newest_snapshot);
                 json_key(&w, "newest_snapshot_time_usec");
                 if (c->newest_snapshot)
@@ -113,9 +114,9 @@ static void print_human(const StatusData *s) {
         if (s->st.incident)
                 printf("Incident:        #%u, ladder step %u%s%s\n", s->st.incident, s->st.ladder_step,
                        s->st.culprit[0] ? ", culprit " : "", s->st.culprit);
-        if (s->st.last_action[0]) {
+        if (ladder_action_to_string(s->st.last_action)) {
                 iso_time(s->st.last_action_usec, tb);
-                printf("Last action:     %s at %s\n", s->st.last_action, tb);
+                printf("Last action:     %s at %s\n", ladder_action_to_string(s->st.last_action), tb);
         }
         if (s->st.internal_errors)
                 printf("Internal errors: %u (last: %s)\n", s->st.internal_errors, s->st.last_error);
@@ -127,7 +128,10 @@ static void print_human(const StatusData *s) {
         for (size_t i = 0; i < s->n_components; i++) {
                 const ComponentStatus *c = &s->components[i];
                 printf("Component %-12s %s; known-good snapshot %s%s\n", c->name,
-                       c->quarantined ? "QUARANTINED" : "active", c->newest_snapshot ?: "none",
+                       c->quarantine_unknown ? "QUARANTINED, state unknown (quarantine registry unreadable)"
+                       : c->quarantined      ? "QUARANTINED"
+                                             : "active",
+                       c->newest_snapshot ?: "none",
                        c->changed_known && c->changed ? "; content changed since" : "");
         }
 }

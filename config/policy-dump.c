@@ -1,212 +1,215 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Printing the effective policy. The human form is itself a valid policy
- * file (strings double-quoted with JSON escapes, which YAML reads the same
- * way), so `policy check` output can be saved and checked again. The JSON
- * form uses the same keys; durations are strings as in the YAML ("90s"),
- * sizes are integers (bytes).
+ * Printing the effective policy: one walk over the schema (policy-schema.c)
+ * that writes either dialect. The human form is itself a valid policy file
+ * (strings double-quoted with JSON escapes, which YAML reads the same way),
+ * so `policy check` output can be saved and checked again. The JSON form
+ * uses the same keys; durations are strings as in the YAML ("90s"), sizes
+ * are integers (bytes), unset strings are null; a component's unset
+ * max_failed_boots is printed as the value it inherits (a comment in YAML).
  */
 #include <inttypes.h>
 
 #include "lib/json.h"
 #include "config/policy-internal.h"
 
-static void yaml_str(FILE *f, const char *s) {
-        json_escape(f, s ?: "");
-}
-
-static void yaml_strv(FILE *f, char *const *l) {
-        fputc('[', f);
-        for (size_t i = 0; l && l[i]; i++) {
-                if (i)
-                        fputs(", ", f);
-                yaml_str(f, l[i]);
-        }
-        fputc(']', f);
-}
-
-static void dump_yaml(const Policy *p, FILE *f) {
-        char a[32];
-
-        fputs("# The effective lastgood policy", f);
-        if (strv_length(p->files) == 0)
-                fputs(": built-in defaults\n", f);
-        else {
-                fputs(", from:\n", f);
-                for (char **s = p->files; *s; s++)
-                        fprintf(f, "#   %s\n", *s);
-        }
-        fprintf(f, "version: %" PRIu32 "\n", p->version);
-
-        fputs("boot:\n", f);
-        fprintf(f, "  max_failed_boots: %" PRIu32 "\n", p->boot.max_failed_boots);
-        fprintf(f, "  state: %s\n", state_backend_kind_to_string(p->boot.state));
-        fputs("  state_device: ", f);
-        yaml_str(f, p->boot.state_device);
-        fputs("\n  state_file: ", f);
-        yaml_str(f, p->boot.state_file);
-        fprintf(f, "\n  count_unknown_failures: %s\n", p->boot.count_unknown_failures ? "true" : "false");
-
-        fputs("confirm:\n  health_checks:", f);
-        if (p->confirm.n_health_checks == 0)
-                fputs(" []", f);
-        fputc('\n', f);
-        for (size_t i = 0; i < p->confirm.n_health_checks; i++) {
-                const HealthCheck *h = &p->confirm.health_checks[i];
-                fputs("    - name: ", f);
-                yaml_str(f, h->name);
-                fputs("\n      command: ", f);
-                yaml_strv(f, h->command);
-                fprintf(f, "\n      timeout: %s\n", format_duration(a, h->timeout_usec));
-        }
-
-        fputs("components:", f);
-        if (p->n_components == 0)
-                fputs(" []", f);
-        fputc('\n', f);
-        for (size_t i = 0; i < p->n_components; i++) {
-                const Component *c = &p->components[i];
-                fputs("  - name: ", f);
-                yaml_str(f, c->name);
-                fputs("\n    content: ", f);
-                yaml_strv(f, c->content);
-                fputs("\n    kernel_modules: ", f);
-                yaml_strv(f, c->kernel_modules);
-                fputs("\n    units: ", f);
-                yaml_strv(f, c->units);
-                fprintf(f, "\n    quarantine: %s\n", quarantine_mode_to_string(c->quarantine));
-                fprintf(f, "    safe_mode: %s\n", component_safe_mode_to_string(c->safe_mode));
-                if (c->max_failed_boots > 0)
-                        fprintf(f, "    max_failed_boots: %" PRIu32 "\n", c->max_failed_boots);
-                else
-                        fprintf(f, "    # max_failed_boots: %" PRIu32 " (boot.max_failed_boots)\n",
-                                p->boot.max_failed_boots);
-        }
-
-        fputs("recovery:\n  ladder: [", f);
-        for (size_t i = 0; i < p->recovery.n_ladder; i++)
-                fprintf(f, "%s%s", i ? ", " : "", ladder_step_to_string(p->recovery.ladder[i]));
-        fputs("]\n", f);
-        fprintf(f, "  attributed_crash_threshold: %" PRIu32 "\n", p->recovery.attributed_crash_threshold);
-        fprintf(f, "  require_suspect: %s\n", p->recovery.require_suspect ? "true" : "false");
-        fprintf(f, "  suspect_window: %s\n", format_duration(a, p->recovery.suspect_window_usec));
-        fprintf(f, "  safe_mode_without_suspect: %s\n", p->recovery.safe_mode_without_suspect ? "true" : "false");
-
-        fputs("snapshots:\n  dir: ", f);
-        yaml_str(f, p->snapshots.dir);
-        fprintf(f, "\n  keep: %" PRIu32 "\n", p->snapshots.keep);
-        fprintf(f, "  max_bytes: %s\n", policy_format_size(a, p->snapshots.max_bytes));
-        fprintf(f, "  max_entries: %" PRIu64 "\n", p->snapshots.max_entries);
-        fprintf(f, "  max_expanded_bytes: %s\n", policy_format_size(a, p->snapshots.max_expanded_bytes));
-
-        fputs("safe_mode:\n", f);
-        fprintf(f, "  allow_cmdline: %s\n", p->safe_mode.allow_cmdline ? "true" : "false");
-        fprintf(f, "  require_code: %s\n", p->safe_mode.require_code ? "true" : "false");
-        fprintf(f, "  code_window: %" PRIu32 "\n", p->safe_mode.code_window);
-        fputs("  secret_file: ", f);
-        yaml_str(f, p->safe_mode.secret_file);
-
-        fputs("\nreport:\n  prometheus_textfile: ", f);
-        yaml_str(f, p->report.prometheus_textfile);
-        fputc('\n', f);
-}
-
-static void json_kv_duration(JsonWriter *w, const char *key, uint64_t usec) {
-        char a[32];
-        json_kv_string(w, key, format_duration(a, usec));
-}
-
-static void dump_json(const Policy *p, FILE *f) {
+typedef struct Dumper {
+        FILE *f;
+        bool json;
         JsonWriter w;
-        json_init(&w, f);
-        json_object_begin(&w);
-        json_kv_u64(&w, "version", p->version);
+        const Policy *p; /* for inherited values */
+} Dumper;
 
-        json_key(&w, "boot");
-        json_object_begin(&w);
-        json_kv_u64(&w, "max_failed_boots", p->boot.max_failed_boots);
-        json_kv_string(&w, "state", state_backend_kind_to_string(p->boot.state));
-        json_kv_string(&w, "state_device", p->boot.state_device);
-        json_kv_string(&w, "state_file", p->boot.state_file);
-        json_kv_bool(&w, "count_unknown_failures", p->boot.count_unknown_failures);
-        json_object_end(&w);
+/* YAML: "KEY:" at INDENT, or "- KEY:" two columns left of it when the key
+ * opens a list entry. JSON: the object key. */
+static void key(Dumper *d, const char *k, unsigned indent, bool opens_entry) {
+        if (d->json)
+                json_key(&d->w, k);
+        else
+                fprintf(d->f, "%*s%s%s:", (int) (opens_entry ? indent - 2 : indent), "",
+                        opens_entry ? "- " : "", k);
+}
 
-        json_key(&w, "confirm");
-        json_object_begin(&w);
-        json_key(&w, "health_checks");
-        json_array_begin(&w);
-        for (size_t i = 0; i < p->confirm.n_health_checks; i++) {
-                const HealthCheck *h = &p->confirm.health_checks[i];
-                json_object_begin(&w);
-                json_kv_string(&w, "name", h->name);
-                json_kv_strv(&w, "command", h->command);
-                json_kv_duration(&w, "timeout", h->timeout_usec);
-                json_object_end(&w);
+/* A value YAML prints bare (names, durations) and JSON as a string. */
+static void bare(Dumper *d, const char *v) {
+        if (d->json)
+                json_string(&d->w, v);
+        else
+                fprintf(d->f, " %s\n", v);
+}
+
+static void number(Dumper *d, uint64_t v) {
+        if (d->json)
+                json_u64(&d->w, v);
+        else
+                fprintf(d->f, " %" PRIu64 "\n", v);
+}
+
+static void string(Dumper *d, const char *s) {
+        if (d->json)
+                json_string(&d->w, s);
+        else {
+                fputc(' ', d->f);
+                json_escape(d->f, s ?: "");
+                fputc('\n', d->f);
         }
-        json_array_end(&w);
-        json_object_end(&w);
+}
 
-        json_key(&w, "components");
-        json_array_begin(&w);
-        for (size_t i = 0; i < p->n_components; i++) {
-                const Component *c = &p->components[i];
-                json_object_begin(&w);
-                json_kv_string(&w, "name", c->name);
-                json_kv_strv(&w, "content", c->content);
-                json_kv_strv(&w, "kernel_modules", c->kernel_modules);
-                json_kv_strv(&w, "units", c->units);
-                json_kv_string(&w, "quarantine", quarantine_mode_to_string(c->quarantine));
-                json_kv_string(&w, "safe_mode", component_safe_mode_to_string(c->safe_mode));
-                /* The effective threshold: the override or boot.max_failed_boots. */
-                json_kv_u64(&w, "max_failed_boots", policy_component_threshold(p, c));
-                json_object_end(&w);
+/* A flow list: YAML "[a, b]" with each item quoted when QUOTED. */
+static void list(Dumper *d, const char *const *items, size_t n, bool quoted) {
+        if (d->json) {
+                json_array_begin(&d->w);
+                for (size_t i = 0; i < n; i++)
+                        json_string(&d->w, items[i]);
+                json_array_end(&d->w);
+                return;
         }
-        json_array_end(&w);
+        fputs(" [", d->f);
+        for (size_t i = 0; i < n; i++) {
+                if (i)
+                        fputs(", ", d->f);
+                if (quoted)
+                        json_escape(d->f, items[i]);
+                else
+                        fputs(items[i], d->f);
+        }
+        fputs("]\n", d->f);
+}
 
-        json_key(&w, "recovery");
-        json_object_begin(&w);
-        json_key(&w, "ladder");
-        json_array_begin(&w);
-        for (size_t i = 0; i < p->recovery.n_ladder; i++)
-                json_string(&w, ladder_step_to_string(p->recovery.ladder[i]));
-        json_array_end(&w);
-        json_kv_u64(&w, "attributed_crash_threshold", p->recovery.attributed_crash_threshold);
-        json_kv_bool(&w, "require_suspect", p->recovery.require_suspect);
-        json_kv_duration(&w, "suspect_window", p->recovery.suspect_window_usec);
-        json_kv_bool(&w, "safe_mode_without_suspect", p->recovery.safe_mode_without_suspect);
-        json_object_end(&w);
+static void dump_fields(Dumper *d, const Field *fields, size_t n_fields, const void *base, unsigned indent,
+                        bool opens_entry);
 
-        json_key(&w, "snapshots");
-        json_object_begin(&w);
-        json_kv_string(&w, "dir", p->snapshots.dir);
-        json_kv_u64(&w, "keep", p->snapshots.keep);
-        json_kv_u64(&w, "max_bytes", p->snapshots.max_bytes);
-        json_kv_u64(&w, "max_entries", p->snapshots.max_entries);
-        json_kv_u64(&w, "max_expanded_bytes", p->snapshots.max_expanded_bytes);
-        json_object_end(&w);
+/* A list of mappings (health checks, components): YAML block entries. */
+static void entries(Dumper *d, const Field *f, const void *base, unsigned indent) {
+        const char *items = *(const char *const *) policy_field_at_const(base, f);
+        size_t n = policy_field_count(base, f);
 
-        json_key(&w, "safe_mode");
-        json_object_begin(&w);
-        json_kv_bool(&w, "allow_cmdline", p->safe_mode.allow_cmdline);
-        json_kv_bool(&w, "require_code", p->safe_mode.require_code);
-        json_kv_u64(&w, "code_window", p->safe_mode.code_window);
-        json_kv_string(&w, "secret_file", p->safe_mode.secret_file);
-        json_object_end(&w);
+        if (d->json)
+                json_array_begin(&d->w);
+        else
+                fputs(n == 0 ? " []\n" : "\n", d->f);
+        for (size_t i = 0; i < n; i++) {
+                if (d->json)
+                        json_object_begin(&d->w);
+                dump_fields(d, f->sub, f->n_sub, items + i * f->item_size, indent + 4, true);
+                if (d->json)
+                        json_object_end(&d->w);
+        }
+        if (d->json)
+                json_array_end(&d->w);
+}
 
-        json_key(&w, "report");
-        json_object_begin(&w);
-        json_kv_string(&w, "prometheus_textfile", p->report.prometheus_textfile);
-        json_object_end(&w);
+static void dump_field(Dumper *d, const Field *f, const void *base, unsigned indent, bool opens_entry) {
+        const void *v = policy_field_at_const(base, f);
+        char buf[32];
 
-        json_kv_strv(&w, "files", p->files);
-        json_kv_strv(&w, "errors", p->errors);
-        json_object_end(&w);
-        fputc('\n', f);
+        if (f->inherit_key && *(const uint32_t *) v == 0) {
+                /* Unset: what applies is the inherited value. */
+                uint32_t inherited = *(const uint32_t *) ((const char *) d->p + f->inherit_offset);
+                if (d->json) {
+                        json_kv_u64(&d->w, f->key, inherited);
+                        return;
+                }
+                fprintf(d->f, "%*s# %s: %" PRIu32 " (%s)\n", (int) indent, "", f->key, inherited, f->inherit_key);
+                return;
+        }
+
+        key(d, f->key, indent, opens_entry);
+        switch (f->type) {
+        case FT_SECTION:
+                if (d->json)
+                        json_object_begin(&d->w);
+                else
+                        fputc('\n', d->f);
+                dump_fields(d, f->sub, f->n_sub, base, indent + 2, false);
+                if (d->json)
+                        json_object_end(&d->w);
+                break;
+        case FT_VERSION:
+        case FT_U32:
+                number(d, *(const uint32_t *) v);
+                break;
+        case FT_U64:
+                number(d, *(const uint64_t *) v);
+                break;
+        case FT_BOOL:
+                if (d->json)
+                        json_bool(&d->w, *(const bool *) v);
+                else
+                        fprintf(d->f, " %s\n", *(const bool *) v ? "true" : "false");
+                break;
+        case FT_DURATION:
+                bare(d, format_duration(buf, *(const uint64_t *) v));
+                break;
+        case FT_SIZE:
+                if (d->json)
+                        number(d, *(const uint64_t *) v);
+                else
+                        fprintf(d->f, " %s\n", policy_format_size(buf, *(const uint64_t *) v));
+                break;
+        case FT_ENUM: {
+                unsigned e = *(const unsigned *) v;
+                bare(d, e < f->n_names ? f->names[e] : "?");
+                break;
+        }
+        case FT_LADDER: {
+                const char *names[POLICY_MAX_LADDER];
+                size_t n = policy_field_count(base, f);
+                if (n > POLICY_MAX_LADDER)
+                        n = POLICY_MAX_LADDER;
+                for (size_t i = 0; i < n; i++) {
+                        unsigned s = ((const LadderStep *) v)[i];
+                        names[i] = s < f->n_names ? f->names[s] : "?";
+                }
+                list(d, names, n, false);
+                break;
+        }
+        default:
+                switch (policy_field_kind(f->type)) {
+                case FK_STRING:
+                        string(d, *(char *const *) v);
+                        break;
+                case FK_STRV: {
+                        char *const *l = *(char **const *) v;
+                        list(d, (const char *const *) l, strv_length(l), true);
+                        break;
+                }
+                case FK_ENTRIES:
+                        entries(d, f, base, indent);
+                        break;
+                default:
+                        break;
+                }
+        }
+}
+
+static void dump_fields(Dumper *d, const Field *fields, size_t n_fields, const void *base, unsigned indent,
+                        bool opens_entry) {
+        for (size_t i = 0; i < n_fields; i++)
+                dump_field(d, &fields[i], base, indent, opens_entry && i == 0);
 }
 
 void policy_dump(const Policy *p, FILE *f, bool json) {
-        if (json)
-                dump_json(p, f);
-        else
-                dump_yaml(p, f);
+        Dumper d = { .f = f, .json = json, .p = p };
+
+        if (json) {
+                json_init(&d.w, f);
+                json_object_begin(&d.w);
+        } else {
+                fputs("# The effective lastgood policy", f);
+                if (strv_length(p->files) == 0)
+                        fputs(": built-in defaults\n", f);
+                else {
+                        fputs(", from:\n", f);
+                        for (char **s = p->files; *s; s++)
+                                fprintf(f, "#   %s\n", *s);
+                }
+        }
+        dump_fields(&d, policy_top_fields, ELEMENTSOF(policy_top_fields), p, 0, false);
+        if (json) {
+                json_kv_strv(&d.w, "files", p->files);
+                json_kv_strv(&d.w, "errors", p->errors);
+                json_object_end(&d.w);
+                fputc('\n', f);
+        }
 }

@@ -22,6 +22,8 @@
 #include <yaml.h>
 
 #include "config/policy-internal.h"
+#include "lib/names.h"
+#include "lib/paths.h"
 #include "lib/rootfs.h"
 
 /* ---- the tree ---------------------------------------------------------- */
@@ -294,44 +296,6 @@ static int build_tree(ParseContext *c, YNode **ret) {
 
 /* ---- values ------------------------------------------------------------ */
 
-typedef enum FieldType {
-        FT_SECTION,         /* a mapping of sub-fields (null: nothing set) */
-        FT_VERSION,         /* 1 */
-        FT_U32,             /* uint32_t, min..max */
-        FT_U64,             /* uint64_t, min..max */
-        FT_BOOL,            /* bool: true | false */
-        FT_DURATION,        /* uint64_t usec, min..max */
-        FT_SIZE,            /* uint64_t bytes, min..max */
-        FT_ENUM,            /* unsigned (an enum), names[] */
-        FT_PATH,            /* char *: a normalized absolute path */
-        FT_PATH_OR_EMPTY,   /* char *: the same, or "" (null means "") */
-        FT_DATA_PATH,       /* char *: the same, not "/", not in /proc /sys /dev /run */
-        FT_DEVICE,          /* char *: LABEL=, PARTLABEL=, UUID=, or NULL (null or "") */
-        FT_NAME,            /* char *: [a-zA-Z0-9_.-]{1,63}, not starting with '.' */
-        FT_DATA_PATH_LIST,  /* char **: of FT_DATA_PATH */
-        FT_MODULE_LIST,     /* char **: kernel module names */
-        FT_UNIT_LIST,       /* char **: unit names */
-        FT_COMMAND,         /* char **: non-empty, [0] absolute */
-        FT_LADDER,          /* recovery.ladder */
-        FT_HEALTH_CHECKS,   /* confirm.health_checks */
-        FT_COMPONENTS,      /* components */
-} FieldType;
-
-typedef struct Field {
-        const char *key;
-        FieldType type;
-        size_t offset; /* into the base the table is applied to */
-        uint64_t min, max;
-        const char *const *names; /* FT_ENUM */
-        size_t n_names;
-        const struct Field *sub; /* FT_SECTION */
-        size_t n_sub;
-} Field;
-
-#define MAX_FIELDS 16
-#define NAME_MAX_LEN 63
-#define MODULE_NAME_MAX_LEN 55 /* the kernel's MODULE_NAME_LEN - 1 */
-#define UNIT_NAME_MAX_LEN 255
 #define DEVICE_VALUE_MAX_LEN 64
 #define ARG_MAX_LEN 4096
 #define COMMAND_MAX_ARGS 64
@@ -376,25 +340,10 @@ static bool has_control_chars(const char *s) {
         return false;
 }
 
-/* Normalized: absolute, no empty, "." or ".." components, no trailing "/". */
-static bool path_is_normalized_absolute(const char *s) {
-        size_t l = strlen(s);
-        if (s[0] != '/' || l >= PATH_MAX || has_control_chars(s))
-                return false;
-        if (l == 1)
-                return true;
-        /* path_is_safe_relative() lets a trailing "/" through. */
-        return s[l - 1] != '/' && path_is_safe_relative(s + 1);
-}
-
-static bool path_is_under(const char *path, const char *dir) {
-        size_t l = strlen(dir);
-        return strneq(path, dir, l) && (path[l] == '\0' || path[l] == '/');
-}
-
 static bool data_path_ok(const char *s) {
-        /* Content is snapshotted, restored and moved away: never the whole
-         * system, never the kernel's or the runtime's virtual trees. */
+        /* Where snapshots are kept: never the whole system, never the
+         * kernel's or the runtime's virtual trees. (Content paths are
+         * checked by name_is_content_path().) */
         static const char *const forbidden[] = { "/proc", "/sys", "/dev", "/run" };
         if (!path_is_normalized_absolute(s) || streq(s, "/"))
                 return false;
@@ -402,42 +351,6 @@ static bool data_path_ok(const char *s) {
                 if (path_is_under(s, forbidden[i]))
                         return false;
         return true;
-}
-
-static bool chars_in(const char *s, const char *extra) {
-        for (; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-                      strchr(extra, *s)))
-                        return false;
-        return true;
-}
-
-static bool name_ok(const char *s) {
-        /* Names become file names (snapshots/<name>/, quarantine/<name>/):
-         * "." and ".." must never be one. */
-        size_t l = strlen(s);
-        return l >= 1 && l <= NAME_MAX_LEN && s[0] != '.' && chars_in(s, "_.-");
-}
-
-static bool module_ok(const char *s) {
-        size_t l = strlen(s);
-        return l >= 1 && l <= MODULE_NAME_MAX_LEN && chars_in(s, "_-");
-}
-
-static bool unit_ok(const char *s) {
-        static const char *const suffixes[] = { ".service", ".socket", ".target", ".device", ".mount",
-                                                ".automount", ".swap", ".timer", ".path", ".slice", ".scope" };
-        size_t l = strlen(s);
-        /* Unit names become symlink names in /etc/systemd/system: no '/'. */
-        if (l < 1 || l > UNIT_NAME_MAX_LEN || s[0] == '.' || !chars_in(s, ":_.\\@-"))
-                return false;
-        const char *dot = strrchr(s, '.');
-        if (!dot || dot == s)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++)
-                if (streq(dot, suffixes[i]))
-                        return true;
-        return false;
 }
 
 static bool device_ok(const char *s) {
@@ -481,7 +394,8 @@ static const char *describe(char buf[static 160], const Field *f) {
                 snprintf(buf, 160, "a size from %s to %s (like 512M, 1G)", policy_format_size(a, f->min),
                          policy_format_size(b, f->max));
                 return buf;
-        case FT_ENUM: {
+        case FT_ENUM:
+        case FT_LADDER: {
                 size_t o = (size_t) snprintf(buf, 160, "one of");
                 for (size_t i = 0; i < f->n_names && o < 160; i++)
                         o += (size_t) snprintf(buf + o, 160 - o, "%s %s", i ? "," : "", f->names[i]);
@@ -492,20 +406,20 @@ static const char *describe(char buf[static 160], const Field *f) {
         case FT_PATH_OR_EMPTY:
                 return "a normalized absolute path or \"\"";
         case FT_DATA_PATH:
-        case FT_DATA_PATH_LIST:
                 return "a normalized absolute path, not / and not in /proc, /sys, /dev or /run";
+        case FT_DATA_PATH_LIST:
+                return "a normalized absolute path outside /proc, /sys, /dev, /run and " LASTGOOD_STATE_DIR
+                       ", not holding " LASTGOOD_STATE_DIR ", " MODPROBE_CONF_DIR " or " SYSTEMD_SYSTEM_DIR;
         case FT_DEVICE:
                 return "LABEL=…, PARTLABEL=… or UUID=…";
         case FT_NAME:
-                return "a name of 1 to 63 characters a-z A-Z 0-9 _ . - not starting with '.'";
+                return "a name of 1 to 63 characters a-z A-Z 0-9 _ . - not starting with '.', not 'registry'";
         case FT_MODULE_LIST:
                 return "a kernel module name (1 to 55 characters a-z A-Z 0-9 _ -)";
         case FT_UNIT_LIST:
                 return "a unit name with a type suffix (like foo.service)";
         case FT_COMMAND:
                 return "a string";
-        case FT_LADDER:
-                return "one of restore-content, quarantine, safe-mode";
         case FT_HEALTH_CHECKS:
         case FT_COMPONENTS:
                 return "a list";
@@ -531,12 +445,8 @@ static const char *scalar(ParseContext *c, const char *path, const Field *f, con
         return n->value;
 }
 
-static void *at(void *base, const Field *f) {
-        return (char *) base + f->offset;
-}
-
 static int set_string(void *base, const Field *f, const char *v) {
-        char **slot = at(base, f);
+        char **slot = policy_field_at(base, f);
         char *copy = NULL;
         if (v) {
                 copy = strdup(v);
@@ -552,11 +462,11 @@ static int set_string(void *base, const Field *f, const char *v) {
 static bool list_item_ok(const Field *f, const char *v, size_t index) {
         switch (f->type) {
         case FT_DATA_PATH_LIST:
-                return data_path_ok(v);
+                return name_is_content_path(v);
         case FT_MODULE_LIST:
-                return module_ok(v);
+                return name_is_module(v);
         case FT_UNIT_LIST:
-                return unit_ok(v);
+                return name_is_unit(v);
         case FT_COMMAND:
                 return strlen(v) <= ARG_MAX_LEN && (index > 0 || path_is_normalized_absolute(v));
         default:
@@ -625,7 +535,7 @@ static void parse_string_list(ParseContext *c, const char *path, const Field *f,
                         return;
                 }
         }
-        char ***slot = at(base, f);
+        char ***slot = policy_field_at(base, f);
         strv_free(*slot);
         *slot = TAKE_PTR(l);
 }
@@ -655,7 +565,10 @@ static void parse_ladder(ParseContext *c, const char *path, const Field *f, cons
                         ok = false;
                         continue;
                 }
-                int step = ladder_step_from_string(s);
+                int step = -1;
+                for (size_t k = 0; k < f->n_names; k++)
+                        if (streq(s, f->names[k]))
+                                step = (int) k;
                 if (step < 0) {
                         wrong(c, ipath, f, item);
                         ok = false;
@@ -722,7 +635,7 @@ static void parse_value(ParseContext *c, const char *path, const Field *f, const
         case FT_U32:
                 if (parse_u32_range(s, (uint32_t) f->min, (uint32_t) f->max, &u32) < 0)
                         return wrong(c, path, f, n);
-                *(uint32_t *) at(base, f) = u32;
+                *(uint32_t *) policy_field_at(base, f) = u32;
                 return;
         case FT_U64:
         case FT_DURATION:
@@ -732,19 +645,19 @@ static void parse_value(ParseContext *c, const char *path, const Field *f, const
                                            : parse_u64(s, &u64);
                 if (r < 0 || u64 < f->min || u64 > f->max)
                         return wrong(c, path, f, n);
-                *(uint64_t *) at(base, f) = u64;
+                *(uint64_t *) policy_field_at(base, f) = u64;
                 return;
         case FT_BOOL:
                 /* Only YAML 1.2's spelling: "yes", "on" or "1" are too easy
                  * to mean something else. */
                 if (!streq(s, "true") && !streq(s, "false"))
                         return wrong(c, path, f, n);
-                *(bool *) at(base, f) = streq(s, "true");
+                *(bool *) policy_field_at(base, f) = streq(s, "true");
                 return;
         case FT_ENUM:
                 for (size_t i = 0; i < f->n_names; i++)
                         if (streq(s, f->names[i])) {
-                                *(unsigned *) at(base, f) = (unsigned) i;
+                                *(unsigned *) policy_field_at(base, f) = (unsigned) i;
                                 return;
                         }
                 return wrong(c, path, f, n);
@@ -767,7 +680,7 @@ static void parse_value(ParseContext *c, const char *path, const Field *f, const
                         c->oom = -ENOMEM;
                 return;
         case FT_NAME:
-                if (!name_ok(s))
+                if (!name_is_component(s))
                         return wrong(c, path, f, n);
                 if (set_string(base, f, s) < 0)
                         c->oom = -ENOMEM;
@@ -777,84 +690,6 @@ static void parse_value(ParseContext *c, const char *path, const Field *f, const
         }
 }
 
-/* ---- the schema -------------------------------------------------------- */
-
-#define F(k, t, off, ...) { .key = (k), .type = (t), .offset = (off), __VA_ARGS__ }
-#define P(member) offsetof(Policy, member)
-#define ENUM(table) .names = (table), .n_names = ELEMENTSOF(table)
-#define SUB(table) .sub = (table), .n_sub = ELEMENTSOF(table)
-#define SEC(x) ((uint64_t) (x) * USEC_PER_SEC)
-
-static const Field boot_fields[] = {
-        F("max_failed_boots", FT_U32, P(boot.max_failed_boots), .min = 1, .max = 50),
-        F("state", FT_ENUM, P(boot.state), ENUM(policy_state_backend_names)),
-        F("state_device", FT_DEVICE, P(boot.state_device)),
-        F("state_file", FT_PATH, P(boot.state_file)),
-        F("count_unknown_failures", FT_BOOL, P(boot.count_unknown_failures)),
-};
-
-static const Field confirm_fields[] = {
-        F("health_checks", FT_HEALTH_CHECKS, 0),
-};
-
-static const Field recovery_fields[] = {
-        F("ladder", FT_LADDER, 0),
-        F("attributed_crash_threshold", FT_U32, P(recovery.attributed_crash_threshold), .min = 1, .max = 50),
-        F("require_suspect", FT_BOOL, P(recovery.require_suspect)),
-        F("suspect_window", FT_DURATION, P(recovery.suspect_window_usec), .min = 0, .max = SEC(365 * 86400)),
-        F("safe_mode_without_suspect", FT_BOOL, P(recovery.safe_mode_without_suspect)),
-};
-
-static const Field snapshots_fields[] = {
-        F("dir", FT_DATA_PATH, P(snapshots.dir)),
-        F("keep", FT_U32, P(snapshots.keep), .min = 1, .max = 100),
-        F("max_bytes", FT_SIZE, P(snapshots.max_bytes), .min = 1ULL << 20, .max = 1ULL << 40),
-        F("max_entries", FT_U64, P(snapshots.max_entries), .min = 1, .max = 100000000),
-        F("max_expanded_bytes", FT_SIZE, P(snapshots.max_expanded_bytes), .min = 1ULL << 20, .max = 16ULL << 40),
-};
-
-static const Field safe_mode_fields[] = {
-        F("allow_cmdline", FT_BOOL, P(safe_mode.allow_cmdline)),
-        F("require_code", FT_BOOL, P(safe_mode.require_code)),
-        F("code_window", FT_U32, P(safe_mode.code_window), .min = 1, .max = 100),
-        F("secret_file", FT_PATH, P(safe_mode.secret_file)),
-};
-
-static const Field report_fields[] = {
-        F("prometheus_textfile", FT_PATH_OR_EMPTY, P(report.prometheus_textfile)),
-};
-
-static const Field top_fields[] = {
-        F("version", FT_VERSION, 0),
-        F("boot", FT_SECTION, 0, SUB(boot_fields)),
-        F("confirm", FT_SECTION, 0, SUB(confirm_fields)),
-        F("components", FT_COMPONENTS, 0),
-        F("recovery", FT_SECTION, 0, SUB(recovery_fields)),
-        F("snapshots", FT_SECTION, 0, SUB(snapshots_fields)),
-        F("safe_mode", FT_SECTION, 0, SUB(safe_mode_fields)),
-        F("report", FT_SECTION, 0, SUB(report_fields)),
-};
-
-#define HC(member) offsetof(HealthCheck, member)
-enum { HC_NAME = 1 << 0, HC_COMMAND = 1 << 1 };
-static const Field health_check_fields[] = {
-        F("name", FT_NAME, HC(name)),
-        F("command", FT_COMMAND, HC(command)),
-        F("timeout", FT_DURATION, HC(timeout_usec), .min = SEC(1), .max = SEC(3600)),
-};
-
-#define C(member) offsetof(Component, member)
-enum { COMPONENT_NAME = 1 << 0 };
-static const Field component_fields[] = {
-        F("name", FT_NAME, C(name)),
-        F("content", FT_DATA_PATH_LIST, C(content)),
-        F("kernel_modules", FT_MODULE_LIST, C(kernel_modules)),
-        F("units", FT_UNIT_LIST, C(units)),
-        F("quarantine", FT_ENUM, C(quarantine), ENUM(policy_quarantine_names)),
-        F("safe_mode", FT_ENUM, C(safe_mode), ENUM(policy_safe_mode_names)),
-        F("max_failed_boots", FT_U32, C(max_failed_boots), .min = 1, .max = 50),
-};
-
 static void parse_health_checks(ParseContext *c, const char *path, const YNode *n, Policy *p);
 static void parse_components(ParseContext *c, const char *path, const YNode *n, Policy *p);
 
@@ -862,7 +697,7 @@ static void parse_components(ParseContext *c, const char *path, const YNode *n, 
  * field (by index) that N set. */
 static void parse_fields(ParseContext *c, const char *path, const Field *fields, size_t n_fields, const YNode *n,
                          void *base, unsigned *ret_set) {
-        const YNode *seen[MAX_FIELDS] = {};
+        const YNode *seen[POLICY_MAX_FIELDS] = {};
         unsigned set = 0;
         char v[96];
 
@@ -947,6 +782,33 @@ static bool entry_name_unique(ParseContext *c, const char *path, const YNode *it
         return true;
 }
 
+/* One entry of a list of mappings (IPATH): its defaults, its keys, its
+ * required keys and a name unique in the list. Returns whether it is usable;
+ * *ret_set gets a bit per field it set. */
+static bool parse_entry(ParseContext *c, const char *ipath, const YNode *item, const Field *fields,
+                        size_t n_fields, void *entry, char ***names, unsigned *ret_set) {
+        unsigned before = c->n_errors, bad_before = c->n_bad;
+        const char *name = NULL;
+
+        *ret_set = 0;
+        if (policy_fields_init(fields, n_fields, entry) < 0) {
+                c->oom = -ENOMEM;
+                return false;
+        }
+        parse_fields(c, ipath, fields, n_fields, item, entry, ret_set);
+        if (item->bad || item->type != YNODE_MAPPING || c->n_errors != before || c->n_bad != bad_before)
+                return false;
+        for (size_t k = 0; k < n_fields; k++) {
+                if (fields[k].required && !(*ret_set & (1u << k))) {
+                        perr_node(c, item, "%s: missing required key '%s'", ipath, fields[k].key);
+                        return false;
+                }
+                if (fields[k].type == FT_NAME && !name)
+                        name = *(char **) policy_field_at(entry, &fields[k]);
+        }
+        return entry_name_unique(c, ipath, item, names, name);
+}
+
 static void parse_health_checks(ParseContext *c, const char *path, const YNode *n, Policy *p) {
         _cleanup_strv_free_ char **names = NULL;
         HealthCheck *checks = NULL;
@@ -966,22 +828,10 @@ static void parse_health_checks(ParseContext *c, const char *path, const YNode *
                 const YNode *item = n->items[i];
                 char ipath[128];
                 unsigned set = 0;
-                unsigned before = c->n_errors, bad_before = c->n_bad;
-                HealthCheck *h = &checks[n_checks++];
-                *h = (HealthCheck) { .timeout_usec = 90 * USEC_PER_SEC };
                 item_path(ipath, path, i);
-                parse_fields(c, ipath, health_check_fields, ELEMENTSOF(health_check_fields), item, h, &set);
-                if (item->bad || item->type != YNODE_MAPPING || c->n_errors != before || c->n_bad != bad_before) {
-                        ok = false;
-                        continue;
-                }
-                if (!(set & HC_NAME) || !(set & HC_COMMAND)) {
-                        perr_node(c, item, "%s: missing required key '%s'", ipath,
-                                  !(set & HC_NAME) ? "name" : "command");
-                        ok = false;
-                        continue;
-                }
-                ok = entry_name_unique(c, ipath, item, &names, h->name) && ok;
+                ok = parse_entry(c, ipath, item, policy_health_check_fields,
+                                 ELEMENTSOF(policy_health_check_fields), &checks[n_checks++], &names, &set) &&
+                     ok;
         }
         if (!ok || c->oom) {
                 for (size_t i = 0; i < n_checks; i++)
@@ -999,11 +849,11 @@ static void parse_health_checks(ParseContext *c, const char *path, const YNode *
 /* Moves the fields SET in SRC over DST (a drop-in overriding only the keys it
  * sets), leaving SRC owning only what was not moved. */
 static void component_merge(Component *dst, Component *src, unsigned set) {
-        for (size_t i = 0; i < ELEMENTSOF(component_fields); i++) {
-                const Field *f = &component_fields[i];
+        for (size_t i = 0; i < ELEMENTSOF(policy_component_fields); i++) {
+                const Field *f = &policy_component_fields[i];
                 if (!(set & (1u << i)))
                         continue;
-                void *d = at(dst, f), *s = at(src, f);
+                void *d = policy_field_at(dst, f), *s = policy_field_at(src, f);
                 switch (f->type) {
                 case FT_NAME:
                         break; /* the key it was found by */
@@ -1035,20 +885,10 @@ static void parse_components(ParseContext *c, const char *path, const YNode *n, 
                 const YNode *item = n->items[i];
                 char ipath[128];
                 unsigned set = 0;
-                unsigned before = c->n_errors, bad_before = c->n_bad;
-                Component comp = { .quarantine = QUARANTINE_ALLOW, .safe_mode = COMPONENT_SAFE_MODE_DISABLE };
+                Component comp = {};
                 item_path(ipath, path, i);
-                parse_fields(c, ipath, component_fields, ELEMENTSOF(component_fields), item, &comp, &set);
-                if (item->bad || item->type != YNODE_MAPPING || c->n_errors != before || c->n_bad != bad_before) {
-                        policy_component_done(&comp);
-                        continue;
-                }
-                if (!(set & COMPONENT_NAME)) {
-                        perr_node(c, item, "%s: missing required key 'name'", ipath);
-                        policy_component_done(&comp);
-                        continue;
-                }
-                if (!entry_name_unique(c, ipath, item, &names, comp.name)) {
+                if (!parse_entry(c, ipath, item, policy_component_fields,
+                                 ELEMENTSOF(policy_component_fields), &comp, &names, &set)) {
                         policy_component_done(&comp);
                         continue;
                 }
@@ -1097,7 +937,7 @@ int policy_parse_buffer(Policy *p, const char *filename, const char *buf, size_t
         r = policy_copy_settings(p, &scratch);
         if (r < 0)
                 return r;
-        parse_fields(&c, "", top_fields, ELEMENTSOF(top_fields), root, &scratch, NULL);
+        parse_fields(&c, "", policy_top_fields, ELEMENTSOF(policy_top_fields), root, &scratch, NULL);
         if (c.oom) {
                 policy_done(&scratch);
                 return c.oom;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The policy: built-in defaults, finding and trusting the files, merging
- * them. The YAML itself is read by policy-parse.c, printed by policy-dump.c.
+ * The policy: finding and trusting the files, merging them. The keys and
+ * their defaults are described once, in policy-schema.c; the YAML itself is
+ * read by policy-parse.c, printed by policy-dump.c.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -58,70 +59,27 @@ const char *component_safe_mode_to_string(ComponentSafeMode m) {
 }
 
 int policy_init_defaults(Policy *p) {
-        *p = (Policy) {
-                .version = 1,
-                .boot = {
-                        .max_failed_boots = 3,
-                        .state = STATE_BACKEND_AUTO,
-                        .count_unknown_failures = true,
-                },
-                .recovery = {
-                        .ladder = { LADDER_RESTORE_CONTENT, LADDER_QUARANTINE, LADDER_SAFE_MODE },
-                        .n_ladder = 3,
-                        .attributed_crash_threshold = 1,
-                        .require_suspect = true,
-                        .suspect_window_usec = 72 * 3600 * USEC_PER_SEC,
-                        .safe_mode_without_suspect = false,
-                },
-                .snapshots = {
-                        .keep = 3,
-                        .max_bytes = 1ULL << 30,
-                        .max_entries = 1000000,
-                        .max_expanded_bytes = 8ULL << 30,
-                },
-                .safe_mode = {
-                        .allow_cmdline = true,
-                        .require_code = false,
-                        .code_window = 10,
-                },
-        };
-        p->boot.state_file = strdup("/var/lib/lastgood/state");
-        p->snapshots.dir = strdup("/var/lib/lastgood/snapshots");
-        p->safe_mode.secret_file = strdup("/var/lib/lastgood/helpdesk.secret");
-        p->report.prometheus_textfile = strdup("/var/lib/prometheus/node-exporter/lastgood.prom");
-        if (!p->boot.state_file || !p->snapshots.dir || !p->safe_mode.secret_file || !p->report.prometheus_textfile) {
+        *p = (Policy) {};
+        int r = policy_fields_init(policy_top_fields, ELEMENTSOF(policy_top_fields), p);
+        if (r < 0) {
                 policy_done(p);
-                return -ENOMEM;
+                return r;
         }
         return 0;
 }
 
 void policy_health_check_done(HealthCheck *h) {
-        free(h->name);
-        strv_free(h->command);
+        policy_fields_done(policy_health_check_fields, ELEMENTSOF(policy_health_check_fields), h);
         *h = (HealthCheck) {};
 }
 
 void policy_component_done(Component *c) {
-        free(c->name);
-        strv_free(c->content);
-        strv_free(c->kernel_modules);
-        strv_free(c->units);
+        policy_fields_done(policy_component_fields, ELEMENTSOF(policy_component_fields), c);
         *c = (Component) {};
 }
 
 static void policy_settings_done(Policy *p) {
-        free(p->boot.state_device);
-        free(p->boot.state_file);
-        for (size_t i = 0; i < p->confirm.n_health_checks; i++)
-                policy_health_check_done(&p->confirm.health_checks[i]);
-        free(p->confirm.health_checks);
-        for (size_t i = 0; i < p->n_components; i++)
-                policy_component_done(&p->components[i]);
-        free(p->components);
-        free(p->snapshots.dir);
-        free(p->safe_mode.secret_file);
-        free(p->report.prometheus_textfile);
+        policy_fields_done(policy_top_fields, ELEMENTSOF(policy_top_fields), p);
 }
 
 void policy_done(Policy *p) {
@@ -131,81 +89,6 @@ void policy_done(Policy *p) {
         strv_free(p->errors);
         strv_free(p->files);
         *p = (Policy) {};
-}
-
-/* strdup/strv_copy that keep NULL as NULL; sets *failed on OOM. */
-static char *dup_or_null(const char *s, bool *failed) {
-        if (!s)
-                return NULL;
-        char *c = strdup(s);
-        if (!c)
-                *failed = true;
-        return c;
-}
-
-static char **strv_dup_or_null(char *const *l, bool *failed) {
-        if (!l)
-                return NULL;
-        char **c = strv_copy(l);
-        if (!c)
-                *failed = true;
-        return c;
-}
-
-int policy_copy_settings(const Policy *src, Policy *ret) {
-        bool failed = false;
-        Policy p = *src;
-        p.errors = p.files = NULL;
-        /* Clear every owned pointer first so a failure half-way frees only copies. */
-        p.boot.state_device = p.boot.state_file = NULL;
-        p.snapshots.dir = p.safe_mode.secret_file = p.report.prometheus_textfile = NULL;
-        p.confirm.health_checks = NULL;
-        p.confirm.n_health_checks = 0;
-        p.components = NULL;
-        p.n_components = 0;
-
-        p.boot.state_device = dup_or_null(src->boot.state_device, &failed);
-        p.boot.state_file = dup_or_null(src->boot.state_file, &failed);
-        p.snapshots.dir = dup_or_null(src->snapshots.dir, &failed);
-        p.safe_mode.secret_file = dup_or_null(src->safe_mode.secret_file, &failed);
-        p.report.prometheus_textfile = dup_or_null(src->report.prometheus_textfile, &failed);
-
-        if (src->confirm.n_health_checks > 0) {
-                p.confirm.health_checks = calloc(src->confirm.n_health_checks, sizeof(HealthCheck));
-                if (!p.confirm.health_checks)
-                        failed = true;
-                else
-                        for (size_t i = 0; i < src->confirm.n_health_checks; i++) {
-                                const HealthCheck *h = &src->confirm.health_checks[i];
-                                p.confirm.health_checks[i] = (HealthCheck) {
-                                        .name = dup_or_null(h->name, &failed),
-                                        .command = strv_dup_or_null(h->command, &failed),
-                                        .timeout_usec = h->timeout_usec,
-                                };
-                                p.confirm.n_health_checks++;
-                        }
-        }
-        if (src->n_components > 0) {
-                p.components = calloc(src->n_components, sizeof(Component));
-                if (!p.components)
-                        failed = true;
-                else
-                        for (size_t i = 0; i < src->n_components; i++) {
-                                const Component *c = &src->components[i];
-                                p.components[i] = *c;
-                                p.components[i].name = dup_or_null(c->name, &failed);
-                                p.components[i].content = strv_dup_or_null(c->content, &failed);
-                                p.components[i].kernel_modules = strv_dup_or_null(c->kernel_modules, &failed);
-                                p.components[i].units = strv_dup_or_null(c->units, &failed);
-                                p.n_components++;
-                        }
-        }
-        if (failed) {
-                policy_done(&p);
-                return -ENOMEM;
-        }
-        *ret = p;
-        return 0;
 }
 
 void policy_take_settings(Policy *p, Policy *src) {
@@ -342,11 +225,7 @@ static int policy_load_path(Policy *p, int root_fd, const char *path, bool missi
         return policy_load_fd(p, path, fd);
 }
 
-static int cmp_strp(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-static bool is_dropin_name(const char *n) {
+static bool is_dropin_name(int dir_fd, const char *n) {
         size_t l = strlen(n);
         return n[0] != '.' && l > 5 && streq(n + l - 5, ".yaml");
 }
@@ -367,38 +246,15 @@ static int policy_load_dropins(Policy *p, int root_fd) {
                 close(dfd);
                 return r == -EPERM ? 0 : r;
         }
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                r = -errno;
-                close(dfd);
-                return r;
-        }
         _cleanup_strv_free_ char **names = NULL;
-        size_t n = 0;
-        bool too_many = false;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                if (!is_dropin_name(de->d_name))
-                        continue;
-                if (n >= POLICY_MAX_DROPINS) {
-                        too_many = true;
-                        break;
-                }
-                r = strv_push(&names, de->d_name);
-                if (r < 0) {
-                        closedir(d);
-                        return r;
-                }
-                n++;
-        }
-        closedir(d);
-        if (too_many) {
-                r = policy_add_error(p, POLICY_DROPIN_DIR, 1, 1, "more than %u drop-ins, ignoring them all",
-                                     POLICY_MAX_DROPINS);
+        r = dir_list_at(dfd, is_dropin_name, POLICY_MAX_DROPINS, &names);
+        close(dfd);
+        if (r == -E2BIG)
+                return policy_add_error(p, POLICY_DROPIN_DIR, 1, 1, "more than %u drop-ins, ignoring them all",
+                                        POLICY_MAX_DROPINS);
+        if (r < 0)
                 return r;
-        }
-        if (n > 0)
-                qsort(names, n, sizeof(char *), cmp_strp);
+        size_t n = strv_length(names);
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *path = NULL;
                 if (asprintf(&path, "%s/%s", POLICY_DROPIN_DIR, names[i]) < 0)

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/paths.h"
 #include "lib/util.h"
 
 #define POLICY_MAX_FILE_SIZE (256u * 1024u)
@@ -36,8 +37,8 @@
 #define POLICY_MAX_HEALTH_CHECKS 32
 #define POLICY_MAX_LIST 256   /* entries in any list of strings */
 #define POLICY_MAX_DROPINS 128 /* files in policy.d */
-#define POLICY_MAIN_FILE "/etc/lastgood/policy.yaml"
-#define POLICY_DROPIN_DIR "/etc/lastgood/policy.d"
+#define POLICY_MAIN_FILE LASTGOOD_POLICY_FILE
+#define POLICY_DROPIN_DIR LASTGOOD_POLICY_DROPIN_DIR
 
 typedef enum StateBackendKind {
         STATE_BACKEND_AUTO,

@@ -155,6 +155,116 @@ bool path_is_safe_relative(const char *path) {
         return true;
 }
 
+bool path_is_normalized_absolute(const char *path) {
+        if (!path || path[0] != '/')
+                return false;
+        size_t l = strlen(path);
+        if (l >= PATH_MAX)
+                return false;
+        for (const char *p = path; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        return false;
+        if (l == 1)
+                return true;
+        /* path_is_safe_relative() lets a trailing "/" through. */
+        return path[l - 1] != '/' && path_is_safe_relative(path + 1);
+}
+
+bool path_is_under(const char *path, const char *dir) {
+        size_t l = strlen(dir);
+        if (l == 1 && dir[0] == '/')
+                return path[0] == '/';
+        return strneq(path, dir, l) && (path[l] == '\0' || path[l] == '/');
+}
+
+int dir_for_each_at(int dir_fd, DirEntryFn fn, void *userdata) {
+        /* A new open file description: its offset is our own (a dup's would
+         * be shared with DIR_FD), and an O_PATH fd can be read this way. */
+        int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        int r = 0;
+        struct dirent *de;
+        while (r == 0) {
+                errno = 0;
+                de = readdir(d);
+                if (!de) {
+                        if (errno != 0)
+                                r = -errno;
+                        break;
+                }
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                r = fn(dir_fd, de->d_name, userdata);
+        }
+        closedir(d);
+        return r;
+}
+
+typedef struct DirList {
+        DirFilterFn filter;
+        size_t max, n, cap;
+        char **names;
+} DirList;
+
+static int dir_list_one(int dir_fd, const char *name, void *userdata) {
+        DirList *l = userdata;
+        if (l->filter && !l->filter(dir_fd, name))
+                return 0;
+        if (l->max > 0 && l->n >= l->max)
+                return -E2BIG;
+        if (l->n + 2 > l->cap) {
+                size_t nc = l->cap ? l->cap * 2 : 16;
+                char **nn = reallocarray(l->names, nc, sizeof(char *));
+                if (!nn)
+                        return -ENOMEM;
+                l->names = nn;
+                l->cap = nc;
+        }
+        l->names[l->n] = strdup(name);
+        if (!l->names[l->n])
+                return -ENOMEM;
+        l->names[++l->n] = NULL;
+        return 0;
+}
+
+int dir_list_at(int dir_fd, DirFilterFn filter, size_t max, char ***ret) {
+        DirList l = { .filter = filter, .max = max };
+        int r = dir_for_each_at(dir_fd, dir_list_one, &l);
+        if (r >= 0 && !l.names) {
+                l.names = calloc(1, sizeof(char *));
+                if (!l.names)
+                        r = -ENOMEM;
+        }
+        if (r < 0) {
+                strv_free(l.names);
+                return r;
+        }
+        strv_sort(l.names);
+        *ret = l.names;
+        return 0;
+}
+
+int openat_regular(int dir_fd, const char *name, struct stat *ret_st) {
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADF;
+        if (ret_st)
+                *ret_st = st;
+        return TAKE_FD(fd);
+}
+
 int mkdir_p_at(int dir_fd, const char *path, mode_t mode) {
         _cleanup_free_ char *copy = strdup(path);
         if (!copy)
@@ -211,6 +321,15 @@ int root_open_parent(int root_fd, const char *path, bool create, int *ret_dir_fd
         return 0;
 }
 
+/* Goes on past a failure (removing what it can), keeping the first. */
+static int rm_rf_one(int dir_fd, const char *name, void *userdata) {
+        int *first = userdata;
+        int k = rm_rf_at(dir_fd, name);
+        if (k < 0 && *first == 0)
+                *first = k;
+        return 0;
+}
+
 int rm_rf_at(int dir_fd, const char *name) {
         struct stat st;
         if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -218,24 +337,13 @@ int rm_rf_at(int dir_fd, const char *name) {
         if (!S_ISDIR(st.st_mode))
                 return unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
 
-        int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -errno;
-        }
-        int r = 0;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                int k = rm_rf_at(dirfd(d), de->d_name);
-                if (k < 0 && r == 0)
-                        r = k;
-        }
-        closedir(d);
+        int first = 0;
+        int r = dir_for_each_at(fd, rm_rf_one, &first);
+        if (r >= 0)
+                r = first;
         if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
                 r = -errno;
         return r;

@@ -31,6 +31,11 @@ int root_open_dir(int root_fd, const char *path, bool create, mode_t mode, int *
  * asked) and its last component (pointer into PATH). */
 int root_open_parent(int root_fd, const char *path, bool create, int *ret_dir_fd, const char **ret_name) _wur_;
 
+/* Opens NAME in dir_fd for reading, only if it is a regular file: never
+ * through a symlink (-ELOOP), never blocking on a FIFO someone planted
+ * (-EBADF for anything but a regular file). *ret_st (optional): its stat. */
+int openat_regular(int dir_fd, const char *name, struct stat *ret_st) _wur_;
+
 /* mkdir -p of a path relative to dir_fd (no ".." components allowed). */
 int mkdir_p_at(int dir_fd, const char *path, mode_t mode) _wur_;
 
@@ -39,6 +44,29 @@ int rm_rf_at(int dir_fd, const char *name) _wur_;
 
 /* True when PATH is a relative path with no "..", "." or empty components. */
 bool path_is_safe_relative(const char *path);
+/* Normalized: absolute, no empty, "." or ".." components, no trailing "/",
+ * no control characters, shorter than PATH_MAX. "/" is one. */
+bool path_is_normalized_absolute(const char *path);
+/* PATH is DIR or lies beneath it (both normalized absolute): "/etc/x" is
+ * under "/etc", "/etcx" is not. */
+bool path_is_under(const char *path, const char *dir);
+
+/*
+ * Directory iteration over a directory fd (any fd of a directory, O_PATH
+ * included; it is neither consumed nor moved). "." and ".." are never passed.
+ *
+ * dir_for_each_at() calls FN for each entry in readdir order; FN may remove
+ * the entry. FN returns 0 to go on, > 0 to stop (dir_for_each_at() returns
+ * that value) or a negative errno to fail. A failed read is -errno.
+ */
+typedef int (*DirEntryFn)(int dir_fd, const char *name, void *userdata);
+int dir_for_each_at(int dir_fd, DirEntryFn fn, void *userdata) _wur_;
+
+/* The names FILTER accepts (NULL: all), sorted with strcmp(). -E2BIG when
+ * more than MAX are accepted (0: no limit): a directory someone filled with
+ * junk costs bounded memory. */
+typedef bool (*DirFilterFn)(int dir_fd, const char *name);
+int dir_list_at(int dir_fd, DirFilterFn filter, size_t max, char ***ret) _wur_;
 
 /* In the initramfs the root is mounted read-only: a step that must write
  * remounts it read-write (and only then). 0 when already writable. */

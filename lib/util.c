@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <sys/random.h>
 #include <time.h>
 
 void strv_free(char **l) {
@@ -13,6 +14,16 @@ void strv_free(char **l) {
         for (char **p = l; *p; p++)
                 free(*p);
         free(l);
+}
+
+static int strcmp_ptr(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+void strv_sort(char **l) {
+        size_t n = strv_length(l);
+        if (n > 1)
+                qsort(l, n, sizeof(char *), strcmp_ptr);
 }
 
 size_t strv_length(char *const *l) {
@@ -203,6 +214,101 @@ void read_boot_id(char buf[static 37]) {
                 return;
         }
         buf[36] = '\0';
+}
+
+const char *format_utc_stamp(char buf[static UTC_STAMP_LEN + 1], uint64_t usec) {
+        time_t t = (time_t) (usec / USEC_PER_SEC);
+        struct tm tm;
+        if (!gmtime_r(&t, &tm) || strftime(buf, UTC_STAMP_LEN + 1, "%Y%m%dT%H%M%SZ", &tm) != UTC_STAMP_LEN)
+                strcpy(buf, "19700101T000000Z");
+        return buf;
+}
+
+/* OFFSET < 0: read() from the file position, else pread() from OFFSET. */
+static ssize_t read_until_eof(int fd, void *buf, size_t len, off_t offset) {
+        size_t done = 0;
+        while (done < len) {
+                char *p = (char *) buf + done;
+                ssize_t n = offset < 0 ? read(fd, p, len - done) : pread(fd, p, len - done, offset + (off_t) done);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                done += (size_t) n;
+        }
+        return (ssize_t) done;
+}
+
+ssize_t loop_read(int fd, void *buf, size_t len) {
+        return read_until_eof(fd, buf, len, -1);
+}
+
+ssize_t loop_pread(int fd, void *buf, size_t len, off_t offset) {
+        return offset < 0 ? -EINVAL : read_until_eof(fd, buf, len, offset);
+}
+
+int loop_write(int fd, const void *buf, size_t len) {
+        const char *p = buf;
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -EIO;
+                p += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+int random_bytes(void *buf, size_t len) {
+        for (size_t got = 0; got < len;) {
+                ssize_t n = getrandom((char *) buf + got, len - got, 0);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                got += (size_t) n;
+        }
+        return 0;
+}
+
+FILE *memstream_init(MemStream *m) {
+        *m = (MemStream) {};
+        m->f = open_memstream(&m->buf, &m->len);
+        return m->f;
+}
+
+int memstream_finalize(MemStream *m, char **ret, size_t *ret_len) {
+        if (!m->f)
+                return -ENOMEM;
+        /* A failed write sets the error flag; fclose() reports only the last flush. */
+        bool failed = ferror(m->f);
+        failed = fclose(m->f) != 0 || failed;
+        m->f = NULL;
+        if (failed) {
+                memstream_done(m);
+                return -ENOMEM;
+        }
+        *ret = TAKE_PTR(m->buf);
+        if (ret_len)
+                *ret_len = m->len;
+        *m = (MemStream) {};
+        return 0;
+}
+
+void memstream_done(MemStream *m) {
+        if (m->f)
+                fclose(m->f); /* updates m->buf first */
+        free(m->buf);
+        *m = (MemStream) {};
 }
 
 int xsnprintf(char *buf, size_t size, const char *fmt, ...) {

@@ -49,6 +49,8 @@ size_t strv_length(char *const *l);
 bool strv_contains(char *const *l, const char *s);
 int strv_push(char ***l, const char *s) _wur_;
 char **strv_copy(char *const *l);
+/* Sorts L in place with strcmp(). */
+void strv_sort(char **l);
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _cleanup_free_ _cleanup_(freep)
@@ -87,6 +89,47 @@ uint64_t now_monotonic_usec(void);
 
 /* Returns the current boot id (from /proc), or "" when unknown. */
 void read_boot_id(char buf[static 37]);
+
+/* A UTC time stamp "YYYYMMDDTHHMMSSZ" (sortable, a file-name part) of USEC
+ * since the epoch; "19700101T000000Z" when it cannot be formatted. Returns BUF. */
+#define UTC_STAMP_LEN 16
+const char *format_utc_stamp(char buf[static UTC_STAMP_LEN + 1], uint64_t usec);
+
+/* The EINTR loops, one of each. loop_read() reads until LEN bytes or the end
+ * of the file: the count (short only at the end), or -errno. loop_pread()
+ * the same from OFFSET. loop_write() writes all LEN bytes: 0 or -errno. */
+ssize_t loop_read(int fd, void *buf, size_t len) _wur_;
+ssize_t loop_pread(int fd, void *buf, size_t len, off_t offset) _wur_;
+int loop_write(int fd, const void *buf, size_t len) _wur_;
+/* LEN bytes from the kernel's CSPRNG (getrandom(), blocking until it is
+ * seeded): 0 or -errno. */
+int random_bytes(void *buf, size_t len) _wur_;
+
+/*
+ * Text built with stdio in memory (open_memstream()), as systemd's
+ * memstream-util:
+ *
+ *         _cleanup_(memstream_done) MemStream m = {};
+ *         FILE *f = memstream_init(&m);
+ *         if (!f)
+ *                 return -ENOMEM;
+ *         fprintf(f, …);
+ *         return memstream_finalize(&m, ret, ret_len);
+ *
+ * memstream_finalize() closes the stream and hands out the text
+ * (NUL-terminated; ret_len may be NULL): -ENOMEM, and nothing handed out,
+ * when a write failed, so a half-built text is never written to a file.
+ * memstream_done() drops a stream that was not finalized. M must not move
+ * while the stream is open.
+ */
+typedef struct MemStream {
+        FILE *f;
+        char *buf;
+        size_t len;
+} MemStream;
+FILE *memstream_init(MemStream *m);
+int memstream_finalize(MemStream *m, char **ret, size_t *ret_len) _wur_;
+void memstream_done(MemStream *m);
 
 /* snprintf that reports truncation as -ENAMETOOLONG. */
 int xsnprintf(char *buf, size_t size, const char *fmt, ...) _printf_(3, 4) _wur_;

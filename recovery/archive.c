@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <nettle/sha2.h>
 
+#include "lib/encode.h"
 #include "lib/log.h"
 #include "lib/rootfs.h"
 
@@ -104,7 +105,7 @@ static int scan_refuse(ArchiveScan *s, int error, const char *path, const char *
         free(s->reason);
         s->reason = NULL;
         if (path) {
-                _cleanup_free_ char *esc = manifest_escape(path);
+                _cleanup_free_ char *esc = pct_token_encode(path);
                 k = asprintf(&s->reason, "entry '%s': %s", esc ?: "?", what);
         } else
                 k = asprintf(&s->reason, "%s", what);
@@ -167,7 +168,7 @@ static int check_header(ScanState *st, struct archive_entry *in, char path[stati
 
         const char *hard = al->archive_entry_hardlink(in);
         if (hard) {
-                _cleanup_free_ char *esc = manifest_escape(hard);
+                _cleanup_free_ char *esc = pct_token_encode(hard);
                 return scan_refuse(s, -EBADMSG, path, "hard links are not allowed (link to '%s')", esc ?: "?");
         }
 

@@ -59,7 +59,16 @@ int culprit_find(int root_fd, const Policy *p, const CrashEvidence *ev, uint64_t
 
         for (size_t i = 0; i < p->n_components; i++) {
                 const Component *c = &p->components[i];
-                if (quarantine_is_active(root_fd, c->name))
+                int q = quarantine_is_active(root_fd, c->name);
+                if (q < 0) {
+                        /* Fail closed: a damaged registry must not put a
+                         * quarantined component back among the suspects. */
+                        log_warning_errno(q, "Failed to read the quarantine registry, treating %s as quarantined "
+                                          "(state unknown): %m", c->name);
+                        why_append(&best, "%s: quarantine state unknown (registry unreadable), not a suspect; ",
+                                   c->name);
+                }
+                if (q != 0)
                         continue; /* already out of the way: not what crashes now */
 
                 const char *mod = NULL, *why = NULL;

@@ -7,6 +7,7 @@
 #include <nettle/sha2.h>
 #include <time.h>
 
+#include "lib/encode.h"
 #include "lib/rootfs.h"
 
 /* A directory nesting deeper than this is refused (each level holds an fd). */
@@ -116,96 +117,11 @@ void manifest_set_reason(char **ret, const char *fmt, ...) {
         va_end(ap);
 }
 
-/* ---- escaping ---- */
-
-static bool byte_is_raw(unsigned char c) {
-        return c > 0x20 && c < 0x7f && c != '%';
-}
-
-static void escape_to(FILE *f, const char *s) {
-        if (streq(s, "-")) {
-                fputs("%2D", f);
-                return;
-        }
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-                if (byte_is_raw(*p))
-                        fputc(*p, f);
-                else
-                        fprintf(f, "%%%02X", *p);
-}
-
-char *manifest_escape(const char *s) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f)
-                return NULL;
-        escape_to(f, s ?: "");
-        if (fclose(f) != 0) {
-                free(buf);
-                return NULL;
-        }
-        return buf;
-}
-
-static int hexval(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
-/* Decodes TOKEN; only the canonical encoding (what escape_to writes) passes. */
-int manifest_unescape(const char *token, char **ret) {
-        size_t n = strlen(token);
-        /* Fast path, nearly every path: nothing escaped, nothing to escape. */
-        bool plain = !streq(token, "-");
-        for (size_t i = 0; plain && i < n; i++)
-                plain = byte_is_raw((unsigned char) token[i]);
-        if (plain) {
-                char *c = strdup(token);
-                if (!c)
-                        return -ENOMEM;
-                *ret = c;
-                return 0;
-        }
-        _cleanup_free_ char *out = malloc(n + 1);
-        if (!out)
-                return -ENOMEM;
-        size_t o = 0;
-        for (size_t i = 0; i < n; i++) {
-                if (token[i] != '%') {
-                        out[o++] = token[i];
-                        continue;
-                }
-                if (i + 2 >= n)
-                        return -EBADMSG;
-                int hi = hexval(token[i + 1]), lo = hexval(token[i + 2]);
-                if (hi < 0 || lo < 0)
-                        return -EBADMSG;
-                unsigned char c = (unsigned char) (hi * 16 + lo);
-                if (c == 0)
-                        return -EBADMSG;
-                out[o++] = (char) c;
-                i += 2;
-        }
-        out[o] = '\0';
-        _cleanup_free_ char *again = manifest_escape(out);
-        if (!again)
-                return -ENOMEM;
-        if (!streq(again, token))
-                return -EBADMSG;
-        *ret = TAKE_PTR(out);
-        return 0;
-}
-
 /* ---- formatting ---- */
 
 int manifest_format(const Manifest *m, char **ret, size_t *ret_len) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
+        _cleanup_(memstream_done) MemStream ms = {};
+        FILE *f = memstream_init(&ms);
         if (!f)
                 return -ENOMEM;
         fprintf(f, "%s %lld\n", MANIFEST_MAGIC, (long long) m->created_ns);
@@ -213,27 +129,19 @@ int manifest_format(const Manifest *m, char **ret, size_t *ret_len) {
                 const ManifestEntry *e = &m->entries[i];
                 char sha[2 * SHA256_LEN + 1] = "-";
                 if (e->type == 'f')
-                        for (size_t j = 0; j < SHA256_LEN; j++)
-                                sprintf(sha + 2 * j, "%02x", e->sha256[j]);
+                        hex_encode_to(e->sha256, SHA256_LEN, sha);
                 fprintf(f, "%c %04o %u %u %llu %s %lld %lld %llu %llu ", e->type, (unsigned) e->mode, e->uid, e->gid,
                         (unsigned long long) e->size, sha, (long long) e->mtime_ns, (long long) e->ctime_ns,
                         (unsigned long long) e->ino, (unsigned long long) e->dev);
-                escape_to(f, e->path);
+                pct_token_write(f, e->path);
                 fputc(' ', f);
                 if (e->type == 'l')
-                        escape_to(f, e->target ?: "");
+                        pct_token_write(f, e->target);
                 else
                         fputc('-', f);
                 fputc('\n', f);
         }
-        if (fclose(f) != 0) {
-                free(buf);
-                return -ENOMEM;
-        }
-        *ret = buf;
-        if (ret_len)
-                *ret_len = len;
-        return 0;
+        return memstream_finalize(&ms, ret, ret_len);
 }
 
 /* ---- parsing ---- */
@@ -253,20 +161,11 @@ static int parse_i64(const char *s, int64_t *ret) {
 }
 
 static int parse_sha256(const char *s, uint8_t ret[static SHA256_LEN]) {
-        if (strlen(s) != 2 * SHA256_LEN)
+        size_t n;
+        /* Lowercase only, as written: one spelling per manifest. */
+        if (strlen(s) != 2 * SHA256_LEN || strspn(s, "0123456789abcdef") != 2 * SHA256_LEN)
                 return -EINVAL;
-        for (size_t i = 0; i < SHA256_LEN; i++) {
-                int v = 0;
-                for (size_t j = 0; j < 2; j++) {
-                        char c = s[2 * i + j];
-                        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-                        if (d < 0)
-                                return -EINVAL;
-                        v = v * 16 + d;
-                }
-                ret[i] = (uint8_t) v;
-        }
-        return 0;
+        return hex_decode_to(s, 2 * SHA256_LEN, ret, SHA256_LEN, &n);
 }
 
 static bool path_components_fit(const char *path) {
@@ -341,7 +240,7 @@ static const char *parse_line(char *line, ManifestEntry *e) {
         if (parse_u64(field[9], &e->dev) < 0)
                 return "bad device number";
 
-        int r = manifest_unescape(field[10], &e->path);
+        int r = pct_token_decode(field[10], &e->path);
         if (r == -ENOMEM)
                 return "out of memory";
         if (r < 0)
@@ -352,7 +251,7 @@ static const char *parse_line(char *line, ManifestEntry *e) {
         if (e->type == 'l') {
                 if (streq(field[11], "-"))
                         return "symlink without a target";
-                r = manifest_unescape(field[11], &e->target);
+                r = pct_token_decode(field[11], &e->target);
                 if (r == -ENOMEM)
                         return "out of memory";
                 if (r < 0)
@@ -443,10 +342,6 @@ int manifest_parse(const char *buf, size_t len, uint64_t max_entries, Manifest *
 
 /* ---- content roots and symlink containment ---- */
 
-static int strcmp_ptr(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 int manifest_roots(char *const *content, char ***ret) {
         _cleanup_strv_free_ char **sorted = NULL;
         for (char *const *c = content; c && *c; c++) {
@@ -456,9 +351,8 @@ int manifest_roots(char *const *content, char ***ret) {
                 if (r < 0)
                         return r;
         }
+        strv_sort(sorted);
         size_t n = strv_length(sorted);
-        if (n > 1)
-                qsort(sorted, n, sizeof(char *), strcmp_ptr);
 
         _cleanup_strv_free_ char **roots = calloc(1, sizeof(char *));
         if (!roots)
@@ -523,7 +417,7 @@ const char *manifest_check_symlink(const char *root, const char *link_path, cons
 
 static int reasonf(char **ret_reason, const char *path, const char *what) {
         if (ret_reason) {
-                _cleanup_free_ char *esc = manifest_escape(path);
+                _cleanup_free_ char *esc = pct_token_encode(path);
                 manifest_set_reason(ret_reason, "entry '%s': %s", esc ?: "?", what);
         }
         return -EBADMSG;
@@ -567,12 +461,9 @@ int manifest_hash_fd(int fd, uint8_t ret[static SHA256_LEN], uint64_t *ret_size)
         uint64_t total = 0;
         sha256_init(&ctx);
         for (;;) {
-                ssize_t n = read(fd, buf, sizeof buf);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
+                ssize_t n = loop_read(fd, buf, sizeof buf);
+                if (n < 0)
+                        return (int) n;
                 if (n == 0)
                         break;
                 sha256_update(&ctx, (size_t) n, buf);
@@ -602,44 +493,10 @@ static int walk_rec(int dir_fd, const char *name, char *path, size_t plen, unsig
         if (fd < 0)
                 return -errno;
         _cleanup_strv_free_ char **names = NULL;
-        size_t n = 0, cap = 0;
-        {
-                int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-                if (dfd < 0)
-                        return -errno;
-                DIR *d = fdopendir(dfd);
-                if (!d) {
-                        close(dfd);
-                        return -errno;
-                }
-                struct dirent *de;
-                r = 0;
-                while ((de = readdir(d))) {
-                        if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                                continue;
-                        if (n + 2 > cap) {
-                                size_t nc = cap ? cap * 2 : 16;
-                                char **nn = reallocarray(names, nc, sizeof(char *));
-                                if (!nn) {
-                                        r = -ENOMEM;
-                                        break;
-                                }
-                                names = nn;
-                                cap = nc;
-                        }
-                        names[n] = strdup(de->d_name);
-                        if (!names[n]) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        names[++n] = NULL;
-                }
-                closedir(d);
-                if (r < 0)
-                        return r;
-        }
-        if (n > 1)
-                qsort(names, n, sizeof(char *), strcmp_ptr);
+        r = dir_list_at(fd, NULL, 0, &names);
+        if (r < 0)
+                return r;
+        size_t n = strv_length(names);
 
         for (size_t i = 0; i < n; i++) {
                 size_t l = strlen(names[i]);

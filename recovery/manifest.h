@@ -14,9 +14,10 @@
  *
  * type is f, d or l; mode exactly four octal digits (07777 bits); sha256 64
  * lowercase hex digits for files, "-" otherwise; target "-" unless a symlink.
- * Paths and targets are escaped: every byte outside 0x21..0x7e and '%' is
- * written as %XX (uppercase hex), and a whole token "-" as %2D. Only the
- * canonical encoding is accepted, so a path has exactly one spelling.
+ * Paths and targets are escaped with pct_token_write() (lib/encode.h): every
+ * byte outside 0x21..0x7e and '%' is written as %XX (uppercase hex), and a
+ * whole token "-" as %2D. Only the canonical encoding is accepted, so a path
+ * has exactly one spelling.
  * Entries are sorted by path (strcmp), unique, relative, without "." or ".."
  * components. created_ns is when the scan that produced the stat cache began.
  *
@@ -77,13 +78,6 @@ int manifest_format(const Manifest *m, char **ret, size_t *ret_len) _wur_;
 /* Sets *RET (when RET is not NULL) to a newly formatted reason, freeing the
  * old one; NULL on OOM. */
 void manifest_set_reason(char **ret, const char *fmt, ...) _printf_(2, 3);
-
-/* Escapes S as the manifest does (printable, no spaces): also used to name
- * hostile paths in messages. Returns NULL on OOM. */
-char *manifest_escape(const char *s);
-/* The reverse; -EBADMSG unless TOKEN is the canonical escaping of a string
- * without NUL bytes. */
-int manifest_unescape(const char *token, char **ret) _wur_;
 
 /*
  * Content roots: a component's content paths made relative ("/etc/x" ->

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "recovery/pstore.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -9,13 +8,11 @@
 #include <time.h>
 #include <zlib.h>
 
-#include "lib/fault.h"
-#include "lib/fileio.h"
+#include "lib/names.h"
 #include "lib/rootfs.h"
 
 #define LINE_PARSE_MAX 4096     /* bytes of one log line looked at */
 #define STR_MAX 256             /* kept strings are cut here */
-#define MODULE_NAME_MAX 55      /* MODULE_NAME_LEN - 1 */
 #define GROUP_GAP_SEC 120       /* parts of one dump are written within seconds */
 /* efi ids carry a realtime second; outside these years it is not one. */
 #define PLAUSIBLE_TIME_MIN 946684800ULL  /* 2000-01-01 */
@@ -41,31 +38,6 @@ static char *strndup_clean(const char *s, size_t n, size_t max) {
 
 static bool startswith_n(const char *s, const char *prefix) {
         return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static bool module_char(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
-
-static bool module_name_valid(const char *s, size_t n) {
-        if (n == 0 || n > MODULE_NAME_MAX)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!module_char(s[i]))
-                        return false;
-        return true;
-}
-
-/* Module names: the kernel treats '-' and '_' alike (modprobe fake-sensor
- * loads fake_sensor). */
-static bool module_name_equal(const char *a, const char *b) {
-        for (;; a++, b++) {
-                char x = *a == '-' ? '_' : *a, y = *b == '-' ? '_' : *b;
-                if (x != y)
-                        return false;
-                if (x == '\0')
-                        return true;
-        }
 }
 
 /* Digits at S (at most 20, no overflow) → *ret; returns how many were used. */
@@ -271,9 +243,9 @@ static int parse_rip(CrashEvent *ev, const char *l) {
                 return 0;
         q++;
         size_t m = strcspn(q, "]");
-        if (q[m] != ']' || !module_name_valid(q, m))
+        if (q[m] != ']' || !name_is_module_n(q, m))
                 return 0;
-        r = set_str(&ev->fault_module, q, m, MODULE_NAME_MAX);
+        r = set_str(&ev->fault_module, q, m, NAME_MODULE_MAX);
         if (r < 0)
                 return r;
         free(ev->fault_why);
@@ -305,8 +277,8 @@ static int parse_modules(CrashEvent *ev, const char *p) {
                         if (startswith_n(p, "unloaded: ")) {
                                 p += 10;
                                 size_t m = strcspn(p, "]( \t");
-                                if (module_name_valid(p, m)) {
-                                        int r = set_str(&ev->last_unloaded, p, m, MODULE_NAME_MAX);
+                                if (name_is_module_n(p, m)) {
+                                        int r = set_str(&ev->last_unloaded, p, m, NAME_MODULE_MAX);
                                         if (r < 0)
                                                 return r;
                                 }
@@ -319,7 +291,7 @@ static int parse_modules(CrashEvent *ev, const char *p) {
                 size_t name_len = strcspn(tok, "(");
                 if (name_len > n)
                         name_len = n;
-                if (!module_name_valid(tok, name_len))
+                if (!name_is_module_n(tok, name_len))
                         continue;
                 char flags[16] = "";
                 if (name_len < n) {
@@ -697,129 +669,83 @@ finish:
 
 /* ---- the directory ---- */
 
-/* A DIR stream over a directory fd, leaving DFD itself open and usable. */
-static int opendir_at(int dfd, DIR **ret) {
-        int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return -errno;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -errno;
-        }
-        rewinddir(d); /* the dup shares DFD's offset */
-        *ret = d;
-        return 0;
+void pstore_files_free(PstoreFile *f, size_t n) {
+        for (size_t i = 0; f && i < n; i++)
+                free(f[i].name);
+        free(f);
 }
 
-typedef struct Candidate {
-        char *name;
-        uint64_t time;
-} Candidate;
-
-static void candidates_free(Candidate *c, size_t n) {
-        for (size_t i = 0; c && i < n; i++)
-                free(c[i].name);
-        free(c);
-}
-
-static int candidate_compare(const void *a, const void *b) {
-        const Candidate *x = a, *y = b;
-        if (x->time != y->time)
-                return x->time > y->time ? -1 : 1;
+static int file_compare(const void *a, const void *b) {
+        const PstoreFile *x = a, *y = b;
+        if (x->time_sec != y->time_sec)
+                return x->time_sec > y->time_sec ? -1 : 1;
         return strcmp(y->name, x->name);
 }
 
-/* The dmesg-* regular files of DFD, newest first. Symlinks and other file
- * types are counted in *ret_skipped and otherwise left alone. */
-static int pstore_list(int dfd, Candidate **ret, size_t *ret_n, size_t *ret_skipped) {
-        DIR *d;
-        int r = opendir_at(dfd, &d);
-        if (r < 0)
-                return r;
-        Candidate *c = NULL;
-        size_t n = 0, cap = 0, skipped = 0;
-        struct dirent *de;
-        errno = 0;
-        while ((de = readdir(d))) {
-                if (!startswith_n(de->d_name, "dmesg-"))
-                        continue;
-                struct stat st;
-                if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
-                    n >= PSTORE_CANDIDATES_MAX) {
-                        skipped++;
-                        continue;
-                }
-                if (n == cap) {
-                        size_t ncap = cap ? cap * 2 : 32;
-                        Candidate *nc = reallocarray(c, ncap, sizeof *nc);
-                        if (!nc) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        c = nc;
-                        cap = ncap;
-                }
-                uint64_t t;
-                uint32_t part, count;
-                if (!efi_id_decode(de->d_name, &t, &part, &count))
-                        t = st.st_mtim.tv_sec > 0 ? (uint64_t) st.st_mtim.tv_sec : 0;
-                c[n].name = strdup(de->d_name);
-                if (!c[n].name) {
-                        r = -ENOMEM;
-                        break;
-                }
-                c[n++].time = t;
-                errno = 0;
+typedef struct FileList {
+        PstoreFile *f;
+        size_t n, cap, skipped;
+} FileList;
+
+static int list_one(int dfd, const char *name, void *userdata) {
+        FileList *l = userdata;
+        if (!startswith_n(name, "dmesg-"))
+                return 0;
+        struct stat st;
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+            l->n >= PSTORE_CANDIDATES_MAX) {
+                l->skipped++;
+                return 0;
         }
-        if (r == 0 && errno != 0)
-                r = -errno;
-        closedir(d);
-        if (r < 0) {
-                candidates_free(c, n);
-                return r;
+        if (l->n == l->cap) {
+                size_t ncap = l->cap ? l->cap * 2 : 32;
+                PstoreFile *nf = reallocarray(l->f, ncap, sizeof *nf);
+                if (!nf)
+                        return -ENOMEM;
+                l->f = nf;
+                l->cap = ncap;
         }
-        if (n > 0)
-                qsort(c, n, sizeof *c, candidate_compare);
-        *ret = c;
-        *ret_n = n;
-        *ret_skipped = skipped;
+        uint64_t t;
+        uint32_t part, count;
+        if (!efi_id_decode(name, &t, &part, &count))
+                t = st.st_mtim.tv_sec > 0 ? (uint64_t) st.st_mtim.tv_sec : 0;
+        l->f[l->n].name = strdup(name);
+        if (!l->f[l->n].name)
+                return -ENOMEM;
+        l->f[l->n++].time_sec = t;
         return 0;
 }
 
-/* Reads at most CAP bytes of NAME, refusing anything but a regular file. */
-static int read_capped(int dfd, const char *name, size_t cap, char **ret, size_t *ret_len, bool *ret_truncated,
-                       uint64_t *ret_mtime) {
-        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
+int pstore_list_files(int dfd, PstoreFile **ret, size_t *ret_n, size_t *ret_skipped) {
+        FileList l = {};
+        int r = dir_for_each_at(dfd, list_one, &l);
+        if (r < 0) {
+                pstore_files_free(l.f, l.n);
+                return r;
+        }
+        if (l.n > 0)
+                qsort(l.f, l.n, sizeof *l.f, file_compare);
+        *ret = l.f;
+        *ret_n = l.n;
+        *ret_skipped = l.skipped;
+        return 0;
+}
+
+int pstore_read_file(int dfd, const char *name, size_t cap, char **ret, size_t *ret_len, bool *ret_truncated,
+                     uint64_t *ret_mtime) {
         struct stat st;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADF;
+        _cleanup_close_ int fd = openat_regular(dfd, name, &st);
+        if (fd < 0)
+                return fd;
         _cleanup_free_ char *buf = malloc(cap + 1);
         if (!buf)
                 return -ENOMEM;
-        size_t len = 0;
-        bool truncated = false;
-        for (;;) {
-                if (len == cap) {
-                        char probe;
-                        ssize_t k = read(fd, &probe, 1);
-                        truncated = k > 0;
-                        break;
-                }
-                ssize_t k = read(fd, buf + len, cap - len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                len += (size_t) k;
-        }
+        ssize_t k = loop_read(fd, buf, cap);
+        if (k < 0)
+                return (int) k;
+        size_t len = (size_t) k;
+        char probe;
+        bool truncated = len == cap && loop_read(fd, &probe, 1) > 0;
         buf[len] = '\0';
         *ret = TAKE_PTR(buf);
         *ret_len = len;
@@ -838,9 +764,9 @@ int pstore_read(const char *dir, CrashReport *ret) {
                 }
                 return -errno;
         }
-        Candidate *c = NULL;
+        PstoreFile *c = NULL;
         size_t n = 0, skipped = 0;
-        int r = pstore_list(dfd, &c, &n, &skipped);
+        int r = pstore_list_files(dfd, &c, &n, &skipped);
         if (r < 0)
                 return r;
 
@@ -860,7 +786,7 @@ int pstore_read(const char *dir, CrashReport *ret) {
                 size_t len;
                 bool truncated;
                 uint64_t mtime;
-                int k = read_capped(dfd, c[i].name, room < PSTORE_RECORD_MAX ? room : PSTORE_RECORD_MAX, &bufs[nr],
+                int k = pstore_read_file(dfd, c[i].name, room < PSTORE_RECORD_MAX ? room : PSTORE_RECORD_MAX, &bufs[nr],
                                     &len, &truncated, &mtime);
                 if (k == -ENOMEM) {
                         r = k;
@@ -888,7 +814,7 @@ int pstore_read(const char *dir, CrashReport *ret) {
                 free(bufs[i]);
         free(bufs);
         free(recs);
-        candidates_free(c, n);
+        pstore_files_free(c, n);
         if (r < 0)
                 return r;
         rep.n_skipped = skipped;
@@ -900,7 +826,7 @@ int pstore_read(const char *dir, CrashReport *ret) {
 
 static bool strv_contains_module(char *const *l, const char *name) {
         for (; l && *l; l++)
-                if (module_name_equal(*l, name))
+                if (name_module_equal(*l, name))
                         return true;
         return false;
 }
@@ -974,150 +900,4 @@ const char *crash_report_summary(const CrashReport *r, char *buf, size_t size) {
         if (r->n_events > 1)
                 appendf(buf, size, &o, " (+%zu more dump%s)", r->n_events - 1, r->n_events > 2 ? "s" : "");
         return buf;
-}
-
-/* ---- archive and clear ---- */
-
-#define ARCHIVE_STAMP_LEN 16 /* "20261125T111141Z" */
-
-static bool archive_name_ours(const char *name) {
-        if (strlen(name) <= ARCHIVE_STAMP_LEN + 1 || name[ARCHIVE_STAMP_LEN] != '-' || name[8] != 'T' ||
-            name[ARCHIVE_STAMP_LEN - 1] != 'Z')
-                return false;
-        for (size_t i = 0; i < ARCHIVE_STAMP_LEN - 1; i++)
-                if (i != 8 && !(name[i] >= '0' && name[i] <= '9'))
-                        return false;
-        return true;
-}
-
-static bool record_name_safe(const char *name) {
-        size_t n = strlen(name);
-        if (n == 0 || n > 200)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!module_char(name[i]) && name[i] != '.')
-                        return false;
-        return true;
-}
-
-static int name_compare(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-/* Keeps the newest PSTORE_ARCHIVE_KEEP archived records (names sort by time). */
-static int archive_prune(int afd) {
-        DIR *d;
-        int r = opendir_at(afd, &d);
-        if (r < 0)
-                return r;
-        _cleanup_strv_free_ char **names = NULL;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                struct stat st;
-                if (!archive_name_ours(de->d_name) ||
-                    fstatat(afd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
-                        continue;
-                r = strv_push(&names, de->d_name);
-                if (r < 0)
-                        break;
-        }
-        closedir(d);
-        if (r < 0)
-                return r;
-        size_t n = strv_length(names);
-        if (n <= PSTORE_ARCHIVE_KEEP)
-                return 0;
-        qsort(names, n, sizeof(char *), name_compare);
-        for (size_t i = 0; i < n - PSTORE_ARCHIVE_KEEP; i++) {
-                r = fault_point("crash-prune");
-                if (r < 0)
-                        return r;
-                if (unlinkat(afd, names[i], 0) < 0 && errno != ENOENT)
-                        return -errno;
-        }
-        return fsync_dir(afd);
-}
-
-int pstore_archive_and_clear(const char *dir, int root_fd, const char *archive_dir, char **ret_archived_name) {
-        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0) {
-                if (errno != ENOENT)
-                        return -errno;
-                if (ret_archived_name)
-                        *ret_archived_name = NULL;
-                return 0;
-        }
-        Candidate *c = NULL;
-        size_t n = 0, skipped = 0;
-        int r = pstore_list(dfd, &c, &n, &skipped);
-        if (r < 0)
-                return r;
-        if (n == 0) {
-                candidates_free(c, n);
-                if (ret_archived_name)
-                        *ret_archived_name = NULL;
-                return 0;
-        }
-
-        _cleanup_close_ int afd = -1;
-        r = root_open_dir(root_fd, archive_dir, true, 0700, &afd);
-        if (r < 0) {
-                candidates_free(c, n);
-                return r;
-        }
-
-        _cleanup_free_ char *newest = NULL;
-        int archived = 0, first_error = 0;
-        for (size_t i = 0; i < n; i++) {
-                const char *name = c[i].name;
-                if (!record_name_safe(name))
-                        continue; /* not a name pstore makes: leave it alone */
-                _cleanup_free_ char *data = NULL;
-                size_t len;
-                bool truncated;
-                uint64_t mtime;
-                r = read_capped(dfd, name, PSTORE_RECORD_MAX, &data, &len, &truncated, &mtime);
-                if (r == -ENOENT)
-                        continue;
-                if (r < 0) {
-                        if (first_error == 0)
-                                first_error = r;
-                        continue;
-                }
-                uint64_t t = c[i].time ?: now_realtime_usec() / USEC_PER_SEC;
-                time_t tt = (time_t) t;
-                struct tm tm;
-                char stamp[32], aname[256];
-                if (!gmtime_r(&tt, &tm) || strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm) != ARCHIVE_STAMP_LEN)
-                        strcpy(stamp, "19700101T000000Z");
-                r = xsnprintf(aname, sizeof aname, "%s-%s", stamp, name);
-                if (r >= 0)
-                        /* A rerun after a power cut rewrites the same name. */
-                        r = write_atomic_at(afd, aname, data, len, 0600);
-                if (r >= 0)
-                        r = fault_point("pstore-clear");
-                if (r >= 0 && unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
-                        r = -errno;
-                if (r < 0) {
-                        if (first_error == 0)
-                                first_error = r;
-                        continue;
-                }
-                archived++;
-                if (!newest) {
-                        newest = strdup(aname);
-                        if (!newest && first_error == 0)
-                                first_error = -ENOMEM;
-                }
-        }
-        candidates_free(c, n);
-
-        r = archive_prune(afd);
-        if (r < 0 && first_error == 0)
-                first_error = r;
-        if (first_error < 0)
-                return first_error;
-        if (ret_archived_name)
-                *ret_archived_name = TAKE_PTR(newest);
-        return archived;
 }

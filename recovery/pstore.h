@@ -17,6 +17,10 @@
  * Records are hostile input (a corrupt NVRAM, a crafted file in --pstore):
  * every read is capped, every string kept is cut and made printable ASCII,
  * and parsing never trusts a length or a number it reads.
+ *
+ * This module only reads: the parser (pstore_parse_records()) is pure, and
+ * pstore_read() feeds it from a directory. Archiving the records and
+ * clearing them from pstore is crash-archive.h.
  */
 
 #include <stdint.h>
@@ -28,8 +32,6 @@
 #define PSTORE_RECORDS_MAX 64                /* records parsed (the newest) */
 #define PSTORE_CANDIDATES_MAX 1024           /* directory entries considered */
 #define PSTORE_MODULES_MAX 512               /* "Modules linked in:" entries kept */
-#define PSTORE_ARCHIVE_KEEP 50               /* archived records kept */
-#define PSTORE_ARCHIVE_DIR "/var/lib/lastgood/crashes"
 
 typedef struct CrashModule {
         char *name;      /* as printed: "fakesensor" */
@@ -113,15 +115,21 @@ bool pstore_attributes(const CrashReport *r, char *const *kernel_modules, const 
  * taint GOE". Returns BUF. */
 const char *crash_report_summary(const CrashReport *r, char *buf, size_t size);
 
-/*
- * Copies each dmesg-* record of DIR durably to ARCHIVE_DIR (beneath root_fd,
- * created 0700) as "<YYYYmmddTHHMMSSZ>-<name>" (the dump's time), then
- * removes it from pstore: efi-pstore records are UEFI variables and fill the
- * NVRAM if left there; unlinking the pstore file deletes the variable.
- * Copy first, delete after, so a power cut loses nothing (a rerun rewrites
- * the same archive name). Keeps the newest PSTORE_ARCHIVE_KEEP archived
- * records. *ret_archived_name (optional) is the archive name of the newest
- * record, NULL when none. Returns the number of records archived, or a
- * negative errno (the first failure; the other records are still handled).
- */
-int pstore_archive_and_clear(const char *dir, int root_fd, const char *archive_dir, char **ret_archived_name) _wur_;
+/* The dmesg-* files of a pstore directory (pstore_read() and the crash
+ * archive, crash-archive.h, read them the same way). */
+typedef struct PstoreFile {
+        char *name;
+        uint64_t time_sec; /* the dump time: from the efi id, else the file's mtime; 0 unknown */
+} PstoreFile;
+void pstore_files_free(PstoreFile *f, size_t n);
+
+/* The dmesg-* regular files of the directory DFD, newest first, at most
+ * PSTORE_CANDIDATES_MAX; symlinks, other file types and the excess are
+ * counted in *ret_skipped and otherwise left alone. */
+int pstore_list_files(int dfd, PstoreFile **ret, size_t *ret_n, size_t *ret_skipped) _wur_;
+
+/* Reads at most CAP bytes of NAME in DFD, never through a symlink and only
+ * from a regular file (-EBADF otherwise); *ret_truncated when there was
+ * more. *ret_mtime_sec (optional): the file's mtime, 0 unknown. */
+int pstore_read_file(int dfd, const char *name, size_t cap, char **ret, size_t *ret_len, bool *ret_truncated,
+                     uint64_t *ret_mtime_sec) _wur_;

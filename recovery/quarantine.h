@@ -41,6 +41,12 @@
  *
  * All operations that change anything take an exclusive flock on the
  * quarantine directory.
+ *
+ * Code: this file's functions are the apply/release state machine
+ * (quarantine.c); the registry's model, format and priors are
+ * quarantine-registry.{c,h}; names and paths are checked with lib/names.h,
+ * the paths are lib/paths.h's; every durable file and tree step is
+ * lib/fileio.h.
  */
 
 #include <stdint.h>
@@ -48,10 +54,6 @@
 #include "config/policy.h"
 #include "lib/util.h"
 
-#define QUARANTINE_DIR "/var/lib/lastgood/quarantine"
-#define QUARANTINE_REGISTRY QUARANTINE_DIR "/registry"
-#define QUARANTINE_MODPROBE_CONF "/etc/modprobe.d/lastgood-quarantine.conf"
-#define QUARANTINE_UNIT_DIR "/etc/systemd/system"
 /* A unit file or modprobe.d file larger than this is refused (its bytes go
  * into the registry). */
 #define QUARANTINE_MAX_PRIOR_SIZE (1024u * 1024u)
@@ -87,10 +89,9 @@ typedef struct QuarantineEntry {
 /*
  * Quarantines C. Returns 0 and fills *ret (if non-NULL) on success;
  *   -EPERM   c->quarantine is QUARANTINE_NEVER (anti-tamper: never disabled);
- *   -EINVAL  a name or path in C is unsafe (module names [A-Za-z0-9_-],
- *            unit names a plain file name with a suffix, content paths
- *            absolute and normalised, not "/" nor beneath /var/lib/lastgood),
- *            or the reason is too long;
+ *   -EINVAL  a name or path in C is unsafe (name_is_component(),
+ *            name_is_module(), name_is_unit(), name_is_content_path()), or
+ *            the reason is too long;
  *   -EEXIST  C is already quarantined (or its stash directory exists);
  *   -EBUSY   a unit or content path of C is held by another quarantined
  *            component;
@@ -117,8 +118,15 @@ int quarantine_release(int root_fd, const char *component) _wur_;
 int quarantine_list(int root_fd, QuarantineEntry **ret, size_t *ret_n) _wur_;
 void quarantine_list_free(QuarantineEntry *l, size_t n);
 
-/* True when COMPONENT has a registry entry (in any state). */
-bool quarantine_is_active(int root_fd, const char *component);
+/*
+ * 1 when COMPONENT has a registry entry (in any state), 0 when it has none
+ * (or there is no registry). < 0 when that cannot be known: -EBADMSG for a
+ * corrupt registry, other -errno when it cannot be read. Callers must treat
+ * an error as "quarantined, state unknown", never as "not quarantined": a
+ * damaged registry must not make a quarantined component look live (to be
+ * snapshotted as known-good, or blamed again).
+ */
+int quarantine_is_active(int root_fd, const char *component) _wur_;
 
 /*
  * Completes or rolls back applies/releases a power cut interrupted. Called at
@@ -129,9 +137,3 @@ bool quarantine_is_active(int root_fd, const char *component);
 int quarantine_recover_interrupted(int root_fd) _wur_;
 
 const char *quarantine_state_to_string(QuarantineState s);
-
-/* Validators shared with safe mode: names that are safe to write into
- * modprobe.d and to use as a file name in a systemd unit directory. */
-bool quarantine_module_name_is_valid(const char *s);
-bool quarantine_unit_name_is_valid(const char *s);
-bool quarantine_component_name_is_valid(const char *s);

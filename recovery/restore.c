@@ -15,14 +15,16 @@
  * A power cut before 4 is undone (staging removed); from 4 on it is finished:
  * an inode comparison tells whether a path was already exchanged.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "lib/encode.h"
 #include "lib/fault.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
+#include "lib/names.h"
+#include "lib/paths.h"
 #include "lib/rootfs.h"
 #include "recovery/snapshot-store.h"
 
@@ -37,7 +39,7 @@ typedef struct IntentRoot {
 
 typedef struct Intent {
         char phase[16]; /* "stage" or "exchange" */
-        char component[65];
+        char component[NAME_COMPONENT_MAX + 1];
         char id[SNAPSHOT_ID_LEN + 1];
         char *keep_dir;
         IntentRoot *roots;
@@ -57,25 +59,24 @@ static int stage_name(const char *component, size_t k, char buf[static 96]) {
 }
 
 static int intent_write(int work_fd, const Intent *in) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
+        _cleanup_(memstream_done) MemStream m = {};
+        FILE *f = memstream_init(&m);
         if (!f)
                 return -ENOMEM;
-        _cleanup_free_ char *keep = manifest_escape(in->keep_dir);
-        fprintf(f, "%s\nphase %s\ncomponent %s\nsnapshot %s\nkeep %s\n", INTENT_MAGIC, in->phase, in->component, in->id,
-                keep ?: "");
+        fprintf(f, "%s\nphase %s\ncomponent %s\nsnapshot %s\nkeep ", INTENT_MAGIC, in->phase, in->component, in->id);
+        pct_token_write(f, in->keep_dir);
+        fputc('\n', f);
         for (size_t i = 0; i < in->n_roots; i++) {
-                _cleanup_free_ char *p = manifest_escape(in->roots[i].path);
-                fprintf(f, "root %s %d %llu\n", p ?: "", in->roots[i].present, (unsigned long long) in->roots[i].new_ino);
+                fputs("root ", f);
+                pct_token_write(f, in->roots[i].path);
+                fprintf(f, " %d %llu\n", in->roots[i].present, (unsigned long long) in->roots[i].new_ino);
         }
-        if (fclose(f) != 0 || !keep) {
-                free(buf);
-                return -ENOMEM;
-        }
-        int r = write_atomic_at(work_fd, SNAPSHOT_INTENT, buf, len, 0600);
-        free(buf);
-        return r;
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        int r = memstream_finalize(&m, &buf, &len);
+        if (r < 0)
+                return r;
+        return write_atomic_at(work_fd, SNAPSHOT_INTENT, buf, len, 0600);
 }
 
 /* Our own file, but read at boot after a power cut: parse it strictly. */
@@ -94,12 +95,12 @@ static int intent_parse(char *buf, Intent *ret) {
                                 goto fail;
                 } else if (lineno == 1 && streq(line, "phase") && (streq(arg, "stage") || streq(arg, "exchange")))
                         strcpy(in.phase, arg);
-                else if (lineno == 2 && streq(line, "component") && snapshot_component_name_valid(arg))
+                else if (lineno == 2 && streq(line, "component") && name_is_component(arg))
                         strcpy(in.component, arg);
                 else if (lineno == 3 && streq(line, "snapshot") && snapshot_id_valid(arg))
                         strcpy(in.id, arg);
                 else if (lineno == 4 && streq(line, "keep")) {
-                        if (manifest_unescape(arg, &in.keep_dir) < 0 || in.keep_dir[0] != '/')
+                        if (pct_token_decode(arg, &in.keep_dir) < 0 || in.keep_dir[0] != '/')
                                 goto fail;
                 } else if (lineno >= 5 && streq(line, "root") && in.n_roots < 1024) {
                         char *present = strchr(arg, ' ');
@@ -116,7 +117,7 @@ static int intent_parse(char *buf, Intent *ret) {
                         in.roots = nr;
                         IntentRoot *ir = &in.roots[in.n_roots];
                         *ir = (IntentRoot) {};
-                        if (manifest_unescape(arg, &ir->path) < 0)
+                        if (pct_token_decode(arg, &ir->path) < 0)
                                 goto fail;
                         in.n_roots++;
                         if (!path_is_safe_relative(ir->path) || !(streq(present, "0") || streq(present, "1")) ||
@@ -133,6 +134,15 @@ static int intent_parse(char *buf, Intent *ret) {
 fail:
         intent_done(&in);
         return r;
+}
+
+/* Removes the staging dir STAGE durably, after the fault point FAULT. */
+static int remove_stage(int parent_fd, const char *stage, const char *fault) {
+        int r = fault_point(fault);
+        if (r < 0)
+                return r;
+        r = rm_rf_at(parent_fd, stage);
+        return r < 0 ? r : fsync_dir(parent_fd);
 }
 
 /* Moves NAME (old content) from stage_fd to KEEP/<path>, never replacing. */
@@ -239,11 +249,7 @@ static int finish_root(int root_fd, int keep_fd, const Intent *in, size_t k) {
                 if (r < 0)
                         return r;
         }
-        r = fault_point("restore-cleanup");
-        if (r < 0)
-                return r;
-        r = rm_rf_at(parent_fd, stage);
-        return r < 0 ? r : fsync_dir(parent_fd);
+        return remove_stage(parent_fd, stage, "restore-cleanup");
 }
 
 static int restore_finish(int root_fd, int work_fd, const Intent *in) {
@@ -277,12 +283,7 @@ static int restore_undo(int root_fd, int work_fd, const Intent *in) {
                         continue;
                 if (r < 0)
                         return r;
-                r = fault_point("restore-undo");
-                if (r < 0)
-                        return r;
-                r = rm_rf_at(parent_fd, stage);
-                if (r >= 0)
-                        r = fsync_dir(parent_fd);
+                r = remove_stage(parent_fd, stage, "restore-undo");
                 if (r < 0)
                         return r;
         }
@@ -303,7 +304,7 @@ typedef struct StageCheck {
 } StageCheck;
 
 static int stage_refuse(StageCheck *x, const char *path, const char *what) {
-        _cleanup_free_ char *esc = manifest_escape(path);
+        _cleanup_free_ char *esc = pct_token_encode(path);
         if (asprintf(&x->reason, "entry '%s': %s", esc ?: "?", what) < 0)
                 x->reason = NULL;
         return -EBADMSG;
@@ -374,9 +375,10 @@ static bool is_refusal(int r) {
 
 static int restore_one(RestoreCtx *x, const char *id) {
         const char *component = x->c->name;
-        _cleanup_close_ int snap_fd = openat(x->comp_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (snap_fd < 0)
-                return errno == ENOENT ? -ENOENT : -errno;
+        _cleanup_close_ int snap_fd = -1;
+        int r = snapshot_store_snapshot(x->comp_fd, id, &snap_fd);
+        if (r < 0)
+                return r;
         if (snapshot_store_is_bad(snap_fd)) {
                 log_error("Refusing snapshot %s/%s: it failed verification before", component, id);
                 return -EBADMSG;
@@ -387,7 +389,7 @@ static int restore_one(RestoreCtx *x, const char *id) {
         SnapshotMeta meta;
         _cleanup_manifest_ Manifest *m = NULL;
         _cleanup_free_ char *reason = NULL;
-        int r = snapshot_store_load(snap_fd, component, x->roots, max_entries, max_expanded, &meta, &m, &reason);
+        r = snapshot_store_load(snap_fd, component, x->roots, max_entries, max_expanded, &meta, &m, &reason);
         if (is_refusal(r))
                 return refused(snap_fd, component, id, reason);
         if (r < 0)
@@ -522,11 +524,11 @@ out:
 }
 
 int snapshot_default_keep_dir(const char *component, char **ret) {
-        if (!snapshot_component_name_valid(component))
+        if (!name_is_component(component))
                 return -EINVAL;
-        char stamp[17];
-        snapshot_format_stamp(now_realtime_usec(), stamp);
-        return asprintf(ret, "/var/lib/lastgood/replaced/%s/%s", component, stamp) < 0 ? -ENOMEM : 0;
+        char stamp[UTC_STAMP_LEN + 1];
+        format_utc_stamp(stamp, now_realtime_usec());
+        return asprintf(ret, LASTGOOD_REPLACED_DIR "/%s/%s", component, stamp) < 0 ? -ENOMEM : 0;
 }
 
 int snapshot_restore(
@@ -542,7 +544,7 @@ int snapshot_restore(
         if (r < 0)
                 return r;
         if (id && !snapshot_id_valid(id))
-                return -EINVAL;
+                return -EINVAL; /* before the keep dir: its default needs no store */
 
         _cleanup_free_ char *keep_default = NULL;
         if (!keep_dir) {
@@ -556,20 +558,8 @@ int snapshot_restore(
                 return -EINVAL;
 
         _cleanup_close_ int dir_fd = -1, comp_fd = -1, work_fd = -1;
-        r = snapshot_store_open(root_fd, p, false, &dir_fd);
-        if (r < 0)
-                return r;
-        r = snapshot_store_lock(dir_fd, true);
-        if (r < 0)
-                return r;
-        r = snapshot_store_component(dir_fd, c->name, false, &comp_fd);
-        if (r < 0)
-                return r;
         _cleanup_strv_free_ char **ids = NULL;
-        if (id)
-                r = strv_push(&ids, id);
-        else
-                r = snapshot_store_ids(comp_fd, &ids);
+        r = snapshot_store_select(root_fd, p, c->name, id, &dir_fd, &comp_fd, &ids);
         if (r < 0)
                 return r;
         r = snapshot_store_work(dir_fd, &work_fd);
@@ -581,15 +571,19 @@ int snapshot_restore(
         int ret = -ENOENT;
         for (size_t i = strv_length(ids); i > 0; i--) {
                 const char *cand = ids[i - 1];
-                if (!id && before_usec > 0) {
-                        _cleanup_close_ int fd = openat(comp_fd, cand, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        SnapshotMeta meta;
-                        if (fd < 0 || snapshot_meta_read(fd, &meta) < 0 || meta.created_usec >= before_usec)
-                                continue;
-                }
                 if (!id) {
-                        _cleanup_close_ int fd = openat(comp_fd, cand, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (fd >= 0 && snapshot_store_is_bad(fd))
+                        _cleanup_close_ int fd = -1;
+                        SnapshotMeta meta;
+                        bool opened = snapshot_store_snapshot(comp_fd, cand, &fd) >= 0;
+                        /* BEFORE_USEC is a ctime, which the kernel takes from a
+                         * coarse clock (up to a tick behind the real time):
+                         * compare it with the snapshot content's newest ctime,
+                         * not with its creation time, or a change made within
+                         * a tick of the snapshot would seem to predate it. */
+                        if (before_usec > 0 && (!opened || snapshot_meta_read(fd, &meta) < 0 ||
+                                                meta.content_ctime_usec >= before_usec))
+                                continue;
+                        if (opened && snapshot_store_is_bad(fd))
                                 continue; /* known bad: not even a candidate */
                 }
                 ret = restore_one(&x, cand);
@@ -634,12 +628,9 @@ int snapshot_import(int root_fd, const Policy *p, const Component *c, const char
         r = snapshot_txn_begin(root_fd, p, c->name, "import", &t);
         if (r < 0)
                 return r;
-        r = fault_point("snapshot-mkdir");
+        r = snapshot_txn_mkdir(&t, &tmp_fd);
         if (r < 0)
                 return r;
-        if (mkdirat(t.work_fd, t.tmp, 0700) < 0 ||
-            (tmp_fd = openat(t.work_fd, t.tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-                return -errno;
 
         uint64_t max_entries, max_expanded;
         snapshot_limits(p, &max_entries, &max_expanded);
@@ -696,10 +687,22 @@ int snapshot_import(int root_fd, const Policy *p, const Component *c, const char
 
 /* ---- recovery at boot ---- */
 
+/* Removes one leftover of the work dir, going on past a failure (the first
+ * is kept). */
+static int cleanup_one(int dir_fd, const char *name, void *userdata) {
+        int *first = userdata;
+        int k = fault_point("snapshot-cleanup");
+        if (k >= 0)
+                k = rm_rf_at(dir_fd, name);
+        if (k < 0 && *first == 0)
+                *first = k;
+        return 0;
+}
+
 int snapshot_recover_interrupted(int root_fd, const Policy *p) {
         /* The fast path: no .work dir, nothing was interrupted. */
         _cleanup_free_ char *work = NULL;
-        if (asprintf(&work, "%s/" SNAPSHOT_WORK_DIR, p->snapshots.dir ?: "/var/lib/lastgood/snapshots") < 0)
+        if (asprintf(&work, "%s/" SNAPSHOT_WORK_DIR, snapshot_store_dir(p)) < 0)
                 return -ENOMEM;
         int probe = root_openat(root_fd, work, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
         if (probe == -ENOENT)
@@ -744,23 +747,10 @@ int snapshot_recover_interrupted(int root_fd, const Policy *p) {
                 return r;
 
         /* Temp dirs of interrupted snapshots, imports and deletions. */
-        _cleanup_close_ int scan_fd = openat(work_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        DIR *d = scan_fd >= 0 ? fdopendir(scan_fd) : NULL;
-        if (!d)
-                return -errno;
-        scan_fd = -1;
-        struct dirent *de;
-        r = 0;
-        while ((de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                int k = fault_point("snapshot-cleanup");
-                if (k >= 0)
-                        k = rm_rf_at(work_fd, de->d_name);
-                if (k < 0 && r >= 0)
-                        r = k;
-        }
-        closedir(d);
+        int first = 0;
+        r = dir_for_each_at(work_fd, cleanup_one, &first);
+        if (r >= 0)
+                r = first;
         if (r < 0)
                 return r;
         snapshot_store_work_done(dir_fd);

@@ -30,21 +30,16 @@
  */
 
 #include "config/policy.h"
+#include "lib/paths.h" /* LASTGOOD_SAFEMODE_*: the files it writes */
 #include "lib/util.h"
 
-#define SAFEMODE_MARKER "/run/lastgood/safe-mode"
-#define SAFEMODE_BANNER "/run/lastgood/safe-mode.issue"
-#define SAFEMODE_RUN_ISSUE "/run/issue.d/50-lastgood-safe-mode.issue"
-#define SAFEMODE_MODPROBE_CONF "/run/modprobe.d/lastgood-safemode.conf"
-#define SAFEMODE_UNIT_DIR "/run/systemd/system"
-#define SAFEMODE_UNIT_CONTROL_DIR "/run/systemd/system.control"
 #define SAFEMODE_MAX_REASON 512u
 
 /*
  * Keeps every component with safe_mode: disable from starting for this boot.
  * Best effort: every step is attempted even if one fails (safe mode is the
  * last rung of the ladder). Names that are not safe to write (see
- * quarantine_*_name_is_valid) are skipped and listed in the marker file; a
+ * name_is_module(), name_is_unit()) are skipped and listed in the marker file; a
  * unit path in /run that already holds something other than a /dev/null link
  * is left alone (the system.control mask still applies).
  * Returns the number of components disabled, or the first -errno.

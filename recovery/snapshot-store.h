@@ -2,14 +2,16 @@
 #pragma once
 
 /*
- * Internal to the snapshot module (snapshot.c: storage, create, verify;
- * restore.c: restore, import, recovery): the on-disk store. Not for other
- * modules: they use snapshot.h.
+ * Internal to the snapshot module: the on-disk store (snapshot-store.c),
+ * shared by creation, listing and verification (snapshot.c) and restore,
+ * import and power-cut recovery (restore.c). Not for other modules: they
+ * use snapshot.h.
  */
 
+#include "config/policy.h"
+#include "lib/names.h"
 #include "recovery/archive.h"
 #include "recovery/manifest.h"
-#include "config/policy.h"
 #include "recovery/snapshot.h"
 
 #define SNAPSHOT_ID_LEN 20 /* "YYYYMMDDTHHMMSSZ-NNN" */
@@ -18,7 +20,7 @@
 #define SNAPSHOT_META_MAX (16u * 1024u)
 
 typedef struct SnapshotMeta {
-        char component[65];
+        char component[NAME_COMPONENT_MAX + 1];
         uint64_t created_usec;
         uint64_t content_ctime_usec;
         char compression[8]; /* "zstd" or "gzip" */
@@ -31,7 +33,6 @@ bool snapshot_id_valid(const char *id);
 /* "content.tar.zst" or "content.tar.gz"; NULL for an unknown compression. */
 const char *snapshot_archive_name(const char *compression);
 
-/* The snapshots dir beneath root_fd (created 0700 when asked). */
 /* A new snapshot in the making: the locked store, the component's dir, the
  * work dir, a fresh id and the name of its temp dir in the work dir
  * ("<what>-<component>-<id>", not created). snapshot_txn_done closes. */
@@ -43,7 +44,12 @@ typedef struct SnapshotTxn {
 #define SNAPSHOT_TXN_INIT { .dir_fd = -1, .comp_fd = -1, .work_fd = -1 }
 int snapshot_txn_begin(int root_fd, const Policy *p, const char *component, const char *what, SnapshotTxn *ret) _wur_;
 void snapshot_txn_done(SnapshotTxn *t);
+/* Creates the transaction's temp dir in the work dir and opens it. */
+int snapshot_txn_mkdir(SnapshotTxn *t, int *ret_fd) _wur_;
 
+/* Policy snapshots.dir, or its default. */
+const char *snapshot_store_dir(const Policy *p);
+/* The snapshots dir beneath root_fd (created 0700 when asked). */
 int snapshot_store_open(int root_fd, const Policy *p, bool create, int *ret_fd) _wur_;
 /* Exclusive flock on the store; released when the fd is closed. */
 int snapshot_store_lock(int dir_fd, bool wait) _wur_;
@@ -51,12 +57,23 @@ int snapshot_store_lock(int dir_fd, bool wait) _wur_;
 int snapshot_store_work(int dir_fd, int *ret_fd) _wur_;
 /* Removes <dir>/.work when it is empty (best effort). */
 void snapshot_store_work_done(int dir_fd);
-/* <dir>/<component>, created when asked. */
+/* <dir>/<component>, created when asked; -EINVAL for a bad name. */
 int snapshot_store_component(int dir_fd, const char *component, bool create, int *ret_fd) _wur_;
+/* <component>/<id>, never through a symlink. */
+int snapshot_store_snapshot(int comp_fd, const char *id, int *ret_fd) _wur_;
+/* Opens and locks (waiting) the store and COMPONENT's dir; *ret_ids is {ID},
+ * or every id of the component (oldest first) when ID is NULL. -EINVAL for a
+ * malformed ID, -ENOENT when there is no store or no such component. */
+int snapshot_store_select(int root_fd, const Policy *p, const char *component, const char *id, int *ret_dir_fd,
+                          int *ret_comp_fd, char ***ret_ids) _wur_;
 /* Valid ids in comp_fd, oldest first. */
 int snapshot_store_ids(int comp_fd, char ***ret) _wur_;
 /* A new id, later than every existing one. */
 int snapshot_store_new_id(int comp_fd, char ret[static SNAPSHOT_ID_LEN + 1]) _wur_;
+/* The newest snapshot not marked bad: its dir fd and id; -ENOENT if none. */
+int snapshot_store_newest_good(int comp_fd, int *ret_fd, char ret_id[static SNAPSHOT_ID_LEN + 1]) _wur_;
+/* Bytes of archive, manifest, meta and bad marker (0 when unreadable). */
+uint64_t snapshot_store_size(int comp_fd, const char *id);
 bool snapshot_store_is_bad(int snap_fd);
 int snapshot_store_mark_bad(int snap_fd, const char *reason) _wur_;
 
@@ -99,6 +116,3 @@ int snapshot_component_roots(const Component *c, char ***ret_roots) _wur_;
 void snapshot_progress(const char *what, uint64_t entries, uint64_t bytes);
 /* An ArchiveProgressFn forwarding to snapshot_progress(); userdata: what. */
 void snapshot_archive_progress(uint64_t entries, uint64_t bytes, void *userdata);
-
-/* Formats a UTC time stamp "YYYYMMDDTHHMMSSZ". */
-void snapshot_format_stamp(uint64_t usec, char buf[static 17]);

@@ -1,71 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Snapshot storage, creation, listing, verification and the cheap change
- * check. Restore, import and power-cut recovery are in restore.c.
+ * Snapshot creation, listing, verification and the cheap change check. The
+ * store they share is in snapshot-store.c; restore, import and power-cut
+ * recovery are in restore.c.
  */
 #include "recovery/snapshot.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <nettle/sha2.h>
-#include <sys/file.h>
-#include <time.h>
 
+#include "lib/encode.h"
 #include "lib/fault.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
+#include "lib/names.h"
 #include "lib/rootfs.h"
 #include "recovery/snapshot-store.h"
-
-static SnapshotProgressFn progress_fn;
-static void *progress_userdata;
-
-void snapshot_set_progress(SnapshotProgressFn fn, void *userdata) {
-        progress_fn = fn;
-        progress_userdata = userdata;
-}
-
-void snapshot_progress(const char *what, uint64_t entries, uint64_t bytes) {
-        if (progress_fn)
-                progress_fn(what, entries, bytes, progress_userdata);
-}
-
-void snapshot_archive_progress(uint64_t entries, uint64_t bytes, void *userdata) {
-        snapshot_progress(userdata, entries, bytes);
-}
-
-bool snapshot_component_name_valid(const char *name) {
-        if (!name || name[0] == '\0' || name[0] == '.' || strlen(name) > 64)
-                return false;
-        for (const char *p = name; *p; p++)
-                if (!isalnum((unsigned char) *p) && !strchr("_.@+-", *p))
-                        return false;
-        return true;
-}
-
-int snapshot_component_roots(const Component *c, char ***ret_roots) {
-        if (!c || !snapshot_component_name_valid(c->name))
-                return -EINVAL;
-        return manifest_roots(c->content, ret_roots);
-}
-
-void snapshot_limits(const Policy *p, uint64_t *ret_max_entries, uint64_t *ret_max_expanded) {
-        /* 0 (a Policy not filled by the loader) means the built-in default. */
-        uint64_t entries = p->snapshots.max_entries ?: 1000000;
-        uint64_t bytes = p->snapshots.max_expanded_bytes ?: 8ULL << 30;
-#ifdef LASTGOOD_FAULT_INJECTION
-        uint64_t v;
-        const char *e = getenv("LASTGOOD_TEST_MAX_ENTRIES");
-        if (e && parse_u64(e, &v) >= 0)
-                entries = v;
-        e = getenv("LASTGOOD_TEST_MAX_EXPANDED_BYTES");
-        if (e && parse_u64(e, &v) >= 0)
-                bytes = v;
-#endif
-        *ret_max_entries = entries;
-        *ret_max_expanded = bytes;
-}
 
 void snapshot_info_free(SnapshotInfo *list, size_t n) {
         for (size_t i = 0; list && i < n; i++) {
@@ -76,368 +26,6 @@ void snapshot_info_free(SnapshotInfo *list, size_t n) {
                 free(list[i].bad_reason);
         }
         free(list);
-}
-
-/* ---- ids ---- */
-
-void snapshot_format_stamp(uint64_t usec, char buf[static 17]) {
-        time_t t = (time_t) (usec / USEC_PER_SEC);
-        struct tm tm;
-        if (!gmtime_r(&t, &tm) || strftime(buf, 17, "%Y%m%dT%H%M%SZ", &tm) != 16)
-                strcpy(buf, "19700101T000000Z");
-}
-
-bool snapshot_id_valid(const char *id) {
-        static const char pattern[] = "ddddddddTddddddZ-ddd";
-        if (!id || strlen(id) != SNAPSHOT_ID_LEN)
-                return false;
-        for (size_t i = 0; i < SNAPSHOT_ID_LEN; i++)
-                if (pattern[i] == 'd' ? !isdigit((unsigned char) id[i]) : id[i] != pattern[i])
-                        return false;
-        return true;
-}
-
-const char *snapshot_archive_name(const char *compression) {
-        if (streq(compression, "zstd"))
-                return "content.tar.zst";
-        if (streq(compression, "gzip"))
-                return "content.tar.gz";
-        return NULL;
-}
-
-static int strcmp_ptr(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-/* Sorted names of DIR_FD's entries accepted by FILTER. */
-static int list_names(int dir_fd, bool (*filter)(const char *), char ***ret) {
-        int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -errno;
-        }
-        _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
-        int r = l ? 0 : -ENOMEM;
-        struct dirent *de;
-        while (r >= 0 && (de = readdir(d)))
-                if (filter(de->d_name))
-                        r = strv_push(&l, de->d_name);
-        closedir(d);
-        if (r < 0)
-                return r;
-        size_t n = strv_length(l);
-        if (n > 1)
-                qsort(l, n, sizeof(char *), strcmp_ptr);
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
-int snapshot_store_ids(int comp_fd, char ***ret) {
-        return list_names(comp_fd, snapshot_id_valid, ret);
-}
-
-int snapshot_store_new_id(int comp_fd, char ret[static SNAPSHOT_ID_LEN + 1]) {
-        _cleanup_strv_free_ char **ids = NULL;
-        int r = snapshot_store_ids(comp_fd, &ids);
-        if (r < 0)
-                return r;
-        char stamp[17];
-        snapshot_format_stamp(now_realtime_usec(), stamp);
-        unsigned seq = 0;
-        size_t n = strv_length(ids);
-        if (n > 0 && strncmp(ids[n - 1], stamp, 16) >= 0) {
-                /* Same second, or the clock went back: stay after the newest
-                 * so that id order remains creation order. */
-                memcpy(stamp, ids[n - 1], 16);
-                seq = (unsigned) strtoul(ids[n - 1] + 17, NULL, 10) + 1;
-                if (seq > 999)
-                        return -EBUSY;
-        }
-        return xsnprintf(ret, SNAPSHOT_ID_LEN + 1, "%s-%03u", stamp, seq);
-}
-
-/* ---- the store ---- */
-
-int snapshot_store_open(int root_fd, const Policy *p, bool create, int *ret_fd) {
-        const char *dir = p->snapshots.dir ?: "/var/lib/lastgood/snapshots";
-        return root_open_dir(root_fd, dir, create, 0700, ret_fd);
-}
-
-int snapshot_store_lock(int dir_fd, bool wait) {
-        if (flock(dir_fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0)
-                return errno == EWOULDBLOCK ? -EBUSY : -errno;
-        return 0;
-}
-
-static int open_subdir(int dir_fd, const char *name, bool create, int *ret_fd) {
-        if (create) {
-                int r = fault_point("snapshot-mkdir");
-                if (r < 0)
-                        return r;
-                if (mkdirat(dir_fd, name, 0700) < 0 && errno != EEXIST)
-                        return -errno;
-        }
-        int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        *ret_fd = fd;
-        return 0;
-}
-
-int snapshot_store_work(int dir_fd, int *ret_fd) {
-        return open_subdir(dir_fd, SNAPSHOT_WORK_DIR, true, ret_fd);
-}
-
-void snapshot_store_work_done(int dir_fd) {
-        if (fault_point("snapshot-work-done") < 0)
-                return;
-        if (unlinkat(dir_fd, SNAPSHOT_WORK_DIR, AT_REMOVEDIR) >= 0)
-                (void) !fsync_dir(dir_fd);
-}
-
-int snapshot_store_component(int dir_fd, const char *component, bool create, int *ret_fd) {
-        if (!snapshot_component_name_valid(component))
-                return -EINVAL;
-        return open_subdir(dir_fd, component, create, ret_fd);
-}
-
-bool snapshot_store_is_bad(int snap_fd) {
-        return faccessat(snap_fd, "bad", F_OK, AT_SYMLINK_NOFOLLOW) >= 0;
-}
-
-int snapshot_store_mark_bad(int snap_fd, const char *reason) {
-        _cleanup_free_ char *text = NULL;
-        if (asprintf(&text, "%s\n", reason ?: "failed verification") < 0)
-                return -ENOMEM;
-        return write_atomic_at(snap_fd, "bad", text, strlen(text), 0600);
-}
-
-/* ---- meta ---- */
-
-static int meta_format(const SnapshotMeta *m, char **ret) {
-        int k = asprintf(ret,
-                         "lastgood-snapshot 1\n"
-                         "component %s\n"
-                         "created_usec %llu\n"
-                         "content_ctime_usec %llu\n"
-                         "compression %s\n"
-                         "entries %llu\n"
-                         "expanded_bytes %llu\n"
-                         "source %s\n",
-                         m->component, (unsigned long long) m->created_usec,
-                         (unsigned long long) m->content_ctime_usec, m->compression,
-                         (unsigned long long) m->n_entries, (unsigned long long) m->expanded_bytes, m->source);
-        return k < 0 ? -ENOMEM : 0;
-}
-
-/* Takes the value of "KEY VALUE\n" at *p, advancing *p. */
-static const char *meta_field(char **p, const char *key) {
-        size_t kl = strlen(key);
-        if (!strneq(*p, key, kl) || (*p)[kl] != ' ')
-                return NULL;
-        char *v = *p + kl + 1;
-        char *nl = strchr(v, '\n');
-        if (!nl)
-                return NULL;
-        *nl = '\0';
-        *p = nl + 1;
-        return v;
-}
-
-int snapshot_meta_read(int snap_fd, SnapshotMeta *ret) {
-        _cleanup_free_ char *buf = NULL;
-        size_t len;
-        int r = read_full_at(snap_fd, "meta", SNAPSHOT_META_MAX, &buf, &len);
-        if (r < 0)
-                return r == -EFBIG ? -EBADMSG : r;
-        if (strlen(buf) != len)
-                return -EBADMSG;
-        SnapshotMeta m = {};
-        char *p = buf;
-        const char *v;
-        if (!strneq(p, "lastgood-snapshot 1\n", 20))
-                return -EBADMSG;
-        p += 20;
-        if (!(v = meta_field(&p, "component")) || !snapshot_component_name_valid(v))
-                return -EBADMSG;
-        strcpy(m.component, v);
-        if (!(v = meta_field(&p, "created_usec")) || parse_u64(v, &m.created_usec) < 0)
-                return -EBADMSG;
-        if (!(v = meta_field(&p, "content_ctime_usec")) || parse_u64(v, &m.content_ctime_usec) < 0)
-                return -EBADMSG;
-        if (!(v = meta_field(&p, "compression")) || !snapshot_archive_name(v))
-                return -EBADMSG;
-        strcpy(m.compression, v);
-        if (!(v = meta_field(&p, "entries")) || parse_u64(v, &m.n_entries) < 0)
-                return -EBADMSG;
-        if (!(v = meta_field(&p, "expanded_bytes")) || parse_u64(v, &m.expanded_bytes) < 0)
-                return -EBADMSG;
-        if (!(v = meta_field(&p, "source")) || !(streq(v, "create") || streq(v, "import")))
-                return -EBADMSG;
-        strcpy(m.source, v);
-        if (*p != '\0')
-                return -EBADMSG;
-        *ret = m;
-        return 0;
-}
-
-int snapshot_store_load(
-                int snap_fd,
-                const char *component,
-                char *const *roots,
-                uint64_t max_entries,
-                uint64_t max_expanded,
-                SnapshotMeta *ret_meta,
-                Manifest **ret_manifest,
-                char **ret_reason) {
-        SnapshotMeta meta;
-        int r = snapshot_meta_read(snap_fd, &meta);
-        if (r == -EBADMSG || r == -ENOENT) {
-                *ret_reason = strdup("meta file missing or malformed");
-                return -EBADMSG;
-        }
-        if (r < 0)
-                return r;
-        if (!streq(meta.component, component)) {
-                manifest_set_reason(ret_reason, "belongs to component '%s'", meta.component);
-                return -EBADMSG;
-        }
-
-        _cleanup_free_ char *buf = NULL;
-        size_t len;
-        r = read_full_at(snap_fd, "manifest", MANIFEST_MAX_SIZE, &buf, &len);
-        if (r == -EFBIG) {
-                *ret_reason = strdup("manifest too large");
-                return -EBADMSG;
-        }
-        if (r == -ENOENT) {
-                *ret_reason = strdup("manifest missing");
-                return -EBADMSG;
-        }
-        if (r < 0)
-                return r;
-        _cleanup_manifest_ Manifest *m = NULL;
-        r = manifest_parse(buf, len, max_entries, &m, ret_reason);
-        if (r == -E2BIG)
-                manifest_set_reason(ret_reason, "manifest has more than %llu entries (snapshots.max_entries)",
-                                    (unsigned long long) max_entries);
-        if (r < 0)
-                return r;
-        r = manifest_check_roots(m, roots, ret_reason);
-        if (r < 0)
-                return r;
-        uint64_t total = 0;
-        for (size_t i = 0; i < m->n; i++) {
-                if (m->entries[i].size > max_expanded - total) {
-                        _cleanup_free_ char *esc = manifest_escape(m->entries[i].path);
-                        manifest_set_reason(ret_reason, "entry '%s': expanded size exceeds %llu bytes (snapshots.max_expanded_bytes)",
-                                        esc ?: "?", (unsigned long long) max_expanded);
-                        return -EFBIG;
-                }
-                if (m->entries[i].type == 'f')
-                        total += m->entries[i].size;
-        }
-        *ret_meta = meta;
-        *ret_manifest = TAKE_PTR(m);
-        return 0;
-}
-
-static uint64_t snapshot_size(int comp_fd, const char *id) {
-        static const char *const files[] = { "content.tar.zst", "content.tar.gz", "manifest", "meta", "bad" };
-        _cleanup_close_ int fd = openat(comp_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        uint64_t total = 0;
-        struct stat st;
-        for (size_t i = 0; fd >= 0 && i < ELEMENTSOF(files); i++)
-                if (fstatat(fd, files[i], &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(st.st_mode))
-                        total += (uint64_t) st.st_size;
-        return total;
-}
-
-/* ---- pruning ---- */
-
-int snapshot_store_prune(int work_fd, int comp_fd, const char *component, const Policy *p) {
-        _cleanup_strv_free_ char **ids = NULL;
-        int r = snapshot_store_ids(comp_fd, &ids);
-        if (r < 0)
-                return r;
-        size_t n = strv_length(ids);
-        if (n == 0)
-                return 0;
-        _cleanup_free_ uint64_t *size = calloc(n, sizeof(uint64_t));
-        _cleanup_free_ bool *bad = calloc(n, sizeof(bool));
-        _cleanup_free_ bool *gone = calloc(n, sizeof(bool));
-        if (!size || !bad || !gone)
-                return -ENOMEM;
-        uint64_t total = 0;
-        ssize_t protect = -1;
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_close_ int fd = openat(comp_fd, ids[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                bad[i] = fd < 0 || snapshot_store_is_bad(fd);
-                size[i] = snapshot_size(comp_fd, ids[i]);
-                total += size[i];
-                if (!bad[i])
-                        protect = (ssize_t) i; /* the newest good one is never pruned */
-        }
-        uint32_t keep = p->snapshots.keep ?: 3;
-        uint64_t max_bytes = p->snapshots.max_bytes ?: 1ULL << 30;
-        size_t left = n;
-        /* Bad ones go first, then the oldest. */
-        for (int pass = 0; pass < 2; pass++)
-                for (size_t i = 0; i < n && (left > keep || total > max_bytes); i++) {
-                        if ((ssize_t) i == protect || gone[i] || bad[i] != (pass == 0))
-                                continue;
-                        char tmp[128];
-                        r = xsnprintf(tmp, sizeof tmp, "delete-%s-%s", component, ids[i]);
-                        if (r < 0)
-                                return r;
-                        /* Renamed into .work first: a power cut mid-delete leaves
-                         * no half snapshot among the good ones. */
-                        r = rename_durable(comp_fd, ids[i], work_fd, tmp);
-                        if (r < 0)
-                                return r;
-                        r = rm_rf_at(work_fd, tmp);
-                        if (r < 0)
-                                return r;
-                        gone[i] = true;
-                        left--;
-                        total -= size[i];
-                }
-        return 0;
-}
-
-int snapshot_store_commit(
-                int dir_fd,
-                int work_fd,
-                int tmp_fd,
-                const char *tmp_name,
-                int comp_fd,
-                const char *id,
-                const Manifest *m,
-                const SnapshotMeta *meta,
-                const Policy *p) {
-        _cleanup_free_ char *text = NULL;
-        size_t len;
-        int r = manifest_format(m, &text, &len);
-        if (r < 0)
-                return r;
-        r = write_atomic_at(tmp_fd, "manifest", text, len, 0600);
-        if (r < 0)
-                return r;
-        free(text);
-        text = NULL;
-        r = meta_format(meta, &text);
-        if (r < 0)
-                return r;
-        r = write_atomic_at(tmp_fd, "meta", text, strlen(text), 0600);
-        if (r < 0)
-                return r;
-        r = rename_durable(work_fd, tmp_name, comp_fd, id);
-        if (r < 0)
-                return r;
-        return snapshot_store_prune(work_fd, comp_fd, meta->component, p);
 }
 
 /* ---- create ---- */
@@ -454,7 +42,7 @@ typedef struct CreateCtx {
 } CreateCtx;
 
 static int create_refuse(CreateCtx *x, int error, const char *path, const char *what) {
-        _cleanup_free_ char *esc = manifest_escape(path);
+        _cleanup_free_ char *esc = pct_token_encode(path);
         free(x->reason);
         if (asprintf(&x->reason, "entry '%s': %s", esc ?: "?", what) < 0)
                 x->reason = NULL;
@@ -469,12 +57,9 @@ static int create_copy_data(CreateCtx *x, int fd, const struct stat *st, Manifes
         sha256_init(&ctx);
         while (done < e->size) {
                 size_t want = e->size - done < sizeof buf ? (size_t) (e->size - done) : sizeof buf;
-                ssize_t n = read(fd, buf, want);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
+                ssize_t n = loop_read(fd, buf, want);
+                if (n < 0)
+                        return (int) n;
                 if (n == 0)
                         break;
                 sha256_update(&ctx, (size_t) n, buf);
@@ -623,32 +208,6 @@ static int create_archive(int root_fd, int tmp_fd, const Policy *p, char *const 
         return 0;
 }
 
-int snapshot_txn_begin(int root_fd, const Policy *p, const char *component, const char *what, SnapshotTxn *ret) {
-        int r = snapshot_store_open(root_fd, p, true, &ret->dir_fd);
-        if (r < 0)
-                return r;
-        r = snapshot_store_lock(ret->dir_fd, true);
-        if (r < 0)
-                return r;
-        r = snapshot_store_component(ret->dir_fd, component, true, &ret->comp_fd);
-        if (r < 0)
-                return r;
-        r = snapshot_store_new_id(ret->comp_fd, ret->id);
-        if (r < 0)
-                return r;
-        r = snapshot_store_work(ret->dir_fd, &ret->work_fd);
-        if (r < 0)
-                return r;
-        r = xsnprintf(ret->tmp, sizeof ret->tmp, "%s-%s-%s", what, component, ret->id);
-        return r < 0 ? r : 0;
-}
-
-void snapshot_txn_done(SnapshotTxn *t) {
-        closep(&t->dir_fd);
-        closep(&t->comp_fd);
-        closep(&t->work_fd);
-}
-
 int snapshot_create(int root_fd, const Policy *p, const Component *c, char **ret_id) {
         _cleanup_strv_free_ char **roots = NULL;
         int r = snapshot_component_roots(c, &roots);
@@ -659,7 +218,7 @@ int snapshot_create(int root_fd, const Policy *p, const Component *c, char **ret
         r = snapshot_txn_begin(root_fd, p, c->name, "create", &t);
         if (r < 0)
                 return r;
-        r = open_subdir(t.work_fd, t.tmp, true, &tmp_fd);
+        r = snapshot_txn_mkdir(&t, &tmp_fd);
         if (r < 0)
                 return r;
 
@@ -687,27 +246,6 @@ int snapshot_create(int root_fd, const Policy *p, const Component *c, char **ret
 
 /* ---- the change check ---- */
 
-/* The newest snapshot not marked bad: its dir fd and id; -ENOENT if none. */
-static int newest_good(int comp_fd, int *ret_fd, char ret_id[static SNAPSHOT_ID_LEN + 1]) {
-        _cleanup_strv_free_ char **ids = NULL;
-        int r = snapshot_store_ids(comp_fd, &ids);
-        if (r < 0)
-                return r;
-        for (size_t i = strv_length(ids); i > 0; i--) {
-                int fd = openat(comp_fd, ids[i - 1], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0)
-                        continue;
-                if (snapshot_store_is_bad(fd)) {
-                        close(fd);
-                        continue;
-                }
-                *ret_fd = fd;
-                strcpy(ret_id, ids[i - 1]);
-                return 0;
-        }
-        return -ENOENT;
-}
-
 typedef struct NewestCtx {
         int64_t newest;
 } NewestCtx;
@@ -720,7 +258,8 @@ static int newest_one(int dir_fd, const char *name, const char *path, const stru
         return 0;
 }
 
-int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, bool *ret_changed, uint64_t *ret_newest_change_usec) {
+int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, bool refresh_cache, bool *ret_changed,
+                             uint64_t *ret_newest_change_usec) {
         _cleanup_strv_free_ char **roots = NULL;
         int r = snapshot_component_roots(c, &roots);
         if (r < 0)
@@ -737,7 +276,7 @@ int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, b
         if (r >= 0)
                 r = snapshot_store_component(dir_fd, c->name, false, &comp_fd);
         if (r >= 0)
-                r = newest_good(comp_fd, &snap_fd, id);
+                r = snapshot_store_newest_good(comp_fd, &snap_fd, id);
         if (r == -ENOENT) {
                 /* Never snapshotted: all of it counts as new. */
                 NewestCtx x = {};
@@ -773,7 +312,7 @@ int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, b
         r = manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated);
         if (r < 0)
                 return r;
-        if (updated) {
+        if (updated && refresh_cache) {
                 /* Only touched or restored (new inodes): store the new stat
                  * data so that the next check is cheap again. Skipped when
                  * another lastgood holds the store. */
@@ -794,7 +333,7 @@ int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, b
 int snapshot_create_if_changed(int root_fd, const Policy *p, const Component *c, bool *ret_created, char **ret_id) {
         bool changed;
         uint64_t newest;
-        int r = snapshot_content_changed(root_fd, p, c, &changed, &newest);
+        int r = snapshot_content_changed(root_fd, p, c, /* refresh_cache= */ true, &changed, &newest);
         if (r < 0)
                 return r;
         char *id = NULL;
@@ -807,7 +346,7 @@ int snapshot_create_if_changed(int root_fd, const Policy *p, const Component *c,
                 char nid[SNAPSHOT_ID_LEN + 1];
                 if (snapshot_store_open(root_fd, p, false, &dir_fd) >= 0 &&
                     snapshot_store_component(dir_fd, c->name, false, &comp_fd) >= 0 &&
-                    newest_good(comp_fd, &snap_fd, nid) >= 0) {
+                    snapshot_store_newest_good(comp_fd, &snap_fd, nid) >= 0) {
                         id = strdup(nid);
                         if (!id)
                                 return -ENOMEM;
@@ -820,8 +359,8 @@ int snapshot_create_if_changed(int root_fd, const Policy *p, const Component *c,
 
 /* ---- list ---- */
 
-static bool name_is_component(const char *n) {
-        return snapshot_component_name_valid(n);
+static bool component_entry(int dir_fd, const char *name) {
+        return name_is_component(name);
 }
 
 static int list_component(int dir_fd, const char *component, SnapshotInfo **list, size_t *n) {
@@ -844,10 +383,10 @@ static int list_component(int dir_fd, const char *component, SnapshotInfo **list
                 *i = (SnapshotInfo) { .component = strdup(component), .id = strdup(*id) };
                 if (!i->component || !i->id)
                         return -ENOMEM;
-                i->size_bytes = snapshot_size(comp_fd, *id);
-                _cleanup_close_ int fd = openat(comp_fd, *id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                i->size_bytes = snapshot_store_size(comp_fd, *id);
+                _cleanup_close_ int fd = -1;
                 SnapshotMeta meta;
-                if (fd < 0 || snapshot_meta_read(fd, &meta) < 0) {
+                if (snapshot_store_snapshot(comp_fd, *id, &fd) < 0 || snapshot_meta_read(fd, &meta) < 0) {
                         i->bad = true;
                         i->bad_reason = strdup("meta file missing or malformed");
                         continue;
@@ -871,7 +410,7 @@ static int list_component(int dir_fd, const char *component, SnapshotInfo **list
 }
 
 int snapshot_list(int root_fd, const Policy *p, const char *component, SnapshotInfo **ret, size_t *ret_n) {
-        if (component && !snapshot_component_name_valid(component))
+        if (component && !name_is_component(component))
                 return -EINVAL;
         SnapshotInfo *list = NULL;
         size_t n = 0;
@@ -888,7 +427,7 @@ int snapshot_list(int root_fd, const Policy *p, const char *component, SnapshotI
         if (component)
                 r = strv_push(&components, component);
         else
-                r = list_names(dir_fd, name_is_component, &components);
+                r = dir_list_at(dir_fd, component_entry, 0, &components);
         for (char **k = components; r >= 0 && k && *k; k++)
                 r = list_component(dir_fd, *k, &list, &n);
         if (r < 0) {
@@ -903,15 +442,16 @@ int snapshot_list(int root_fd, const Policy *p, const char *component, SnapshotI
 /* ---- verify ---- */
 
 static int verify_one(int comp_fd, const Component *c, char *const *roots, const Policy *p, const char *id) {
-        _cleanup_close_ int snap_fd = openat(comp_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (snap_fd < 0)
-                return -errno;
+        _cleanup_close_ int snap_fd = -1;
+        int r = snapshot_store_snapshot(comp_fd, id, &snap_fd);
+        if (r < 0)
+                return r;
         uint64_t max_entries, max_expanded;
         snapshot_limits(p, &max_entries, &max_expanded);
         SnapshotMeta meta;
         _cleanup_manifest_ Manifest *m = NULL;
         _cleanup_free_ char *reason = NULL;
-        int r = snapshot_store_load(snap_fd, c->name, roots, max_entries, max_expanded, &meta, &m, &reason);
+        r = snapshot_store_load(snap_fd, c->name, roots, max_entries, max_expanded, &meta, &m, &reason);
         ArchiveScan s = { .roots = roots, .max_entries = max_entries, .max_expanded_bytes = max_expanded,
                           .progress = snapshot_archive_progress, .progress_userdata = (void *) "verifying" };
         if (r >= 0) {
@@ -953,23 +493,9 @@ int snapshot_verify(int root_fd, const Policy *p, const Component *c, const char
         int r = snapshot_component_roots(c, &roots);
         if (r < 0)
                 return r;
-        if (id && !snapshot_id_valid(id))
-                return -EINVAL;
         _cleanup_close_ int dir_fd = -1, comp_fd = -1;
-        r = snapshot_store_open(root_fd, p, false, &dir_fd);
-        if (r < 0)
-                return r;
-        r = snapshot_store_lock(dir_fd, true);
-        if (r < 0)
-                return r;
-        r = snapshot_store_component(dir_fd, c->name, false, &comp_fd);
-        if (r < 0)
-                return r;
         _cleanup_strv_free_ char **ids = NULL;
-        if (id)
-                r = strv_push(&ids, id);
-        else
-                r = snapshot_store_ids(comp_fd, &ids);
+        r = snapshot_store_select(root_fd, p, c->name, id, &dir_fd, &comp_fd, &ids);
         if (r < 0)
                 return r;
         int ret = 0;

@@ -21,7 +21,8 @@
  * every boot takes — never load it.
  *
  * Return codes (negative errno), common to all functions:
- *   -EINVAL   bad component name, content path or snapshot id
+ *   -EINVAL   bad component name (name_is_component()), content path or
+ *             snapshot id
  *   -ENOENT   no such snapshot (restore: no usable snapshot)
  *   -EBADMSG  a snapshot or import is invalid or hostile (the reason, naming
  *             the entry, is logged); also restore when every candidate
@@ -65,10 +66,12 @@ void snapshot_set_progress(SnapshotProgressFn fn, void *userdata);
  * is hashed only when its stat data moved. *ret_newest_change_usec: newest
  * ctime among changed/added entries (0 when unchanged). No snapshot at all:
  * changed, with the newest ctime in the content. No content paths: never
- * changed. May rewrite the manifest's
- * stat cache (not its content) when files were only touched or restored.
+ * changed. With REFRESH_CACHE it rewrites the manifest's stat cache (not its
+ * content) when files were only touched or restored, so the next check is
+ * cheap again; read-only queries (status) pass false and write nothing.
  */
-int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, bool *ret_changed, uint64_t *ret_newest_change_usec) _wur_;
+int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, bool refresh_cache, bool *ret_changed,
+                             uint64_t *ret_newest_change_usec) _wur_;
 
 /* Always makes a new snapshot of C, then prunes (keep, max_bytes; never the
  * newest good one). *ret_id: the new id (free()). */
@@ -89,7 +92,9 @@ int snapshot_verify(int root_fd, const Policy *p, const Component *c, const char
 /*
  * Restores C's content from snapshot ID, or, with ID NULL, from the newest
  * one that verifies (trying older ones when one fails; those are marked
- * bad), created before BEFORE_USEC when that is not 0. Each content path is
+ * bad) whose content predates BEFORE_USEC when that is not 0: BEFORE_USEC
+ * is the ctime of a change, and the snapshot's newest content ctime must be
+ * older, so that it cannot hold that change. Each content path is
  * extracted into a staging dir beside it, checked completely, then swapped
  * in with renameat2(RENAME_EXCHANGE). The replaced content is moved below
  * KEEP_DIR (a path beneath the root, created), e.g.
@@ -106,7 +111,7 @@ int snapshot_restore(
                 char **ret_id) _wur_;
 
 /* The keep dir snapshot_restore() uses when given NULL:
- * /var/lib/lastgood/replaced/<component>/<UTC time stamp>. */
+ * LASTGOOD_REPLACED_DIR/<component>/<UTC time stamp>. */
 int snapshot_default_keep_dir(const char *component, char **ret) _wur_;
 
 /* Takes HOST_FILE (a path on the host: tar, tar.zst or tar.gz) as a new
@@ -121,7 +126,3 @@ int snapshot_import(int root_fd, const Policy *p, const Component *c, const char
  * there is nothing to do. Returns 1 when something was recovered, 0 when
  * nothing was to do. */
 int snapshot_recover_interrupted(int root_fd, const Policy *p) _wur_;
-
-/* Validates a component name as used in paths: [A-Za-z0-9_.@+-], not
- * starting with '.', at most 64 bytes. */
-bool snapshot_component_name_valid(const char *name);

@@ -2,34 +2,40 @@
 #pragma once
 
 /*
- * The ladder's steps and their bookkeeping: restore-content (snapshot.c),
- * quarantine (quarantine.c), safe-mode (safemode.c); the events they leave
- * in the hash-chained log; archiving the crash records they acted on.
+ * The ladder's steps: restore-content (snapshot.c), quarantine
+ * (quarantine.c), safe-mode (safemode.c). A step acts on the system and
+ * returns what it did; it never writes the boot record or the event log —
+ * the boot flow (agent/bootflow.c) records the result.
  */
 
 #include "recovery/culprit.h"
-#include "recovery/ladder.h"
+
+#define STEP_EVIDENCE_MAX 4
+
+typedef struct StepEvidence {
+        const char *key;  /* static: [a-z0-9_] */
+        char value[256];
+} StepEvidence;
 
 typedef struct StepResult {
+        LadderStep step;
+        char action[48];   /* "restore-content", "quarantine:skipped", "safe-mode:failed", … */
         char message[512]; /* what was done and why, one line */
+        StepEvidence evidence[STEP_EVIDENCE_MAX]; /* what the step adds to the event */
+        size_t n_evidence;
 } StepResult;
 
 /*
- * Performs STEP for culprit C. Returns 0 when done; -EALREADY when the step
- * does not apply (nothing to restore: the content is already its known-good
- * state); -EPERM when the policy forbids it (quarantine: never); other
- * negative errno on failure. res->message says which, in every case.
+ * Performs STEP for culprit C (C->component may be NULL for safe mode: a
+ * loop without a suspect). root_fd is the installed system, runtime_fd where
+ * its /run is. Returns 0 when done; -EALREADY when the step does not apply
+ * (nothing to restore: the content is already its known-good state); -EPERM
+ * when the policy forbids it (quarantine: never); other negative errno on
+ * failure. *ret is filled in every case.
  */
-int steps_run(const LadderInput *in, LadderStep step, const Culprit *c, uint32_t incident, const CrashEvidence *ev,
-              StepResult *res) _wur_;
+int steps_run(int root_fd, int runtime_fd, const Policy *p, LadderStep step, const Culprit *c, uint32_t incident,
+              StepResult *ret) _wur_;
 
-/* Appends one event (type, component, action, message) with the evidence. */
-void steps_record_event(const LadderInput *in, const char *type, const char *component, const char *action,
-                        const char *message, const CrashEvidence *ev, const Culprit *c);
-
-/* Archives the crash records to /var/lib/lastgood/crashes and clears them
- * from pstore (efi-pstore records would fill the NVRAM otherwise). */
-void steps_archive_crash_records(const LadderInput *in, const CrashEvidence *ev);
-
-/* Finishes or undoes what a power cut interrupted. */
+/* Finishes or undoes what a power cut interrupted (every boot, cheap).
+ * Failures are logged and ignored: the boot goes on. */
 void steps_recover_interrupted(int root_fd, const Policy *p);

@@ -5,15 +5,24 @@
 #   - the boot count is never lost (and never goes backwards while unconfirmed);
 #   - the state record is always readable;
 #   - component content is wholly old or wholly new;
-#   - the quarantine registry agrees with the files;
+#   - the quarantine registry agrees with the files (modprobe.d, the unit
+#     mask, the content) and has nothing left half applied or released;
 #   - the event log's hash chain is intact.
-# Reports how many injection points each flow has and how many were covered.
+# Every run must also be the one that was enumerated: the same preparation
+# (content hash) and the same durable steps up to the injected one; a flow
+# with no injection point fails the run (a check that cannot fail is a
+# defect). Reports how many injection points each flow has.
 #
-# Needs the test build (fault points compiled in): build/test/lastgood.
+# Needs the test build (fault points compiled in): $BUILDDIR/test/lastgood
+# (BUILDDIR defaults to build/; LASTGOOD_BIN overrides the binary itself).
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 LG=${LASTGOOD_BIN:-${BUILDDIR:-$TOP/build}/test/lastgood}
 [[ "$LG" = /* ]] || LG=$TOP/$LG
+if [[ ! -x $LG ]]; then
+  echo "fault injection: no test binary at $LG (make BUILDDIR=${BUILDDIR:-build} ${BUILDDIR:-build}/test/lastgood)" >&2
+  exit 2
+fi
 export ASAN_OPTIONS=detect_leaks=0:halt_on_error=1
 # tmpfs when there is one: fsync is free there, and what is checked is the
 # state after a simulated power cut, not the disk's own durability.
@@ -23,6 +32,10 @@ trap 'rm -rf "$W"' EXIT
 total_points=0
 total_runs=0
 failures=0
+# *_exdev: the same, with every tree move taking the copy fallback (a
+# separate /var): copy, rename into place, remove the original.
+flows=(boot confirm snapshot restore quarantine release quarantine_exdev release_exdev)
+declare -A points
 
 POLICY='version: 1
 boot:
@@ -46,13 +59,31 @@ prep_base() {
   rm -rf "$R"; mkdir -p "$R/etc/lastgood" "$R/etc/sensor/sub" "$R/pstore" "$R/etc/systemd/system" "$R/etc/modprobe.d"
   printf '%s\n' "$POLICY" >"$R/etc/lastgood/policy.yaml"; chmod 644 "$R/etc/lastgood/policy.yaml"
   echo good >"$R/etc/sensor/rules.bin"; echo good2 >"$R/etc/sensor/sub/x"
+  # Deterministic preparation, whatever the machine's load. The snapshot's
+  # manifest does not trust the stat data of a file changed less than 50 ms
+  # (RACY_MARGIN_NS in recovery/manifest.c) before it was made, and rehashes
+  # and rewrites it at the next comparison: content this fresh would make
+  # that write (an injection point) come and go with the timing.
+  sleep 0.1
 }
-prep_boot() { prep_base; lg "$R" b1 boot; lg "$R" b1 confirm; lg "$R" b2 boot; } >/dev/null 2>&1
+# Touched (same bytes, new stat data) after the snapshot: the next failed
+# boot's comparison refreshes the manifest's stat cache, always.
+prep_boot() { prep_base; lg "$R" b1 boot; lg "$R" b1 confirm; touch "$R/etc/sensor/rules.bin"; lg "$R" b2 boot; } >/dev/null 2>&1
 prep_confirm() { prep_base; lg "$R" b1 boot; } >/dev/null 2>&1
-prep_snapshot() { prep_base; lg "$R" b1 boot; lg "$R" b1 confirm; echo newer >"$R/etc/sensor/rules.bin"; } >/dev/null 2>&1
+# The change must be seen as made after the known-good snapshot, or the
+# restore would be skipped and the later flows would start from another
+# state. Deciding that compares a ctime (the kernel's coarse clock, up to a
+# tick behind) with the snapshot's times; a change within a tick of the
+# snapshot is ambiguous. The product's fix (decide "changed" from manifests,
+# not clocks) is another issue; here the preparation waits out the tick.
+prep_snapshot() { prep_base; lg "$R" b1 boot; lg "$R" b1 confirm; sleep 0.02; echo newer >"$R/etc/sensor/rules.bin"; } >/dev/null 2>&1
 prep_restore() { prep_snapshot; echo bad >"$R/etc/sensor/rules.bin"; rm "$R/etc/sensor/sub/x"; lg "$R" b2 boot; } >/dev/null 2>&1
-prep_quarantine() { prep_restore; lg "$R" b3 boot; echo bad >"$R/etc/sensor/rules.bin"; } >/dev/null 2>&1
+# The restore did not help (the boot fails again, the content as restored):
+# the next failed boot escalates to quarantine.
+prep_quarantine() { prep_restore; lg "$R" b3 boot; } >/dev/null 2>&1
 prep_release() { prep_quarantine; lg "$R" b4 boot; } >/dev/null 2>&1
+prep_quarantine_exdev() { LASTGOOD_TEST_FORCE_EXDEV=1 prep_quarantine; }
+prep_release_exdev() { LASTGOOD_TEST_FORCE_EXDEV=1 prep_release; }
 
 flow_boot() { lg "$R" "$1" boot; }
 flow_confirm() { lg "$R" b1 confirm; }
@@ -60,6 +91,8 @@ flow_snapshot() { lg "$R" b1 snapshot create sensor; }
 flow_restore() { lg "$R" "$1" boot; }
 flow_quarantine() { lg "$R" "$1" boot; }
 flow_release() { lg "$R" b5 quarantine release sensor; }
+flow_quarantine_exdev() { LASTGOOD_TEST_FORCE_EXDEV=1 flow_quarantine "$@"; }
+flow_release_exdev() { LASTGOOD_TEST_FORCE_EXDEV=1 flow_release "$@"; }
 
 check_invariants() { # FLOW LABEL OLD_HASH NEW_HASH COUNT_BEFORE
   local flow=$1 label=$2 old=$3 new=$4 before=$5 st h
@@ -77,9 +110,17 @@ check_invariants() { # FLOW LABEL OLD_HASH NEW_HASH COUNT_BEFORE
   if [[ $h != "$old" && $h != "$new" && ! ( $h == absent && $q == *sensor* ) ]]; then
     echo "FAIL $label: content is neither old ($old) nor new ($new) nor quarantined: $h"; return 1
   fi
+  # The rerun finished whatever was pending: nothing half applied or released.
+  local pending; pending=$(lg "$R" check quarantine list --json 2>/dev/null |
+    jq -r '[.quarantined[] | select(.state != "active") | "\(.component)=\(.state)"] | join(",")' 2>/dev/null || echo ERR)
+  if [[ -n $pending ]]; then echo "FAIL $label: quarantine left pending after the rerun: $pending"; return 1; fi
   local blk=no; grep -qs 'blacklist sensor' "$R/etc/modprobe.d/lastgood-quarantine.conf" && blk=yes
   if [[ $q == *sensor* && $blk == no ]] || [[ $q != *sensor* && $blk == yes ]]; then
     echo "FAIL $label: registry ($q) disagrees with modprobe.d (blacklisted=$blk)"; return 1
+  fi
+  local mask=no; [[ $(readlink "$R/etc/systemd/system/sensor.service" 2>/dev/null) == /dev/null ]] && mask=yes
+  if [[ $q == *sensor* && $mask == no ]] || [[ $q != *sensor* && $mask == yes ]]; then
+    echo "FAIL $label: registry ($q) disagrees with the unit mask (masked=$mask)"; return 1
   fi
   if [[ $q == *sensor* && -e "$R/etc/sensor" ]] || [[ $q != *sensor* && ! -e "$R/etc/sensor" ]]; then
     echo "FAIL $label: registry ($q) disagrees with the content ($(ls "$R/etc" | tr '\n' ' '))"; return 1
@@ -90,31 +131,49 @@ check_invariants() { # FLOW LABEL OLD_HASH NEW_HASH COUNT_BEFORE
   return 0
 }
 
-for flow in boot confirm snapshot restore quarantine release; do
+steps() { cut -d' ' -f2 "$1" 2>/dev/null | head -n "$2"; } # TRACE N: the names of its first N steps
+
+for flow in "${flows[@]}"; do
   R=$W/root
   "prep_$flow"
   old=$(content_hash "$R")
   rm -f "$W/trace"
   LASTGOOD_FAULT_TRACE=$W/trace "flow_$flow" rerun-boot >/dev/null 2>&1
   new=$(content_hash "$R")
-  n=$(wc -l <"$W/trace" 2>/dev/null || echo 0)
+  n=0; [[ -f $W/trace ]] && n=$(wc -l <"$W/trace")
   covered=0
   for ((i = 1; i <= n; i++)); do
     for mode in kill ENOSPC EIO; do
       "prep_$flow"
-      before=$(lg "$R" check status --json 2>/dev/null | jq -r .failed_boots)
+      label="$flow@$i($(sed -n "${i}p" "$W/trace" | cut -d' ' -f2))/$mode"
+      if [[ $(content_hash "$R") != "$old" ]]; then
+        echo "FAIL $label: the preparation differs from the enumerated one (content $(content_hash "$R"), not $old)"
+        failures=$((failures + 1)); total_runs=$((total_runs + 1)); continue
+      fi
+      # `status` refreshes the snapshot's stat cache (a durable write):
+      # asked of a copy, so that the flow starts from the enumerated state.
+      rm -rf "$W/peek"; cp -a "$R" "$W/peek"
+      before=$(lg "$W/peek" check status --json 2>/dev/null | jq -r .failed_boots)
+      rm -f "$W/cut-trace"
       if [[ $mode == kill ]]; then
-        LASTGOOD_FAULT_AT=$i "flow_$flow" cut-boot >/dev/null 2>&1
+        LASTGOOD_FAULT_TRACE=$W/cut-trace LASTGOOD_FAULT_AT=$i "flow_$flow" cut-boot >/dev/null 2>&1
       else
-        LASTGOOD_FAULT_AT=$i LASTGOOD_FAULT_ERRNO=$mode "flow_$flow" cut-boot >/dev/null 2>&1
+        LASTGOOD_FAULT_TRACE=$W/cut-trace LASTGOOD_FAULT_AT=$i LASTGOOD_FAULT_ERRNO=$mode "flow_$flow" cut-boot >/dev/null 2>&1
         rc=$?
-        if [[ $flow == boot || $flow == restore || $flow == quarantine ]] && ((rc != 0)); then
-          echo "FAIL $flow@$i/$mode: boot exited $rc on an injected error (must always exit 0)"; failures=$((failures + 1))
+        if [[ $flow == boot || $flow == restore || $flow == quarantine* ]] && ((rc != 0)); then
+          echo "FAIL $label: boot exited $rc on an injected error (must always exit 0)"; failures=$((failures + 1))
         fi
+      fi
+      # The fault must hit the step it was enumerated as: a run that took
+      # other steps on the way would test something else under its name.
+      if [[ $(steps "$W/cut-trace" "$i") != "$(steps "$W/trace" "$i")" ]]; then
+        echo "FAIL $label: the steps up to the injected one differ from the enumerated ones:" \
+          "$(steps "$W/cut-trace" "$i" | tr '\n' ' ')"
+        failures=$((failures + 1))
       fi
       # the rerun: the next boot (power cut) or the same command again
       "flow_$flow" after-cut >/dev/null 2>&1
-      if check_invariants "$flow" "$flow@$i($(sed -n "${i}p" "$W/trace" | cut -d' ' -f2))/$mode" "$old" "$new" "${before:-0}"; then
+      if check_invariants "$flow" "$label" "$old" "$new" "${before:-0}"; then
         :
       else
         failures=$((failures + 1))
@@ -123,8 +182,14 @@ for flow in boot confirm snapshot restore quarantine release; do
     done
     covered=$((covered + 1))
   done
-  printf '%-11s %3d injection points, %3d covered (kill, ENOSPC, EIO each)\n' "$flow" "$n" "$covered"
+  printf '%-16s %3d injection points, %3d covered (kill, ENOSPC, EIO each)\n' "$flow" "$n" "$covered"
+  if ((n == 0)); then
+    echo "FAIL $flow: no injection point (the flow did nothing durable: its checks cannot fail)"
+    failures=$((failures + 1))
+  fi
+  points[$flow]=$n
   total_points=$((total_points + n))
 done
-echo "fault injection: $total_points points, $total_runs runs, $failures failures"
+per_flow=$(for flow in "${flows[@]}"; do printf '%s %s, ' "$flow" "${points[$flow]}"; done)
+echo "fault injection: $total_points points (${per_flow%, }), $total_runs runs, $failures failures"
 ((failures == 0))

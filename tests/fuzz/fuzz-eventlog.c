@@ -28,7 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 size_t len = (size_t) ((nl ? nl : end) - p);
                 EventRecord r;
                 if (eventlog_parse_line(p, len, &r) == 0) {
-                        if (!r.type || !r.time || !r.message || strlen(r.prev) != 64)
+                        if (!r.type_name || !r.time || !r.message || strlen(r.prev) != 64)
+                                abort();
+                        /* the name maps to a type of the table, or to none */
+                        if (r.type != _EVENT_TYPE_INVALID && !streq(event_type_to_string(r.type), r.type_name))
                                 abort();
                         event_record_done(&r);
                 } else

@@ -5,17 +5,21 @@
 # the corpus; crashes are saved under tests/fuzz/artifacts/ and fail the run
 # (turn each into a regression seed in the corpus and a unit test).
 #
-#   tests/fuzz/run.sh [SECONDS_PER_TARGET]   (default 60)
+#   tests/fuzz/run.sh [SECONDS_PER_TARGET]   (default 60; 0: build only)
+#
+# The sources are the Makefile's (make print-lib-srcs), and so are the
+# warnings (make print-warn-flags: -Wall -Wextra -Werror …).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${1:-60}
 CC=${FUZZ_CC:-clang}
 command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (apt-get install clang)" >&2; exit 1; }
-OUT=build/fuzz
+OUT=${BUILDDIR:-build}/fuzz
 mkdir -p "$OUT" tests/fuzz/artifacts
 PKGS="efivar blkid yaml-0.1 nettle zlib libarchive"
 SRCS=$(make -s --no-print-directory print-lib-srcs)
-FLAGS="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. $(pkg-config --cflags $PKGS)"
+WARN=$(make -s --no-print-directory print-warn-flags)
+FLAGS="-g -O1 -std=gnu11 -D_GNU_SOURCE $WARN -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I. $(pkg-config --cflags $PKGS)"
 
 # The modules are compiled once, without the fuzzer's main.
 objs=()
@@ -33,6 +37,10 @@ for t in tests/fuzz/fuzz-*.c; do
   name=$(basename "$t" .c); name=${name#fuzz-}
   bin=$OUT/fuzz-$name
   $CC $FLAGS "$t" "${objs[@]}" $(pkg-config --libs $PKGS) -ldl -o "$bin"
+  if ((SECS == 0)); then
+    echo "fuzz: built $bin"
+    continue
+  fi
   corpus=tests/fuzz/corpus/$name
   work=$OUT/corpus-$name
   rm -rf "$work"; mkdir -p "$work"

@@ -34,6 +34,19 @@ t_man8_covers_every_verb_and_option() {
   done
 }
 
+t_man8_lists_every_event_type() {
+  # The table in agent/eventlog.c is the one source: each type and its
+  # MESSAGE_ID appear in lastgood(8).
+  local page n=0 name id
+  page=$(render "$MAN8")
+  while read -r name id; do
+    n=$((n + 1))
+    grep -qF -- "$name" <<<"$page" || fail "lastgood(8) lacks the event type $name"
+    grep -qF -- "MESSAGE_ID=$id" <<<"$page" || fail "lastgood(8) lacks the MESSAGE_ID of $name"
+  done < <(sed -n 's/^ *\[EVENT_[A-Z_]*\] = { "\([a-z-]*\)", "\([0-9a-f]\{32\}\)".*/\1 \2/p' "$TOP/agent/eventlog.c")
+  ((n >= 16)) || fail "found only $n event types in agent/eventlog.c"
+}
+
 t_man5_covers_every_policy_key() {
   write_policy 'components:
   - name: x

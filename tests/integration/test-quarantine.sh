@@ -2,8 +2,9 @@
 # `lastgood quarantine list|release` through the binary: a round trip back to
 # the prior bytes (diff -r and a stat/sha256 listing against a pre-copy, with
 # a pre-existing unit override and modprobe.d file), two components, the
-# `quarantine: never` refusal, exit codes, the event log, a real EXDEV, and a
-# power cut at every durable step of apply and release.
+# `quarantine: never` refusal, exit codes, the event log, a real EXDEV, a
+# power cut at every durable step of apply and release, and a damaged
+# registry read as "quarantined, state unknown".
 #
 # The ladder applies quarantines at boot; until then the test build's hidden
 # `quarantine apply COMPONENT` (compiled only with fault injection) reaches
@@ -235,6 +236,69 @@ cut_loop() {
     if [[ -s "$T/failures" ]]; then return 0; fi
   done
   return 0
+}
+
+# A damaged registry reads as "quarantined, state unknown", never as "not
+# quarantined": status says so, confirm takes no known-good snapshot of the
+# component, and a crash loop does not blame (and restore) it again.
+UNKNOWN_POLICY='version: 1
+boot:
+  max_failed_boots: 1
+  state: file
+components:
+  - name: vendor
+    content: [/opt/vendor/defs]'
+
+torn_registry() {
+  mkdir -p "$ROOT/var/lib/lastgood/quarantine"
+  printf 'lastgood-quarantine-registry 1\nentry vendor active 1 1 -\ncontent /opt/vendor/de' \
+    >"$ROOT/var/lib/lastgood/quarantine/registry"
+}
+
+t_corrupt_registry_status_and_confirm() {
+  write_policy "$UNKNOWN_POLICY"
+  mkdir -p "$ROOT/opt/vendor/defs"
+  echo good >"$ROOT/opt/vendor/defs/a.sig"
+  torn_registry
+  lg status --json
+  assert_rc 0
+  assert_eq "$(jq -c '.components[0] | [.name, .quarantined, .quarantine_state_known]' <<<"$OUT")" \
+    '["vendor",true,false]' "status --json of a component in unknown state"
+  lg status
+  assert_out 'vendor +QUARANTINED, state unknown'
+  lg quarantine list
+  assert_rc 1
+  boot
+  lg confirm
+  assert_rc 0
+  assert_err 'treating vendor as quarantined \(state unknown\)'
+  lg snapshot list --json
+  assert_eq "$(jq -c '[.[] | select(.component == "vendor")] | length' <<<"$OUT")" 0 \
+    "confirm took a known-good snapshot of a component whose quarantine state is unknown"
+  # The same root with the registry gone: the component is live, and
+  # confirm snapshots it (the check above is not vacuous).
+  rm "$ROOT/var/lib/lastgood/quarantine/registry"
+  lg status --json
+  assert_eq "$(jq -c '.components[0] | [.quarantined, .quarantine_state_known]' <<<"$OUT")" '[false,true]'
+  boot
+  lg confirm
+  lg snapshot list --json
+  assert_eq "$(jq -c '[.[] | select(.component == "vendor")] | length' <<<"$OUT")" 1 "snapshot once live"
+}
+
+t_corrupt_registry_no_culprit() {
+  write_policy "$UNKNOWN_POLICY"
+  mkdir -p "$ROOT/opt/vendor/defs"
+  echo good >"$ROOT/opt/vendor/defs/a.sig"
+  boot
+  lg confirm
+  assert_rc 0
+  echo bad >"$ROOT/opt/vendor/defs/a.sig"
+  torn_registry
+  boot; boot; boot
+  assert_out 'vendor: quarantine state unknown'
+  assert_eq "$(cat "$ROOT/opt/vendor/defs/a.sig")" bad "a component in unknown quarantine state was restored"
+  assert_eq "$(status_field culprit)" null "culprit"
 }
 
 t_power_cut_apply() { cut_loop apply; }

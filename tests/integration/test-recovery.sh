@@ -204,4 +204,23 @@ t_unknown_failures_not_counted_when_policy_says_so() {
   assert_eq "$(status_field failed_boots)" 1 "a crash counts"
 }
 
+# Regression: once the ladder is exhausted its event is written and the log
+# still verifies (the type was missing from the event table: every such
+# append failed with EINVAL, at every boot of the loop).
+t_ladder_exhausted_is_logged_and_verifies() {
+  setup_good "$POLICY
+recovery:
+  ladder: [restore-content]"
+  echo beta-bad >"$ROOT/etc/beta/rules.bin"
+  fail_boots 3; assert_out 'mode=recovery:restore-content'
+  fail_boots 2; assert_out 'exhausted'
+  grep -q 'Failed to append' <<<"$ERR" && fail "the event was not appended: $ERR"
+  lg log --json
+  jq -e 'map(select(.type == "ladder-exhausted" and .component == "beta")) | length == 1' <<<"$OUT" >/dev/null ||
+    fail "no ladder-exhausted event for beta: $OUT"
+  jq -e 'map(select(.type == "ladder-exhausted")) | .[0].message_id | test("^[0-9a-f]{32}$")' <<<"$OUT" >/dev/null ||
+    fail "the ladder-exhausted event has no MESSAGE_ID: $OUT"
+  lg log verify; assert_rc 0 "event chain intact after exhaustion"
+}
+
 run_tests

@@ -147,6 +147,15 @@ static void expect_intact(const Fixture *f, size_t want_lines) {
         assert_int_equal(lines, want_lines);
 }
 
+/* Every line of the log, read back: WANT of them. */
+static EventRecord *read_records(const Fixture *f, size_t want) {
+        EventRecord *recs = NULL;
+        size_t n = 0;
+        assert_int_equal(eventlog_read(f->root_fd, &recs, &n), 0);
+        assert_int_equal(n, want);
+        return recs;
+}
+
 static void test_roundtrip(void **state) {
         Fixture *f = *state;
         Event e = {
@@ -165,14 +174,13 @@ static void test_roundtrip(void **state) {
         assert_int_equal(eventlog_append(f->root_fd, &e2), 2);
         expect_intact(f, 2);
 
-        EventRecord *recs = NULL;
-        size_t n = 0;
-        assert_int_equal(eventlog_read(f->root_fd, &recs, &n), 0);
-        assert_int_equal(n, 2);
+        size_t n = 2;
+        EventRecord *recs = read_records(f, n);
         assert_true(recs[0].valid);
         assert_int_equal(recs[0].seq, 1);
         assert_int_equal(recs[0].line, 1);
-        assert_string_equal(recs[0].type, EVENT_RECOVERY_RESTORE);
+        assert_int_equal(recs[0].type, EVENT_RECOVERY_RESTORE);
+        assert_string_equal(recs[0].type_name, "recovery-restore");
         assert_string_equal(recs[0].component, "sensor");
         assert_string_equal(recs[0].action, "restore-content");
         assert_string_equal(recs[0].message, "restored \"sensor\"\nfrom snapshot");
@@ -200,13 +208,18 @@ static void test_roundtrip(void **state) {
         assert_non_null(strstr(ls.l[1], "\"prev\":\""));
         lines_write(f, &ls);
         event_records_free(recs, n);
-        assert_string_equal(event_type_message_id(EVENT_RECOVERY_RESTORE), EVENT_RECOVERY_RESTORE_MESSAGE_ID);
+        /* The README documents this one: journalctl MESSAGE_ID=… */
+        assert_string_equal(event_type_message_id(EVENT_RECOVERY_RESTORE), "dc19036c2ac839d0b792ce2b385a3760");
 }
 
 static void test_append_refuses_bad_events(void **state) {
         Fixture *f = *state;
-        Event e = { .type = "made-up", .message = "x" };
+        Event e = { .type = _EVENT_TYPE_MAX, .message = "x" };
         assert_int_equal(eventlog_append(f->root_fd, &e), -EINVAL);
+        Event e1 = { .type = _EVENT_TYPE_INVALID, .message = "x" };
+        assert_int_equal(eventlog_append(f->root_fd, &e1), -EINVAL);
+        Event e0 = { .message = "a zeroed Event has no type" };
+        assert_int_equal(eventlog_append(f->root_fd, &e0), -EINVAL);
         Event e2 = { .type = EVENT_INTERNAL_ERROR };
         assert_int_equal(eventlog_append(f->root_fd, &e2), -EINVAL);
         assert_int_equal(access(f->path, F_OK), -1);
@@ -520,6 +533,71 @@ static void test_concurrent_appends(void **state) {
         expect_intact(f, 80);
 }
 
+/* The one table: every type has a unique stable name and a unique 32-hex
+ * MESSAGE_ID, and names map back to their type. */
+static void test_type_table_complete(void **unused) {
+        for (EventType t = _EVENT_TYPE_UNSET + 1; t < _EVENT_TYPE_MAX; t++) {
+                const char *name = event_type_to_string(t), *id = event_type_message_id(t);
+                assert_non_null(name);
+                assert_non_null(id);
+                assert_int_equal(strlen(id), 32);
+                assert_int_equal(strspn(id, "0123456789abcdef"), 32);
+                assert_int_equal(event_type_from_string(name), t);
+                int prio = event_type_priority(t);
+                assert_true(prio >= 3 && prio <= 7);
+                for (EventType u = _EVENT_TYPE_UNSET + 1; u < t; u++) {
+                        assert_string_not_equal(event_type_to_string(u), name);
+                        assert_string_not_equal(event_type_message_id(u), id);
+                }
+        }
+        assert_null(event_type_to_string(_EVENT_TYPE_UNSET));
+        assert_null(event_type_to_string(_EVENT_TYPE_MAX));
+        assert_null(event_type_message_id(_EVENT_TYPE_INVALID));
+        assert_int_equal(event_type_from_string("made-up"), _EVENT_TYPE_INVALID);
+        assert_int_equal(event_type_from_string(NULL), _EVENT_TYPE_INVALID);
+        /* The type whose append used to fail with EINVAL. */
+        assert_int_equal(event_type_from_string("ladder-exhausted"), EVENT_LADDER_EXHAUSTED);
+}
+
+/* Every type can be written, and reads back as itself. */
+static void test_every_type_appends(void **state) {
+        Fixture *f = *state;
+        size_t n = 0;
+        for (EventType t = _EVENT_TYPE_UNSET + 1; t < _EVENT_TYPE_MAX; t++, n++) {
+                Event e = { .type = t, .message = "m" };
+                assert_int_equal(eventlog_append(f->root_fd, &e), (int) n + 1);
+        }
+        expect_intact(f, n);
+        EventRecord *recs = read_records(f, n);
+        for (size_t i = 0; i < n; i++) {
+                assert_int_equal(recs[i].type, (EventType) (i + 1));
+                assert_string_equal(recs[i].type_name, event_type_to_string(recs[i].type));
+        }
+        event_records_free(recs, n);
+}
+
+/* A type this version does not know (a newer lastgood wrote it) reads back
+ * as invalid but keeps its name, verifies, and is chained to. */
+static void test_unknown_type_from_a_newer_version(void **state) {
+        Fixture *f = *state;
+        append_n(f, 1);
+        Lines ls;
+        lines_read(f, &ls);
+        line_replace(&ls, 0, "\"type\":\"boot-counted\"", "\"type\":\"from-the-future\"");
+        lines_write(f, &ls);
+        expect_intact(f, 1);
+        Event e = { .type = EVENT_BOOT_COUNTED, .message = "after" };
+        assert_int_equal(eventlog_append(f->root_fd, &e), 2);
+        expect_intact(f, 2);
+        EventRecord *recs = read_records(f, 2);
+        assert_true(recs[0].valid);
+        assert_int_equal(recs[0].type, _EVENT_TYPE_INVALID);
+        assert_string_equal(recs[0].type_name, "from-the-future");
+        assert_null(event_type_message_id(recs[0].type));
+        assert_int_equal(recs[1].type, EVENT_BOOT_COUNTED);
+        event_records_free(recs, 2);
+}
+
 static void test_parse_line_strict(void **state) {
         const char *good = "{\"seq\":7,\"time\":\"t\",\"boot_id\":null,\"type\":\"boot-counted\",\"component\":\"a\","
                            "\"action\":null,\"message\":\"m \\u00e9 \\ud83d\\ude00\",\"evidence\":{\"k\":\"v\"},"
@@ -527,6 +605,7 @@ static void test_parse_line_strict(void **state) {
         EventRecord r;
         assert_int_equal(eventlog_parse_line(good, strlen(good), &r), 0);
         assert_int_equal(r.seq, 7);
+        assert_int_equal(r.type, EVENT_BOOT_COUNTED);
         assert_string_equal(r.message, "m \xc3\xa9 \xf0\x9f\x98\x80");
         event_record_done(&r);
 
@@ -603,6 +682,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_corrupt_tail_rotates, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_symlink_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
+                cmocka_unit_test(test_type_table_complete),
+                cmocka_unit_test_setup_teardown(test_every_type_appends, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unknown_type_from_a_newer_version, setup, teardown),
                 cmocka_unit_test(test_parse_line_strict),
                 cmocka_unit_test(test_tail_analyze),
         };

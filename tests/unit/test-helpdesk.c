@@ -2,6 +2,7 @@
 #include "unit.h"
 
 #include "agent/helpdesk.h"
+#include "lib/encode.h"
 #include "lib/rootfs.h"
 
 typedef struct Fixture {
@@ -386,7 +387,7 @@ static void test_base32_round_trip(void **state) {
         assert_int_equal(len, 32);
         assert_memory_equal(back, key, 32);
         free(s);
-        assert_int_equal(helpdesk_key_to_hex(key, sizeof key, &s), 0);
+        assert_int_equal(hex_encode(key, sizeof key, &s), 0);
         assert_int_equal(strlen(s), 64);
         assert_int_equal(helpdesk_key_parse(s, back, &len), 0);
         assert_memory_equal(back, key, 32);

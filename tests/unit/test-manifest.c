@@ -19,29 +19,6 @@ static int parse(const char *body, Manifest **ret, char **reason) {
         return r;
 }
 
-static void test_escape_roundtrip(void **state) {
-        const char *cases[] = { "plain", "with space", "new\nline", "100%", "-", "--", "\xc3\xbc", "tab\there" };
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-                char *e = manifest_escape(cases[i]);
-                assert_non_null(e);
-                assert_null(strchr(e, ' '));
-                assert_null(strchr(e, '\n'));
-                assert_string_not_equal(e, "-");
-                char *d = NULL;
-                assert_int_equal(manifest_unescape(e, &d), 0);
-                assert_string_equal(d, cases[i]);
-                free(e);
-                free(d);
-        }
-        char *d = NULL;
-        /* non-canonical spellings are refused: one path, one spelling */
-        assert_int_equal(manifest_unescape("%41", &d), -EBADMSG);
-        assert_int_equal(manifest_unescape("%2d", &d), -EBADMSG);
-        assert_int_equal(manifest_unescape("%00", &d), -EBADMSG);
-        assert_int_equal(manifest_unescape("%2", &d), -EBADMSG);
-        assert_int_equal(manifest_unescape("a%", &d), -EBADMSG);
-}
-
 static void test_parse_format_roundtrip(void **state) {
         char body[2048];
         snprintf(body, sizeof body,
@@ -310,7 +287,6 @@ static void test_walk_and_compare_live(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_escape_roundtrip),
                 cmocka_unit_test(test_parse_format_roundtrip),
                 cmocka_unit_test(test_parse_refuses),
                 cmocka_unit_test(test_symlink_containment),

@@ -6,8 +6,10 @@
 
 #include "agent/eventlog.h"
 #include "agent/record.h"
-#include "recovery/pstore.h"
+#include "lib/paths.h"
 #include "lib/rootfs.h"
+#include "recovery/crash-archive.h"
+#include "recovery/pstore.h"
 
 /* Fixtures are found from the source tree: LASTGOOD_TOP, else the directory
  * this file was compiled from (make runs from the top, as run-all.sh does). */
@@ -614,17 +616,17 @@ static void test_read_skips_links_and_specials(void **state) {
 
         /* and archive-and-clear leaves them alone, copying nothing */
         char *name = (char *) "unset";
-        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, PSTORE_ARCHIVE_DIR, &name), 0);
+        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, LASTGOOD_CRASH_DIR, &name), 0);
         assert_null(name);
         assert_int_equal(count_entries(d->pstore, "dmesg-"), 3);
 
         /* a name the kernel never makes (no archive name is built from it) */
         unit_write(d->pstore, "dmesg-efi-1 \x1b[2J", "Oops#1 Part1\n");
-        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, PSTORE_ARCHIVE_DIR, &name), 0);
+        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, LASTGOOD_CRASH_DIR, &name), 0);
         assert_null(name);
         assert_int_equal(count_entries(d->pstore, "dmesg-"), 4);
         char a[300];
-        snprintf(a, sizeof a, "%s%s", d->root, PSTORE_ARCHIVE_DIR);
+        snprintf(a, sizeof a, "%s%s", d->root, LASTGOOD_CRASH_DIR);
         assert_int_equal(count_entries(a, ""), 0);
 }
 
@@ -669,7 +671,7 @@ static void test_archive_and_clear(void **state) {
         copy_synthetic(d, "multipart");
         unit_write(d->pstore, "console-ramoops-0", "not a dmesg record\n");
         char *name = NULL;
-        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, PSTORE_ARCHIVE_DIR, &name), 4);
+        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, LASTGOOD_CRASH_DIR, &name), 4);
         assert_non_null(name);
         /* the newest record, named by its dump time */
         assert_string_equal(name, "20231114T232001Z-dmesg-efi-170000400103001");
@@ -678,7 +680,7 @@ static void test_archive_and_clear(void **state) {
         assert_int_equal(count_entries(d->pstore, "console-"), 1);
 
         char a[300];
-        snprintf(a, sizeof a, "%s%s", d->root, PSTORE_ARCHIVE_DIR);
+        snprintf(a, sizeof a, "%s%s", d->root, LASTGOOD_CRASH_DIR);
         assert_int_equal(count_entries(a, ""), 4);
         struct stat st;
         assert_int_equal(stat(a, &st), 0);
@@ -697,10 +699,10 @@ static void test_archive_and_clear(void **state) {
 
         /* nothing left: nothing to do */
         name = (char *) "unset";
-        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, PSTORE_ARCHIVE_DIR, &name), 0);
+        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, LASTGOOD_CRASH_DIR, &name), 0);
         assert_null(name);
         snprintf(cmd, sizeof cmd, "%s/nonexistent", d->tmp);
-        assert_int_equal(pstore_archive_and_clear(cmd, d->root_fd, PSTORE_ARCHIVE_DIR, NULL), 0);
+        assert_int_equal(pstore_archive_and_clear(cmd, d->root_fd, LASTGOOD_CRASH_DIR, NULL), 0);
 }
 
 static void test_archive_rerun_after_power_cut(void **state) {
@@ -708,12 +710,12 @@ static void test_archive_rerun_after_power_cut(void **state) {
         copy_synthetic(d, "oops-module");
         /* a previous run copied the record, then lost power before unlinking */
         char a[300];
-        snprintf(a, sizeof a, "%s%s", d->root, PSTORE_ARCHIVE_DIR);
+        snprintf(a, sizeof a, "%s%s", d->root, LASTGOOD_CRASH_DIR);
         char cmd[4096];
         snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s/dmesg-efi-170000000001001' '%s/20231114T221320Z-dmesg-efi-170000000001001'",
                  a, d->pstore, a);
         assert_int_equal(system(cmd), 0);
-        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, PSTORE_ARCHIVE_DIR, NULL), 1);
+        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, LASTGOOD_CRASH_DIR, NULL), 1);
         assert_int_equal(count_entries(a, ""), 1); /* the same name, not a second copy */
         assert_int_equal(count_entries(d->pstore, "dmesg-"), 0);
 }
@@ -721,7 +723,7 @@ static void test_archive_rerun_after_power_cut(void **state) {
 static void test_archive_prunes_oldest(void **state) {
         Dirs *d = *state;
         char a[300];
-        snprintf(a, sizeof a, "%s%s", d->root, PSTORE_ARCHIVE_DIR);
+        snprintf(a, sizeof a, "%s%s", d->root, LASTGOOD_CRASH_DIR);
         char cmd[4096];
         snprintf(cmd, sizeof cmd, "mkdir -p '%s'", a);
         assert_int_equal(system(cmd), 0);
@@ -732,12 +734,27 @@ static void test_archive_prunes_oldest(void **state) {
         }
         unit_write(a, "notes.txt", "the admin's, not ours\n");
         copy_synthetic(d, "multipart");
-        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, PSTORE_ARCHIVE_DIR, NULL), 4);
+        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, LASTGOOD_CRASH_DIR, NULL), 4);
         assert_int_equal(count_entries(a, "2"), PSTORE_ARCHIVE_KEEP);
         assert_int_equal(count_entries(a, "20200101T000000Z"), 0); /* the oldest went first */
         assert_int_equal(count_entries(a, "20200101T000054Z"), 1);
         assert_int_equal(count_entries(a, "20231114T232001Z"), 1); /* the new ones stay */
         assert_int_equal(count_entries(a, "notes.txt"), 1);
+}
+
+static void test_archive_leaves_foreign_names(void **state) {
+        Dirs *d = *state;
+        copy_synthetic(d, "core-panic");
+        /* Names pstore never makes: not copied (they would become archive
+         * file names) and not deleted (not ours). */
+        unit_write(d->pstore, "dmesg-efi-1 2", "x\n");
+        unit_write(d->pstore, "dmesg-efi-1\n2", "x\n");
+        unit_write(d->pstore, "dmesg-efi-\x1b[2J", "x\n");
+        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, LASTGOOD_CRASH_DIR, NULL), 1);
+        assert_int_equal(count_entries(d->pstore, "dmesg-"), 3);
+        char a[300];
+        snprintf(a, sizeof a, "%s%s", d->root, LASTGOOD_CRASH_DIR);
+        assert_int_equal(count_entries(a, ""), 1);
 }
 
 static void test_archive_beneath_root(void **state) {
@@ -749,7 +766,7 @@ static void test_archive_beneath_root(void **state) {
                  d->root, d->root, d->root);
         assert_int_equal(system(cmd), 0);
         copy_synthetic(d, "core-panic");
-        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, PSTORE_ARCHIVE_DIR, NULL), 1);
+        assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, LASTGOOD_CRASH_DIR, NULL), 1);
         char p[300];
         snprintf(p, sizeof p, "%s/elsewhere/crashes", d->root);
         assert_int_equal(count_entries(p, "2023"), 1);
@@ -782,6 +799,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_archive_and_clear, dirs_setup, dirs_teardown),
                 cmocka_unit_test_setup_teardown(test_archive_rerun_after_power_cut, dirs_setup, dirs_teardown),
                 cmocka_unit_test_setup_teardown(test_archive_prunes_oldest, dirs_setup, dirs_teardown),
+                cmocka_unit_test_setup_teardown(test_archive_leaves_foreign_names, dirs_setup, dirs_teardown),
                 cmocka_unit_test_setup_teardown(test_archive_beneath_root, dirs_setup, dirs_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "lib/fault.h"
+#include "lib/paths.h"
 #include "recovery/quarantine.h"
 #include "lib/rootfs.h"
 
@@ -67,18 +68,7 @@ static char *snapshot(const char *root, const char *what) {
                  " | LC_ALL=C sort;"
                  " find %s -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum; } 2>&1",
                  root, what, what, what, what);
-        FILE *p = popen(cmd, "r");
-        assert_non_null(p);
-        char *buf = NULL;
-        size_t size = 0;
-        FILE *out = open_memstream(&buf, &size);
-        char chunk[4096];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
-                fwrite(chunk, 1, n, out);
-        pclose(p);
-        fclose(out);
-        return buf;
+        return unit_command_output(cmd);
 }
 
 static char *read_file(const char *root, const char *path) {
@@ -189,7 +179,7 @@ static void roundtrip(Fixture *f, bool exdev) {
         assert_int_equal(res.copied, exdev);
 
         /* modules */
-        char *conf = read_file(f->root, QUARANTINE_MODPROBE_CONF);
+        char *conf = read_file(f->root, LASTGOOD_QUARANTINE_MODPROBE_CONF);
         assert_non_null(conf);
         assert_non_null(strstr(conf, "blacklist vendor_av\ninstall vendor_av /bin/false\n"));
         assert_non_null(strstr(conf, "blacklist vendor-net\ninstall vendor-net /bin/false\n"));
@@ -208,7 +198,7 @@ static void roundtrip(Fixture *f, bool exdev) {
         assert_true(path_exists(f->root, "/var/lib/lastgood/quarantine/vendor/7/content/opt%2Fvendor%2Fdefs/sub/b.sig"));
         assert_true(path_exists(f->root, "/var/lib/lastgood/quarantine/vendor/7/content/opt%2Fvendor%2Frules.bin"));
 
-        assert_true(quarantine_is_active(f->root_fd, "vendor"));
+        assert_int_equal(quarantine_is_active(f->root_fd, "vendor"), 1);
         QuarantineEntry *l = NULL;
         size_t n = 0;
         assert_int_equal(quarantine_list(f->root_fd, &l, &n), 0);
@@ -225,8 +215,8 @@ static void roundtrip(Fixture *f, bool exdev) {
         assert_int_equal(quarantine_release(f->root_fd, "vendor"), 0);
         char *after = snapshot(f->root, "etc opt lib");
         assert_string_equal(before, after);
-        assert_false(quarantine_is_active(f->root_fd, "vendor"));
-        assert_false(path_exists(f->root, QUARANTINE_REGISTRY));
+        assert_int_equal(quarantine_is_active(f->root_fd, "vendor"), 0);
+        assert_false(path_exists(f->root, LASTGOOD_QUARANTINE_REGISTRY));
         assert_false(path_exists(f->root, "/var/lib/lastgood/quarantine/vendor"));
         assert_int_equal(quarantine_release(f->root_fd, "vendor"), -ENOENT);
         free(before);
@@ -248,7 +238,7 @@ static void test_prior_modprobe_file_restored(void **state) {
                     "touch -d @1500000000 etc/modprobe.d/lastgood-quarantine.conf\n");
         char *before = snapshot(f->root, "etc");
         assert_int_equal(quarantine_apply(f->root_fd, &f->vendor, 1, "", NULL), 0);
-        char *conf = read_file(f->root, QUARANTINE_MODPROBE_CONF);
+        char *conf = read_file(f->root, LASTGOOD_QUARANTINE_MODPROBE_CONF);
         /* the admin's lines stay in effect while quarantined */
         assert_non_null(strstr(conf, "blacklist old_driver\n# no newline at end\n"));
         assert_non_null(strstr(conf, "install vendor_av /bin/false"));
@@ -258,7 +248,7 @@ static void test_prior_modprobe_file_restored(void **state) {
         assert_string_equal(before, after);
         char p[512];
         struct stat st;
-        snprintf(p, sizeof p, "%s%s", f->root, QUARANTINE_MODPROBE_CONF);
+        snprintf(p, sizeof p, "%s%s", f->root, LASTGOOD_QUARANTINE_MODPROBE_CONF);
         assert_int_equal(lstat(p, &st), 0);
         assert_int_equal(st.st_mtim.tv_sec, 1500000000);
         assert_int_equal(st.st_mode & 07777, 0600);
@@ -279,18 +269,18 @@ static void test_two_components_release_one(void **state) {
         assert_int_equal(n_entries(f->root_fd), 2);
 
         assert_int_equal(quarantine_release(f->root_fd, "alpha"), 0);
-        char *conf = read_file(f->root, QUARANTINE_MODPROBE_CONF);
+        char *conf = read_file(f->root, LASTGOOD_QUARANTINE_MODPROBE_CONF);
         assert_non_null(conf);
         assert_null(strstr(conf, "a_mod"));
         assert_non_null(strstr(conf, "blacklist b_mod\ninstall b_mod /bin/false\n"));
         free(conf);
         assert_false(path_exists(f->root, "/etc/systemd/system/a.service"));
         assert_false(path_exists(f->root, "/opt/other"));
-        assert_true(quarantine_is_active(f->root_fd, "beta"));
-        assert_false(quarantine_is_active(f->root_fd, "alpha"));
+        assert_int_equal(quarantine_is_active(f->root_fd, "beta"), 1);
+        assert_int_equal(quarantine_is_active(f->root_fd, "alpha"), 0);
 
         assert_int_equal(quarantine_release(f->root_fd, "beta"), 0);
-        assert_false(path_exists(f->root, QUARANTINE_MODPROBE_CONF));
+        assert_false(path_exists(f->root, LASTGOOD_QUARANTINE_MODPROBE_CONF));
         char *after = snapshot(f->root, "etc opt");
         assert_string_equal(before, after);
         free(before);
@@ -308,7 +298,7 @@ static void test_never_is_refused(void **state) {
         assert_int_equal(quarantine_apply(f->root_fd, &f->vendor, 1, "attacker crashed it", NULL), -EPERM);
         char *after = snapshot(f->root, "etc opt var");
         assert_string_equal(before, after);
-        assert_false(quarantine_is_active(f->root_fd, "vendor"));
+        assert_int_equal(quarantine_is_active(f->root_fd, "vendor"), 0);
         assert_true(path_exists(f->root, "/opt/vendor/defs"));
         free(before);
         free(after);
@@ -391,13 +381,13 @@ static void test_release_conflicts_change_nothing(void **state) {
         assert_int_equal(quarantine_release(f->root_fd, "vendor"), -EEXIST);
         char *mid2 = snapshot(f->root, "etc opt var");
         assert_string_equal(mid, mid2);
-        assert_true(quarantine_is_active(f->root_fd, "vendor"));
+        assert_int_equal(quarantine_is_active(f->root_fd, "vendor"), 1);
         sh(f->root, "rm -r opt/vendor/defs\n");
 
         /* A newer unit file where the mask was: not clobbered either. */
         sh(f->root, "rm etc/systemd/system/vendor-update.timer && echo '[Timer]' > etc/systemd/system/vendor-update.timer\n");
         assert_int_equal(quarantine_release(f->root_fd, "vendor"), -EEXIST);
-        assert_true(quarantine_is_active(f->root_fd, "vendor"));
+        assert_int_equal(quarantine_is_active(f->root_fd, "vendor"), 1);
         /* The admin unmasking by hand (the link removed) is fine. */
         sh(f->root, "rm etc/systemd/system/vendor-update.timer\n");
         assert_int_equal(quarantine_release(f->root_fd, "vendor"), 0);
@@ -436,7 +426,7 @@ static void test_corrupt_registry(void **state) {
         sh(f->root, "mkdir -p var/lib/lastgood/quarantine\n");
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 char p[512];
-                snprintf(p, sizeof p, "%s%s", f->root, QUARANTINE_REGISTRY);
+                snprintf(p, sizeof p, "%s%s", f->root, LASTGOOD_QUARANTINE_REGISTRY);
                 FILE *fp = fopen(p, "we");
                 fputs(bad[i], fp);
                 fclose(fp);
@@ -445,7 +435,59 @@ static void test_corrupt_registry(void **state) {
                 if (quarantine_list(f->root_fd, &l, &n) != -EBADMSG)
                         fail_msg("registry case %zu accepted", i);
                 assert_int_equal(quarantine_recover_interrupted(f->root_fd), -EBADMSG);
+                /* Quarantined, state unknown, for every component (not only
+                 * one the damaged file names): never "not quarantined". */
+                assert_int_equal(quarantine_is_active(f->root_fd, "x"), -EBADMSG);
+                assert_int_equal(quarantine_is_active(f->root_fd, "vendor"), -EBADMSG);
+                assert_int_equal(quarantine_release(f->root_fd, "x"), -EBADMSG);
         }
+}
+
+/* A registry that cannot be read is unknown too; a readable one answers. */
+static void test_unreadable_registry_is_unknown(void **state) {
+        Fixture *f = *state;
+        assert_int_equal(quarantine_is_active(f->root_fd, "vendor"), 0); /* no quarantine directory */
+        sh(f->root, "mkdir -p var/lib/lastgood/quarantine\n");
+        assert_int_equal(quarantine_is_active(f->root_fd, "vendor"), 0); /* no registry */
+        assert_int_equal(quarantine_is_active(f->root_fd, NULL), -EINVAL);
+
+        sh(f->root, "printf 'lastgood-quarantine-registry 1\\nentry other active 1 1 -\\nend\\n'"
+                    " >var/lib/lastgood/quarantine/registry\n");
+        assert_int_equal(quarantine_is_active(f->root_fd, "vendor"), 0);
+        assert_int_equal(quarantine_is_active(f->root_fd, "other"), 1);
+
+        /* A link is not followed (O_NOFOLLOW), even to a valid registry. */
+        sh(f->root, "cd var/lib/lastgood/quarantine && mv registry real && ln -s real registry\n");
+        assert_true(quarantine_is_active(f->root_fd, "vendor") < 0);
+        assert_true(quarantine_is_active(f->root_fd, "other") < 0);
+        /* A directory where the file should be. */
+        sh(f->root, "cd var/lib/lastgood/quarantine && rm registry && mkdir registry\n");
+        assert_true(quarantine_is_active(f->root_fd, "vendor") < 0);
+        /* The quarantine directory itself is a file. */
+        sh(f->root, "rm -r var/lib/lastgood/quarantine && touch var/lib/lastgood/quarantine\n");
+        assert_int_equal(quarantine_is_active(f->root_fd, "vendor"), -ENOTDIR);
+}
+
+/* A real registry damaged after an apply (a torn sector, an admin's editor):
+ * the component stays quarantined as far as anyone asks, and release refuses
+ * to guess what to undo. */
+static void test_damaged_registry_after_apply(void **state) {
+        Fixture *f = *state;
+        assert_int_equal(quarantine_apply(f->root_fd, &f->vendor, 3, "", NULL), 0);
+        char p[512];
+        snprintf(p, sizeof p, "%s%s", f->root, LASTGOOD_QUARANTINE_REGISTRY);
+        struct stat st;
+        assert_int_equal(stat(p, &st), 0);
+        assert_int_equal(truncate(p, st.st_size / 2), 0);
+        char *before = snapshot(f->root, "etc opt var");
+        assert_true(quarantine_is_active(f->root_fd, "vendor") < 0);
+        assert_int_equal(quarantine_release(f->root_fd, "vendor"), -EBADMSG);
+        assert_true(quarantine_recover_interrupted(f->root_fd) < 0);
+        char *after = snapshot(f->root, "etc opt var");
+        assert_string_equal(before, after);
+        assert_false(path_exists(f->root, "/opt/vendor/defs"));
+        free(before);
+        free(after);
 }
 
 static void test_recover_cheap_when_nothing(void **state) {
@@ -754,6 +796,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_release_conflicts_change_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_special_file_rolls_back, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt_registry, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unreadable_registry_is_unknown, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_damaged_registry_after_apply, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_recover_cheap_when_nothing, setup, teardown),
                 cmocka_unit_test(test_power_cut_apply),
                 cmocka_unit_test(test_power_cut_apply_exdev),

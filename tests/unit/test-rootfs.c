@@ -71,11 +71,107 @@ static void test_safe_relative(void **unused) {
         assert_false(path_is_safe_relative(""));
 }
 
+static void test_path_predicates(void **unused) {
+        assert_true(path_is_normalized_absolute("/"));
+        assert_true(path_is_normalized_absolute("/a/b"));
+        assert_false(path_is_normalized_absolute("a/b"));
+        assert_false(path_is_normalized_absolute("/a/b/"));
+        assert_false(path_is_normalized_absolute("//a"));
+        assert_false(path_is_normalized_absolute("/a/.."));
+        assert_false(path_is_normalized_absolute("/a\x7f"));
+
+        assert_true(path_is_under("/etc/x", "/etc"));
+        assert_true(path_is_under("/etc", "/etc"));
+        assert_true(path_is_under("/etc", "/"));
+        assert_false(path_is_under("/etcx", "/etc"));
+        assert_false(path_is_under("/et", "/etc"));
+}
+
+static int count_or_stop(int dir_fd, const char *name, void *userdata) {
+        size_t *n = userdata;
+        struct stat st;
+        /* DIR_FD is the directory itself: *at() calls on NAME work. */
+        assert_int_equal(fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW), 0);
+        (*n)++;
+        return streq(name, "stop") ? 7 : 0;
+}
+
+static int fail_on_b(int dir_fd, const char *name, void *userdata) {
+        return streq(name, "b") ? -EIO : 0;
+}
+
+static bool not_hidden(int dir_fd, const char *name) {
+        return name[0] != '.';
+}
+
+static void test_dir_iteration(void **unused) {
+        char *d = unit_mkdtemp();
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd,
+                 "set -e; cd '%s'; mkdir -p t/sub/deep e; touch t/c t/a t/b t/.h t/sub/deep/x; "
+                 "ln -s /nonexistent t/link",
+                 d);
+        assert_int_equal(system(cmd), 0);
+        char t[600];
+        snprintf(t, sizeof t, "%s/t", d);
+        /* An O_PATH fd works, and is left as it was. */
+        int fd = open(t, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        assert_true(fd >= 0);
+
+        size_t n = 0;
+        assert_int_equal(dir_for_each_at(fd, count_or_stop, &n), 0);
+        assert_int_equal(n, 6); /* a b c .h sub link: never "." or ".." */
+        assert_int_equal(dir_for_each_at(fd, fail_on_b, NULL), -EIO);
+
+        char **l = NULL;
+        assert_int_equal(dir_list_at(fd, NULL, 0, &l), 0);
+        assert_int_equal(strv_length(l), 6);
+        assert_string_equal(l[0], ".h"); /* sorted */
+        assert_string_equal(l[1], "a");
+        assert_string_equal(l[5], "sub");
+        strv_free(l);
+        assert_int_equal(dir_list_at(fd, not_hidden, 5, &l), 0);
+        assert_int_equal(strv_length(l), 5);
+        strv_free(l);
+        /* Bounded: one more than MAX accepted entries is an error. */
+        l = NULL;
+        assert_int_equal(dir_list_at(fd, not_hidden, 4, &l), -E2BIG);
+        assert_null(l);
+
+        /* An empty directory gives an empty list, not NULL. */
+        snprintf(t, sizeof t, "%s/e", d);
+        int efd = open(t, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(efd >= 0);
+        assert_int_equal(dir_list_at(efd, NULL, 0, &l), 0);
+        assert_non_null(l);
+        assert_null(l[0]);
+        strv_free(l);
+        close(efd);
+
+        /* A stop value comes back as it is. */
+        snprintf(cmd, sizeof cmd, "touch '%s/t/stop'", d);
+        assert_int_equal(system(cmd), 0);
+        n = 0;
+        assert_int_equal(dir_for_each_at(fd, count_or_stop, &n), 7);
+
+        /* rm_rf_at walks with it, and never follows the link. */
+        int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(dfd >= 0);
+        assert_int_equal(rm_rf_at(dfd, "t"), 0);
+        assert_int_equal(faccessat(dfd, "t", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+        assert_int_equal(rm_rf_at(dfd, "t"), 0);
+        close(dfd);
+        close(fd);
+        unit_rmdir(d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_openat2),
                 cmocka_unit_test(test_userspace_walk),
                 cmocka_unit_test(test_safe_relative),
+                cmocka_unit_test(test_path_predicates),
+                cmocka_unit_test(test_dir_iteration),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

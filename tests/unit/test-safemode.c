@@ -137,7 +137,7 @@ static void test_runtime_only_and_loud(void **state) {
         free(before);
         free(after);
 
-        char *conf = read_file(f->root, SAFEMODE_MODPROBE_CONF);
+        char *conf = read_file(f->root, LASTGOOD_SAFEMODE_MODPROBE_CONF);
         assert_non_null(conf);
         assert_non_null(strstr(conf, "blacklist av_core\ninstall av_core /bin/false\n"));
         assert_non_null(strstr(conf, "blacklist av-net\ninstall av-net /bin/false\n"));
@@ -171,14 +171,14 @@ static void test_runtime_only_and_loud(void **state) {
         assert_null(strchr(text, '\x1b'));
         free(text);
 
-        char *banner = read_file(f->root, SAFEMODE_BANNER);
+        char *banner = read_file(f->root, LASTGOOD_SAFEMODE_BANNER);
         assert_non_null(banner);
         assert_non_null(strstr(banner, "SAFE MODE"));
         assert_non_null(strstr(banner, "Disabled: av odd"));
         /* agetty escapes: a backslash is doubled so "\e" cannot become ESC */
         assert_non_null(strstr(banner, "sneaky \\\\e"));
         assert_null(strchr(banner, '\x1b'));
-        char *run_issue = read_file(f->root, SAFEMODE_RUN_ISSUE);
+        char *run_issue = read_file(f->root, LASTGOOD_SAFEMODE_RUN_ISSUE);
         assert_non_null(run_issue);
         assert_string_equal(banner, run_issue);
         free(banner);
@@ -234,8 +234,8 @@ static void test_no_components(void **state) {
         Policy empty = {};
         assert_int_equal(safemode_apply_runtime(f->root_fd, &empty, NULL), 0);
         assert_true(safemode_is_active(f->root_fd));
-        assert_false(path_exists(f->root, SAFEMODE_MODPROBE_CONF));
-        char *banner = read_file(f->root, SAFEMODE_BANNER);
+        assert_false(path_exists(f->root, LASTGOOD_SAFEMODE_MODPROBE_CONF));
+        char *banner = read_file(f->root, LASTGOOD_SAFEMODE_BANNER);
         assert_non_null(strstr(banner, "Disabled: (none)"));
         free(banner);
 }

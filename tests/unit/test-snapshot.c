@@ -16,33 +16,18 @@ typedef struct Env {
         char *content[3];
 } Env;
 
-/* Runs the shell command TMPL with every "%s" replaced by DIR. */
-static void sh(const char *tmpl, const char *dir) {
-        char cmd[4096];
-        size_t o = 0;
-        for (const char *p = tmpl; *p && o < sizeof cmd - 1;) {
-                if (p[0] == '%' && p[1] == 's') {
-                        o += (size_t) snprintf(cmd + o, sizeof cmd - o, "%s", dir);
-                        p += 2;
-                } else
-                        cmd[o++] = *p++;
-        }
-        cmd[o < sizeof cmd ? o : sizeof cmd - 1] = '\0';
-        if (system(cmd) != 0)
-                fail_msg("command failed: %s", cmd);
-}
-
-static Env *env_new(void) {
+/* The temporary root in DIR (malloc()ed, removed by env_free()). */
+static Env *env_new_in(char *dir) {
         Env *e = calloc(1, sizeof(Env));
         assert_non_null(e);
-        e->dir = unit_mkdtemp();
+        e->dir = dir;
         assert_int_equal(policy_init_defaults(&e->p), 0);
         e->content[0] = "/etc/sensor";
         e->content[1] = "/usr/lib/sensor/engine.so";
         e->c = (Component) { .name = "sensor", .content = e->content };
         e->p.components = &e->c;
         e->p.n_components = 1;
-        sh("cd %s && mkdir -p etc/sensor/sub etc/sensor/empty usr/lib/sensor var/lib"
+        unit_sh("cd %s && mkdir -p etc/sensor/sub etc/sensor/empty usr/lib/sensor var/lib"
            " && echo hello > etc/sensor/a.conf && chmod 640 etc/sensor/a.conf"
            " && printf bin > etc/sensor/bin && chmod 4755 etc/sensor/bin"
            " && ln -s a.conf etc/sensor/link && ln -s ../a.conf etc/sensor/sub/up && chmod 700 etc/sensor/sub"
@@ -50,6 +35,10 @@ static Env *env_new(void) {
            e->dir);
         assert_int_equal(root_open(e->dir, &e->root_fd), 0);
         return e;
+}
+
+static Env *env_new(void) {
+        return env_new_in(unit_mkdtemp());
 }
 
 static void env_free(Env *e) {
@@ -102,7 +91,7 @@ static void test_healthy_path_does_not_load_libarchive(void **state) {
 
         bool changed;
         uint64_t newest;
-        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, &changed, &newest), 0);
+        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, true, &changed, &newest), 0);
         assert_false(changed);
         assert_int_equal(newest, 0);
         assert_int_equal(snapshot_recover_interrupted(e->root_fd, &e->p), 0);
@@ -117,12 +106,12 @@ static void test_roundtrip(void **state) {
         assert_int_equal(snapshot_create(e->root_fd, &e->p, &e->c, &id), 0);
         assert_int_equal(snapshot_verify(e->root_fd, &e->p, &e->c, NULL), 0);
 
-        sh("cd %s && echo broken > etc/sensor/a.conf && chmod 755 etc/sensor/bin && rm -r etc/sensor/empty"
+        unit_sh("cd %s && echo broken > etc/sensor/a.conf && chmod 755 etc/sensor/bin && rm -r etc/sensor/empty"
            " && echo new > etc/sensor/new && rm usr/lib/sensor/engine.so",
            e->dir);
         bool changed;
         uint64_t newest;
-        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, &changed, &newest), 0);
+        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, true, &changed, &newest), 0);
         assert_true(changed);
         assert_true(newest > 0);
 
@@ -131,13 +120,13 @@ static void test_roundtrip(void **state) {
         assert_string_equal(used, id);
         char *after = tree_sig(e->dir, "etc/sensor");
         assert_string_equal(before, after);
-        sh("grep -qx engine %s/usr/lib/sensor/engine.so && grep -qx broken %s/var/lib/keep/etc/sensor/a.conf"
+        unit_sh("grep -qx engine %s/usr/lib/sensor/engine.so && grep -qx broken %s/var/lib/keep/etc/sensor/a.conf"
            " && test -f %s/var/lib/keep/etc/sensor/new && test ! -e %s/var/lib/lastgood/snapshots/.work",
            e->dir);
 
         /* restored content has new inodes: the first check hashes and
          * refreshes the cache, and reports no change */
-        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, &changed, &newest), 0);
+        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, true, &changed, &newest), 0);
         assert_false(changed);
 
         /* the keep dir must not be inside the content */
@@ -161,7 +150,7 @@ static void test_create_if_changed(void **state) {
         assert_false(created);
         assert_string_equal(id1, id2);
         assert_int_equal(count_snapshots(e), 1);
-        sh("echo more >> %s/etc/sensor/a.conf", e->dir);
+        unit_sh("echo more >> %s/etc/sensor/a.conf", e->dir);
         assert_int_equal(snapshot_create_if_changed(e->root_fd, &e->p, &e->c, &created, &id3), 0);
         assert_true(created);
         assert_true(strcmp(id3, id1) > 0); /* ids sort by creation */
@@ -200,6 +189,44 @@ static void test_prune_keeps_newest(void **state) {
         env_free(e);
 }
 
+static void test_restore_change_right_after_snapshot(void **state) {
+        Env *e = env_new();
+        usleep(50 * 1000); /* the content predates the snapshot by more than a tick */
+        char *id = NULL, *used = NULL;
+        assert_int_equal(snapshot_create(e->root_fd, &e->p, &e->c, &id), 0);
+        char *good = tree_sig(e->dir, "etc/sensor");
+        /* A bad change at once: its ctime (a coarse clock) may be earlier
+         * than the snapshot's creation time, yet the snapshot predates it. */
+        char path[600];
+        snprintf(path, sizeof path, "%s/etc/sensor/a.conf", e->dir);
+        int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "bad\n", 4), 4);
+        close(fd);
+        bool changed;
+        uint64_t when;
+        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, true, &changed, &when), 0);
+        assert_true(changed);
+        assert_true(when > 0);
+        /* What a coarse ctime looks like when the change follows the
+         * snapshot within a tick: the snapshot's creation time is later
+         * than the change's ctime. */
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd,
+                 "sed -i 's/^created_usec .*/created_usec %llu/' %s/var/lib/lastgood/snapshots/sensor/%s/meta",
+                 (unsigned long long) when + 1000, e->dir, id);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(snapshot_restore(e->root_fd, &e->p, &e->c, NULL, when, "/var/lib/keep", &used), 0);
+        assert_string_equal(used, id);
+        char *now = tree_sig(e->dir, "etc/sensor");
+        assert_string_equal(now, good);
+        free(now);
+        free(good);
+        free(used);
+        free(id);
+        env_free(e);
+}
+
 static void test_bad_snapshot_is_skipped(void **state) {
         Env *e = env_new();
         char *old = NULL, *new = NULL, *used = NULL;
@@ -207,7 +234,9 @@ static void test_bad_snapshot_is_skipped(void **state) {
         char *v1 = tree_sig(e->dir, "etc/sensor");
         sleep(1);
         uint64_t between = now_realtime_usec();
-        sh("echo v2 > %s/etc/sensor/a.conf", e->dir);
+        /* ctimes come from a coarse clock: keep the change well after BETWEEN. */
+        usleep(50 * 1000);
+        unit_sh("echo v2 > %s/etc/sensor/a.conf", e->dir);
         assert_int_equal(snapshot_create(e->root_fd, &e->p, &e->c, &new), 0);
 
         /* before_usec: only snapshots taken before that time */
@@ -240,7 +269,7 @@ static void test_bad_snapshot_is_skipped(void **state) {
         /* the change check compares with the newest good one */
         bool changed;
         uint64_t t;
-        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, &changed, &t), 0);
+        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, true, &changed, &t), 0);
         assert_false(changed);
         free(old);
         free(new);
@@ -255,7 +284,7 @@ static void test_bad_snapshot_is_skipped(void **state) {
  * write through a symlink reach archive_write_disk, which must refuse it. */
 static void test_extraction_refuses_write_through_symlink(void **state) {
         char *d = unit_mkdtemp();
-        sh("cd %s && mkdir stage outside && /usr/bin/python3 -c '"
+        unit_sh("cd %s && mkdir stage outside && /usr/bin/python3 -c '"
            "import tarfile, io\n"
            "t = tarfile.open(\"a.tar\", \"w\")\n"
            "i = tarfile.TarInfo(\"etc/sensor\"); i.type = tarfile.DIRTYPE; i.mode = 0o755; t.addfile(i)\n"
@@ -302,7 +331,7 @@ static void test_extraction_refuses_write_through_symlink(void **state) {
                 fail_msg("reason: %s", s.reason);
         archive_scan_done(&s);
         /* nothing landed where the link points (the stage itself) */
-        sh("test ! -e %s/stage/sensor/x && test -z \"$(ls -A %s/outside)\"", d);
+        unit_sh("test ! -e %s/stage/sensor/x && test -z \"$(ls -A %s/outside)\"", d);
         /* and the working directory was restored */
         char cwd[4096];
         assert_non_null(getcwd(cwd, sizeof cwd));
@@ -325,9 +354,19 @@ static void test_invalid_arguments(void **state) {
         assert_int_equal(snapshot_create(e->root_fd, &e->p, &relc, &id), -EINVAL);
         assert_int_equal(snapshot_verify(e->root_fd, &e->p, &e->c, "../../etc"), -EINVAL);
         assert_int_equal(snapshot_restore(e->root_fd, &e->p, &e->c, NULL, 0, NULL, &id), -ENOENT);
-        assert_false(snapshot_component_name_valid(".hidden"));
-        assert_false(snapshot_component_name_valid("a/b"));
-        assert_true(snapshot_component_name_valid("sensor-2.x@y"));
+        Component hidden = { .name = ".hidden", .content = e->content };
+        assert_int_equal(snapshot_create(e->root_fd, &e->p, &hidden, &id), -EINVAL);
+        assert_int_equal(snapshot_list(e->root_fd, &e->p, "a/b", NULL, NULL), -EINVAL);
+        /* Content paths are checked as the policy checks them: a restore of
+         * lastgood's own state, or of what holds a directory it writes into,
+         * would undo recoveries. */
+        static const char *const refused[] = { "/var/lib/lastgood/state", "/etc", "/proc/sys", "/" };
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                char *own[] = { (char *) refused[i], NULL };
+                Component ownc = { .name = "ok", .content = own };
+                assert_int_equal(snapshot_create(e->root_fd, &e->p, &ownc, &id), -EINVAL);
+        }
+        assert_null(id);
         env_free(e);
 }
 
@@ -337,6 +376,7 @@ int main(void) {
                 cmocka_unit_test(test_roundtrip),
                 cmocka_unit_test(test_create_if_changed),
                 cmocka_unit_test(test_prune_keeps_newest),
+                cmocka_unit_test(test_restore_change_right_after_snapshot),
                 cmocka_unit_test(test_bad_snapshot_is_skipped),
                 cmocka_unit_test(test_extraction_refuses_write_through_symlink),
                 cmocka_unit_test(test_invalid_arguments),

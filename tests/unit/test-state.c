@@ -10,15 +10,58 @@ static BootState sample(void) {
                 .generation = 7, .total_boots = 42, .failed_boots = 2, .step_failed_boots = 1,
                 .in_boot = 1, .safe_mode_requested = 3, .incident = 5, .ladder_step = 2,
                 .internal_errors = 9, .boot_mode = BOOT_MODE_RECOVERY,
+                .last_action = LADDER_ACTION_RESTORE_CONTENT,
                 .last_confirmed_usec = 1700000000000000ULL, .last_boot_usec = 1700000001000000ULL,
                 .loop_started_usec = 1700000002000000ULL, .last_action_usec = 1700000003000000ULL,
         };
         state_set_str(s.last_confirmed_boot_id, "0b1c2d3e-0000-4000-8000-000000000001");
         state_set_str(s.boot_id, "0b1c2d3e-0000-4000-8000-000000000002");
-        state_set_str(s.last_action, "restore-content");
         state_set_str(s.culprit, "fakesensor");
         state_set_str(s.last_error, "none");
         return s;
+}
+
+/* Offsets of the version-2 layout: 8 bytes of header, 2 u64, 8 u32, 4 u64,
+ * two boot ids of 37 bytes, then last_action (u32) and culprit. */
+#define OFF_LAST_ACTION (8 + 16 + 32 + 32 + 74)
+#define OFF_CULPRIT (OFF_LAST_ACTION + 4)
+
+static void fix_crc(uint8_t buf[static STATE_RECORD_SIZE]) {
+        uint32_t crc = (uint32_t) crc32(0L, buf, STATE_RECORD_SIZE - 4);
+        for (int i = 0; i < 4; i++)
+                buf[STATE_RECORD_SIZE - 4 + i] = (uint8_t) (crc >> (8 * i));
+}
+
+static void put_le(uint8_t *p, uint64_t v, int n) {
+        for (int i = 0; i < n; i++)
+                p[i] = (uint8_t) (v >> (8 * i));
+}
+
+/* A version-1 record as installed machines have it (last_action a 48-byte
+ * string), written out field by field, independently of state_encode(). */
+static void encode_v1(const BootState *s, const char *action, uint8_t buf[static STATE_RECORD_SIZE]) {
+        memset(buf, 0, STATE_RECORD_SIZE);
+        memcpy(buf, "LGST", 4);
+        put_le(buf + 4, 1, 2);
+        put_le(buf + 6, STATE_RECORD_SIZE, 2);
+        size_t o = 8;
+        put_le(buf + o, s->generation, 8), o += 8;
+        put_le(buf + o, s->total_boots, 8), o += 8;
+        const uint32_t u32s[] = { s->failed_boots, s->step_failed_boots, s->in_boot, s->safe_mode_requested,
+                                  s->incident, s->ladder_step, s->internal_errors, s->boot_mode };
+        for (size_t i = 0; i < ELEMENTSOF(u32s); i++)
+                put_le(buf + o, u32s[i], 4), o += 4;
+        const uint64_t u64s[] = { s->last_confirmed_usec, s->last_boot_usec, s->loop_started_usec,
+                                  s->last_action_usec };
+        for (size_t i = 0; i < ELEMENTSOF(u64s); i++)
+                put_le(buf + o, u64s[i], 8), o += 8;
+        memcpy(buf + o, s->last_confirmed_boot_id, strlen(s->last_confirmed_boot_id)), o += 37;
+        memcpy(buf + o, s->boot_id, strlen(s->boot_id)), o += 37;
+        memcpy(buf + o, action, strlen(action)), o += 48;
+        memcpy(buf + o, s->culprit, strlen(s->culprit)), o += 64;
+        memcpy(buf + o, s->last_error, strlen(s->last_error)), o += 40;
+        assert_true(o <= STATE_RECORD_SIZE - 4);
+        fix_crc(buf);
 }
 
 static void test_roundtrip(void **unused) {
@@ -34,9 +77,13 @@ static void test_layout_is_little_endian_and_versioned(void **unused) {
         uint8_t buf[STATE_RECORD_SIZE];
         state_encode(&s, buf);
         assert_memory_equal(buf, "LGST", 4);
+        assert_int_equal(STATE_FORMAT_VERSION, 2);
         assert_int_equal(buf[4] | buf[5] << 8, STATE_FORMAT_VERSION);
         assert_int_equal(buf[6] | buf[7] << 8, STATE_RECORD_SIZE);
         assert_int_equal(buf[8], 7); /* generation, LE */
+        /* last_action is a u32 now, the enum's stored value */
+        assert_int_equal(buf[OFF_LAST_ACTION], LADDER_ACTION_RESTORE_CONTENT);
+        assert_memory_equal(buf + OFF_CULPRIT, "fakesensor", 11);
 }
 
 static void test_every_single_bit_flip_is_rejected(void **unused) {
@@ -64,6 +111,22 @@ static void test_wrong_size_and_garbage(void **unused) {
         assert_int_equal(state_decode(buf, STATE_RECORD_SIZE, &d), -EBADMSG);
 }
 
+static void test_unknown_versions_and_actions_are_refused(void **unused) {
+        BootState s = sample(), d;
+        uint8_t buf[STATE_RECORD_SIZE];
+        for (unsigned v = 0; v < 8; v++) {
+                state_encode(&s, buf);
+                put_le(buf + 4, v, 2); /* v1: this layout does not parse as one */
+                fix_crc(buf);
+                assert_int_equal(state_decode(buf, sizeof buf, &d), v == 2 ? 0 : -EBADMSG);
+        }
+        /* a last_action beyond the enum (with a valid CRC) */
+        state_encode(&s, buf);
+        put_le(buf + OFF_LAST_ACTION, _LADDER_ACTION_MAX, 4);
+        fix_crc(buf);
+        assert_int_equal(state_decode(buf, sizeof buf, &d), -EBADMSG);
+}
+
 static void test_strings_are_bounded(void **unused) {
         BootState s = sample(), d;
         char longs[200];
@@ -81,18 +144,63 @@ static void test_garbage_after_nul_is_canonicalised(void **unused) {
         BootState s = sample(), d, e;
         uint8_t buf[STATE_RECORD_SIZE];
         state_encode(&s, buf);
-        /* last_action "restore-content" starts after 8+16+32+32+74 bytes;
-         * poke a byte after its NUL and fix the CRC. */
-        size_t off = 8 + 16 + 32 + 32 + 74 + 20;
-        buf[off] = 'X';
-        uint32_t crc = (uint32_t) crc32(0L, buf, STATE_RECORD_SIZE - 4);
-        for (int i = 0; i < 4; i++)
-                buf[STATE_RECORD_SIZE - 4 + i] = (uint8_t) (crc >> (8 * i));
+        /* poke a byte after culprit's NUL and fix the CRC */
+        buf[OFF_CULPRIT + 20] = 'X';
+        fix_crc(buf);
         assert_int_equal(state_decode(buf, sizeof buf, &d), 0);
         state_encode(&d, buf);
         assert_int_equal(state_decode(buf, sizeof buf, &e), 0);
         assert_memory_equal(&d, &e, sizeof d);
-        assert_string_equal(d.last_action, "restore-content");
+        assert_string_equal(d.culprit, "fakesensor");
+}
+
+/* Version-1 records exist on installed machines: they decode, the action's
+ * name mapped to the enum, and are written back as version 2. */
+static void test_version_1_records_decode(void **unused) {
+        static const struct {
+                const char *name;
+                LadderAction action;
+        } table[] = {
+                { "", LADDER_ACTION_NONE },
+                { "restore-content", LADDER_ACTION_RESTORE_CONTENT },
+                { "quarantine", LADDER_ACTION_QUARANTINE },
+                { "safe-mode", LADDER_ACTION_SAFE_MODE },
+                { "restore-content-retry", LADDER_ACTION_RESTORE_CONTENT_RETRY },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                BootState s = sample(), d, e;
+                s.last_action = table[i].action;
+                uint8_t buf[STATE_RECORD_SIZE];
+                encode_v1(&s, table[i].name, buf);
+                assert_int_equal(state_decode(buf, sizeof buf, &d), 0);
+                assert_memory_equal(&s, &d, sizeof s);
+                state_encode(&d, buf);
+                assert_int_equal(buf[4] | buf[5] << 8, 2);
+                assert_int_equal(state_decode(buf, sizeof buf, &e), 0);
+                assert_memory_equal(&d, &e, sizeof d);
+        }
+        /* a name version 1 never wrote is corrupt, not "no action" */
+        BootState s = sample(), d;
+        uint8_t buf[STATE_RECORD_SIZE];
+        encode_v1(&s, "reboot", buf);
+        assert_int_equal(state_decode(buf, sizeof buf, &d), -EBADMSG);
+        /* and so is an unterminated one */
+        char full[49];
+        memset(full, 'q', 48);
+        full[48] = '\0';
+        encode_v1(&s, full, buf);
+        assert_int_equal(state_decode(buf, sizeof buf, &d), -EBADMSG);
+}
+
+static void test_action_names(void **unused) {
+        assert_null(ladder_action_to_string(LADDER_ACTION_NONE));
+        assert_null(ladder_action_to_string(_LADDER_ACTION_MAX));
+        assert_null(ladder_action_to_string(_LADDER_ACTION_INVALID));
+        for (LadderAction a = LADDER_ACTION_NONE + 1; a < _LADDER_ACTION_MAX; a++)
+                assert_int_equal(ladder_action_from_string(ladder_action_to_string(a)), a);
+        assert_int_equal(ladder_action_from_string(""), LADDER_ACTION_NONE);
+        assert_int_equal(ladder_action_from_string("Restore-Content"), _LADDER_ACTION_INVALID);
+        assert_int_equal(ladder_action_from_string(NULL), _LADDER_ACTION_INVALID);
 }
 
 int main(void) {
@@ -101,8 +209,11 @@ int main(void) {
                 cmocka_unit_test(test_layout_is_little_endian_and_versioned),
                 cmocka_unit_test(test_every_single_bit_flip_is_rejected),
                 cmocka_unit_test(test_wrong_size_and_garbage),
+                cmocka_unit_test(test_unknown_versions_and_actions_are_refused),
                 cmocka_unit_test(test_strings_are_bounded),
                 cmocka_unit_test(test_garbage_after_nul_is_canonicalised),
+                cmocka_unit_test(test_version_1_records_decode),
+                cmocka_unit_test(test_action_names),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

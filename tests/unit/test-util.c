@@ -73,7 +73,95 @@ static void test_strv(void **unused) {
         char **c = strv_copy(l);
         assert_string_equal(c[1], "b");
         strv_free(c);
+        assert_int_equal(strv_push(&l, "B"), 0);
+        assert_int_equal(strv_push(&l, "a0"), 0);
+        strv_sort(l);
+        assert_string_equal(l[0], "B");
+        assert_string_equal(l[1], "a");
+        assert_string_equal(l[2], "a0");
+        assert_string_equal(l[3], "b");
+        assert_null(l[4]);
+        strv_sort(NULL);
         strv_free(l);
+}
+
+static void test_utc_stamp(void **unused) {
+        char buf[UTC_STAMP_LEN + 1];
+        assert_string_equal(format_utc_stamp(buf, 0), "19700101T000000Z");
+        assert_string_equal(format_utc_stamp(buf, 1764069101ULL * USEC_PER_SEC + 999999), "20251125T111141Z");
+        /* Out of gmtime's range: the epoch, never garbage in a file name. */
+        assert_string_equal(format_utc_stamp(buf, UINT64_MAX), "19700101T000000Z");
+}
+
+static void test_loops(void **unused) {
+        int p[2];
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        assert_int_equal(loop_write(p[1], "hello, world", 12), 0);
+        assert_int_equal(loop_write(p[1], "", 0), 0);
+        close(p[1]);
+        char buf[32];
+        /* Reads up to the end of the file: short only there. */
+        assert_int_equal(loop_read(p[0], buf, 5), 5);
+        assert_memory_equal(buf, "hello", 5);
+        assert_int_equal(loop_read(p[0], buf, sizeof buf), 7);
+        assert_memory_equal(buf, ", world", 7);
+        assert_int_equal(loop_read(p[0], buf, sizeof buf), 0);
+        close(p[0]);
+        assert_int_equal(loop_read(p[0], buf, sizeof buf), -EBADF);
+        assert_int_equal(loop_write(p[0], "x", 1), -EBADF);
+
+        char *d = unit_mkdtemp();
+        unit_write(d, "f", "0123456789");
+        char path[512];
+        snprintf(path, sizeof path, "%s/f", d);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(loop_pread(fd, buf, 4, 3), 4);
+        assert_memory_equal(buf, "3456", 4);
+        assert_int_equal(loop_pread(fd, buf, sizeof buf, 8), 2);
+        assert_int_equal(loop_pread(fd, buf, sizeof buf, 10), 0);
+        assert_int_equal(loop_pread(fd, buf, sizeof buf, -1), -EINVAL);
+        close(fd);
+        unit_rmdir(d);
+
+        uint8_t a[64] = {}, b[64] = {}, zero[64] = {};
+        assert_int_equal(random_bytes(a, sizeof a), 0);
+        assert_int_equal(random_bytes(b, sizeof b), 0);
+        assert_memory_not_equal(a, zero, sizeof a);
+        assert_memory_not_equal(a, b, sizeof a);
+}
+
+static void test_memstream(void **unused) {
+        _cleanup_(memstream_done) MemStream m = {};
+        FILE *f = memstream_init(&m);
+        assert_non_null(f);
+        fprintf(f, "entry %d\n", 7);
+        fputs("end\n", f);
+        char *s = NULL;
+        size_t len = 0;
+        assert_int_equal(memstream_finalize(&m, &s, &len), 0);
+        assert_string_equal(s, "entry 7\nend\n");
+        assert_int_equal(len, 12);
+        assert_null(m.f);
+        assert_null(m.buf);
+        free(s);
+
+        /* Empty text, no length wanted. */
+        assert_non_null(memstream_init(&m));
+        assert_int_equal(memstream_finalize(&m, &s, NULL), 0);
+        assert_string_equal(s, "");
+        free(s);
+
+        /* Never opened (or open_memstream() failed): nothing to hand out. */
+        MemStream none = {};
+        s = NULL;
+        assert_int_equal(memstream_finalize(&none, &s, &len), -ENOMEM);
+        assert_null(s);
+
+        /* Dropped unfinished (the cleanup): nothing leaks (ASan). */
+        f = memstream_init(&m);
+        assert_non_null(f);
+        fputs("never finished", f);
 }
 
 int main(void) {
@@ -82,6 +170,9 @@ int main(void) {
                 cmocka_unit_test(test_parse_size_and_numbers),
                 cmocka_unit_test(test_cmdline),
                 cmocka_unit_test(test_strv),
+                cmocka_unit_test(test_utc_stamp),
+                cmocka_unit_test(test_loops),
+                cmocka_unit_test(test_memstream),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,3 +43,37 @@ static inline void unit_write(const char *dir, const char *name, const char *con
         fputs(content, f);
         fclose(f);
 }
+
+/* What the shell command CMD prints on stdout (malloc'd, NUL-terminated):
+ * tree listings and hashes to compare before and after an operation. */
+static inline char *unit_command_output(const char *cmd) {
+        FILE *p = popen(cmd, "r");
+        assert_non_null(p);
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *out = open_memstream(&buf, &size);
+        assert_non_null(out);
+        char chunk[4096];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
+                fwrite(chunk, 1, n, out);
+        pclose(p);
+        fclose(out);
+        return buf;
+}
+
+/* Runs the shell command TMPL with every "%s" replaced by ARG (a test's
+ * temporary directory); a failing command fails the test. */
+static inline void unit_sh(const char *tmpl, const char *arg) {
+        char cmd[4096];
+        size_t o = 0;
+        for (const char *t = tmpl; *t && o < sizeof cmd - 1;)
+                if (t[0] == '%' && t[1] == 's') {
+                        o += (size_t) snprintf(cmd + o, sizeof cmd - o, "%s", arg);
+                        t += 2;
+                } else
+                        cmd[o++] = *t++;
+        cmd[o < sizeof cmd ? o : sizeof cmd - 1] = '\0';
+        if (system(cmd) != 0)
+                fail_msg("command failed: %s", cmd);
+}

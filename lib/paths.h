@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Every path lastgood owns, in one place. All of them are paths of the
+ * installed system: open them beneath the root fd (root_openat(),
+ * root_open_dir()), never by pasting them onto --root.
+ *
+ * The policy can move some of them (boot.state_file, snapshots.dir,
+ * safe_mode.secret_file): the *_DEFAULT names are the values it starts from.
+ * Documented in lastgood(8) and lastgood-policy(5); a change here is a
+ * change of the on-disk interface.
+ */
+
+/* ---- persistent state: /var/lib/lastgood ---- */
+
+#define LASTGOOD_STATE_DIR "/var/lib/lastgood"
+/* The append-only, hash-chained event log (name inside LASTGOOD_STATE_DIR). */
+#define LASTGOOD_EVENTLOG_NAME "events.jsonl"
+#define LASTGOOD_EVENTLOG_FILE LASTGOOD_STATE_DIR "/" LASTGOOD_EVENTLOG_NAME
+/* Crash records archived from pstore before it is cleared. */
+#define LASTGOOD_CRASH_DIR LASTGOOD_STATE_DIR "/crashes"
+/* The quarantine registry and the stashed content of each incident. */
+#define LASTGOOD_QUARANTINE_DIR LASTGOOD_STATE_DIR "/quarantine"
+/* Beside the components' directories there, so no component may be called
+ * so (name_is_component()). */
+#define LASTGOOD_QUARANTINE_REGISTRY_NAME "registry"
+#define LASTGOOD_QUARANTINE_REGISTRY LASTGOOD_QUARANTINE_DIR "/" LASTGOOD_QUARANTINE_REGISTRY_NAME
+/* Content a restore replaced: <dir>/<component>/<UTC stamp>/<content path>. */
+#define LASTGOOD_REPLACED_DIR LASTGOOD_STATE_DIR "/replaced"
+/* How often each recovery ran, per component and action (for the textfile report). */
+#define LASTGOOD_RECOVERIES_FILE LASTGOOD_STATE_DIR "/recoveries"
+/* The last event-log sequence number forwarded to the journal. */
+#define LASTGOOD_JOURNAL_CURSOR_FILE LASTGOOD_STATE_DIR "/journal-cursor"
+/* Policy defaults (boot.state_file, snapshots.dir, safe_mode.secret_file). */
+#define LASTGOOD_STATE_FILE_DEFAULT LASTGOOD_STATE_DIR "/state"
+#define LASTGOOD_SNAPSHOT_DIR_DEFAULT LASTGOOD_STATE_DIR "/snapshots"
+#define LASTGOOD_HELPDESK_SECRET_DEFAULT LASTGOOD_STATE_DIR "/helpdesk.secret"
+
+/* ---- runtime state: /run/lastgood (gone at the next boot) ---- */
+
+#define LASTGOOD_RUN_DIR "/run/lastgood"
+/* Present while this boot is a safe-mode boot; says why and what is held back. */
+#define LASTGOOD_SAFEMODE_MARKER LASTGOOD_RUN_DIR "/safe-mode"
+#define LASTGOOD_SAFEMODE_BANNER LASTGOOD_RUN_DIR "/safe-mode.issue"
+/* Mount points: the ESP (safe-mode requests) and a boot.state device. */
+#define LASTGOOD_ESP_MOUNT_DIR LASTGOOD_RUN_DIR "/esp"
+#define LASTGOOD_STATE_DEVICE_MOUNT LASTGOOD_RUN_DIR "/state"
+
+/* ---- configuration: /etc/lastgood ---- */
+
+#define LASTGOOD_CONFIG_DIR "/etc/lastgood"
+#define LASTGOOD_POLICY_FILE LASTGOOD_CONFIG_DIR "/policy.yaml"
+#define LASTGOOD_POLICY_DROPIN_DIR LASTGOOD_CONFIG_DIR "/policy.d"
+
+/* ---- lastgood's files in other programs' directories ---- */
+
+#define MODPROBE_CONF_DIR "/etc/modprobe.d"
+#define MODPROBE_RUNTIME_CONF_DIR "/run/modprobe.d"
+#define SYSTEMD_SYSTEM_DIR "/etc/systemd/system"
+#define SYSTEMD_RUNTIME_DIR "/run/systemd/system"
+#define SYSTEMD_RUNTIME_CONTROL_DIR "/run/systemd/system.control"
+#define SYSTEMD_JOURNAL_SOCKET "/run/systemd/journal/socket"
+/* "install <module> /bin/false" lines of quarantined modules (persistent). */
+#define LASTGOOD_QUARANTINE_MODPROBE_CONF_NAME "lastgood-quarantine.conf"
+#define LASTGOOD_QUARANTINE_MODPROBE_CONF MODPROBE_CONF_DIR "/" LASTGOOD_QUARANTINE_MODPROBE_CONF_NAME
+/* The same for a safe-mode boot (runtime, this boot only). */
+#define LASTGOOD_SAFEMODE_MODPROBE_CONF MODPROBE_RUNTIME_CONF_DIR "/lastgood-safemode.conf"
+/* The console login banner of a safe-mode boot (agetty reads issue.d). */
+#define LASTGOOD_SAFEMODE_RUN_ISSUE "/run/issue.d/50-lastgood-safe-mode.issue"

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "unit.h"
+
+#include "config/policy.h"
+#include "lib/names.h"
+#include "lib/paths.h"
+
+static char *repeat(char c, size_t n, const char *suffix) {
+        char *s = malloc(n + strlen(suffix) + 1);
+        assert_non_null(s);
+        memset(s, c, n);
+        strcpy(s + n, suffix);
+        return s;
+}
+
+static void test_component(void **unused) {
+        assert_true(name_is_component("sensor"));
+        assert_true(name_is_component("acme_edr-2.1"));
+        char *max = repeat('a', NAME_COMPONENT_MAX, "");
+        assert_true(name_is_component(max));
+        free(max);
+
+        /* It becomes a directory name: never ".", "..", hidden or a path. */
+        assert_false(name_is_component(NULL));
+        assert_false(name_is_component(""));
+        assert_false(name_is_component("."));
+        assert_false(name_is_component(".."));
+        assert_false(name_is_component(".hidden"));
+        assert_false(name_is_component("a/b"));
+        assert_false(name_is_component("a b"));
+        assert_false(name_is_component("a\nb"));
+        assert_false(name_is_component("sensor@x"));
+        /* The quarantine registry's file name, beside the components' directories. */
+        assert_false(name_is_component(LASTGOOD_QUARANTINE_REGISTRY_NAME));
+        assert_true(name_is_component("registry2"));
+        assert_false(name_is_component("s\xc3\xa9nsor"));
+        char *long_ = repeat('a', NAME_COMPONENT_MAX + 1, "");
+        assert_false(name_is_component(long_));
+        free(long_);
+}
+
+static void test_module(void **unused) {
+        assert_true(name_is_module("fakesensor"));
+        assert_true(name_is_module("fake-sensor_2"));
+        char *max = repeat('m', NAME_MODULE_MAX, "");
+        assert_true(name_is_module(max));
+        free(max);
+
+        /* A newline or a space would put a line of the attacker's choosing
+         * into modprobe.d. */
+        assert_false(name_is_module("a\ninstall b /bin/sh"));
+        assert_false(name_is_module("a b"));
+        assert_false(name_is_module("a.b"));
+        assert_false(name_is_module("a/b"));
+        assert_false(name_is_module(""));
+        assert_false(name_is_module(NULL));
+        char *long_ = repeat('m', NAME_MODULE_MAX + 1, "");
+        assert_false(name_is_module(long_));
+        free(long_);
+
+        /* The length-bounded form reads only N bytes (a crash record). */
+        assert_true(name_is_module_n("fakesensor]", 10));
+        assert_false(name_is_module_n("fakesensor]", 11));
+        assert_false(name_is_module_n("fake\0sensor", 11));
+        assert_false(name_is_module_n("x", 0));
+
+        assert_true(name_module_equal("fake-sensor", "fake_sensor"));
+        assert_true(name_module_equal("a_b", "a_b"));
+        assert_false(name_module_equal("fake-sensor", "fakesensor"));
+        assert_false(name_module_equal("ab", "abc"));
+}
+
+static void test_unit(void **unused) {
+        assert_true(name_is_unit("sensor.service"));
+        assert_true(name_is_unit("getty@tty1.service"));
+        assert_true(name_is_unit("dev-disk-by\\x2dlabel-x.device"));
+        assert_true(name_is_unit("a.b.timer"));
+        char *max = repeat('u', NAME_FILE_MAX - strlen(".service"), ".service");
+        assert_true(name_is_unit(max));
+        free(max);
+
+        /* It becomes a link name in /etc/systemd/system. */
+        assert_false(name_is_unit("../x.service"));
+        assert_false(name_is_unit("a/b.service"));
+        assert_false(name_is_unit(".service"));
+        assert_false(name_is_unit("sensor"));
+        assert_false(name_is_unit("sensor.conf"));
+        assert_false(name_is_unit("sensor.service\n"));
+        assert_false(name_is_unit("a b.service"));
+        assert_false(name_is_unit(""));
+        assert_false(name_is_unit(NULL));
+        /* Room is left for the temp-file prefix within NAME_MAX. */
+        char *long_ = repeat('u', NAME_FILE_MAX - strlen(".service") + 1, ".service");
+        assert_false(name_is_unit(long_));
+        free(long_);
+}
+
+static void test_content_path(void **unused) {
+        assert_true(name_is_content_path("/opt/vendor/defs"));
+        assert_true(name_is_content_path("/etc/sensor"));
+        assert_true(name_is_content_path("/etc/modprobe.d/vendor.conf"));
+        assert_true(name_is_content_path("/etc/systemd/system/sensor.service.d"));
+        assert_true(name_is_content_path("/var/lib/lastgoodness"));
+
+        assert_false(name_is_content_path(NULL));
+        assert_false(name_is_content_path(""));
+        assert_false(name_is_content_path("opt/vendor"));
+        assert_false(name_is_content_path("/opt/vendor/"));
+        assert_false(name_is_content_path("/opt//vendor"));
+        assert_false(name_is_content_path("/opt/./vendor"));
+        assert_false(name_is_content_path("/opt/../etc"));
+        assert_false(name_is_content_path("/opt/ven\ndor"));
+        /* The kernel's and the runtime's virtual trees. */
+        assert_false(name_is_content_path("/proc/sys"));
+        assert_false(name_is_content_path("/sys"));
+        assert_false(name_is_content_path("/dev/sda"));
+        assert_false(name_is_content_path("/run/sensor"));
+        /* Our own state, and what holds a directory we write into. */
+        assert_false(name_is_content_path("/"));
+        assert_false(name_is_content_path("/var"));
+        assert_false(name_is_content_path("/var/lib"));
+        assert_false(name_is_content_path(LASTGOOD_STATE_DIR));
+        assert_false(name_is_content_path(LASTGOOD_STATE_FILE_DEFAULT));
+        assert_false(name_is_content_path(LASTGOOD_QUARANTINE_DIR "/x"));
+        assert_false(name_is_content_path("/etc"));
+        assert_false(name_is_content_path(MODPROBE_CONF_DIR));
+        assert_false(name_is_content_path("/etc/systemd"));
+        assert_false(name_is_content_path(SYSTEMD_SYSTEM_DIR));
+        /* Each component is a file name lastgood may make. */
+        char *long_ = repeat('c', NAME_FILE_MAX + 1, "");
+        char path[512];
+        snprintf(path, sizeof path, "/opt/%s", long_);
+        assert_false(name_is_content_path(path));
+        long_[NAME_FILE_MAX] = '\0';
+        snprintf(path, sizeof path, "/opt/%s", long_);
+        assert_true(name_is_content_path(path));
+        free(long_);
+}
+
+/* The policy refuses what quarantine would refuse later: at load, with the
+ * place in the file, not when the component first fails. */
+static void test_component_in_policy(void **unused) {
+        Policy p;
+        assert_int_equal(policy_init_defaults(&p), 0);
+        const char *yaml = "components:\n  - name: " LASTGOOD_QUARANTINE_REGISTRY_NAME "\n";
+        assert_int_equal(policy_parse_buffer(&p, "t.yaml", yaml, strlen(yaml)), 1);
+        assert_non_null(p.errors[0]);
+        static const char where[] = "t.yaml:2:11: components[0].name: ";
+        assert_true(strneq(p.errors[0], where, sizeof where - 1));
+        assert_non_null(strstr(p.errors[0], "'" LASTGOOD_QUARANTINE_REGISTRY_NAME "'"));
+        policy_done(&p);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_component),
+                cmocka_unit_test(test_module),
+                cmocka_unit_test(test_unit),
+                cmocka_unit_test(test_content_path),
+                cmocka_unit_test(test_component_in_policy),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
