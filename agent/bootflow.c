@@ -243,7 +243,8 @@ static void boot_find_culprit(const Boot *b, const LadderPlan *plan, Evidence *e
         if (plan->keep_culprit)
                 r = culprit_from_name(env->root_fd, env->policy, plan->state.culprit, &ev->crash, &ev->culprit);
         else
-                r = culprit_find(env->root_fd, env->policy, &ev->crash, plan->state.loop_started_usec, &ev->culprit);
+                r = culprit_find(env->root_fd, env->policy, &ev->crash, plan->state.loop_started_usec,
+                                 &ev->culprit);
         if (r < 0)
                 log_warning_errno(r, "Failed to determine the culprit: %m");
 }
@@ -285,8 +286,8 @@ static int boot_run_step(Boot *b, LadderStep step, const Evidence *ev, StepResul
         const BootEnv *env = b->env;
         const Culprit *c = &ev->culprit;
         int r = steps_run(env->root_fd, env->runtime_fd, env->policy, step, c, b->st.incident, res);
-        boot_event(b, step_event_type(step), c->component ? c->component->name : NULL, res->action, res->message,
-                   ev, res);
+        boot_event(b, step_event_type(step), c->component ? c->component->name : NULL, res->action,
+                   res->message, ev, res);
         if (r >= 0)
                 record_count_recovery(env->root_fd, c->component ? c->component->name : "none",
                                       ladder_step_to_string(step));
@@ -321,8 +322,8 @@ static void boot_climb(Boot *b, const LadderEvidence *lev, LadderPlan *plan, con
                 ladder_state_apply(&b->st, &plan->state);
                 if (plan->verdict == LADDER_EXHAUSTED) {
                         o->mode = BOOT_MODE_NORMAL;
-                        summary(o, "recovery ladder exhausted for %s; no further step (incident %u)", comp->name,
-                                b->st.incident);
+                        summary(o, "recovery ladder exhausted for %s; no further step (incident %u)",
+                                comp->name, b->st.incident);
                         boot_event(b, EVENT_LADDER_EXHAUSTED, comp->name, NULL, o->summary, ev, NULL);
                         return;
                 }
@@ -396,8 +397,8 @@ static void boot_ladder(Boot *b, bool safe_requested, LadderOutcome *ret) {
                 summary(&o, "previous boot failed (%s); %u of %u failed boots before recovery%s%s",
                         ev.crash.found ? "crash" : "unknown", plan.count, plan.threshold,
                         c->component ? "; suspect: " : "", c->component ? c->component->name : "");
-                boot_event(b, EVENT_BOOT_COUNTED, c->component ? c->component->name : NULL, NULL, o.summary, &ev,
-                           NULL);
+                boot_event(b, EVENT_BOOT_COUNTED, c->component ? c->component->name : NULL, NULL, o.summary,
+                           &ev, NULL);
                 break;
         case LADDER_DEFERRED:
                 /* The count is kept: the ladder resumes if the loop goes on. */

@@ -24,7 +24,7 @@
 
 typedef struct BootReport {
         BootMode mode;
-        char step[32];    /* the ladder step performed, or "" */
+        char step[32]; /* the ladder step performed, or "" */
         char summary[512];
         uint32_t failed_boots;
         uint32_t threshold;

@@ -21,8 +21,8 @@ enum {
 };
 
 typedef struct Context {
-        const char *root_dir;    /* --root, default "/" */
-        int root_fd;             /* O_PATH fd of root_dir */
+        const char *root_dir;     /* --root, default "/" */
+        int root_fd;              /* O_PATH fd of root_dir */
         const char *runtime_root; /* --runtime-root: whose /run gets runtime config (default: root_dir) */
         int runtime_fd;
         const char *policy_path; /* --policy (a host path), or NULL */

@@ -27,12 +27,12 @@
 #define ESP_MBR_TYPE 0xef
 #define ESP_REQUEST_PATH "EFI/lastgood/safemode" /* matched case-insensitively */
 #define ESP_REQUEST_MAX 256
-#define ESP_CODE_MAX 10 /* digits; the helpdesk module checks the exact length */
+#define ESP_CODE_MAX 10   /* digits; the helpdesk module checks the exact length */
 #define ESP_BOOTS_MAX 100 /* what the file may say; agent/safe-request.c cuts it to its bound */
 
 typedef struct EspPartition {
-        char *disk;     /* the whole disk (or image file) that was probed */
-        char *node;     /* the partition's device node, NULL when none (image files) */
+        char *disk; /* the whole disk (or image file) that was probed */
+        char *node; /* the partition's device node, NULL when none (image files) */
         unsigned partno;
         uint64_t offset; /* bytes from the start of disk */
         uint64_t size;   /* bytes */

@@ -38,7 +38,8 @@ static const struct {
         [EVENT_LADDER_EXHAUSTED] = { "ladder-exhausted", "a42e2fac5e084497b818b768957d14db", LOG_WARNING },
         [EVENT_QUARANTINE_RELEASE] = { "quarantine-release", "a7e79c7dad8b7e05cd6c20b77d0f2101", LOG_INFO },
         [EVENT_SAFE_MODE_REQUESTED] = { "safe-mode-requested", "f82f7607353bc83eafce9b499c6fd19e", LOG_INFO },
-        [EVENT_SAFE_MODE_CODE_REJECTED] = { "safe-mode-code-rejected", "61860e1b6593d15d33fc246bf51eb41c", LOG_NOTICE },
+        [EVENT_SAFE_MODE_CODE_REJECTED] = { "safe-mode-code-rejected", "61860e1b6593d15d33fc246bf51eb41c",
+                                            LOG_NOTICE },
         [EVENT_INTERNAL_ERROR] = { "internal-error", "54a133e72f4b70ca3c5bc96eb02bfb47", LOG_NOTICE },
         [EVENT_POLICY_ERROR] = { "policy-error", "ca14d456b5447abaf4d57712cf7a6643", LOG_WARNING },
         [EVENT_CRASH_RECORD] = { "crash-record", "6ec759b134b6b1560e46c841220a0203", LOG_INFO },
@@ -211,8 +212,8 @@ typedef struct AppendExtra {
         const char *previous_problem;
 } AppendExtra;
 
-static int event_format_line(const Event *e, uint64_t seq, const char *prev, const AppendExtra *x, char **ret,
-                             size_t *ret_len) {
+static int event_format_line(const Event *e, uint64_t seq, const char *prev, const AppendExtra *x,
+                             char **ret, size_t *ret_len) {
         _cleanup_(memstream_done) MemStream m = {};
         FILE *f = memstream_init(&m);
         if (!f)
@@ -845,7 +846,8 @@ int eventlog_verify_fd(int fd, size_t *ret_lines, char **ret_problem) {
                 event_record_done(&rec);
                 if (seq != n) {
                         result = problemf(&problem,
-                                          "line %zu: seq %" PRIu64 ", expected %zu (a line was removed, inserted or reordered)",
+                                          "line %zu: seq %" PRIu64
+                                          ", expected %zu (a line was removed, inserted or reordered)",
                                           n, seq, n);
                         break;
                 }

@@ -132,8 +132,8 @@ int eventlog_append(int root_fd, const Event *e) _wur_;
 
 /* One line of the log, as read back. */
 typedef struct EventRecord {
-        size_t line;   /* 1-based line number in the file */
-        bool valid;    /* false: the line did not parse; only `line` is set */
+        size_t line; /* 1-based line number in the file */
+        bool valid;  /* false: the line did not parse; only `line` is set */
         uint64_t seq;
         char *time;
         char *boot_id;   /* NULL for null */
@@ -180,9 +180,9 @@ int eventlog_verify_fd(int fd, size_t *ret_lines, char **ret_problem) _wur_;
 /* For tests and fuzzing: the tail analysis eventlog_append() does. BUF holds
  * the last bytes of the file (all of it when at_start). */
 typedef struct EventLogTail {
-        size_t torn_bytes;      /* bytes after the last newline */
-        const char *last_line;  /* points into BUF; NULL: no complete line */
+        size_t torn_bytes;     /* bytes after the last newline */
+        const char *last_line; /* points into BUF; NULL: no complete line */
         size_t last_len;
-        bool need_more;         /* BUF does not reach back to the last line's start */
+        bool need_more; /* BUF does not reach back to the last line's start */
 } EventLogTail;
 void eventlog_tail_analyze(const char *buf, size_t len, bool at_start, EventLogTail *ret);

@@ -237,7 +237,8 @@ int helpdesk_enroll(int root_fd, const Policy *p, bool force, HelpdeskSecret *re
         } else if (errno != ENOENT)
                 return -errno;
 
-        _cleanup_(helpdesk_secret_wipep) HelpdeskSecret s = { .algorithm = HOTP_SHA256, .key_len = HELPDESK_KEY_SIZE };
+        _cleanup_(helpdesk_secret_wipep)
+                HelpdeskSecret s = { .algorithm = HOTP_SHA256, .key_len = HELPDESK_KEY_SIZE };
         r = random_bytes(s.key, s.key_len);
         if (r < 0)
                 return r;

@@ -24,9 +24,9 @@
 #include "config/policy.h"
 #include "lib/util.h"
 
-#define HELPDESK_KEY_SIZE 32      /* what enroll generates */
-#define HELPDESK_FILE_MAX 4096    /* the secret file and escrow files are tiny */
-#define HELPDESK_WINDOW_MAX 1000  /* bound on the look-ahead, whatever the policy says */
+#define HELPDESK_KEY_SIZE 32     /* what enroll generates */
+#define HELPDESK_FILE_MAX 4096   /* the secret file and escrow files are tiny */
+#define HELPDESK_WINDOW_MAX 1000 /* bound on the look-ahead, whatever the policy says */
 
 typedef struct HelpdeskSecret {
         HotpAlgorithm algorithm;

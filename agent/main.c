@@ -28,7 +28,8 @@ static const Verb verbs[] = {
         { "snapshot", 1, -1, verb_snapshot, "create|list|verify|restore|import known-good content" },
         { "quarantine", 1, 2, verb_quarantine, "list | release COMPONENT" },
         { "log", 0, 1, verb_log, "[verify|forward]: show, verify, or forward the event log to the journal" },
-        { "helpdesk", 1, -1, verb_helpdesk, "enroll [--force] | code --secret-file F [--counter N] [--count N] [--sha1] | verify CODE" },
+        { "helpdesk", 1, -1, verb_helpdesk,
+          "enroll [--force] | code --secret-file F [--counter N] [--count N] [--sha1] | verify CODE" },
 };
 
 static void help(void) {
@@ -62,7 +63,16 @@ static void help(void) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_ROOT = 0x100, ARG_RUNTIME_ROOT, ARG_POLICY, ARG_PSTORE, ARG_CMDLINE, ARG_ESP, ARG_JSON, ARG_VERSION };
+        enum {
+                ARG_ROOT = 0x100,
+                ARG_RUNTIME_ROOT,
+                ARG_POLICY,
+                ARG_PSTORE,
+                ARG_CMDLINE,
+                ARG_ESP,
+                ARG_JSON,
+                ARG_VERSION
+        };
         static const struct option options[] = {
                 { "root", required_argument, NULL, ARG_ROOT },
                 { "runtime-root", required_argument, NULL, ARG_RUNTIME_ROOT },

@@ -22,8 +22,8 @@ void record_append(int root_fd, const Event *e) {
                                   event_type_to_string(e->type) ?: "unknown");
 }
 
-void record_event(int root_fd, EventType type, const char *component, const char *action, const char *message,
-                  char *const *evidence) {
+void record_event(int root_fd, EventType type, const char *component, const char *action,
+                  const char *message, char *const *evidence) {
         Event e = {
                 .type = type,
                 .component = component,
@@ -50,7 +50,8 @@ int record_read_recoveries(int root_fd, RecoveryCount **ret, size_t *ret_n) {
                 return -ENOMEM;
         size_t n = 0;
         char *save = NULL;
-        for (char *line = strtok_r(buf, "\n", &save); line && n < RECOVERIES_MAX; line = strtok_r(NULL, "\n", &save)) {
+        for (char *line = strtok_r(buf, "\n", &save); line && n < RECOVERIES_MAX;
+             line = strtok_r(NULL, "\n", &save)) {
                 unsigned long long cnt, last = 0;
                 if (sscanf(line, "%63s %31s %llu %llu", l[n].component, l[n].action, &cnt, &last) >= 3) {
                         l[n].count = cnt;
@@ -124,8 +125,10 @@ void record_report(int root_fd, const Policy *p, const StateStores *stores, cons
         (void) record_read_recoveries(root_fd, &rc, &nrc);
         ReportRecovery rr[RECOVERIES_MAX];
         for (size_t i = 0; i < nrc; i++)
-                rr[i] = (ReportRecovery) { .component = rc[i].component, .action = rc[i].action, .count = rc[i].count,
-                                          .last_usec = rc[i].last_usec };
+                rr[i] = (ReportRecovery) { .component = rc[i].component,
+                                           .action = rc[i].action,
+                                           .count = rc[i].count,
+                                           .last_usec = rc[i].last_usec };
         _cleanup_strv_free_ char **comps = NULL, **quar = NULL;
         ReportSnapshot snaps[POLICY_MAX_COMPONENTS];
         size_t nsnaps = 0;

@@ -16,8 +16,8 @@ void record_append(int root_fd, const Event *e);
 
 /* Appends an event. EVIDENCE is NULL or a NULL-terminated list of
  * key, value, key, value, … strings. */
-void record_event(int root_fd, EventType type, const char *component, const char *action, const char *message,
-                  char *const *evidence);
+void record_event(int root_fd, EventType type, const char *component, const char *action,
+                  const char *message, char *const *evidence);
 
 /* Rewrites the Prometheus textfile (report.prometheus_textfile) from the
  * current state, if its directory exists (node-exporter installed). */

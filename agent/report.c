@@ -49,7 +49,8 @@ static void sample2(FILE *f, const char *name, const char *component, const char
 
 static const ReportRecovery *find_recovery(const ReportData *d, const char *component, const char *action) {
         for (size_t i = 0; i < d->n_recoveries; i++)
-                if (streq(d->recoveries[i].component ?: "", component) && streq(d->recoveries[i].action ?: "", action))
+                if (streq(d->recoveries[i].component ?: "", component) &&
+                    streq(d->recoveries[i].action ?: "", action))
                         return &d->recoveries[i];
         return NULL;
 }
@@ -66,7 +67,8 @@ static void write_metrics(FILE *f, const ReportData *d) {
         header(f, "lastgood_failed_boots", "gauge", "Consecutive boots that were not confirmed good.");
         fprintf(f, "lastgood_failed_boots %" PRIu32 "\n", d->failed_boots);
 
-        header(f, "lastgood_failed_boots_threshold", "gauge", "Failed boots that start recovery (boot.max_failed_boots).");
+        header(f, "lastgood_failed_boots_threshold", "gauge",
+               "Failed boots that start recovery (boot.max_failed_boots).");
         fprintf(f, "lastgood_failed_boots_threshold %" PRIu32 "\n", d->threshold);
 
         header(f, "lastgood_boot_mode", "gauge", "The mode of the current boot: 1 for the active mode.");
@@ -83,7 +85,8 @@ static void write_metrics(FILE *f, const ReportData *d) {
                 fputs("1\n", f);
         }
 
-        header(f, "lastgood_safe_mode", "gauge", "1 when this boot runs in safe mode (security components kept off).");
+        header(f, "lastgood_safe_mode", "gauge",
+               "1 when this boot runs in safe mode (security components kept off).");
         fprintf(f, "lastgood_safe_mode %d\n", d->safe_mode);
 
         header(f, "lastgood_last_confirmed_boot_timestamp_seconds", "gauge",
@@ -91,13 +94,15 @@ static void write_metrics(FILE *f, const ReportData *d) {
         fputs("lastgood_last_confirmed_boot_timestamp_seconds ", f);
         put_seconds(f, d->last_confirmed_usec);
 
-        header(f, "lastgood_policy_errors", "gauge", "Problems found in the policy (defaults used in their place).");
+        header(f, "lastgood_policy_errors", "gauge",
+               "Problems found in the policy (defaults used in their place).");
         fprintf(f, "lastgood_policy_errors %" PRIu32 "\n", d->policy_errors);
 
         header(f, "lastgood_internal_errors", "gauge", "Internal errors recorded by the agent (cumulative).");
         fprintf(f, "lastgood_internal_errors %" PRIu32 "\n", d->internal_errors);
 
-        header(f, "lastgood_recoveries_total", "counter", "Recovery actions taken, by component and ladder action.");
+        header(f, "lastgood_recoveries_total", "counter",
+               "Recovery actions taken, by component and ladder action.");
         for (size_t i = 0; i < d->n_recoveries; i++) {
                 const ReportRecovery *r = &d->recoveries[i];
                 if (find_recovery(d, r->component ?: "", r->action ?: "") != r)
@@ -151,7 +156,8 @@ static void write_metrics(FILE *f, const ReportData *d) {
                         dup = dup || streq(d->snapshots[j].component, d->snapshots[i].component);
                 if (dup)
                         continue;
-                sample1(f, "lastgood_known_good_snapshot_timestamp_seconds", "component", d->snapshots[i].component);
+                sample1(f, "lastgood_known_good_snapshot_timestamp_seconds", "component",
+                        d->snapshots[i].component);
                 put_seconds(f, d->snapshots[i].time_usec);
         }
 }

@@ -104,8 +104,8 @@ static int take_esp(const SafeRequestInput *in, Verdict *v, uint32_t *ret_boots)
 static void format_actor(SafeSource source, const Verdict *v, char *buf, size_t size) {
         const char *who = source == SAFE_SOURCE_ESP ? "ESP request" : "console";
         if (v->coded)
-                snprintf(buf, size, "%s%shelpdesk code #%" PRIu64, who, source == SAFE_SOURCE_ESP ? ", " : ": ",
-                         v->counter);
+                snprintf(buf, size, "%s%shelpdesk code #%" PRIu64, who,
+                         source == SAFE_SOURCE_ESP ? ", " : ": ", v->counter);
         else if (source == SAFE_SOURCE_CMDLINE)
                 snprintf(buf, size, "console: kernel command line");
         else
@@ -146,7 +146,8 @@ static void decide_pending(const SafeRequestInput *in, SafeDecision *d) {
         }
         if (pending > 0) {
                 d->pending_after = pending - 1;
-                decide_safe(d, SAFE_SOURCE_NEXT_BOOT, "safe-mode --next-boot", "requested with safe-mode --next-boot");
+                decide_safe(d, SAFE_SOURCE_NEXT_BOOT, "safe-mode --next-boot",
+                            "requested with safe-mode --next-boot");
         }
 }
 

@@ -50,7 +50,8 @@ static const char *efivarfs_dir(void) {
 static bool efivar_present(void) {
         char path[PATH_MAX];
         if (xsnprintf(path, sizeof path, "%s%s%s-%s", efivarfs_dir(),
-                      efivarfs_dir()[strlen(efivarfs_dir()) - 1] == '/' ? "" : "/", STATE_EFI_NAME, STATE_EFI_GUID) < 0)
+                      efivarfs_dir()[strlen(efivarfs_dir()) - 1] == '/' ? "" : "/", STATE_EFI_NAME,
+                      STATE_EFI_GUID) < 0)
                 return true; /* can't tell: ask the library */
         return access(path, F_OK) == 0;
 }
@@ -101,8 +102,8 @@ static int open_device_store(StateStores *s, const Policy *p, StateStore *st) {
                                     MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME, NULL) < 0)
                         r = -errno;
                 if (r < 0) {
-                        problem(s, "Failed to mount state device %s (%s) at %s: %s", p->boot.state_device, dev,
-                                LASTGOOD_STATE_DEVICE_MOUNT, strerror(-r));
+                        problem(s, "Failed to mount state device %s (%s) at %s: %s", p->boot.state_device,
+                                dev, LASTGOOD_STATE_DEVICE_MOUNT, strerror(-r));
                         return r;
                 }
                 mnt = strdup(LASTGOOD_STATE_DEVICE_MOUNT);
@@ -311,7 +312,8 @@ static int store_write(StateStores *s, StateStore *st, const uint8_t *buf) {
         }
         if (st->dir_fd < 0) {
                 r = root_open_dir(s->root_fd, *st->dir_path ? st->dir_path : "/", true, 0700, &st->dir_fd);
-                if (r == -EROFS && st->kind == STORE_ROOT && s->allow_remount && root_ensure_writable(s->root_fd) >= 0)
+                if (r == -EROFS && st->kind == STORE_ROOT && s->allow_remount &&
+                    root_ensure_writable(s->root_fd) >= 0)
                         r = root_open_dir(s->root_fd, *st->dir_path ? st->dir_path : "/", true, 0700, &st->dir_fd);
                 if (r < 0)
                         return r;

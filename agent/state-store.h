@@ -31,10 +31,10 @@ typedef enum StoreKind {
 
 typedef struct StateStore {
         StoreKind kind;
-        char *location; /* for humans: "efivar:LastGoodState-…", "/var/lib/lastgood/state", … */
-        int dir_fd;     /* file stores: the directory of the record (-1 until opened) */
-        char *dir_path; /* file stores: that directory, beneath root (root) or on the host (device) */
-        char *name;     /* file stores: the record's file name */
+        char *location;  /* for humans: "efivar:LastGoodState-…", "/var/lib/lastgood/state", … */
+        int dir_fd;      /* file stores: the directory of the record (-1 until opened) */
+        char *dir_path;  /* file stores: that directory, beneath root (root) or on the host (device) */
+        char *name;      /* file stores: the record's file name */
         int setup_error; /* < 0 when the store is unusable (no efivarfs, device not found, …) */
 } StateStore;
 
@@ -42,10 +42,10 @@ typedef struct StateStores {
         StateStore stores[3];
         size_t n;
         int root_fd;
-        int read_from;   /* index the current record came from, -1 if none */
-        int written_to;  /* index of the last successful write, -1 if none */
+        int read_from;      /* index the current record came from, -1 if none */
+        int written_to;     /* index of the last successful write, -1 if none */
         bool allow_remount; /* boot: may remount the root rw for the root store */
-        char **problems; /* what went wrong, for logs, status and events */
+        char **problems;    /* what went wrong, for logs, status and events */
 } StateStores;
 
 /* Sets up the stores the policy asks for; never fails but on OOM. Problems

@@ -160,14 +160,14 @@ int state_decode(const uint8_t *buf, size_t len, BootState *ret) {
         BootState s = {};
 #define R32(f) s.f = get_u32(&c);
 #define R64(f) s.f = get_u64(&c);
-#define RSTR(f)                                      \
-        if (get_str(&c, s.f, sizeof(s.f)) < 0)       \
+#define RSTR(f)                                \
+        if (get_str(&c, s.f, sizeof(s.f)) < 0) \
                 return -EBADMSG;
-#define RACT(f)                                      \
-        if (get_action(&c, &s.f) < 0)                \
+#define RACT(f)                       \
+        if (get_action(&c, &s.f) < 0) \
                 return -EBADMSG;
-#define RACT1(f)                                     \
-        if (get_action_v1(&c, &s.f) < 0)             \
+#define RACT1(f)                         \
+        if (get_action_v1(&c, &s.f) < 0) \
                 return -EBADMSG;
         if (version == 1) {
                 STATE_FIELDS(R32, R64, RSTR, RACT1)

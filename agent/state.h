@@ -49,9 +49,9 @@ typedef struct BootState {
         uint64_t loop_started_usec; /* first failed boot of the current run */
         uint64_t last_action_usec;
         char last_confirmed_boot_id[37];
-        char boot_id[37];      /* the boot that set in_boot */
-        char culprit[64];      /* component the current incident blames */
-        char last_error[40];   /* short description of the last internal error */
+        char boot_id[37];    /* the boot that set in_boot */
+        char culprit[64];    /* component the current incident blames */
+        char last_error[40]; /* short description of the last internal error */
 } BootState;
 
 const char *boot_mode_to_string(BootMode m);

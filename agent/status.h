@@ -21,7 +21,7 @@ typedef struct ComponentStatus {
 typedef struct StatusData {
         const Policy *policy;
         BootState st;
-        const char *backend;          /* "efivar", "file", "none" */
+        const char *backend; /* "efivar", "file", "none" */
         char *backend_location;
         bool state_ok;
         char *state_problem;

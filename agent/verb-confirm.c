@@ -60,8 +60,10 @@ static void snapshot_known_good(Context *ctx, const Policy *p, const BootState *
                 const Component *c = &p->components[i];
                 int q = quarantine_is_active(ctx->root_fd, c->name);
                 if (q < 0)
-                        log_warning_errno(q, "Failed to read the quarantine registry, treating %s as quarantined "
-                                          "(state unknown) and taking no snapshot of it: %m", c->name);
+                        log_warning_errno(q,
+                                          "Failed to read the quarantine registry, treating %s as quarantined "
+                                          "(state unknown) and taking no snapshot of it: %m",
+                                          c->name);
                 if (q != 0)
                         continue;
                 bool created = false;
@@ -121,8 +123,8 @@ int verb_confirm(Context *ctx, int argc, char **argv) {
 
         if (ended_incident) {
                 char msg[200];
-                snprintf(msg, sizeof msg, "boot confirmed after %u failed boot%s; incident %u ended", was_failed,
-                         was_failed == 1 ? "" : "s", st.incident);
+                snprintf(msg, sizeof msg, "boot confirmed after %u failed boot%s; incident %u ended",
+                         was_failed, was_failed == 1 ? "" : "s", st.incident);
                 record_event(ctx->root_fd, EVENT_BOOT_CONFIRMED, NULL, NULL, msg, NULL);
         }
         record_report(ctx->root_fd, p, &stores, &st);

@@ -106,7 +106,8 @@ static int helpdesk_enroll_cmd(Context *ctx, int argc, char **argv) {
 /* Reads FILE (or stdin for "-"): a machine secret file, or an escrowed key
  * (hex or base32, '#' comment lines allowed). */
 static int read_secret_file(const char *path, HelpdeskSecret *ret, bool *ret_has_counter) {
-        _cleanup_close_ int fd = streq(path, "-") ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_close_ int fd =
+                streq(path, "-") ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return -errno;
         _cleanup_(helpdesk_wipe_freep) char *buf = NULL;
@@ -185,8 +186,10 @@ static int helpdesk_code_cmd(Context *ctx, int argc, char **argv) {
         bool file_counter = false;
         int r = read_secret_file(file, &s, &file_counter);
         if (r == -EBADMSG)
-                return log_error_errno(r, "%s holds neither a lastgood secret file nor a hex or base32 key of "
-                                          "16 to 64 bytes.", file);
+                return log_error_errno(r,
+                                       "%s holds neither a lastgood secret file nor a hex or base32 key of "
+                                       "16 to 64 bytes.",
+                                       file);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s: %m", file);
         if (sha1)
@@ -237,16 +240,21 @@ static int helpdesk_verify_cmd(Context *ctx, int argc, char **argv) {
         r = helpdesk_verify_code(ctx->root_fd, p, argv[1], &ok);
         if (r == -ENOENT)
                 return log_error_errno(r, "No helpdesk secret at %s: run 'lastgood helpdesk enroll' first.",
-                                       p->safe_mode.secret_file), EXIT_FAIL;
+                                       p->safe_mode.secret_file),
+                       EXIT_FAIL;
         if (r == -EPERM)
-                return log_error_errno(r, "Refusing the helpdesk secret %s: it must be a regular file owned by "
-                                          "root with mode 0600.", p->safe_mode.secret_file), EXIT_FAIL;
+                return log_error_errno(r,
+                                       "Refusing the helpdesk secret %s: it must be a regular file owned by "
+                                       "root with mode 0600.",
+                                       p->safe_mode.secret_file),
+                       EXIT_FAIL;
         if (r < 0)
                 return log_error_errno(r, "Failed to check the code against %s: %m", p->safe_mode.secret_file);
         if (ctx->json)
                 printf("{\"accepted\":%s}\n", ok ? "true" : "false");
         else
-                printf("%s\n", ok ? "Code accepted; it cannot be used again." : "Code refused (wrong, reused or malformed).");
+                printf("%s\n", ok ? "Code accepted; it cannot be used again."
+                                  : "Code refused (wrong, reused or malformed).");
         return ok ? EXIT_OK : EXIT_FAIL;
 }
 

@@ -158,7 +158,8 @@ int verb_log(Context *ctx, int argc, char **argv) {
         if (argc == 2 && streq(argv[1], "forward"))
                 return log_forward(ctx);
         if (argc > 2 || (argc == 2 && !streq(argv[1], "verify"))) {
-                log_error("lastgood log: unknown argument '%s' (usage: lastgood log [--json] [verify|forward]).", argv[1]);
+                log_error("lastgood log: unknown argument '%s' (usage: lastgood log [--json] [verify|forward]).",
+                          argv[1]);
                 return EXIT_USAGE;
         }
         return argc == 2 ? log_verify(ctx) : log_show(ctx);

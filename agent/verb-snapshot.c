@@ -158,15 +158,15 @@ static int do_list(Context *ctx, Policy *p, int argc, char **argv) {
         } else if (n == 0)
                 printf("No snapshots.\n");
         else {
-                printf("%-16s %-20s %-21s %10s %8s %-6s %s\n", "COMPONENT", "ID", "CREATED", "SIZE", "ENTRIES", "SOURCE",
-                       "STATUS");
+                printf("%-16s %-20s %-21s %10s %8s %-6s %s\n", "COMPONENT", "ID", "CREATED", "SIZE",
+                       "ENTRIES", "SOURCE", "STATUS");
                 for (size_t i = 0; i < n; i++) {
                         char t[32];
                         format_time(list[i].created_usec, t);
                         printf("%-16s %-20s %-21s %10llu %8llu %-6s %s%s%s\n", list[i].component, list[i].id, t,
                                (unsigned long long) list[i].size_bytes, (unsigned long long) list[i].n_entries,
-                               list[i].source ?: "-", list[i].bad ? "BAD" : "ok", list[i].bad_reason ? ": " : "",
-                               list[i].bad_reason ?: "");
+                               list[i].source ?: "-", list[i].bad ? "BAD" : "ok",
+                               list[i].bad_reason ? ": " : "", list[i].bad_reason ?: "");
                 }
         }
         snapshot_info_free(list, n);
@@ -194,8 +194,8 @@ static int do_verify(Context *ctx, Policy *p, int argc, char **argv) {
         for (size_t i = 0; i < n; i++) {
                 const Component *c = policy_find_component(p, list[i].component);
                 if (!c) {
-                        log_warning("Snapshot %s/%s belongs to no component of the policy, skipping", list[i].component,
-                                    list[i].id);
+                        log_warning("Snapshot %s/%s belongs to no component of the policy, skipping",
+                                    list[i].component, list[i].id);
                         continue;
                 }
                 r = snapshot_verify(ctx->root_fd, p, c, list[i].id);

@@ -36,8 +36,8 @@ typedef enum YNodeType {
 
 typedef struct YNode {
         YNodeType type;
-        bool bad;   /* already reported (anchor, alias, tag, NUL): checks skip it */
-        bool plain; /* a plain (unquoted) scalar */
+        bool bad;         /* already reported (anchor, alias, tag, NUL): checks skip it */
+        bool plain;       /* a plain (unquoted) scalar */
         size_t line, col; /* 1-based */
         char *value;      /* scalars: NUL-terminated */
         /* sequences: the items; mappings: key, value, key, value, … */
@@ -153,7 +153,8 @@ static void report_yaml_error(ParseContext *c, const yaml_parser_t *parser) {
 
 /* Refuses what lets one node stand for another (anchors, aliases) or change
  * its meaning (tags). Returns true when the node is acceptable. */
-static bool check_node_props(ParseContext *c, const yaml_mark_t *m, const yaml_char_t *anchor, const yaml_char_t *tag) {
+static bool check_node_props(ParseContext *c, const yaml_mark_t *m, const yaml_char_t *anchor,
+                             const yaml_char_t *tag) {
         bool ok = true;
         if (anchor) {
                 perr(c, m->line + 1, m->column + 1, "anchors are not allowed");
@@ -329,8 +330,8 @@ static const char *show(char buf[static 96], const YNode *n) {
 
 static bool is_null(const YNode *n) {
         return !n->bad && n->type == YNODE_SCALAR && n->plain &&
-               (n->value[0] == '\0' || streq(n->value, "~") || streq(n->value, "null") || streq(n->value, "Null") ||
-                streq(n->value, "NULL"));
+               (n->value[0] == '\0' || streq(n->value, "~") || streq(n->value, "null") ||
+                streq(n->value, "Null") || streq(n->value, "NULL"));
 }
 
 static bool has_control_chars(const char *s) {
@@ -387,8 +388,8 @@ static const char *describe(char buf[static 160], const Field *f) {
         case FT_BOOL:
                 return "true or false";
         case FT_DURATION:
-                snprintf(buf, 160, "a duration from %s to %s (like 90s, 5min, 72h)", format_duration(a, f->min),
-                         format_duration(b, f->max));
+                snprintf(buf, 160, "a duration from %s to %s (like 90s, 5min, 72h)",
+                         format_duration(a, f->min), format_duration(b, f->max));
                 return buf;
         case FT_SIZE:
                 snprintf(buf, 160, "a size from %s to %s (like 512M, 1G)", policy_format_size(a, f->min),
@@ -592,8 +593,8 @@ static void parse_ladder(ParseContext *c, const char *path, const Field *f, cons
         p->recovery.n_ladder = n_steps;
 }
 
-static void parse_fields(ParseContext *c, const char *path, const Field *fields, size_t n_fields, const YNode *n,
-                         void *base, unsigned *ret_set);
+static void parse_fields(ParseContext *c, const char *path, const Field *fields, size_t n_fields,
+                         const YNode *n, void *base, unsigned *ret_set);
 
 /* One scalar-ish field; base is what the offsets are relative to. */
 static void parse_value(ParseContext *c, const char *path, const Field *f, const YNode *n, void *base) {
@@ -695,8 +696,8 @@ static void parse_components(ParseContext *c, const char *path, const YNode *n, 
 
 /* Applies the mapping N to BASE through FIELDS; *ret_set gets a bit per
  * field (by index) that N set. */
-static void parse_fields(ParseContext *c, const char *path, const Field *fields, size_t n_fields, const YNode *n,
-                         void *base, unsigned *ret_set) {
+static void parse_fields(ParseContext *c, const char *path, const Field *fields, size_t n_fields,
+                         const YNode *n, void *base, unsigned *ret_set) {
         const YNode *seen[POLICY_MAX_FIELDS] = {};
         unsigned set = 0;
         char v[96];
@@ -772,7 +773,8 @@ static bool entry_list_ok(ParseContext *c, const char *path, const YNode *n, siz
         return true;
 }
 
-static bool entry_name_unique(ParseContext *c, const char *path, const YNode *item, char ***names, const char *name) {
+static bool entry_name_unique(ParseContext *c, const char *path, const YNode *item, char ***names,
+                              const char *name) {
         if (strv_contains(*names, name)) {
                 perr_node(c, item, "%s: duplicate name '%s'", path, name);
                 return false;

@@ -250,8 +250,8 @@ static int policy_load_dropins(Policy *p, int root_fd) {
         r = dir_list_at(dfd, is_dropin_name, POLICY_MAX_DROPINS, &names);
         close(dfd);
         if (r == -E2BIG)
-                return policy_add_error(p, POLICY_DROPIN_DIR, 1, 1, "more than %u drop-ins, ignoring them all",
-                                        POLICY_MAX_DROPINS);
+                return policy_add_error(p, POLICY_DROPIN_DIR, 1, 1,
+                                        "more than %u drop-ins, ignoring them all", POLICY_MAX_DROPINS);
         if (r < 0)
                 return r;
         size_t n = strv_length(names);

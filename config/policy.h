@@ -35,7 +35,7 @@
 #define POLICY_MAX_LADDER 8
 #define POLICY_MAX_ERRORS 100 /* per file; then "too many errors" and stop */
 #define POLICY_MAX_HEALTH_CHECKS 32
-#define POLICY_MAX_LIST 256   /* entries in any list of strings */
+#define POLICY_MAX_LIST 256    /* entries in any list of strings */
 #define POLICY_MAX_DROPINS 128 /* files in policy.d */
 #define POLICY_MAIN_FILE LASTGOOD_POLICY_FILE
 #define POLICY_DROPIN_DIR LASTGOOD_POLICY_DROPIN_DIR
@@ -108,18 +108,18 @@ typedef struct Policy {
         } recovery;
 
         struct {
-                char *dir;          /* default /var/lib/lastgood/snapshots */
-                uint32_t keep;      /* 1..100, default 3 */
-                uint64_t max_bytes; /* default 1G; total per component */
+                char *dir;                   /* default /var/lib/lastgood/snapshots */
+                uint32_t keep;               /* 1..100, default 3 */
+                uint64_t max_bytes;          /* default 1G; total per component */
                 uint64_t max_entries;        /* per archive, default 1000000 */
                 uint64_t max_expanded_bytes; /* per archive, default 8G */
         } snapshots;
 
         struct {
-                bool allow_cmdline;     /* lastgood.safemode= honoured, default true */
-                bool require_code;      /* cmdline/ESP requests need a helpdesk code, default false */
-                uint32_t code_window;   /* HOTP look-ahead, default 10 */
-                char *secret_file;      /* default /var/lib/lastgood/helpdesk.secret */
+                bool allow_cmdline;   /* lastgood.safemode= honoured, default true */
+                bool require_code;    /* cmdline/ESP requests need a helpdesk code, default false */
+                uint32_t code_window; /* HOTP look-ahead, default 10 */
+                char *secret_file;    /* default /var/lib/lastgood/helpdesk.secret */
         } safe_mode;
 
         struct {

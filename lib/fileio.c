@@ -45,8 +45,7 @@ static int temp_commit(int dir_fd, const char *tmp, const char *name, int r) {
         return fsync_dir(dir_fd);
 }
 
-int write_atomic_at_full(int dir_fd, const char *name, const void *buf, size_t len,
-                         const WriteAtomicOptions *o) {
+int write_atomic_at_full(int dir_fd, const char *name, const void *buf, size_t len, const WriteAtomicOptions *o) {
         bool fixed = o->flags & WRITE_ATOMIC_FIXED_TEMP;
         char tmp[TEMP_NAME_MAX];
         int r = temp_name(tmp, name, fixed);
@@ -95,7 +94,8 @@ int append_durable_at(int dir_fd, const char *name, const void *buf, size_t len,
         int r = fault_point("append");
         if (r < 0)
                 return r;
-        _cleanup_close_ int fd = openat(dir_fd, name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+        _cleanup_close_ int fd =
+                openat(dir_fd, name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
         if (fd < 0)
                 return -errno;
         r = loop_write(fd, buf, len);

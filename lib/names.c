@@ -46,9 +46,9 @@ bool name_module_equal(const char *a, const char *b) {
 }
 
 bool name_is_unit(const char *s) {
-        static const char *const suffixes[] = { ".service", ".socket", ".device", ".mount",
-                                                ".automount", ".swap", ".target", ".path",
-                                                ".timer", ".slice", ".scope" };
+        static const char *const suffixes[] = { ".service",   ".socket", ".device", ".mount",
+                                                ".automount", ".swap",   ".target", ".path",
+                                                ".timer",     ".slice",  ".scope" };
         if (!s)
                 return false;
         size_t n = strlen(s);

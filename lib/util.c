@@ -107,7 +107,8 @@ typedef struct UnitSuffix {
         uint64_t mul;
 } UnitSuffix;
 
-static int parse_unit_number(const char *s, const UnitSuffix *units, size_t n_units, uint64_t default_mul, uint64_t *ret) {
+static int parse_unit_number(const char *s, const UnitSuffix *units, size_t n_units, uint64_t default_mul,
+                             uint64_t *ret) {
         if (!s || !isdigit((unsigned char) s[0]))
                 return -EINVAL;
         const char *p = s;
@@ -142,9 +143,8 @@ static int parse_unit_number(const char *s, const UnitSuffix *units, size_t n_un
 
 int parse_duration(const char *s, uint64_t *ret_usec) {
         static const UnitSuffix units[] = {
-                { "ms", USEC_PER_MSEC },          { "s", USEC_PER_SEC },
-                { "sec", USEC_PER_SEC },          { "m", 60 * USEC_PER_SEC },
-                { "min", 60 * USEC_PER_SEC },     { "h", 3600 * USEC_PER_SEC },
+                { "ms", USEC_PER_MSEC },       { "s", USEC_PER_SEC },        { "sec", USEC_PER_SEC },
+                { "m", 60 * USEC_PER_SEC },    { "min", 60 * USEC_PER_SEC }, { "h", 3600 * USEC_PER_SEC },
                 { "d", 86400 * USEC_PER_SEC },
         };
         return parse_unit_number(s, units, ELEMENTSOF(units), USEC_PER_SEC, ret_usec);
@@ -152,8 +152,8 @@ int parse_duration(const char *s, uint64_t *ret_usec) {
 
 int parse_size(const char *s, uint64_t *ret) {
         static const UnitSuffix units[] = {
-                { "B", 1 },           { "K", 1ULL << 10 },  { "M", 1ULL << 20 },
-                { "G", 1ULL << 30 },  { "T", 1ULL << 40 },
+                { "B", 1 },          { "K", 1ULL << 10 }, { "M", 1ULL << 20 },
+                { "G", 1ULL << 30 }, { "T", 1ULL << 40 },
         };
         return parse_unit_number(s, units, ELEMENTSOF(units), 1, ret);
 }
@@ -229,7 +229,8 @@ static ssize_t read_until_eof(int fd, void *buf, size_t len, off_t offset) {
         size_t done = 0;
         while (done < len) {
                 char *p = (char *) buf + done;
-                ssize_t n = offset < 0 ? read(fd, p, len - done) : pread(fd, p, len - done, offset + (off_t) done);
+                ssize_t n = offset < 0 ? read(fd, p, len - done)
+                                       : pread(fd, p, len - done, offset + (off_t) done);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;

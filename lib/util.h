@@ -59,17 +59,17 @@ void strv_sort(char **l);
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 
 /* Hand ownership out of a cleanup-managed variable. */
-#define TAKE_PTR(p)                         \
-        ({                                  \
-                __typeof__(p) _p_ = (p);    \
-                (p) = NULL;                 \
-                _p_;                        \
+#define TAKE_PTR(p)                      \
+        ({                               \
+                __typeof__(p) _p_ = (p); \
+                (p) = NULL;              \
+                _p_;                     \
         })
-#define TAKE_FD(fd)                 \
-        ({                          \
-                int _fd_ = (fd);    \
-                (fd) = -1;          \
-                _fd_;               \
+#define TAKE_FD(fd)              \
+        ({                       \
+                int _fd_ = (fd); \
+                (fd) = -1;       \
+                _fd_;            \
         })
 
 /* Strict parsers: the whole string must be consumed; no sign, no spaces. */

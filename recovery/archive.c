@@ -21,12 +21,12 @@ int archive_lib_load(const ArchiveLib **ret) {
                         return -ENOPKG;
                 }
                 ArchiveLib l = {};
-#define ARCHIVE_LIB_LOAD(fn)                                             \
-        l.fn = (__typeof__(l.fn)) dlsym(h, #fn);                         \
-        if (!l.fn) {                                                     \
-                log_debug("%s lacks %s", ARCHIVE_LIB_SONAME, #fn);       \
-                dlclose(h);                                              \
-                return -ENOPKG;                                          \
+#define ARCHIVE_LIB_LOAD(fn)                                       \
+        l.fn = (__typeof__(l.fn)) dlsym(h, #fn);                   \
+        if (!l.fn) {                                               \
+                log_debug("%s lacks %s", ARCHIVE_LIB_SONAME, #fn); \
+                dlclose(h);                                        \
+                return -ENOPKG;                                    \
         }
                 ARCHIVE_LIB_SYMBOLS(ARCHIVE_LIB_LOAD)
 #undef ARCHIVE_LIB_LOAD
@@ -146,16 +146,19 @@ static const char *type_name(unsigned t) {
 }
 
 /* Validates one entry header; on success fills E (path points into PATH). */
-static int check_header(ScanState *st, struct archive_entry *in, char path[static MANIFEST_PATH_MAX + 2], ManifestEntry *e, ssize_t *ret_root, ssize_t *ret_idx) {
+static int check_header(ScanState *st, struct archive_entry *in, char path[static MANIFEST_PATH_MAX + 2],
+                        ManifestEntry *e, ssize_t *ret_root, ssize_t *ret_idx) {
         const ArchiveLib *al = st->al;
         ArchiveScan *s = st->s;
 
         const char *name = al->archive_entry_pathname(in);
         if (!name || name[0] == '\0')
-                return scan_refuse(s, -EBADMSG, NULL, "entry %llu has no path name", (unsigned long long) s->n_entries);
+                return scan_refuse(s, -EBADMSG, NULL, "entry %llu has no path name",
+                                   (unsigned long long) s->n_entries);
         size_t l = strlen(name);
         if (l > MANIFEST_PATH_MAX)
-                return scan_refuse(s, -EBADMSG, NULL, "entry %llu: path too long", (unsigned long long) s->n_entries);
+                return scan_refuse(s, -EBADMSG, NULL, "entry %llu: path too long",
+                                   (unsigned long long) s->n_entries);
         memcpy(path, name, l + 1);
         unsigned ft = al->archive_entry_filetype(in);
         e->type = ft == AE_IFREG ? 'f' : ft == AE_IFDIR ? 'd' : ft == AE_IFLNK ? 'l' : 0;
@@ -189,7 +192,8 @@ static int check_header(ScanState *st, struct archive_entry *in, char path[stati
         if (e->type != 'f' && size != 0)
                 return scan_refuse(s, -EBADMSG, path, "a directory or symlink with data");
         if ((uint64_t) size > s->max_expanded_bytes - s->expanded_bytes)
-                return scan_refuse(s, -EFBIG, path, "expanded size exceeds %llu bytes (snapshots.max_expanded_bytes)",
+                return scan_refuse(s, -EFBIG, path,
+                                   "expanded size exceeds %llu bytes (snapshots.max_expanded_bytes)",
                                    (unsigned long long) s->max_expanded_bytes);
         s->expanded_bytes += (uint64_t) size;
 
@@ -226,7 +230,8 @@ static int check_header(ScanState *st, struct archive_entry *in, char path[stati
                 if ((e->mode & (S_ISUID | S_ISGID)) & ~m->mode)
                         return scan_refuse(s, -EBADMSG, path, "setuid/setgid bit not recorded in the manifest");
                 if (m->mode != e->mode)
-                        return scan_refuse(s, -EBADMSG, path, "mode %04o differs from the manifest (%04o)", e->mode, m->mode);
+                        return scan_refuse(s, -EBADMSG, path, "mode %04o differs from the manifest (%04o)",
+                                           e->mode, m->mode);
                 if (m->uid != e->uid || m->gid != e->gid)
                         return scan_refuse(s, -EBADMSG, path, "owner differs from the manifest");
                 if (m->size != e->size)
@@ -250,11 +255,14 @@ static void fill_out(ScanState *st, const ManifestEntry *e, const char *name) {
         const ArchiveLib *al = st->al;
         al->archive_entry_clear(st->out);
         al->archive_entry_set_pathname(st->out, name);
-        al->archive_entry_set_filetype(st->out, e->type == 'f' ? AE_IFREG : e->type == 'd' ? AE_IFDIR : AE_IFLNK);
+        al->archive_entry_set_filetype(st->out, e->type == 'f'   ? AE_IFREG
+                                                : e->type == 'd' ? AE_IFDIR
+                                                                 : AE_IFLNK);
         al->archive_entry_set_perm(st->out, e->mode);
         al->archive_entry_set_uid(st->out, e->uid);
         al->archive_entry_set_gid(st->out, e->gid);
-        al->archive_entry_set_mtime(st->out, (time_t) (e->mtime_ns / 1000000000), (long) (e->mtime_ns % 1000000000));
+        al->archive_entry_set_mtime(st->out, (time_t) (e->mtime_ns / 1000000000),
+                                    (long) (e->mtime_ns % 1000000000));
         if (e->type == 'f')
                 al->archive_entry_set_size(st->out, (la_int64_t) e->size);
         if (e->type == 'l')
@@ -306,7 +314,8 @@ static int scan_entry(ScanState *st, struct archive_entry *in) {
                         if (r == ARCHIVE_EOF)
                                 break;
                         if (r != ARCHIVE_OK)
-                                return scan_refuse(s, -EBADMSG, path, "data unreadable (truncated or corrupt archive): %s",
+                                return scan_refuse(s, -EBADMSG, path,
+                                                   "data unreadable (truncated or corrupt archive): %s",
                                                    al->archive_error_string(st->in) ?: "?");
                         if (off < 0 || (uint64_t) off != done || len > e.size - done)
                                 return scan_refuse(s, -EBADMSG, path, "data does not match its header");
@@ -394,11 +403,11 @@ static int scan(const ArchiveLib *al, struct archive *in, ArchiveScan *s) {
                         }
                         /* Not ARCHIVE_EXTRACT_OWNER: ownership is set from the
                          * manifest afterwards; no xattrs, ACLs or flags. */
-                        al->archive_write_disk_set_options(
-                                        disk[k],
-                                        ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                                ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM |
-                                                ARCHIVE_EXTRACT_TIME);
+                        al->archive_write_disk_set_options(disk[k],
+                                                           ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                                                   ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                                                   ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
+                                                                   ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME);
                 }
                 st.disk = disk;
         }
@@ -409,7 +418,8 @@ static int scan(const ArchiveLib *al, struct archive *in, ArchiveScan *s) {
                 if (k == ARCHIVE_EOF)
                         break;
                 if (k != ARCHIVE_OK && k != ARCHIVE_WARN) {
-                        r = scan_refuse(s, -EBADMSG, NULL, "archive unreadable after %llu entries (truncated or corrupt): %s",
+                        r = scan_refuse(s, -EBADMSG, NULL,
+                                        "archive unreadable after %llu entries (truncated or corrupt): %s",
                                         (unsigned long long) s->n_entries, al->archive_error_string(in) ?: "?");
                         goto out;
                 }
@@ -449,7 +459,8 @@ int archive_scan_fd(const ArchiveLib *al, int fd, ArchiveScan *s) {
         if (r < 0)
                 return r;
         if (al->archive_read_open_fd(a, fd, 128 * 1024) != ARCHIVE_OK)
-                r = scan_refuse(s, -EBADMSG, NULL, "not a readable tar archive: %s", al->archive_error_string(a) ?: "?");
+                r = scan_refuse(s, -EBADMSG, NULL, "not a readable tar archive: %s",
+                                al->archive_error_string(a) ?: "?");
         else
                 r = scan(al, a, s);
         al->archive_read_free(a);
@@ -462,7 +473,8 @@ int archive_scan_memory(const ArchiveLib *al, const void *buf, size_t len, Archi
         if (r < 0)
                 return r;
         if (al->archive_read_open_memory(a, buf, len) != ARCHIVE_OK)
-                r = scan_refuse(s, -EBADMSG, NULL, "not a readable tar archive: %s", al->archive_error_string(a) ?: "?");
+                r = scan_refuse(s, -EBADMSG, NULL, "not a readable tar archive: %s",
+                                al->archive_error_string(a) ?: "?");
         else
                 r = scan(al, a, s);
         al->archive_read_free(a);

@@ -63,8 +63,10 @@ int culprit_find(int root_fd, const Policy *p, const CrashEvidence *ev, uint64_t
                 if (q < 0) {
                         /* Fail closed: a damaged registry must not put a
                          * quarantined component back among the suspects. */
-                        log_warning_errno(q, "Failed to read the quarantine registry, treating %s as quarantined "
-                                          "(state unknown): %m", c->name);
+                        log_warning_errno(q,
+                                          "Failed to read the quarantine registry, treating %s as quarantined "
+                                          "(state unknown): %m",
+                                          c->name);
                         why_append(&best, "%s: quarantine state unknown (registry unreadable), not a suspect; ",
                                    c->name);
                 }
@@ -79,7 +81,7 @@ int culprit_find(int root_fd, const Policy *p, const CrashEvidence *ev, uint64_t
 
                 bool changed = false;
                 uint64_t changed_usec = 0;
-                int r = snapshot_content_changed(root_fd, p, c, &changed, &changed_usec);
+                int r = snapshot_content_changed(root_fd, p, c, /* refresh_cache= */ true, &changed, &changed_usec);
                 if (r < 0) {
                         log_warning_errno(r, "Failed to compare %s with its known-good snapshot, ignoring it: %m",
                                           c->name);
@@ -109,7 +111,7 @@ int culprit_find(int root_fd, const Policy *p, const CrashEvidence *ev, uint64_t
                 best.attributed = true;
                 bool ch = false;
                 uint64_t cu = 0;
-                if (snapshot_content_changed(root_fd, p, attributed, &ch, &cu) >= 0) {
+                if (snapshot_content_changed(root_fd, p, attributed, /* refresh_cache= */ true, &ch, &cu) >= 0) {
                         best.changed = ch;
                         best.changed_usec = cu;
                 }
@@ -124,8 +126,10 @@ int culprit_find(int root_fd, const Policy *p, const CrashEvidence *ev, uint64_t
                 char age[32];
                 format_age(now, recent_usec, age);
                 best.why[0] = '\0';
-                why_append(&best, "most recently changed component: content changed %s ago, after its known-good "
-                                  "snapshot", age);
+                why_append(&best,
+                           "most recently changed component: content changed %s ago, after its known-good "
+                           "snapshot",
+                           age);
                 if (ev->found)
                         why_append(&best, "; the crash record names none of the components (%s)", ev->summary);
         } else {
@@ -153,7 +157,8 @@ int culprit_from_name(int root_fd, const Policy *p, const char *name, const Cras
                 const char *mod, *why;
                 c.attributed = pstore_attributes(&ev->report, c.component->kernel_modules, &mod, &why);
         }
-        if (snapshot_content_changed(root_fd, p, c.component, &c.changed, &c.changed_usec) < 0)
+        if (snapshot_content_changed(root_fd, p, c.component, /* refresh_cache= */ true, &c.changed,
+                                     &c.changed_usec) < 0)
                 c.changed = false;
         why_append(&c, "culprit of the ongoing incident: %s", name);
         if (ev->found)

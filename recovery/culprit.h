@@ -19,9 +19,9 @@
 #include "recovery/pstore.h"
 
 typedef struct CrashEvidence {
-        bool found;           /* the previous boot left a crash record */
-        CrashReport report;   /* parsed records (valid when found) */
-        char summary[320];    /* one line: reason, faulting module */
+        bool found;         /* the previous boot left a crash record */
+        CrashReport report; /* parsed records (valid when found) */
+        char summary[320];  /* one line: reason, faulting module */
 } CrashEvidence;
 
 int crash_evidence_collect(int root_fd, const Policy *p, const char *pstore_dir, CrashEvidence *ret) _wur_;

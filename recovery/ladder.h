@@ -88,14 +88,14 @@ typedef enum LadderVerdict {
 
 typedef struct LadderPlan {
         LadderVerdict verdict;
-        uint32_t threshold;  /* the failed boots that make a step due */
-        uint32_t count;      /* failed boots toward it (the incident's, or the current step's) */
-        bool keep_culprit;   /* an incident is under way: its culprit stays the suspect */
-        bool fast_path;      /* a crash record naming the culprit lowered the threshold */
-        bool redo;           /* LADDER_STEP: a restore that a power cut undid, redone at once */
-        bool new_incident;   /* LADDER_STEP: this step opens incident state.incident */
-        LadderStep step;     /* LADDER_STEP, LADDER_NO_SUSPECT_SAFE_MODE: the step to take */
-        LadderState state;   /* the record: counted; for LADDER_STEP the intent, written before acting */
+        uint32_t threshold; /* the failed boots that make a step due */
+        uint32_t count;     /* failed boots toward it (the incident's, or the current step's) */
+        bool keep_culprit;  /* an incident is under way: its culprit stays the suspect */
+        bool fast_path;     /* a crash record naming the culprit lowered the threshold */
+        bool redo;          /* LADDER_STEP: a restore that a power cut undid, redone at once */
+        bool new_incident;  /* LADDER_STEP: this step opens incident state.incident */
+        LadderStep step;    /* LADDER_STEP, LADDER_NO_SUSPECT_SAFE_MODE: the step to take */
+        LadderState state;  /* the record: counted; for LADDER_STEP the intent, written before acting */
 } LadderPlan;
 
 /* Does the previous boot count? Sets *ret from ST: verdict LADDER_NOT_FAILED,

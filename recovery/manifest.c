@@ -130,9 +130,9 @@ int manifest_format(const Manifest *m, char **ret, size_t *ret_len) {
                 char sha[2 * SHA256_LEN + 1] = "-";
                 if (e->type == 'f')
                         hex_encode_to(e->sha256, SHA256_LEN, sha);
-                fprintf(f, "%c %04o %u %u %llu %s %lld %lld %llu %llu ", e->type, (unsigned) e->mode, e->uid, e->gid,
-                        (unsigned long long) e->size, sha, (long long) e->mtime_ns, (long long) e->ctime_ns,
-                        (unsigned long long) e->ino, (unsigned long long) e->dev);
+                fprintf(f, "%c %04o %u %u %llu %s %lld %lld %llu %llu ", e->type, (unsigned) e->mode, e->uid,
+                        e->gid, (unsigned long long) e->size, sha, (long long) e->mtime_ns,
+                        (long long) e->ctime_ns, (unsigned long long) e->ino, (unsigned long long) e->dev);
                 pct_token_write(f, e->path);
                 fputc(' ', f);
                 if (e->type == 'l')
@@ -301,7 +301,8 @@ int manifest_parse(const char *buf, size_t len, uint64_t max_entries, Manifest *
 
                 if (lineno == 1) {
                         size_t ml = strlen(MANIFEST_MAGIC);
-                        if (!strneq(line, MANIFEST_MAGIC " ", ml + 1) || parse_i64(line + ml + 1, &m->created_ns) < 0) {
+                        if (!strneq(line, MANIFEST_MAGIC " ", ml + 1) ||
+                            parse_i64(line + ml + 1, &m->created_ns) < 0) {
                                 what = "not a lastgood manifest (bad header)";
                                 break;
                         }
@@ -309,7 +310,8 @@ int manifest_parse(const char *buf, size_t len, uint64_t max_entries, Manifest *
                 }
                 if (m->n >= max_entries) {
                         if (ret_reason)
-                                manifest_set_reason(ret_reason, "more than %llu entries", (unsigned long long) max_entries);
+                                manifest_set_reason(ret_reason, "more than %llu entries",
+                                                    (unsigned long long) max_entries);
                         return -E2BIG;
                 }
                 ManifestEntry e = {};
@@ -477,7 +479,8 @@ int manifest_hash_fd(int fd, uint8_t ret[static SHA256_LEN], uint64_t *ret_size)
 
 /* ---- walking ---- */
 
-static int walk_rec(int dir_fd, const char *name, char *path, size_t plen, unsigned depth, ManifestWalkFn fn, void *ud) {
+static int walk_rec(int dir_fd, const char *name, char *path, size_t plen, unsigned depth, ManifestWalkFn fn,
+                    void *ud) {
         struct stat st;
         if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
@@ -561,7 +564,7 @@ static void note_change(CompareCtx *c, const struct stat *st) {
 
 static bool cache_matches(const ManifestEntry *e, const struct stat *st, int64_t racy_after_ns) {
         return e->mtime_ns == timespec_ns(&st->st_mtim) && e->ctime_ns == timespec_ns(&st->st_ctim) &&
-                e->ino == (uint64_t) st->st_ino && e->ctime_ns < racy_after_ns;
+               e->ino == (uint64_t) st->st_ino && e->ctime_ns < racy_after_ns;
 }
 
 static void cache_refresh(CompareCtx *c, ManifestEntry *e, const struct stat *st) {
@@ -628,13 +631,8 @@ static int compare_one(int dir_fd, const char *name, const char *path, const str
         return 0;
 }
 
-int manifest_compare_live(
-                int root_fd,
-                char *const *roots,
-                Manifest *m,
-                bool *ret_changed,
-                int64_t *ret_newest_change_ns,
-                bool *ret_cache_updated) {
+int manifest_compare_live(int root_fd, char *const *roots, Manifest *m, bool *ret_changed,
+                          int64_t *ret_newest_change_ns, bool *ret_cache_updated) {
         size_t n_roots = strv_length(roots);
         _cleanup_free_ bool *root_seen = calloc(n_roots + 1, sizeof(bool));
         if (!root_seen)

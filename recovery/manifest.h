@@ -36,12 +36,12 @@
 #define SHA256_LEN 32
 
 typedef struct ManifestEntry {
-        char *path;   /* relative to the root, e.g. "etc/sensor/x.bin" */
-        char *target; /* symlinks only, else NULL */
-        char type;    /* 'f', 'd' or 'l' */
+        char *path;    /* relative to the root, e.g. "etc/sensor/x.bin" */
+        char *target;  /* symlinks only, else NULL */
+        char type;     /* 'f', 'd' or 'l' */
         uint32_t mode; /* permission bits including setuid/setgid/sticky (07777) */
         uint32_t uid, gid;
-        uint64_t size; /* files: bytes; symlinks: length of the target; dirs: 0 */
+        uint64_t size;              /* files: bytes; symlinks: length of the target; dirs: 0 */
         uint8_t sha256[SHA256_LEN]; /* files only */
         int64_t mtime_ns, ctime_ns;
         uint64_t ino, dev;
@@ -109,7 +109,8 @@ int manifest_hash_fd(int fd, uint8_t ret[static SHA256_LEN], uint64_t *ret_size)
  * device nodes are skipped (not content). PATH is relative to root_fd;
  * DIR_FD + NAME address the entry. FN returns < 0 to stop.
  */
-typedef int (*ManifestWalkFn)(int dir_fd, const char *name, const char *path, const struct stat *st, void *userdata);
+typedef int (*ManifestWalkFn)(int dir_fd, const char *name, const char *path, const struct stat *st,
+                              void *userdata);
 int manifest_walk(int root_fd, char *const *roots, ManifestWalkFn fn, void *userdata) _wur_;
 /* The same for one tree: NAME inside parent_fd, reported as PATH.
  * -ENOENT when NAME does not exist. */
@@ -125,12 +126,7 @@ int manifest_walk_at(int parent_fd, const char *name, const char *path, Manifest
  * data moved (e.g. after a restore), M's cache is updated in place and
  * *ret_cache_updated is set so the caller can store it.
  */
-int manifest_compare_live(
-                int root_fd,
-                char *const *roots,
-                Manifest *m,
-                bool *ret_changed,
-                int64_t *ret_newest_change_ns,
-                bool *ret_cache_updated) _wur_;
+int manifest_compare_live(int root_fd, char *const *roots, Manifest *m, bool *ret_changed,
+                          int64_t *ret_newest_change_ns, bool *ret_cache_updated) _wur_;
 
 int64_t manifest_now_ns(void);

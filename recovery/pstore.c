@@ -11,9 +11,9 @@
 #include "lib/names.h"
 #include "lib/rootfs.h"
 
-#define LINE_PARSE_MAX 4096     /* bytes of one log line looked at */
-#define STR_MAX 256             /* kept strings are cut here */
-#define GROUP_GAP_SEC 120       /* parts of one dump are written within seconds */
+#define LINE_PARSE_MAX 4096 /* bytes of one log line looked at */
+#define STR_MAX 256         /* kept strings are cut here */
+#define GROUP_GAP_SEC 120   /* parts of one dump are written within seconds */
 /* efi ids carry a realtime second; outside these years it is not one. */
 #define PLAUSIBLE_TIME_MIN 946684800ULL  /* 2000-01-01 */
 #define PLAUSIBLE_TIME_MAX 7258118400ULL /* 2200-01-01 */
@@ -192,9 +192,18 @@ static const char *strip_prefix(const char *l) {
 }
 
 static const char *const oops_starts[] = {
-        "BUG: ",           "Oops: ",          "general protection fault", "kernel BUG at ",
-        "WARNING: ",       "Internal error: ", "Unable to handle kernel ", "invalid opcode: ",
-        "divide error: ",  "stack segment: ", "double fault: ",           "watchdog: BUG: ",
+        "BUG: ",
+        "Oops: ",
+        "general protection fault",
+        "kernel BUG at ",
+        "WARNING: ",
+        "Internal error: ",
+        "Unable to handle kernel ",
+        "invalid opcode: ",
+        "divide error: ",
+        "stack segment: ",
+        "double fault: ",
+        "watchdog: BUG: ",
         "kernel stack overflow",
 };
 
@@ -629,8 +638,7 @@ int pstore_parse_records(const PstoreRecord *records, size_t n, CrashReport *ret
                          * between parts). A dump count restarts at every boot,
                          * so "Panic#1" of two boots is told apart by time… */
                         while (j < n && recs[j].has_header && streq(recs[j].kind, recs[i].kind) &&
-                               recs[j].count == recs[i].count &&
-                               recs[j].time - recs[j - 1].time <= GROUP_GAP_SEC)
+                               recs[j].count == recs[i].count && recs[j].time - recs[j - 1].time <= GROUP_GAP_SEC)
                                 j++;
                         /* …and, should two such dumps fall within the gap, by
                          * their part numbers starting over. */
@@ -786,8 +794,8 @@ int pstore_read(const char *dir, CrashReport *ret) {
                 size_t len;
                 bool truncated;
                 uint64_t mtime;
-                int k = pstore_read_file(dfd, c[i].name, room < PSTORE_RECORD_MAX ? room : PSTORE_RECORD_MAX, &bufs[nr],
-                                    &len, &truncated, &mtime);
+                int k = pstore_read_file(dfd, c[i].name, room < PSTORE_RECORD_MAX ? room : PSTORE_RECORD_MAX,
+                                         &bufs[nr], &len, &truncated, &mtime);
                 if (k == -ENOMEM) {
                         r = k;
                         break;

@@ -27,39 +27,39 @@
 
 #include "lib/util.h"
 
-#define PSTORE_RECORD_MAX (1024u * 1024u)  /* bytes read per record */
+#define PSTORE_RECORD_MAX (1024u * 1024u)      /* bytes read per record */
 #define PSTORE_TOTAL_MAX (16u * 1024u * 1024u) /* bytes read over all records */
-#define PSTORE_RECORDS_MAX 64                /* records parsed (the newest) */
-#define PSTORE_CANDIDATES_MAX 1024           /* directory entries considered */
-#define PSTORE_MODULES_MAX 512               /* "Modules linked in:" entries kept */
+#define PSTORE_RECORDS_MAX 64                  /* records parsed (the newest) */
+#define PSTORE_CANDIDATES_MAX 1024             /* directory entries considered */
+#define PSTORE_MODULES_MAX 512                 /* "Modules linked in:" entries kept */
 
 typedef struct CrashModule {
-        char *name;      /* as printed: "fakesensor" */
-        char flags[16];  /* inside the parentheses: "OE+", or "" */
-        bool loading;    /* '+': its init was running when the kernel died */
-        bool unloading;  /* '-' */
-        char *why;       /* "fakesensor was being loaded", for loading modules */
+        char *name;     /* as printed: "fakesensor" */
+        char flags[16]; /* inside the parentheses: "OE+", or "" */
+        bool loading;   /* '+': its init was running when the kernel died */
+        bool unloading; /* '-' */
+        char *why;      /* "fakesensor was being loaded", for loading modules */
 } CrashModule;
 
 /* One dump: all the parts of one "<Reason>#<count>". */
 typedef struct CrashEvent {
-        char *kind;          /* header reason: "Panic", "Oops", …; NULL: the record had no header */
-        uint32_t count;      /* the dump count ("#2") */
-        uint64_t time_sec;   /* realtime seconds the dump was written (efi id, ramoops header or
+        char *kind;        /* header reason: "Panic", "Oops", …; NULL: the record had no header */
+        uint32_t count;    /* the dump count ("#2") */
+        uint64_t time_sec; /* realtime seconds the dump was written (efi id, ramoops header or
                               * file mtime); 0 when unknown */
-        char **files;        /* the record files, Part1 (newest text) first */
+        char **files;      /* the record files, Part1 (newest text) first */
         uint32_t n_parts;
-        bool incomplete;     /* parts missing below the highest, or a part was cut at the cap */
-        char *reason;        /* "Kernel panic - not syncing: Fatal exception", else the oops line */
-        char *oops;          /* "BUG: kernel NULL pointer dereference, …", "general protection fault…", … */
-        char *rip;           /* "fs_parse_rules+0x2d/0xf40" (kernel-mode RIP/pc only) */
-        char *fault_module;  /* "fakesensor" from "RIP: …[fakesensor]"; NULL: core kernel or unknown */
-        char *fault_why;     /* "RIP in fakesensor" when fault_module is set */
-        char *comm;          /* "insmod" */
+        bool incomplete; /* parts missing below the highest, or a part was cut at the cap */
+        char *reason;    /* "Kernel panic - not syncing: Fatal exception", else the oops line */
+        char *oops; /* "BUG: kernel NULL pointer dereference, …", "general protection fault…", … */
+        char *rip;  /* "fs_parse_rules+0x2d/0xf40" (kernel-mode RIP/pc only) */
+        char *fault_module; /* "fakesensor" from "RIP: …[fakesensor]"; NULL: core kernel or unknown */
+        char *fault_why;    /* "RIP in fakesensor" when fault_module is set */
+        char *comm;         /* "insmod" */
         uint32_t pid;
         bool has_pid;
-        char *taint;         /* taint letters of the CPU line ("GOE"); "" for "Not tainted"; NULL unknown */
-        char *kernel_release;/* "6.1.0-56-amd64" */
+        char *taint;          /* taint letters of the CPU line ("GOE"); "" for "Not tainted"; NULL unknown */
+        char *kernel_release; /* "6.1.0-56-amd64" */
         CrashModule *modules;
         size_t n_modules;
         bool modules_listed; /* a "Modules linked in:" line was seen */
@@ -67,10 +67,10 @@ typedef struct CrashEvent {
 } CrashEvent;
 
 typedef struct CrashReport {
-        bool found;          /* at least one dmesg record was read */
-        size_t n_records;    /* records parsed */
-        size_t n_skipped;    /* not regular files, unreadable, or beyond the caps */
-        CrashEvent *events;  /* newest first */
+        bool found;         /* at least one dmesg record was read */
+        size_t n_records;   /* records parsed */
+        size_t n_skipped;   /* not regular files, unreadable, or beyond the caps */
+        CrashEvent *events; /* newest first */
         size_t n_events;
 } CrashReport;
 
@@ -88,8 +88,8 @@ int pstore_read(const char *dir, CrashReport *ret) _wur_;
 
 /* One record in memory: what pstore_read() hands to the parser (tests, fuzzing). */
 typedef struct PstoreRecord {
-        const char *name;   /* "dmesg-efi-179560510201001" */
-        const char *data;   /* need not be NUL-terminated; may contain NULs */
+        const char *name; /* "dmesg-efi-179560510201001" */
+        const char *data; /* need not be NUL-terminated; may contain NULs */
         size_t len;
         uint64_t mtime_sec; /* pstorefs sets it to the dump time; 0 unknown */
         bool truncated;     /* cut at the cap while reading */

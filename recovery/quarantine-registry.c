@@ -70,9 +70,7 @@ int quarantine_prior_capture(int dir_fd, const char *name, QuarantinePrior *ret)
                 *ret = (QuarantinePrior) { .kind = QUARANTINE_PRIOR_NONE };
                 return 0;
         }
-        QuarantinePrior p = {
-                .mode = st.st_mode & 07777, .uid = st.st_uid, .gid = st.st_gid, .mtime = st.st_mtim
-        };
+        QuarantinePrior p = { .mode = st.st_mode & 07777, .uid = st.st_uid, .gid = st.st_gid, .mtime = st.st_mtim };
         if (S_ISLNK(st.st_mode)) {
                 p.kind = QUARANTINE_PRIOR_SYMLINK;
                 r = readlink_malloc_at(dir_fd, name, &p.data);
@@ -205,8 +203,8 @@ int quarantine_registry_format(const QuarantineRegistry *reg, char **ret, size_t
         }
         for (size_t i = 0; i < reg->n_entries; i++) {
                 const QuarantineRegistryEntry *e = &reg->entries[i];
-                fprintf(f, "entry %s %s %" PRIu32 " %" PRIu64, e->component, quarantine_state_to_string(e->state),
-                        e->incident, e->since_usec);
+                fprintf(f, "entry %s %s %" PRIu32 " %" PRIu64, e->component,
+                        quarantine_state_to_string(e->state), e->incident, e->since_usec);
                 field_put(f, e->reason);
                 fputc('\n', f);
                 for (char **m = e->modules; m && *m; m++)
@@ -287,8 +285,7 @@ static int prior_parse(char **tok, size_t n, QuarantinePrior *ret) {
         return -EBADMSG;
 }
 
-static int registry_parse_line(QuarantineRegistry *reg, QuarantineRegistryEntry **cur, char **tok,
-                               size_t n) {
+static int registry_parse_line(QuarantineRegistry *reg, QuarantineRegistryEntry **cur, char **tok, size_t n) {
         QuarantineRegistryEntry *e = *cur;
         int r;
         if (streq(tok[0], "modprobe") && !e && !reg->modprobe_owned) {

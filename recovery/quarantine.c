@@ -196,7 +196,8 @@ static int stash_dirs_remove(Q *q, const QuarantineRegistryEntry *e) {
         int r = xsnprintf(inc, sizeof inc, "%" PRIu32, e->incident);
         if (r < 0)
                 return r;
-        _cleanup_close_ int comp_fd = openat(q->qdir_fd, e->component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int comp_fd =
+                openat(q->qdir_fd, e->component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (comp_fd < 0)
                 return errno == ENOENT ? 0 : -errno;
         _cleanup_close_ int inc_fd = openat(comp_fd, inc, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -367,10 +368,12 @@ static int component_validate(const Component *c) {
 }
 
 /* Builds the plan: what exists now, and what was at each path we will change. */
-static int entry_plan(Q *q, const Component *c, uint32_t incident, const char *reason, QuarantineRegistryEntry *e,
-                      QuarantineResult *res) {
+static int entry_plan(Q *q, const Component *c, uint32_t incident, const char *reason,
+                      QuarantineRegistryEntry *e, QuarantineResult *res) {
         int r;
-        *e = (QuarantineRegistryEntry) { .incident = incident, .since_usec = now_realtime_usec(), .state = QUARANTINE_STATE_APPLYING };
+        *e = (QuarantineRegistryEntry) { .incident = incident,
+                                         .since_usec = now_realtime_usec(),
+                                         .state = QUARANTINE_STATE_APPLYING };
         e->component = strdup(c->name);
         e->reason = strdup(reason ?: "");
         if (!e->component || !e->reason)
@@ -492,7 +495,8 @@ int quarantine_apply(int root_fd, const Component *c, uint32_t incident, const c
                 q.reg.modprobe_owned = true;
         }
 
-        QuarantineRegistryEntry *nl = realloc(q.reg.entries, (q.reg.n_entries + 1) * sizeof(QuarantineRegistryEntry));
+        QuarantineRegistryEntry *nl =
+                realloc(q.reg.entries, (q.reg.n_entries + 1) * sizeof(QuarantineRegistryEntry));
         if (!nl)
                 return -ENOMEM;
         q.reg.entries = nl;

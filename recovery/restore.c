@@ -63,7 +63,8 @@ static int intent_write(int work_fd, const Intent *in) {
         FILE *f = memstream_init(&m);
         if (!f)
                 return -ENOMEM;
-        fprintf(f, "%s\nphase %s\ncomponent %s\nsnapshot %s\nkeep ", INTENT_MAGIC, in->phase, in->component, in->id);
+        fprintf(f, "%s\nphase %s\ncomponent %s\nsnapshot %s\nkeep ", INTENT_MAGIC, in->phase, in->component,
+                in->id);
         pct_token_write(f, in->keep_dir);
         fputc('\n', f);
         for (size_t i = 0; i < in->n_roots; i++) {
@@ -120,8 +121,8 @@ static int intent_parse(char *buf, Intent *ret) {
                         if (pct_token_decode(arg, &ir->path) < 0)
                                 goto fail;
                         in.n_roots++;
-                        if (!path_is_safe_relative(ir->path) || !(streq(present, "0") || streq(present, "1")) ||
-                            parse_u64(ino, &ir->new_ino) < 0)
+                        if (!path_is_safe_relative(ir->path) ||
+                            !(streq(present, "0") || streq(present, "1")) || parse_u64(ino, &ir->new_ino) < 0)
                                 goto fail;
                         ir->present = streq(present, "1");
                 } else
@@ -239,7 +240,8 @@ static int finish_root(int root_fd, int keep_fd, const Intent *in, size_t k) {
                         /* The keep dir is on another filesystem: leave the old
                          * content beside the live one rather than copy it. */
                         char aside[160];
-                        r = xsnprintf(aside, sizeof aside, ".lastgood-replaced.%s.%s.%zu", in->component, in->id, k);
+                        r = xsnprintf(aside, sizeof aside, ".lastgood-replaced.%s.%s.%zu", in->component,
+                                      in->id, k);
                         if (r < 0)
                                 return r;
                         log_notice("Replaced content of /%s kept in %s beside it (keep dir on another filesystem)",
@@ -398,7 +400,8 @@ static int restore_one(RestoreCtx *x, const char *id) {
         r = archive_lib_load(&al);
         if (r < 0)
                 return r;
-        _cleanup_close_ int archive_fd = openat(snap_fd, snapshot_archive_name(meta.compression), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int archive_fd =
+                openat(snap_fd, snapshot_archive_name(meta.compression), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (archive_fd < 0)
                 return errno == ENOENT ? refused(snap_fd, component, id, "archive missing") : -errno;
 
@@ -444,14 +447,19 @@ static int restore_one(RestoreCtx *x, const char *id) {
                 if (r < 0)
                         goto out;
                 if (mkdirat(parent_fd[k], stage, 0700) < 0 ||
-                    (stage_fd[k] = openat(parent_fd[k], stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+                    (stage_fd[k] = openat(parent_fd[k], stage,
+                                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
                         r = -errno;
                         goto out;
                 }
         }
 
-        ArchiveScan s = { .roots = x->roots, .expect = m, .max_entries = max_entries, .max_expanded_bytes = max_expanded,
-                          .stage_fds = stage_fd, .progress = snapshot_archive_progress,
+        ArchiveScan s = { .roots = x->roots,
+                          .expect = m,
+                          .max_entries = max_entries,
+                          .max_expanded_bytes = max_expanded,
+                          .stage_fds = stage_fd,
+                          .progress = snapshot_archive_progress,
                           .progress_userdata = (void *) "restoring" };
         r = archive_scan_fd(al, archive_fd, &s);
         if (r < 0 && s.reason) {
@@ -503,14 +511,16 @@ static int restore_one(RestoreCtx *x, const char *id) {
         } else {
                 int k = restore_undo(x->root_fd, x->work_fd, &in);
                 if (k < 0)
-                        log_warning_errno(k, "Failed to remove the staging directories of %s, ignoring: %m", component);
+                        log_warning_errno(k, "Failed to remove the staging directories of %s, ignoring: %m",
+                                          component);
                 staged = false;
         }
 out:
         if (r < 0 && staged) {
                 int k = restore_undo(x->root_fd, x->work_fd, &in);
                 if (k < 0)
-                        log_warning_errno(k, "Failed to remove the staging directories of %s, ignoring: %m", component);
+                        log_warning_errno(k, "Failed to remove the staging directories of %s, ignoring: %m",
+                                          component);
         }
         for (size_t k = 0; k < x->n_roots; k++) {
                 closep(&parent_fd[k]);
@@ -531,14 +541,8 @@ int snapshot_default_keep_dir(const char *component, char **ret) {
         return asprintf(ret, LASTGOOD_REPLACED_DIR "/%s/%s", component, stamp) < 0 ? -ENOMEM : 0;
 }
 
-int snapshot_restore(
-                int root_fd,
-                const Policy *p,
-                const Component *c,
-                const char *id,
-                uint64_t before_usec,
-                const char *keep_dir,
-                char **ret_id) {
+int snapshot_restore(int root_fd, const Policy *p, const Component *c, const char *id, uint64_t before_usec,
+                     const char *keep_dir, char **ret_id) {
         _cleanup_strv_free_ char **roots = NULL;
         int r = snapshot_component_roots(c, &roots);
         if (r < 0)
@@ -566,8 +570,14 @@ int snapshot_restore(
         if (r < 0)
                 return r;
 
-        RestoreCtx x = { .root_fd = root_fd, .p = p, .c = c, .roots = roots, .n_roots = strv_length(roots),
-                         .comp_fd = comp_fd, .work_fd = work_fd, .keep_dir = keep_dir };
+        RestoreCtx x = { .root_fd = root_fd,
+                         .p = p,
+                         .c = c,
+                         .roots = roots,
+                         .n_roots = strv_length(roots),
+                         .comp_fd = comp_fd,
+                         .work_fd = work_fd,
+                         .keep_dir = keep_dir };
         int ret = -ENOENT;
         for (size_t i = strv_length(ids); i > 0; i--) {
                 const char *cand = ids[i - 1];
@@ -636,8 +646,11 @@ int snapshot_import(int root_fd, const Policy *p, const Component *c, const char
         snapshot_limits(p, &max_entries, &max_expanded);
         SnapshotMeta meta = {};
         snprintf(meta.component, sizeof meta.component, "%s", c->name);
-        ArchiveScan s = { .roots = roots, .max_entries = max_entries, .max_expanded_bytes = max_expanded,
-                          .progress = snapshot_archive_progress, .progress_userdata = (void *) "importing" };
+        ArchiveScan s = { .roots = roots,
+                          .max_entries = max_entries,
+                          .max_expanded_bytes = max_expanded,
+                          .progress = snapshot_archive_progress,
+                          .progress_userdata = (void *) "importing" };
         struct archive *w = NULL;
         const char *comp = NULL;
         r = fault_point("snapshot-archive");
@@ -738,7 +751,8 @@ int snapshot_recover_interrupted(int root_fd, const Policy *p) {
                         bool forward = streq(in.phase, "exchange");
                         log_notice("Finishing an interrupted restore of %s from %s (%s)", in.component, in.id,
                                    forward ? "completing the exchange" : "removing the staging directories");
-                        r = forward ? restore_finish(root_fd, work_fd, &in) : restore_undo(root_fd, work_fd, &in);
+                        r = forward ? restore_finish(root_fd, work_fd, &in)
+                                    : restore_undo(root_fd, work_fd, &in);
                         intent_done(&in);
                         if (r < 0)
                                 return r;

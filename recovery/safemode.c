@@ -114,8 +114,8 @@ int safemode_apply_runtime(int root_fd, const Policy *p, const char *reason) {
         if (memstream_finalize(&ms, &conf, &conf_size) < 0)
                 return -ENOMEM;
         if (modules)
-                r = keep_first(r,
-                               write_atomic_root(root_fd, LASTGOOD_SAFEMODE_MODPROBE_CONF, conf, conf_size, 0644));
+                r = keep_first(r, write_atomic_root(root_fd, LASTGOOD_SAFEMODE_MODPROBE_CONF, conf,
+                                                    conf_size, 0644));
 
         /* 2. runtime masks, in both directories (see safemode.h). */
         for (char **u = units; u && *u; u++) {

@@ -167,8 +167,8 @@ int snapshot_store_snapshot(int comp_fd, const char *id, int *ret_fd) {
         return 0;
 }
 
-int snapshot_store_select(int root_fd, const Policy *p, const char *component, const char *id, int *ret_dir_fd,
-                          int *ret_comp_fd, char ***ret_ids) {
+int snapshot_store_select(int root_fd, const Policy *p, const char *component, const char *id,
+                          int *ret_dir_fd, int *ret_comp_fd, char ***ret_ids) {
         if (id && !snapshot_id_valid(id))
                 return -EINVAL;
         _cleanup_close_ int dir_fd = -1, comp_fd = -1;
@@ -274,15 +274,9 @@ int snapshot_meta_read(int snap_fd, SnapshotMeta *ret) {
         return 0;
 }
 
-int snapshot_store_load(
-                int snap_fd,
-                const char *component,
-                char *const *roots,
-                uint64_t max_entries,
-                uint64_t max_expanded,
-                SnapshotMeta *ret_meta,
-                Manifest **ret_manifest,
-                char **ret_reason) {
+int snapshot_store_load(int snap_fd, const char *component, char *const *roots, uint64_t max_entries,
+                        uint64_t max_expanded, SnapshotMeta *ret_meta, Manifest **ret_manifest,
+                        char **ret_reason) {
         SnapshotMeta meta;
         int r = snapshot_meta_read(snap_fd, &meta);
         if (r == -EBADMSG || r == -ENOENT) {
@@ -323,8 +317,9 @@ int snapshot_store_load(
         for (size_t i = 0; i < m->n; i++) {
                 if (m->entries[i].size > max_expanded - total) {
                         _cleanup_free_ char *esc = pct_token_encode(m->entries[i].path);
-                        manifest_set_reason(ret_reason, "entry '%s': expanded size exceeds %llu bytes (snapshots.max_expanded_bytes)",
-                                        esc ?: "?", (unsigned long long) max_expanded);
+                        manifest_set_reason(ret_reason,
+                                            "entry '%s': expanded size exceeds %llu bytes (snapshots.max_expanded_bytes)",
+                                            esc ?: "?", (unsigned long long) max_expanded);
                         return -EFBIG;
                 }
                 if (m->entries[i].type == 'f')
@@ -400,16 +395,8 @@ int snapshot_store_prune(int work_fd, int comp_fd, const char *component, const 
         return 0;
 }
 
-int snapshot_store_commit(
-                int dir_fd,
-                int work_fd,
-                int tmp_fd,
-                const char *tmp_name,
-                int comp_fd,
-                const char *id,
-                const Manifest *m,
-                const SnapshotMeta *meta,
-                const Policy *p) {
+int snapshot_store_commit(int dir_fd, int work_fd, int tmp_fd, const char *tmp_name, int comp_fd,
+                          const char *id, const Manifest *m, const SnapshotMeta *meta, const Policy *p) {
         _cleanup_free_ char *text = NULL;
         size_t len;
         int r = manifest_format(m, &text, &len);

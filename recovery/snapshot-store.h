@@ -41,8 +41,10 @@ typedef struct SnapshotTxn {
         char id[SNAPSHOT_ID_LEN + 1];
         char tmp[128];
 } SnapshotTxn;
-#define SNAPSHOT_TXN_INIT { .dir_fd = -1, .comp_fd = -1, .work_fd = -1 }
-int snapshot_txn_begin(int root_fd, const Policy *p, const char *component, const char *what, SnapshotTxn *ret) _wur_;
+#define SNAPSHOT_TXN_INIT \
+        { .dir_fd = -1, .comp_fd = -1, .work_fd = -1 }
+int snapshot_txn_begin(int root_fd, const Policy *p, const char *component, const char *what,
+                       SnapshotTxn *ret) _wur_;
 void snapshot_txn_done(SnapshotTxn *t);
 /* Creates the transaction's temp dir in the work dir and opens it. */
 int snapshot_txn_mkdir(SnapshotTxn *t, int *ret_fd) _wur_;
@@ -64,8 +66,8 @@ int snapshot_store_snapshot(int comp_fd, const char *id, int *ret_fd) _wur_;
 /* Opens and locks (waiting) the store and COMPONENT's dir; *ret_ids is {ID},
  * or every id of the component (oldest first) when ID is NULL. -EINVAL for a
  * malformed ID, -ENOENT when there is no store or no such component. */
-int snapshot_store_select(int root_fd, const Policy *p, const char *component, const char *id, int *ret_dir_fd,
-                          int *ret_comp_fd, char ***ret_ids) _wur_;
+int snapshot_store_select(int root_fd, const Policy *p, const char *component, const char *id,
+                          int *ret_dir_fd, int *ret_comp_fd, char ***ret_ids) _wur_;
 /* Valid ids in comp_fd, oldest first. */
 int snapshot_store_ids(int comp_fd, char ***ret) _wur_;
 /* A new id, later than every existing one. */
@@ -81,28 +83,14 @@ int snapshot_meta_read(int snap_fd, SnapshotMeta *ret) _wur_;
 
 /* Reads meta and manifest of one snapshot and checks the manifest against
  * ROOTS and the caps. -EBADMSG/-E2BIG/-EFBIG with *ret_reason. */
-int snapshot_store_load(
-                int snap_fd,
-                const char *component,
-                char *const *roots,
-                uint64_t max_entries,
-                uint64_t max_expanded,
-                SnapshotMeta *ret_meta,
-                Manifest **ret_manifest,
-                char **ret_reason) _wur_;
+int snapshot_store_load(int snap_fd, const char *component, char *const *roots, uint64_t max_entries,
+                        uint64_t max_expanded, SnapshotMeta *ret_meta, Manifest **ret_manifest,
+                        char **ret_reason) _wur_;
 
 /* Writes manifest and meta into the temp dir TMP (inside work_fd), fsyncs,
  * renames it to <component>/<id>, then prunes. */
-int snapshot_store_commit(
-                int dir_fd,
-                int work_fd,
-                int tmp_fd,
-                const char *tmp_name,
-                int comp_fd,
-                const char *id,
-                const Manifest *m,
-                const SnapshotMeta *meta,
-                const Policy *p) _wur_;
+int snapshot_store_commit(int dir_fd, int work_fd, int tmp_fd, const char *tmp_name, int comp_fd,
+                          const char *id, const Manifest *m, const SnapshotMeta *meta, const Policy *p) _wur_;
 
 /* Applies keep and max_bytes to one component; never the newest good one. */
 int snapshot_store_prune(int work_fd, int comp_fd, const char *component, const Policy *p) _wur_;

@@ -112,7 +112,9 @@ static int create_one(int dir_fd, const char *name, const char *path, const stru
 
         al->archive_entry_clear(x->entry);
         al->archive_entry_set_pathname(x->entry, path);
-        al->archive_entry_set_filetype(x->entry, e.type == 'f' ? AE_IFREG : e.type == 'd' ? AE_IFDIR : AE_IFLNK);
+        al->archive_entry_set_filetype(x->entry, e.type == 'f'   ? AE_IFREG
+                                                 : e.type == 'd' ? AE_IFDIR
+                                                                 : AE_IFLNK);
         al->archive_entry_set_perm(x->entry, e.mode);
         al->archive_entry_set_uid(x->entry, e.uid);
         al->archive_entry_set_gid(x->entry, e.gid);
@@ -154,7 +156,8 @@ static int create_one(int dir_fd, const char *name, const char *path, const stru
 }
 
 /* Writes the archive of ROOTS into tmp_fd and builds its manifest. */
-static int create_archive(int root_fd, int tmp_fd, const Policy *p, char *const *roots, Manifest **ret_m, SnapshotMeta *meta, char **ret_reason) {
+static int create_archive(int root_fd, int tmp_fd, const Policy *p, char *const *roots, Manifest **ret_m,
+                          SnapshotMeta *meta, char **ret_reason) {
         const ArchiveLib *al;
         int r = archive_lib_load(&al);
         if (r < 0)
@@ -258,8 +261,8 @@ static int newest_one(int dir_fd, const char *name, const char *path, const stru
         return 0;
 }
 
-int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, bool refresh_cache, bool *ret_changed,
-                             uint64_t *ret_newest_change_usec) {
+int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, bool refresh_cache,
+                             bool *ret_changed, uint64_t *ret_newest_change_usec) {
         _cleanup_strv_free_ char **roots = NULL;
         int r = snapshot_component_roots(c, &roots);
         if (r < 0)
@@ -300,8 +303,8 @@ int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, b
                 r = manifest_parse(buf, len, max_entries, &m, &reason);
         if (r < 0) {
                 /* An unreadable manifest cannot vouch for anything. */
-                log_warning_errno(r, "Snapshot %s/%s: manifest unusable (%s), treating content as changed: %m", c->name,
-                                  id, reason ?: "read failed");
+                log_warning_errno(r, "Snapshot %s/%s: manifest unusable (%s), treating content as changed: %m",
+                                  c->name, id, reason ?: "read failed");
                 *ret_changed = true;
                 *ret_newest_change_usec = 0;
                 return 0;
@@ -452,8 +455,11 @@ static int verify_one(int comp_fd, const Component *c, char *const *roots, const
         _cleanup_manifest_ Manifest *m = NULL;
         _cleanup_free_ char *reason = NULL;
         r = snapshot_store_load(snap_fd, c->name, roots, max_entries, max_expanded, &meta, &m, &reason);
-        ArchiveScan s = { .roots = roots, .max_entries = max_entries, .max_expanded_bytes = max_expanded,
-                          .progress = snapshot_archive_progress, .progress_userdata = (void *) "verifying" };
+        ArchiveScan s = { .roots = roots,
+                          .max_entries = max_entries,
+                          .max_expanded_bytes = max_expanded,
+                          .progress = snapshot_archive_progress,
+                          .progress_userdata = (void *) "verifying" };
         if (r >= 0) {
                 const ArchiveLib *al;
                 r = archive_lib_load(&al);

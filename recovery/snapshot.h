@@ -46,10 +46,10 @@ typedef struct SnapshotInfo {
         uint64_t content_ctime_usec; /* newest ctime in the content then */
         uint64_t size_bytes;         /* archive + manifest + meta */
         uint64_t n_entries;
-        uint64_t expanded_bytes;     /* sum of file sizes */
-        char *compression;           /* "zstd" or "gzip" */
-        char *source;                /* "create" or "import" */
-        bool bad;                    /* failed verification: never restored */
+        uint64_t expanded_bytes; /* sum of file sizes */
+        char *compression;       /* "zstd" or "gzip" */
+        char *source;            /* "create" or "import" */
+        bool bad;                /* failed verification: never restored */
         char *bad_reason;
 } SnapshotInfo;
 
@@ -70,15 +70,16 @@ void snapshot_set_progress(SnapshotProgressFn fn, void *userdata);
  * content) when files were only touched or restored, so the next check is
  * cheap again; read-only queries (status) pass false and write nothing.
  */
-int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, bool refresh_cache, bool *ret_changed,
-                             uint64_t *ret_newest_change_usec) _wur_;
+int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, bool refresh_cache,
+                             bool *ret_changed, uint64_t *ret_newest_change_usec) _wur_;
 
 /* Always makes a new snapshot of C, then prunes (keep, max_bytes; never the
  * newest good one). *ret_id: the new id (free()). */
 int snapshot_create(int root_fd, const Policy *p, const Component *c, char **ret_id) _wur_;
 /* Makes one only when snapshot_content_changed() says so. *ret_id: the new
  * id, or the newest existing one when nothing changed (NULL if none). */
-int snapshot_create_if_changed(int root_fd, const Policy *p, const Component *c, bool *ret_created, char **ret_id) _wur_;
+int snapshot_create_if_changed(int root_fd, const Policy *p, const Component *c, bool *ret_created,
+                               char **ret_id) _wur_;
 
 /* Snapshots of COMPONENT (NULL: all), sorted by component, then id (oldest
  * first). A snapshot whose meta cannot be read is listed as bad. */
@@ -101,14 +102,8 @@ int snapshot_verify(int root_fd, const Policy *p, const Component *c, const char
  * KEEP_DIR/etc/sensor. Durable intent makes it resumable after a power cut
  * (snapshot_recover_interrupted()). *ret_id: the snapshot used.
  */
-int snapshot_restore(
-                int root_fd,
-                const Policy *p,
-                const Component *c,
-                const char *id,
-                uint64_t before_usec,
-                const char *keep_dir,
-                char **ret_id) _wur_;
+int snapshot_restore(int root_fd, const Policy *p, const Component *c, const char *id, uint64_t before_usec,
+                     const char *keep_dir, char **ret_id) _wur_;
 
 /* The keep dir snapshot_restore() uses when given NULL:
  * LASTGOOD_REPLACED_DIR/<component>/<UTC time stamp>. */

@@ -71,8 +71,9 @@ static int step_quarantine(int root_fd, const Culprit *c, uint32_t incident, Ste
                 msg(res, "%s: quarantine failed: %s", comp->name, strerror(-r));
                 return r;
         }
-        msg(res, "quarantined %s (modules blacklisted, units masked, content kept aside) — %s; "
-                 "undo with: lastgood quarantine release %s",
+        msg(res,
+            "quarantined %s (modules blacklisted, units masked, content kept aside) — %s; "
+            "undo with: lastgood quarantine release %s",
             comp->name, c->why, comp->name);
         evidence(res, "modules_blacklisted", "%u", qr.n_modules);
         evidence(res, "units_masked", "%u", qr.n_units);
@@ -93,8 +94,8 @@ static int step_safe_mode(int runtime_fd, const Policy *p, const Culprit *c, Ste
         return 0;
 }
 
-int steps_run(int root_fd, int runtime_fd, const Policy *p, LadderStep step, const Culprit *c, uint32_t incident,
-              StepResult *ret) {
+int steps_run(int root_fd, int runtime_fd, const Policy *p, LadderStep step, const Culprit *c,
+              uint32_t incident, StepResult *ret) {
         StepResult res = { .step = step };
         int r = 0;
         if (step != LADDER_SAFE_MODE) {
@@ -118,7 +119,9 @@ int steps_run(int root_fd, int runtime_fd, const Policy *p, LadderStep step, con
                         r = -EINVAL;
                 }
         snprintf(res.action, sizeof res.action, "%s%s", ladder_step_to_string(step),
-                 r == -EALREADY || r == -EPERM ? ":skipped" : r < 0 ? ":failed" : "");
+                 r == -EALREADY || r == -EPERM ? ":skipped"
+                 : r < 0                       ? ":failed"
+                                               : "");
         *ret = res;
         return r;
 }

@@ -13,7 +13,7 @@
 #define STEP_EVIDENCE_MAX 4
 
 typedef struct StepEvidence {
-        const char *key;  /* static: [a-z0-9_] */
+        const char *key; /* static: [a-z0-9_] */
         char value[256];
 } StepEvidence;
 
@@ -33,8 +33,8 @@ typedef struct StepResult {
  * when the policy forbids it (quarantine: never); other negative errno on
  * failure. *ret is filled in every case.
  */
-int steps_run(int root_fd, int runtime_fd, const Policy *p, LadderStep step, const Culprit *c, uint32_t incident,
-              StepResult *ret) _wur_;
+int steps_run(int root_fd, int runtime_fd, const Policy *p, LadderStep step, const Culprit *c,
+              uint32_t incident, StepResult *ret) _wur_;
 
 /* Finishes or undoes what a power cut interrupted (every boot, cheap).
  * Failures are logged and ignored: the boot goes on. */

@@ -63,7 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         EventLogTail t;
         for (int at_start = 0; at_start <= 1; at_start++) {
                 eventlog_tail_analyze(buf, size, at_start, &t);
-                if (t.torn_bytes > size || (t.last_line && (t.last_line < buf || t.last_line + t.last_len > buf + size)))
+                if (t.torn_bytes > size ||
+                    (t.last_line && (t.last_line < buf || t.last_line + t.last_len > buf + size)))
                         abort();
         }
         return 0;

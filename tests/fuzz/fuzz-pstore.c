@@ -73,8 +73,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (strv_length(ev->files) != ev->n_parts || ev->n_modules > PSTORE_MODULES_MAX)
                         abort();
                 parts += ev->n_parts;
-                const char *s[] = { ev->kind,  ev->reason, ev->oops,          ev->rip,          ev->fault_module,
-                                    ev->comm,  ev->taint,  ev->kernel_release, ev->last_unloaded, ev->fault_why };
+                const char *s[] = { ev->kind,          ev->reason,   ev->oops,  ev->rip,
+                                    ev->fault_module,  ev->comm,     ev->taint, ev->kernel_release,
+                                    ev->last_unloaded, ev->fault_why };
                 for (size_t k = 0; k < ELEMENTSOF(s); k++)
                         check_printable(s[k]);
                 for (size_t k = 0; k < ev->n_modules; k++)

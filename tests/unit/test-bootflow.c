@@ -18,15 +18,15 @@
 #include "agent/state-store.h"
 #include "lib/rootfs.h"
 
-#define POLICY                                    \
-        "version: 1\n"                            \
-        "boot:\n"                                 \
-        "  max_failed_boots: %u\n"                \
-        "  state: %s\n"                           \
-        "components:\n"                           \
-        "  - name: sensor\n"                      \
-        "    content: [/etc/sensor]\n"            \
-        "    kernel_modules: [sensor]\n"          \
+#define POLICY                           \
+        "version: 1\n"                   \
+        "boot:\n"                        \
+        "  max_failed_boots: %u\n"       \
+        "  state: %s\n"                  \
+        "components:\n"                  \
+        "  - name: sensor\n"             \
+        "    content: [/etc/sensor]\n"   \
+        "    kernel_modules: [sensor]\n" \
         "%s"
 
 typedef struct Fixture {

@@ -44,12 +44,13 @@ static void test_hex(void **unused) {
 }
 
 static void test_token(void **unused) {
-        static const char *const cases[] = { "plain/path.txt", "with space", "100%",      "-",
-                                             "",               "tab\there",  "\xff\x01", "a-b",
-                                             "--",             "new\nline",  "\xc3\xbc" };
-        static const char *const encoded[] = { "plain/path.txt", "with%20space", "100%25",     "%2D",
-                                               "",               "tab%09here",   "%FF%01",     "a-b",
-                                               "--",             "new%0Aline",   "%C3%BC" };
+        static const char *const cases[] = { "plain/path.txt", "with space", "100%", "-",  "",
+                                             "tab\there",      "\xff\x01",   "a-b",  "--", "new\nline",
+                                             "\xc3\xbc" };
+        static const char *const encoded[] = {
+                "plain/path.txt", "with%20space", "100%25", "%2D",        "",      "tab%09here",
+                "%FF%01",         "a-b",          "--",     "new%0Aline", "%C3%BC"
+        };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 char *e = pct_token_encode(cases[i]), *d = NULL;
                 assert_non_null(e);
@@ -86,10 +87,10 @@ static char *field(const char *s) {
 }
 
 static void test_field(void **unused) {
-        static const char *const cases[] = { "plain_text.conf", "", "-", "two words",
-                                             "a\nb", "50%", "x=y,z:1@2+3" };
-        static const char *const encoded[] = { "plain_text.conf", "-", "%2D", "two%20words", "a%0Ab", "50%25",
-                                               "x=y,z:1@2+3" };
+        static const char *const cases[] = { "plain_text.conf", "", "-", "two words", "a\nb", "50%",
+                                             "x=y,z:1@2+3" };
+        static const char *const encoded[] = { "plain_text.conf", "-",     "%2D",        "two%20words",
+                                               "a%0Ab",           "50%25", "x=y,z:1@2+3" };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 char *e = field(cases[i]), *d = NULL;
                 assert_string_equal(e, encoded[i]);

@@ -142,7 +142,8 @@ static void test_parse_request(void **state) {
         assert_string_equal(r.code, "");
         assert_int_equal(r.boots, 0);
 
-        const char *s = "\xef\xbb\xbf" "12345678\r\n";
+        const char *s = "\xef\xbb\xbf"
+                        "12345678\r\n";
         assert_int_equal(esp_parse_request(s, strlen(s), &r), 0);
         assert_string_equal(r.code, "12345678");
         assert_int_equal(r.boots, 0);
@@ -163,13 +164,19 @@ static void test_parse_request(void **state) {
         assert_int_equal(r.boots, 5);
 
         static const char *const bad[] = {
-                "hello",        "12345",          "12345678901",   "1234567a", "code=",
-                "boots=0",      "boots=101",      "boots=-1",      "12345678 2 3",
-                "code=12345678 code=12345678",    "boots=1 boots=1", "12345678 x",
+                "hello",           "12345",
+                "12345678901",     "1234567a",
+                "code=",           "boots=0",
+                "boots=101",       "boots=-1",
+                "12345678 2 3",    "code=12345678 code=12345678",
+                "boots=1 boots=1", "12345678 x",
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 assert_int_equal(esp_parse_request(bad[i], strlen(bad[i]), &r), -EBADMSG);
-        assert_int_equal(esp_parse_request("123456\0" "78", 9, &r), -EBADMSG);
+        assert_int_equal(esp_parse_request("123456\0"
+                                           "78",
+                                           9, &r),
+                         -EBADMSG);
         char big[ESP_REQUEST_MAX + 2];
         memset(big, ' ', sizeof big);
         assert_int_equal(esp_parse_request(big, sizeof big, &r), -EBADMSG);

@@ -166,7 +166,9 @@ static void test_roundtrip(void **state) {
         };
         event_add(&e, "snapshot", "20261125T111141Z");
         event_add(&e, "escape", "\x1b[2Jboom");
-        event_add(&e, "bad_utf8", "a\xff" "b");
+        event_add(&e, "bad_utf8",
+                  "a\xff"
+                  "b");
         event_add(&e, "utf8", "caf\xc3\xa9");
         event_addf(&e, "failed_boots", "%u", 3u);
         assert_int_equal(eventlog_append(f->root_fd, &e), 1);
@@ -186,8 +188,10 @@ static void test_roundtrip(void **state) {
         assert_string_equal(recs[0].message, "restored \"sensor\"\nfrom snapshot");
         assert_string_equal(recs[0].boot_id, "0f0e0d0c-0b0a-0908-0706-050403020100");
         assert_string_equal(recs[0].prev, "0000000000000000000000000000000000000000000000000000000000000000");
-        const char *want[] = { "snapshot", "20261125T111141Z", "escape", "\x1b[2Jboom", "bad_utf8", "a?b",
-                               "utf8", "caf\xc3\xa9", "failed_boots", "3", NULL };
+        const char *want[] = {
+                "snapshot", "20261125T111141Z", "escape",       "\x1b[2Jboom", "bad_utf8", "a?b",
+                "utf8",     "caf\xc3\xa9",      "failed_boots", "3",           NULL
+        };
         for (size_t i = 0; want[i]; i++) {
                 assert_non_null(recs[0].evidence[i]);
                 assert_string_equal(recs[0].evidence[i], want[i]);
@@ -233,8 +237,8 @@ static void test_evidence_caps(void **state) {
                 snprintf(keys[i], sizeof keys[i], "k%u", (unsigned) i & 31u);
                 event_add(&e, keys[i], "v");
         }
-        event_add(&e, "Bad Key", "v");        /* invalid key: dropped */
-        event_add(&e, "k0", "replaced");     /* same key: replaced, not added */
+        event_add(&e, "Bad Key", "v");   /* invalid key: dropped */
+        event_add(&e, "k0", "replaced"); /* same key: replaced, not added */
         assert_int_equal(e.n_evidence, EVENT_EVIDENCE_MAX);
         assert_int_equal(e.n_dropped, 5);
         char big[4096];
@@ -270,8 +274,22 @@ static void test_worst_case_line_fits(void **state) {
         memset(ctl, '\x01', sizeof ctl - 1);
         Event e = { .type = EVENT_INTERNAL_ERROR, .component = ctl, .action = ctl, .message = ctl };
         static const char *const keys[EVENT_EVIDENCE_MAX] = {
-                "k00_padding_to_the_maximum_key_length_of_48_b", "k01", "k02", "k03", "k04", "k05", "k06", "k07",
-                "k08", "k09", "k10", "k11", "k12", "k13", "k14", "k15",
+                "k00_padding_to_the_maximum_key_length_of_48_b",
+                "k01",
+                "k02",
+                "k03",
+                "k04",
+                "k05",
+                "k06",
+                "k07",
+                "k08",
+                "k09",
+                "k10",
+                "k11",
+                "k12",
+                "k13",
+                "k14",
+                "k15",
         };
         for (size_t i = 0; i < EVENT_EVIDENCE_MAX; i++)
                 event_add(&e, keys[i], ctl);
@@ -599,9 +617,10 @@ static void test_unknown_type_from_a_newer_version(void **state) {
 }
 
 static void test_parse_line_strict(void **state) {
-        const char *good = "{\"seq\":7,\"time\":\"t\",\"boot_id\":null,\"type\":\"boot-counted\",\"component\":\"a\","
-                           "\"action\":null,\"message\":\"m \\u00e9 \\ud83d\\ude00\",\"evidence\":{\"k\":\"v\"},"
-                           "\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\"}";
+        const char *good =
+                "{\"seq\":7,\"time\":\"t\",\"boot_id\":null,\"type\":\"boot-counted\",\"component\":\"a\","
+                "\"action\":null,\"message\":\"m \\u00e9 \\ud83d\\ude00\",\"evidence\":{\"k\":\"v\"},"
+                "\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\"}";
         EventRecord r;
         assert_int_equal(eventlog_parse_line(good, strlen(good), &r), 0);
         assert_int_equal(r.seq, 7);
@@ -612,21 +631,21 @@ static void test_parse_line_strict(void **state) {
         static const struct {
                 const char *from, *to;
         } bad[] = {
-                { "\"seq\":7", "\"seq\":07" },                     /* leading zero */
-                { "\"seq\":7", "\"seq\":-7" },                     /* sign */
-                { "\"seq\":7", "\"seq\":99999999999999999999999" }, /* overflow */
+                { "\"seq\":7", "\"seq\":07" },                         /* leading zero */
+                { "\"seq\":7", "\"seq\":-7" },                         /* sign */
+                { "\"seq\":7", "\"seq\":99999999999999999999999" },    /* overflow */
                 { "\"time\":\"t\"", "\"time\":\"t\",\"time\":\"u\"" }, /* duplicate */
-                { "\"time\":\"t\"", "\"when\":\"t\"" },            /* unknown / missing */
-                { "\"time\":\"t\"", "\"time\":\"a\\u0000b\"" },    /* NUL */
-                { "\"time\":\"t\"", "\"time\":\"a\tb\"" },         /* raw control */
-                { "\"time\":\"t\"", "\"time\":\"\\ud800\"" },      /* lone surrogate */
-                { "\"time\":\"t\"", "\"time\":\"\\udc00\"" },      /* lone low surrogate */
-                { "\"action\":null,", "" },                      /* missing key */
-                { "\"time\":\"t\"", "\"time\":\"\\x\"" },          /* bad escape */
-                { "\"k\":\"v\"", "\"k\":\"v\",\"k\":\"w\"" },      /* duplicate evidence */
-                { "\"k\":\"v\"", "\"k\":1" },                      /* non-string evidence */
-                { "\"prev\":\"0", "\"prev\":\"A" },                /* upper-case hex */
-                { "\"prev\":\"0", "\"prev\":\"" },                 /* short hash */
+                { "\"time\":\"t\"", "\"when\":\"t\"" },                /* unknown / missing */
+                { "\"time\":\"t\"", "\"time\":\"a\\u0000b\"" },        /* NUL */
+                { "\"time\":\"t\"", "\"time\":\"a\tb\"" },             /* raw control */
+                { "\"time\":\"t\"", "\"time\":\"\\ud800\"" },          /* lone surrogate */
+                { "\"time\":\"t\"", "\"time\":\"\\udc00\"" },          /* lone low surrogate */
+                { "\"action\":null,", "" },                            /* missing key */
+                { "\"time\":\"t\"", "\"time\":\"\\x\"" },              /* bad escape */
+                { "\"k\":\"v\"", "\"k\":\"v\",\"k\":\"w\"" },          /* duplicate evidence */
+                { "\"k\":\"v\"", "\"k\":1" },                          /* non-string evidence */
+                { "\"prev\":\"0", "\"prev\":\"A" },                    /* upper-case hex */
+                { "\"prev\":\"0", "\"prev\":\"" },                     /* short hash */
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 char *s = replace(good, bad[i].from, bad[i].to);

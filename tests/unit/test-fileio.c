@@ -285,9 +285,10 @@ static void test_mkdir_durable_root(void **state) {
 
 /* ---- trees ---- */
 
-static const char TREE[] = "mkdir -p t/sub && printf one >t/a && printf two >t/sub/b && ln -s a t/link &&"
-                           " chmod 0600 t/sub/b && chmod 0750 t/sub && chown 1234:4321 t/a && chown -h 7:8 t/link &&"
-                           " find t -exec touch -h -d @1600000000 {} +";
+static const char TREE[] =
+        "mkdir -p t/sub && printf one >t/a && printf two >t/sub/b && ln -s a t/link &&"
+        " chmod 0600 t/sub/b && chmod 0750 t/sub && chown 1234:4321 t/a && chown -h 7:8 t/link &&"
+        " find t -exec touch -h -d @1600000000 {} +";
 
 static char *tree_sig(const char *dir, const char *name) {
         char cmd[1024];

@@ -225,8 +225,7 @@ static void test_wrong_and_malformed_codes(void **state) {
 static void test_rfc4226_secret_file(void **state) {
         Fixture *f = *state;
         /* The RFC's key, "12345678901234567890", in a SHA-1 secret file. */
-        write_secret(f,
-                     "# test\n\nalgorithm=sha1\r\ncounter=1\nkey=3132333435363738393031323334353637383930\n",
+        write_secret(f, "# test\n\nalgorithm=sha1\r\ncounter=1\nkey=3132333435363738393031323334353637383930\n",
                      0600);
         bool ok;
         /* RFC 4226 Appendix D, count 0: already used (counter=1). */
@@ -397,15 +396,15 @@ static void test_base32_round_trip(void **state) {
 static void test_secret_parse_rejects(void **state) {
         static const char *const bad[] = {
                 "",
-                "algorithm=sha256\ncounter=0\n",                                   /* no key */
+                "algorithm=sha256\ncounter=0\n",                                                /* no key */
                 "key=31323334353637383930313233343536\nkey=31323334353637383930313233343536\n", /* repeated */
-                "key=31323334353637383930313233343536\ncolour=blue\n",             /* unknown */
-                "key=31323334353637383930313233343536\nalgorithm=md5\n",           /* bad algorithm */
-                "key=31323334353637383930313233343536\ncounter=-1\n",              /* bad counter */
+                "key=31323334353637383930313233343536\ncolour=blue\n",                          /* unknown */
+                "key=31323334353637383930313233343536\nalgorithm=md5\n", /* bad algorithm */
+                "key=31323334353637383930313233343536\ncounter=-1\n",    /* bad counter */
                 "key=31323334353637383930313233343536\ncounter=18446744073709551616\n",
-                "key=3132333435363738\n",                                          /* too short */
-                "key=313233343536373839303132333435zz\n",                          /* not hex */
-                "key=31323334353637383930313233343536 \n",                         /* trailing space */
+                "key=3132333435363738\n",                  /* too short */
+                "key=313233343536373839303132333435zz\n",  /* not hex */
+                "key=31323334353637383930313233343536 \n", /* trailing space */
                 "just some text\n",
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {

@@ -107,10 +107,10 @@ static void test_code_equal(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_rfc4226_truncated),  cmocka_unit_test(test_rfc4226_six_digits),
+                cmocka_unit_test(test_rfc4226_truncated),    cmocka_unit_test(test_rfc4226_six_digits),
                 cmocka_unit_test(test_rfc4226_eight_digits), cmocka_unit_test(test_rfc6238_sha256),
-                cmocka_unit_test(test_leading_zeros_kept), cmocka_unit_test(test_invalid_arguments),
-                cmocka_unit_test(test_algorithm_names),    cmocka_unit_test(test_code_equal),
+                cmocka_unit_test(test_leading_zeros_kept),   cmocka_unit_test(test_invalid_arguments),
+                cmocka_unit_test(test_algorithm_names),      cmocka_unit_test(test_code_equal),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,9 +28,9 @@ typedef struct Case {
         uint32_t failed, step_failed, ladder_step, incident;
         LadderAction last_action;
         /* the evidence */
-        bool ok;        /* the previous boot was confirmed (otherwise: it failed) */
-        bool crash;     /* it left a crash record */
-        int suspect;    /* 0 none, 1 "sensor" (threshold 3), 5 "slow" (its own threshold 5) */
+        bool ok;     /* the previous boot was confirmed (otherwise: it failed) */
+        bool crash;  /* it left a crash record */
+        int suspect; /* 0 none, 1 "sensor" (threshold 3), 5 "slow" (its own threshold 5) */
         bool attributed, changed, safe_requested;
         unsigned skips; /* steps that did not apply, in this boot */
         /* the plan */
@@ -55,78 +55,82 @@ typedef struct Case {
 
 static const Case cases[] = {
         /* ---- counting ---- */
-        { "a confirmed boot counts nothing", .ok = true, .suspect = 1, .verdict = LADDER_NOT_FAILED, .threshold = 3,
-          .step = NONE },
+        { "a confirmed boot counts nothing", .ok = true, .suspect = 1, .verdict = LADDER_NOT_FAILED,
+          .threshold = 3, .step = NONE },
         { "unknown failure, count_unknown_failures=false", .no_unknown = true, .suspect = 1,
           .verdict = LADDER_NOT_COUNTED, .threshold = 3, .step = NONE },
-        { "a crash counts even then", .no_unknown = true, .crash = true, .suspect = 1, .verdict = LADDER_WAIT,
-          .threshold = 3, .count = 1, .step = NONE, .want_failed = 1 },
-        { "unknown failure counts by default", .suspect = 1, .failed = 1, .verdict = LADDER_WAIT, .threshold = 3,
-          .count = 2, .step = NONE, .want_failed = 2 },
+        { "a crash counts even then", .no_unknown = true, .crash = true, .suspect = 1,
+          .verdict = LADDER_WAIT, .threshold = 3, .count = 1, .step = NONE, .want_failed = 1 },
+        { "unknown failure counts by default", .suspect = 1, .failed = 1, .verdict = LADDER_WAIT,
+          .threshold = 3, .count = 2, .step = NONE, .want_failed = 2 },
 
         /* ---- the threshold ---- */
         { "threshold reached: the first step, a new incident", .failed = 2, .incident = 4, .suspect = 1,
-          .changed = true, .verdict = LADDER_STEP, .threshold = 3, .count = 3, .step = RESTORE,
-          .new_incident = true, .want_failed = 3, .want_ladder_step = 1, .want_incident = 5, .want_action = A_RESTORE },
+          .changed = true, .verdict = LADDER_STEP, .threshold = 3, .count = 3, .step = RESTORE, .new_incident = true,
+          .want_failed = 3, .want_ladder_step = 1, .want_incident = 5, .want_action = A_RESTORE },
         { "a component's own threshold", .failed = 3, .suspect = 5, .verdict = LADDER_WAIT, .threshold = 5,
           .count = 4, .step = NONE, .want_failed = 4 },
-        { "after a step, the step's own count", .failed = 5, .step_failed = 1, .ladder_step = 1, .incident = 1,
-          .last_action = A_RESTORE, .suspect = 1, .verdict = LADDER_WAIT, .threshold = 3, .count = 2, .step = NONE,
-          .want_failed = 6, .want_step_failed = 2, .want_ladder_step = 1, .want_incident = 1, .want_action = A_RESTORE },
-        { "the step's count reaches the threshold: next step", .failed = 6, .step_failed = 2, .ladder_step = 1,
-          .incident = 1, .last_action = A_RESTORE, .suspect = 1, .verdict = LADDER_STEP, .threshold = 3,
-          .count = 3, .step = QUARANTINE, .want_failed = 7, .want_ladder_step = 2, .want_incident = 1,
-          .want_action = A_QUARANTINE },
+        { "after a step, the step's own count", .failed = 5, .step_failed = 1, .ladder_step = 1,
+          .incident = 1, .last_action = A_RESTORE, .suspect = 1, .verdict = LADDER_WAIT, .threshold = 3,
+          .count = 2, .step = NONE, .want_failed = 6, .want_step_failed = 2, .want_ladder_step = 1,
+          .want_incident = 1, .want_action = A_RESTORE },
+        { "the step's count reaches the threshold: next step", .failed = 6, .step_failed = 2,
+          .ladder_step = 1, .incident = 1, .last_action = A_RESTORE, .suspect = 1, .verdict = LADDER_STEP,
+          .threshold = 3, .count = 3, .step = QUARANTINE, .want_failed = 7, .want_ladder_step = 2,
+          .want_incident = 1, .want_action = A_QUARANTINE },
 
         /* ---- the fast path ---- */
         { "fast path: a crash names a changed component", .crash = true, .suspect = 1, .attributed = true,
-          .changed = true, .verdict = LADDER_STEP, .threshold = 1, .count = 1, .step = RESTORE, .fast_path = true,
-          .new_incident = true, .want_failed = 1, .want_ladder_step = 1, .want_incident = 1, .want_action = A_RESTORE },
+          .changed = true, .verdict = LADDER_STEP, .threshold = 1, .count = 1, .step = RESTORE,
+          .fast_path = true, .new_incident = true, .want_failed = 1, .want_ladder_step = 1,
+          .want_incident = 1, .want_action = A_RESTORE },
         { "no fast path for an unchanged component before the first step", .crash = true, .suspect = 1,
           .attributed = true, .verdict = LADDER_WAIT, .threshold = 3, .count = 1, .step = NONE, .want_failed = 1 },
-        { "fast path at a later step: the crash still names it", .failed = 3, .ladder_step = 1, .incident = 1,
-          .last_action = A_RESTORE, .crash = true, .suspect = 1, .attributed = true, .verdict = LADDER_STEP,
-          .threshold = 1, .count = 1, .step = QUARANTINE, .fast_path = true, .want_failed = 4,
-          .want_ladder_step = 2, .want_incident = 1, .want_action = A_QUARANTINE },
-        { "fast path lowers a component's own threshold too", .crash = true, .suspect = 5, .attributed = true,
-          .changed = true, .verdict = LADDER_STEP, .threshold = 1, .count = 1, .step = RESTORE, .fast_path = true,
-          .new_incident = true, .want_failed = 1, .want_ladder_step = 1, .want_incident = 1, .want_action = A_RESTORE },
+        { "fast path at a later step: the crash still names it", .failed = 3, .ladder_step = 1,
+          .incident = 1, .last_action = A_RESTORE, .crash = true, .suspect = 1, .attributed = true,
+          .verdict = LADDER_STEP, .threshold = 1, .count = 1, .step = QUARANTINE, .fast_path = true,
+          .want_failed = 4, .want_ladder_step = 2, .want_incident = 1, .want_action = A_QUARANTINE },
+        { "fast path lowers a component's own threshold too", .crash = true, .suspect = 5,
+          .attributed = true, .changed = true, .verdict = LADDER_STEP, .threshold = 1, .count = 1,
+          .step = RESTORE, .fast_path = true, .new_incident = true, .want_failed = 1, .want_ladder_step = 1,
+          .want_incident = 1, .want_action = A_RESTORE },
 
         /* ---- redo after a power cut ---- */
         { "a restore a power cut undid is redone at once", .failed = 3, .ladder_step = 1, .incident = 1,
           .last_action = A_RESTORE, .suspect = 1, .changed = true, .verdict = LADDER_STEP, .threshold = 3,
-          .count = 1, .step = RESTORE, .redo = true, .want_failed = 4, .want_ladder_step = 1, .want_incident = 1,
-          .want_action = A_RETRY },
+          .count = 1, .step = RESTORE, .redo = true, .want_failed = 4, .want_ladder_step = 1,
+          .want_incident = 1, .want_action = A_RETRY },
         { "redone once only", .failed = 4, .ladder_step = 1, .incident = 1, .last_action = A_RETRY, .suspect = 1,
           .changed = true, .verdict = LADDER_WAIT, .threshold = 3, .count = 1, .step = NONE, .want_failed = 5,
           .want_step_failed = 1, .want_ladder_step = 1, .want_incident = 1, .want_action = A_RETRY },
         { "no redo when the restore took (content unchanged)", .failed = 3, .ladder_step = 1, .incident = 1,
-          .last_action = A_RESTORE, .suspect = 1, .verdict = LADDER_WAIT, .threshold = 3, .count = 1, .step = NONE,
-          .want_failed = 4, .want_step_failed = 1, .want_ladder_step = 1, .want_incident = 1,
+          .last_action = A_RESTORE, .suspect = 1, .verdict = LADDER_WAIT, .threshold = 3, .count = 1,
+          .step = NONE, .want_failed = 4, .want_step_failed = 1, .want_ladder_step = 1, .want_incident = 1,
           .want_action = A_RESTORE },
-        { "no redo after a quarantine", .failed = 6, .ladder_step = 2, .incident = 1, .last_action = A_QUARANTINE,
-          .suspect = 1, .changed = true, .verdict = LADDER_WAIT, .threshold = 3, .count = 1, .step = NONE,
-          .want_failed = 7, .want_step_failed = 1, .want_ladder_step = 2, .want_incident = 1,
-          .want_action = A_QUARANTINE },
+        { "no redo after a quarantine", .failed = 6, .ladder_step = 2, .incident = 1,
+          .last_action = A_QUARANTINE, .suspect = 1, .changed = true, .verdict = LADDER_WAIT, .threshold = 3,
+          .count = 1, .step = NONE, .want_failed = 7, .want_step_failed = 1, .want_ladder_step = 2,
+          .want_incident = 1, .want_action = A_QUARANTINE },
 
         /* ---- requests and anti-tamper ---- */
         { "due, but safe mode was requested: the count is kept", .failed = 2, .suspect = 1, .changed = true,
           .safe_requested = true, .verdict = LADDER_DEFERRED, .threshold = 3, .count = 3, .step = NONE,
           .want_failed = 3 },
-        { "due, no suspect: nothing touched", .failed = 2, .verdict = LADDER_NO_SUSPECT, .threshold = 3, .count = 3,
-          .step = NONE, .want_failed = 3 },
+        { "due, no suspect: nothing touched", .failed = 2, .verdict = LADDER_NO_SUSPECT, .threshold = 3,
+          .count = 3, .step = NONE, .want_failed = 3 },
         { "due, no suspect, safe_mode_without_suspect: safe mode", .safe_without_suspect = true, .failed = 2,
           .verdict = LADDER_NO_SUSPECT_SAFE_MODE, .threshold = 3, .count = 3, .step = SAFE, .want_failed = 3 },
-        { "safe_mode_without_suspect needs safe-mode in the ladder", .shape = NO_SAFE, .safe_without_suspect = true,
-          .failed = 2, .verdict = LADDER_NO_SUSPECT, .threshold = 3, .count = 3, .step = NONE, .want_failed = 3 },
+        { "safe_mode_without_suspect needs safe-mode in the ladder", .shape = NO_SAFE,
+          .safe_without_suspect = true, .failed = 2, .verdict = LADDER_NO_SUSPECT, .threshold = 3,
+          .count = 3, .step = NONE, .want_failed = 3 },
 
         /* ---- a step that does not apply: the next one, in the same boot ---- */
         { "restore skipped: quarantine", .failed = 2, .suspect = 1, .skips = 1, .verdict = LADDER_STEP,
           .threshold = 3, .count = 3, .step = QUARANTINE, .new_incident = true, .want_failed = 3,
           .want_ladder_step = 2, .want_incident = 1, .want_action = A_QUARANTINE },
-        { "restore and quarantine skipped: safe mode", .failed = 2, .suspect = 1, .skips = 2, .verdict = LADDER_STEP,
-          .threshold = 3, .count = 3, .step = SAFE, .new_incident = true, .want_failed = 3, .want_ladder_step = 3,
-          .want_incident = 1, .want_action = A_SAFE },
+        { "restore and quarantine skipped: safe mode", .failed = 2, .suspect = 1, .skips = 2,
+          .verdict = LADDER_STEP, .threshold = 3, .count = 3, .step = SAFE, .new_incident = true,
+          .want_failed = 3, .want_ladder_step = 3, .want_incident = 1, .want_action = A_SAFE },
         { "a redo that does not apply: the next step", .failed = 3, .ladder_step = 1, .incident = 1,
           .last_action = A_RESTORE, .suspect = 1, .changed = true, .skips = 1, .verdict = LADDER_STEP,
           .threshold = 3, .count = 1, .step = QUARANTINE, .want_failed = 4, .want_ladder_step = 2,
@@ -137,16 +141,16 @@ static const Case cases[] = {
           .incident = 1, .last_action = A_SAFE, .suspect = 1, .verdict = LADDER_STEP, .threshold = 3, .count = 3,
           .step = SAFE, .want_failed = 10, .want_ladder_step = 3, .want_incident = 1, .want_action = A_SAFE },
         { "exhausted, no safe mode in the ladder", .shape = NO_SAFE, .failed = 6, .step_failed = 2,
-          .ladder_step = 2, .incident = 1, .last_action = A_QUARANTINE, .suspect = 1, .verdict = LADDER_EXHAUSTED,
-          .threshold = 3, .count = 3, .step = NONE, .want_failed = 7, .want_step_failed = 3, .want_ladder_step = 2,
-          .want_incident = 1, .want_action = A_QUARANTINE },
+          .ladder_step = 2, .incident = 1, .last_action = A_QUARANTINE, .suspect = 1,
+          .verdict = LADDER_EXHAUSTED, .threshold = 3, .count = 3, .step = NONE, .want_failed = 7,
+          .want_step_failed = 3, .want_ladder_step = 2, .want_incident = 1, .want_action = A_QUARANTINE },
         { "the only step skipped: exhausted", .shape = RESTORE_ONLY, .failed = 2, .suspect = 1, .skips = 1,
           .verdict = LADDER_EXHAUSTED, .threshold = 3, .count = 3, .step = NONE, .new_incident = true,
           .want_failed = 3, .want_ladder_step = 1, .want_incident = 1, .want_action = A_RESTORE },
-        { "the safe-mode fallback cannot be skipped forever", .failed = 9, .step_failed = 2, .ladder_step = 3,
-          .incident = 1, .last_action = A_SAFE, .suspect = 1, .skips = 1, .verdict = LADDER_EXHAUSTED,
-          .threshold = 3, .count = 3, .step = NONE, .want_failed = 10, .want_ladder_step = 3, .want_incident = 1,
-          .want_action = A_SAFE },
+        { "the safe-mode fallback cannot be skipped forever", .failed = 9, .step_failed = 2,
+          .ladder_step = 3, .incident = 1, .last_action = A_SAFE, .suspect = 1, .skips = 1,
+          .verdict = LADDER_EXHAUSTED, .threshold = 3, .count = 3, .step = NONE, .want_failed = 10,
+          .want_ladder_step = 3, .want_incident = 1, .want_action = A_SAFE },
 };
 
 static void policy_for(const Case *c, Policy *p) {
@@ -163,7 +167,8 @@ static void policy_for(const Case *c, Policy *p) {
 static void run_case(const Case *c) {
         Policy p;
         policy_for(c, &p);
-        Component sensor = { .name = (char *) "sensor" }, slow = { .name = (char *) "slow", .max_failed_boots = 5 };
+        Component sensor = { .name = (char *) "sensor" },
+                  slow = { .name = (char *) "slow", .max_failed_boots = 5 };
         LadderState st = {
                 .failed_boots = c->failed,
                 .step_failed_boots = c->step_failed,
@@ -211,9 +216,8 @@ static void run_case(const Case *c) {
         assert_int_equal(s->incident, c->want_incident);
         assert_int_equal(s->last_action, c->want_action);
         /* A step's intent carries this boot's time; nothing else moves it. */
-        assert_int_equal(s->last_action_usec, plan.verdict == LADDER_STEP || (c->skips && c->want_action)
-                                                      ? NOW
-                                                      : st.last_action_usec);
+        assert_int_equal(s->last_action_usec,
+                         plan.verdict == LADDER_STEP || (c->skips && c->want_action) ? NOW : st.last_action_usec);
         /* A new incident blames the culprit; an ongoing one keeps its own. */
         if (c->new_incident)
                 assert_string_equal(s->culprit, ev.culprit->name);

@@ -122,19 +122,22 @@ static void test_symlink_containment(void **state) {
         assert_null(manifest_check_symlink(root, "etc/sensor/a/b/c", "../../x/./y"));
         assert_null(manifest_check_symlink(root, "etc/sensor/l", "."));
         assert_string_equal(manifest_check_symlink(root, "etc/sensor/l", "/etc/passwd"), "absolute symlink target");
-        assert_string_equal(manifest_check_symlink(root, "etc/sensor/l", "../x"), "symlink target escapes the content path");
+        assert_string_equal(manifest_check_symlink(root, "etc/sensor/l", "../x"),
+                            "symlink target escapes the content path");
         assert_string_equal(manifest_check_symlink(root, "etc/sensor/sub/l", "../../x"),
                             "symlink target escapes the content path");
         /* ".." after a component would be resolved through whatever that
          * component is (maybe a symlink to "."): refused */
         assert_string_equal(manifest_check_symlink(root, "etc/sensor/sub/l", "x/../.."),
                             "symlink target with '..' after a path component");
-        assert_string_equal(manifest_check_symlink(root, "etc/sensor", "x"), "a content path itself must not be a symlink");
+        assert_string_equal(manifest_check_symlink(root, "etc/sensor", "x"),
+                            "a content path itself must not be a symlink");
         assert_string_equal(manifest_check_symlink(root, "etc/sensor/l", ""), "symlink with an empty target");
 }
 
 static void test_roots(void **state) {
-        char *content[] = { "/usr/lib/x/y", "/etc/sensor/sub", "/etc/sensor", "/usr/lib/x", "/etc/sensor-b", NULL };
+        char *content[] = { "/usr/lib/x/y", "/etc/sensor/sub", "/etc/sensor",
+                            "/usr/lib/x",   "/etc/sensor-b",   NULL };
         char **roots = NULL;
         assert_int_equal(manifest_roots(content, &roots), 0);
         assert_int_equal(strv_length(roots), 3);

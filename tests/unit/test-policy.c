@@ -173,7 +173,8 @@ static void test_error_messages(void **state) {
              "recovery:\n"
              "  ladder: [quarantine, \"\\e[31mred\"]\n",
              4);
-        assert_string_equal(p.errors[0], "t.yaml:2:21: boot.max_failed_boots: expected an integer from 1 to 50, got 'x'");
+        assert_string_equal(p.errors[0],
+                            "t.yaml:2:21: boot.max_failed_boots: expected an integer from 1 to 50, got 'x'");
         assert_string_equal(p.errors[1], "t.yaml:3:3: unknown key 'boot.nope'");
         assert_string_equal(p.errors[2], "t.yaml:4:3: duplicate key 'boot.max_failed_boots' (first at line 2)");
         /* Hostile bytes are escaped, never echoed to a terminal raw. */

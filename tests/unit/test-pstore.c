@@ -635,7 +635,8 @@ static void test_read_caps(void **state) {
         /* more records than PSTORE_RECORDS_MAX: the newest are read */
         for (int i = 0; i < PSTORE_RECORDS_MAX + 6; i++) {
                 char name[64], body[128];
-                snprintf(name, sizeof name, "dmesg-efi-%llu", (1700000000ULL + (unsigned long long) i * 1000) * 100000ULL + 1001);
+                snprintf(name, sizeof name, "dmesg-efi-%llu",
+                         (1700000000ULL + (unsigned long long) i * 1000) * 100000ULL + 1001);
                 snprintf(body, sizeof body, "Panic#1 Part1\nRIP: 0010:f+1/2 [mod%d]\n", i);
                 unit_write(d->pstore, name, body);
         }
@@ -712,7 +713,8 @@ static void test_archive_rerun_after_power_cut(void **state) {
         char a[300];
         snprintf(a, sizeof a, "%s%s", d->root, LASTGOOD_CRASH_DIR);
         char cmd[4096];
-        snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s/dmesg-efi-170000000001001' '%s/20231114T221320Z-dmesg-efi-170000000001001'",
+        snprintf(cmd, sizeof cmd,
+                 "mkdir -p '%s' && cp '%s/dmesg-efi-170000000001001' '%s/20231114T221320Z-dmesg-efi-170000000001001'",
                  a, d->pstore, a);
         assert_int_equal(system(cmd), 0);
         assert_int_equal(pstore_archive_and_clear(d->pstore, d->root_fd, LASTGOOD_CRASH_DIR, NULL), 1);
@@ -762,7 +764,8 @@ static void test_archive_beneath_root(void **state) {
         /* /var/lib/lastgood is an absolute symlink: it resolves inside the
          * root, not on the host */
         char cmd[4096];
-        snprintf(cmd, sizeof cmd, "mkdir -p '%s/var/lib' '%s/elsewhere/crashes' && ln -s /elsewhere '%s/var/lib/lastgood'",
+        snprintf(cmd, sizeof cmd,
+                 "mkdir -p '%s/var/lib' '%s/elsewhere/crashes' && ln -s /elsewhere '%s/var/lib/lastgood'",
                  d->root, d->root, d->root);
         assert_int_equal(system(cmd), 0);
         copy_synthetic(d, "core-panic");

@@ -129,10 +129,10 @@ static void component_free(Component *c) {
 }
 
 static const char *const VENDOR_MODS[] = { "vendor_av", "vendor-net", NULL };
-static const char *const VENDOR_UNITS[] = { "vendor-agent.service", "vendor-helper.service", "vendor-update.timer",
-                                            NULL };
-static const char *const VENDOR_CONTENT[] = { "/opt/vendor/defs", "/opt/vendor/rules.bin", "/opt/vendor/missing",
-                                              NULL };
+static const char *const VENDOR_UNITS[] = { "vendor-agent.service", "vendor-helper.service",
+                                            "vendor-update.timer", NULL };
+static const char *const VENDOR_CONTENT[] = { "/opt/vendor/defs", "/opt/vendor/rules.bin",
+                                              "/opt/vendor/missing", NULL };
 
 static int setup(void **state) {
         Fixture *f = calloc(1, sizeof *f);
@@ -195,7 +195,8 @@ static void roundtrip(Fixture *f, bool exdev) {
         assert_false(path_exists(f->root, "/opt/vendor/defs"));
         assert_false(path_exists(f->root, "/opt/vendor/rules.bin"));
         assert_true(path_exists(f->root, "/opt/vendor/keep.txt"));
-        assert_true(path_exists(f->root, "/var/lib/lastgood/quarantine/vendor/7/content/opt%2Fvendor%2Fdefs/sub/b.sig"));
+        assert_true(path_exists(f->root,
+                                "/var/lib/lastgood/quarantine/vendor/7/content/opt%2Fvendor%2Fdefs/sub/b.sig"));
         assert_true(path_exists(f->root, "/var/lib/lastgood/quarantine/vendor/7/content/opt%2Fvendor%2Frules.bin"));
 
         assert_int_equal(quarantine_is_active(f->root_fd, "vendor"), 1);
@@ -208,7 +209,8 @@ static void roundtrip(Fixture *f, bool exdev) {
         assert_int_equal(l[0].state, QUARANTINE_STATE_ACTIVE);
         assert_string_equal(l[0].reason, "crash in vendor_av");
         assert_int_equal(strv_length(l[0].content), 2);
-        assert_string_equal(l[0].content_stash[0], "/var/lib/lastgood/quarantine/vendor/7/content/opt%2Fvendor%2Fdefs");
+        assert_string_equal(l[0].content_stash[0],
+                            "/var/lib/lastgood/quarantine/vendor/7/content/opt%2Fvendor%2Fdefs");
         assert_int_equal(strv_length(l[0].units), 3);
         quarantine_list_free(l, n);
 
@@ -322,7 +324,7 @@ static void test_unsafe_names_refused(void **state) {
                 const char *name;
                 const char *const *mods, *const *units, *const *content;
         } cases[] = {
-                { "vendor", inject, NULL, NULL },   { "vendor", blank, NULL, NULL },
+                { "vendor", inject, NULL, NULL },    { "vendor", blank, NULL, NULL },
                 { "vendor", NULL, traversal, NULL }, { "vendor", NULL, slash, NULL },
                 { "vendor", NULL, nosuffix, NULL },  { "vendor", NULL, NULL, dotdot },
                 { "vendor", NULL, NULL, relative },  { "vendor", NULL, NULL, rootdir },
@@ -385,7 +387,8 @@ static void test_release_conflicts_change_nothing(void **state) {
         sh(f->root, "rm -r opt/vendor/defs\n");
 
         /* A newer unit file where the mask was: not clobbered either. */
-        sh(f->root, "rm etc/systemd/system/vendor-update.timer && echo '[Timer]' > etc/systemd/system/vendor-update.timer\n");
+        sh(f->root,
+           "rm etc/systemd/system/vendor-update.timer && echo '[Timer]' > etc/systemd/system/vendor-update.timer\n");
         assert_int_equal(quarantine_release(f->root_fd, "vendor"), -EEXIST);
         assert_int_equal(quarantine_is_active(f->root_fd, "vendor"), 1);
         /* The admin unmasking by hand (the link removed) is fine. */
@@ -555,7 +558,8 @@ static int child(const char *root, Op op, unsigned fault_at, const char *fault_e
                 int fd;
                 if (root_open(root, &fd) < 0)
                         _exit(2);
-                Component c = make_component("vendor", VENDOR_MODS, VENDOR_UNITS, VENDOR_CONTENT, QUARANTINE_ALLOW);
+                Component c =
+                        make_component("vendor", VENDOR_MODS, VENDOR_UNITS, VENDOR_CONTENT, QUARANTINE_ALLOW);
                 int r = op == OP_APPLY     ? quarantine_apply(fd, &c, 5, "test", NULL)
                         : op == OP_RELEASE ? quarantine_release(fd, "vendor")
                                            : quarantine_recover_interrupted(fd);
@@ -583,8 +587,9 @@ static size_t n_entries_at(const char *root) {
 /* A fresh copy of the populated tree (cp -a keeps owners, modes and times). */
 static void rebuild(const char *root) {
         char cmd[1024];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s' && if [ -d '%s.tmpl' ]; then cp -a '%s.tmpl' '%s'; else mkdir '%s'; fi",
-                 root, root, root, root, root);
+        snprintf(cmd, sizeof cmd,
+                 "rm -rf '%s' && if [ -d '%s.tmpl' ]; then cp -a '%s.tmpl' '%s'; else mkdir '%s'; fi", root,
+                 root, root, root, root);
         assert_int_equal(system(cmd), 0);
         struct stat st;
         char tmpl[512];
@@ -623,10 +628,10 @@ static Expect expect_after_recovery(const char *root) {
         size_t n = 0;
         assert_int_equal(quarantine_list(fd, &l, &n), 0);
         close(fd);
-        Expect e = n == 0                                         ? EXPECT_CLEAN
-                   : l[0].state == QUARANTINE_STATE_RELEASING     ? EXPECT_CLEAN
-                   : l[0].state == QUARANTINE_STATE_APPLYING      ? EXPECT_APPLIED
-                                                                  : EXPECT_APPLIED;
+        Expect e = n == 0                                     ? EXPECT_CLEAN
+                   : l[0].state == QUARANTINE_STATE_RELEASING ? EXPECT_CLEAN
+                   : l[0].state == QUARANTINE_STATE_APPLYING  ? EXPECT_APPLIED
+                                                              : EXPECT_APPLIED;
         quarantine_list_free(l, n);
         return e;
 }
@@ -653,7 +658,8 @@ static void assert_consistent(const char *root, const char *clean, const char *a
                 char *s = snapshot(root, "etc opt lib");
                 bool same = streq(s, clean);
                 if (!same)
-                        fail_msg("fault point %u: no registry entry but the tree differs:\n%s\n---\n%s", n, clean, s);
+                        fail_msg("fault point %u: no registry entry but the tree differs:\n%s\n---\n%s", n,
+                                 clean, s);
                 free(s);
         } else {
                 assert_int_equal(count, 1);

@@ -84,9 +84,14 @@ static void test_metrics(void **state) {
         assert_line(t, "# TYPE lastgood_failed_boots gauge");
         /* Every metric has HELP and TYPE. */
         static const char *const names[] = {
-                "lastgood_failed_boots", "lastgood_boot_mode", "lastgood_recoveries_total", "lastgood_quarantined",
-                "lastgood_safe_mode", "lastgood_last_confirmed_boot_timestamp_seconds",
-                "lastgood_known_good_snapshot_timestamp_seconds", "lastgood_policy_errors",
+                "lastgood_failed_boots",
+                "lastgood_boot_mode",
+                "lastgood_recoveries_total",
+                "lastgood_quarantined",
+                "lastgood_safe_mode",
+                "lastgood_last_confirmed_boot_timestamp_seconds",
+                "lastgood_known_good_snapshot_timestamp_seconds",
+                "lastgood_policy_errors",
         };
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
                 char h[200];
@@ -112,8 +117,13 @@ static void test_no_duplicate_series(void **state) {
         char *quar[] = { "y", "y", NULL };
         const ReportRecovery rec[] = { { "x", "quarantine", 1, 5 }, { "x", "quarantine", 3, 6 } };
         const ReportSnapshot snaps[] = { { "x", 1 }, { "x", 2 } };
-        ReportData d = { .boot_mode = "weird", .components = comps, .quarantined = quar,
-                         .recoveries = rec, .n_recoveries = 2, .snapshots = snaps, .n_snapshots = 2 };
+        ReportData d = { .boot_mode = "weird",
+                         .components = comps,
+                         .quarantined = quar,
+                         .recoveries = rec,
+                         .n_recoveries = 2,
+                         .snapshots = snaps,
+                         .n_snapshots = 2 };
         char *t = format(&d);
         const char *needles[] = { "lastgood_quarantined{component=\"x\"}", "lastgood_quarantined{component=\"y\"}",
                                   "lastgood_recoveries_total{component=\"x\",action=\"quarantine\"}",
@@ -191,8 +201,9 @@ static void test_write_stays_beneath_root(void **state) {
         char *dir = unit_mkdtemp();
         char *outside = unit_mkdtemp();
         char cmd[1200];
-        snprintf(cmd, sizeof cmd, "mkdir -p '%s/var/lib/prometheus' && ln -s '%s' '%s/var/lib/prometheus/node-exporter'",
-                 dir, outside, dir);
+        snprintf(cmd, sizeof cmd,
+                 "mkdir -p '%s/var/lib/prometheus' && ln -s '%s' '%s/var/lib/prometheus/node-exporter'", dir,
+                 outside, dir);
         assert_int_equal(system(cmd), 0);
         int root_fd;
         assert_int_equal(root_open(dir, &root_fd), 0);

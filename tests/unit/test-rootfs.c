@@ -37,9 +37,9 @@ static void check_resolution(OpenFn fn) {
         char *d = setup(&root_fd);
         read_is(fn, root_fd, "/etc/real", "inside\n");
         read_is(fn, root_fd, "etc//sub/../real", "inside\n");
-        read_is(fn, root_fd, "/etc/abs", "inside\n");          /* absolute link stays inside */
+        read_is(fn, root_fd, "/etc/abs", "inside\n"); /* absolute link stays inside */
         read_is(fn, root_fd, "/etc/dirlink/real", "inside\n");
-        read_is(fn, root_fd, "/../../etc/real", "inside\n");   /* ".." stops at the root */
+        read_is(fn, root_fd, "/../../etc/real", "inside\n"); /* ".." stops at the root */
         /* Escapes land inside the root, where there is no such file. */
         assert_int_equal(fn(root_fd, "/etc/up", O_RDONLY, 0), -ENOENT);
         assert_int_equal(fn(root_fd, "/etc/absup", O_RDONLY, 0), -ENOENT);
@@ -167,10 +167,8 @@ static void test_dir_iteration(void **unused) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_openat2),
-                cmocka_unit_test(test_userspace_walk),
-                cmocka_unit_test(test_safe_relative),
-                cmocka_unit_test(test_path_predicates),
+                cmocka_unit_test(test_openat2),       cmocka_unit_test(test_userspace_walk),
+                cmocka_unit_test(test_safe_relative), cmocka_unit_test(test_path_predicates),
                 cmocka_unit_test(test_dir_iteration),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

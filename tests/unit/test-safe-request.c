@@ -133,8 +133,8 @@ static void enroll(Fixture *f) {
 
 /* The helpdesk's code for COUNTER; WRONG changes its last digit. */
 static void code_at(Fixture *f, uint64_t counter, bool wrong, char code[static HOTP_DIGITS_MAX + 1]) {
-        assert_int_equal(hotp_code(f->secret.algorithm, f->secret.key, f->secret.key_len, counter, HOTP_DIGITS,
-                                   code),
+        assert_int_equal(hotp_code(f->secret.algorithm, f->secret.key, f->secret.key_len, counter,
+                                   HOTP_DIGITS, code),
                          0);
         if (wrong)
                 code[HOTP_DIGITS - 1] = code[HOTP_DIGITS - 1] == '9' ? '0' : code[HOTP_DIGITS - 1] + 1;
@@ -214,7 +214,8 @@ static void test_code_required_refuses_requests_without_one(void **state) {
         Fixture *f = *state;
         SafeDecision d;
         enroll(f);
-        static const char *const cmdlines[] = { "lastgood.safemode", "lastgood.safemode=", "lastgood.safemode=\"\"" };
+        static const char *const cmdlines[] = { "lastgood.safemode",
+                                                "lastgood.safemode=", "lastgood.safemode=\"\"" };
         for (size_t i = 0; i < ELEMENTSOF(cmdlines); i++) {
                 decide(f, cmdlines[i], 0, false, &d);
                 assert_normal(&d, 0);
@@ -404,10 +405,11 @@ static void test_esp_boots_n(void **state) {
                 const char *file;
                 uint32_t pending, after;
         } cases[] = {
-                { "boots=2", 0, 1 },   /* this boot and one more */
-                { "boots=1", 0, 0 },   { "", 0, 0 },
-                { "boots=3", 1, 2 },   /* requests overlap: the longer wins… */
-                { "boots=2", 5, 4 },   /* …whichever it is */
+                { "boots=2", 0, 1 }, /* this boot and one more */
+                { "boots=1", 0, 0 },
+                { "", 0, 0 },
+                { "boots=3", 1, 2 },                            /* requests overlap: the longer wins… */
+                { "boots=2", 5, 4 },                            /* …whichever it is */
                 { "boots=100", 0, SAFE_REQUEST_BOOTS_MAX - 1 }, /* cut to the bound */
                 { "boots=100", UINT32_MAX, SAFE_REQUEST_BOOTS_MAX - 1 },
         };

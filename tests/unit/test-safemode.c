@@ -99,12 +99,18 @@ static int setup(void **state) {
         static const char *const fw_units[] = { "fw.service", NULL };
         static const char *const bad_mods[] = { "ok_mod", "evil\ninstall ext4 /bin/sh", NULL };
         static const char *const bad_units[] = { "../../etc/passwd.service", "good.service", NULL };
-        f->comps[0] = (Component) { .name = strdup("av"), .kernel_modules = strv_of(av_mods),
-                                    .units = strv_of(av_units), .safe_mode = COMPONENT_SAFE_MODE_DISABLE };
-        f->comps[1] = (Component) { .name = strdup("firewall"), .kernel_modules = strv_of(fw_mods),
-                                    .units = strv_of(fw_units), .safe_mode = COMPONENT_SAFE_MODE_KEEP };
-        f->comps[2] = (Component) { .name = strdup("odd"), .kernel_modules = strv_of(bad_mods),
-                                    .units = strv_of(bad_units), .safe_mode = COMPONENT_SAFE_MODE_DISABLE };
+        f->comps[0] = (Component) { .name = strdup("av"),
+                                    .kernel_modules = strv_of(av_mods),
+                                    .units = strv_of(av_units),
+                                    .safe_mode = COMPONENT_SAFE_MODE_DISABLE };
+        f->comps[1] = (Component) { .name = strdup("firewall"),
+                                    .kernel_modules = strv_of(fw_mods),
+                                    .units = strv_of(fw_units),
+                                    .safe_mode = COMPONENT_SAFE_MODE_KEEP };
+        f->comps[2] = (Component) { .name = strdup("odd"),
+                                    .kernel_modules = strv_of(bad_mods),
+                                    .units = strv_of(bad_units),
+                                    .safe_mode = COMPONENT_SAFE_MODE_DISABLE };
         f->policy.components = f->comps;
         f->policy.n_components = 3;
         *state = f;
@@ -167,7 +173,8 @@ static void test_runtime_only_and_loud(void **state) {
         assert_non_null(strstr(text, "reason: 3 failed boots??[2Jsneaky \\e\n"));
         assert_non_null(strstr(text, "components: av odd\n"));
         assert_non_null(strstr(text, "units: av-agent.service av-update.timer good.service\n"));
-        assert_non_null(strstr(text, "skipped (unsafe names): evil?install ext4 /bin/sh ../../etc/passwd.service\n"));
+        assert_non_null(
+                strstr(text, "skipped (unsafe names): evil?install ext4 /bin/sh ../../etc/passwd.service\n"));
         assert_null(strchr(text, '\x1b'));
         free(text);
 
@@ -208,7 +215,8 @@ static void test_existing_runtime_unit_not_clobbered(void **state) {
 
 static void test_clear_removes_exactly_ours(void **state) {
         Fixture *f = *state;
-        sh(f->root, "mkdir -p run/systemd/system && ln -s /lib/systemd/system/x.service run/systemd/system/x.service");
+        sh(f->root,
+           "mkdir -p run/systemd/system && ln -s /lib/systemd/system/x.service run/systemd/system/x.service");
         char *before = snapshot(f->root, "etc var lib");
         assert_int_equal(safemode_apply_runtime(f->root_fd, &f->policy, "r"), 2);
         /* applying twice is fine (a second `boot` run in the same boot) */

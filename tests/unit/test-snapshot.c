@@ -9,7 +9,7 @@
 #include "recovery/snapshot.h"
 
 typedef struct Env {
-        char *dir;  /* the temporary root */
+        char *dir; /* the temporary root */
         int root_fd;
         Policy p;
         Component c;
@@ -28,11 +28,11 @@ static Env *env_new_in(char *dir) {
         e->p.components = &e->c;
         e->p.n_components = 1;
         unit_sh("cd %s && mkdir -p etc/sensor/sub etc/sensor/empty usr/lib/sensor var/lib"
-           " && echo hello > etc/sensor/a.conf && chmod 640 etc/sensor/a.conf"
-           " && printf bin > etc/sensor/bin && chmod 4755 etc/sensor/bin"
-           " && ln -s a.conf etc/sensor/link && ln -s ../a.conf etc/sensor/sub/up && chmod 700 etc/sensor/sub"
-           " && echo engine > usr/lib/sensor/engine.so",
-           e->dir);
+                " && echo hello > etc/sensor/a.conf && chmod 640 etc/sensor/a.conf"
+                " && printf bin > etc/sensor/bin && chmod 4755 etc/sensor/bin"
+                " && ln -s a.conf etc/sensor/link && ln -s ../a.conf etc/sensor/sub/up && chmod 700 etc/sensor/sub"
+                " && echo engine > usr/lib/sensor/engine.so",
+                e->dir);
         assert_int_equal(root_open(e->dir, &e->root_fd), 0);
         return e;
 }
@@ -99,6 +99,41 @@ static void test_healthy_path_does_not_load_libarchive(void **state) {
         env_free(e);
 }
 
+/* Inode and times of every stored manifest: a rewrite changes them. */
+static char *manifest_sig(Env *e) {
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd,
+                 "cd %s && find var/lib/lastgood/snapshots -name manifest -exec stat -c '%%i %%y' {} +", e->dir);
+        return unit_command_output(cmd);
+}
+
+/* A read-only query (status) must not write: only a caller that asks for it
+ * refreshes the stat cache of a manifest whose files were merely touched. */
+static void test_change_check_writes_only_when_asked(void **state) {
+        Env *e = env_new();
+        char *id = NULL;
+        assert_int_equal(snapshot_create(e->root_fd, &e->p, &e->c, &id), 0);
+        char *sig0 = manifest_sig(e);
+        /* Same bytes, new stat data: the check must hash and may refresh. */
+        unit_sh("sleep 0.06; cd %s && cp -p etc/sensor/a.conf etc/sensor/a.tmp && mv etc/sensor/a.tmp etc/sensor/a.conf",
+                e->dir);
+        bool changed;
+        uint64_t newest;
+        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, false, &changed, &newest), 0);
+        assert_false(changed);
+        char *sig1 = manifest_sig(e);
+        assert_string_equal(sig0, sig1);
+        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, true, &changed, &newest), 0);
+        assert_false(changed);
+        char *sig2 = manifest_sig(e);
+        assert_string_not_equal(sig1, sig2);
+        free(sig0);
+        free(sig1);
+        free(sig2);
+        free(id);
+        env_free(e);
+}
+
 static void test_roundtrip(void **state) {
         Env *e = env_new();
         char *before = tree_sig(e->dir, "etc/sensor");
@@ -107,8 +142,8 @@ static void test_roundtrip(void **state) {
         assert_int_equal(snapshot_verify(e->root_fd, &e->p, &e->c, NULL), 0);
 
         unit_sh("cd %s && echo broken > etc/sensor/a.conf && chmod 755 etc/sensor/bin && rm -r etc/sensor/empty"
-           " && echo new > etc/sensor/new && rm usr/lib/sensor/engine.so",
-           e->dir);
+                " && echo new > etc/sensor/new && rm usr/lib/sensor/engine.so",
+                e->dir);
         bool changed;
         uint64_t newest;
         assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, true, &changed, &newest), 0);
@@ -121,8 +156,8 @@ static void test_roundtrip(void **state) {
         char *after = tree_sig(e->dir, "etc/sensor");
         assert_string_equal(before, after);
         unit_sh("grep -qx engine %s/usr/lib/sensor/engine.so && grep -qx broken %s/var/lib/keep/etc/sensor/a.conf"
-           " && test -f %s/var/lib/keep/etc/sensor/new && test ! -e %s/var/lib/lastgood/snapshots/.work",
-           e->dir);
+                " && test -f %s/var/lib/keep/etc/sensor/new && test ! -e %s/var/lib/lastgood/snapshots/.work",
+                e->dir);
 
         /* restored content has new inodes: the first check hashes and
          * refreshes the cache, and reports no change */
@@ -285,13 +320,13 @@ static void test_bad_snapshot_is_skipped(void **state) {
 static void test_extraction_refuses_write_through_symlink(void **state) {
         char *d = unit_mkdtemp();
         unit_sh("cd %s && mkdir stage outside && /usr/bin/python3 -c '"
-           "import tarfile, io\n"
-           "t = tarfile.open(\"a.tar\", \"w\")\n"
-           "i = tarfile.TarInfo(\"etc/sensor\"); i.type = tarfile.DIRTYPE; i.mode = 0o755; t.addfile(i)\n"
-           "i = tarfile.TarInfo(\"etc/sensor/l\"); i.type = tarfile.SYMTYPE; i.linkname = \".\"; t.addfile(i)\n"
-           "i = tarfile.TarInfo(\"etc/sensor/l/x\"); i.size = 1; t.addfile(i, io.BytesIO(b\"x\"))\n"
-           "t.close()'",
-           d);
+                "import tarfile, io\n"
+                "t = tarfile.open(\"a.tar\", \"w\")\n"
+                "i = tarfile.TarInfo(\"etc/sensor\"); i.type = tarfile.DIRTYPE; i.mode = 0o755; t.addfile(i)\n"
+                "i = tarfile.TarInfo(\"etc/sensor/l\"); i.type = tarfile.SYMTYPE; i.linkname = \".\"; t.addfile(i)\n"
+                "i = tarfile.TarInfo(\"etc/sensor/l/x\"); i.size = 1; t.addfile(i, io.BytesIO(b\"x\"))\n"
+                "t.close()'",
+                d);
         char path[512];
         snprintf(path, sizeof path, "%s/a.tar", d);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -324,7 +359,9 @@ static void test_extraction_refuses_write_through_symlink(void **state) {
         assert_true(stage >= 0);
         const ArchiveLib *al;
         assert_int_equal(archive_lib_load(&al), 0);
-        ArchiveScan s = { .roots = roots, .expect = m, .max_entries = 100, .max_expanded_bytes = 1000, .stage_fds = &stage };
+        ArchiveScan s = {
+                .roots = roots, .expect = m, .max_entries = 100, .max_expanded_bytes = 1000, .stage_fds = &stage
+        };
         assert_int_equal(archive_scan_memory(al, buf, len, &s), -EBADMSG);
         assert_non_null(s.reason);
         if (!strstr(s.reason, "entry 'etc/sensor/l/x': refused by extraction"))
@@ -374,6 +411,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_healthy_path_does_not_load_libarchive),
                 cmocka_unit_test(test_roundtrip),
+                cmocka_unit_test(test_change_check_writes_only_when_asked),
                 cmocka_unit_test(test_create_if_changed),
                 cmocka_unit_test(test_prune_keeps_newest),
                 cmocka_unit_test(test_restore_change_right_after_snapshot),

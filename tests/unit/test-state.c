@@ -7,12 +7,21 @@
 
 static BootState sample(void) {
         BootState s = {
-                .generation = 7, .total_boots = 42, .failed_boots = 2, .step_failed_boots = 1,
-                .in_boot = 1, .safe_mode_requested = 3, .incident = 5, .ladder_step = 2,
-                .internal_errors = 9, .boot_mode = BOOT_MODE_RECOVERY,
+                .generation = 7,
+                .total_boots = 42,
+                .failed_boots = 2,
+                .step_failed_boots = 1,
+                .in_boot = 1,
+                .safe_mode_requested = 3,
+                .incident = 5,
+                .ladder_step = 2,
+                .internal_errors = 9,
+                .boot_mode = BOOT_MODE_RECOVERY,
                 .last_action = LADDER_ACTION_RESTORE_CONTENT,
-                .last_confirmed_usec = 1700000000000000ULL, .last_boot_usec = 1700000001000000ULL,
-                .loop_started_usec = 1700000002000000ULL, .last_action_usec = 1700000003000000ULL,
+                .last_confirmed_usec = 1700000000000000ULL,
+                .last_boot_usec = 1700000001000000ULL,
+                .loop_started_usec = 1700000002000000ULL,
+                .last_action_usec = 1700000003000000ULL,
         };
         state_set_str(s.last_confirmed_boot_id, "0b1c2d3e-0000-4000-8000-000000000001");
         state_set_str(s.boot_id, "0b1c2d3e-0000-4000-8000-000000000002");
@@ -47,8 +56,9 @@ static void encode_v1(const BootState *s, const char *action, uint8_t buf[static
         size_t o = 8;
         put_le(buf + o, s->generation, 8), o += 8;
         put_le(buf + o, s->total_boots, 8), o += 8;
-        const uint32_t u32s[] = { s->failed_boots, s->step_failed_boots, s->in_boot, s->safe_mode_requested,
-                                  s->incident, s->ladder_step, s->internal_errors, s->boot_mode };
+        const uint32_t u32s[] = { s->failed_boots,        s->step_failed_boots, s->in_boot,
+                                  s->safe_mode_requested, s->incident,          s->ladder_step,
+                                  s->internal_errors,     s->boot_mode };
         for (size_t i = 0; i < ELEMENTSOF(u32s); i++)
                 put_le(buf + o, u32s[i], 4), o += 4;
         const uint64_t u64s[] = { s->last_confirmed_usec, s->last_boot_usec, s->loop_started_usec,

@@ -166,12 +166,9 @@ static void test_memstream(void **unused) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse_duration),
-                cmocka_unit_test(test_parse_size_and_numbers),
-                cmocka_unit_test(test_cmdline),
-                cmocka_unit_test(test_strv),
-                cmocka_unit_test(test_utc_stamp),
-                cmocka_unit_test(test_loops),
+                cmocka_unit_test(test_parse_duration), cmocka_unit_test(test_parse_size_and_numbers),
+                cmocka_unit_test(test_cmdline),        cmocka_unit_test(test_strv),
+                cmocka_unit_test(test_utc_stamp),      cmocka_unit_test(test_loops),
                 cmocka_unit_test(test_memstream),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
