@@ -145,9 +145,41 @@ static const char *type_name(unsigned t) {
         }
 }
 
-/* Validates one entry header; on success fills E (path points into PATH). */
+/*
+ * The entry's extended attributes into X, E->xattrs (its manifest text).
+ * pax archives carry each one twice (LIBARCHIVE.xattr and SCHILY.xattr):
+ * the same value again is one attribute, another value for the same name
+ * is refused, or which one would extraction keep? So is a namespace
+ * lastgood does not keep (trusted.*, system.*: see manifest.h).
+ */
+static int check_xattrs(ScanState *st, struct archive_entry *in, const char *path, ManifestXattrs *x,
+                        ManifestEntry *e) {
+        const ArchiveLib *al = st->al;
+        ArchiveScan *s = st->s;
+        if (al->archive_entry_xattr_reset(in) <= 0)
+                return 0;
+        const char *name;
+        const void *value;
+        size_t size;
+        while (al->archive_entry_xattr_next(in, &name, &value, &size) == ARCHIVE_OK) {
+                int r = manifest_xattrs_add(x, name ?: "", value, size);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        _cleanup_free_ char *esc = pct_token_encode(name ?: "");
+                        return scan_refuse(s, -EBADMSG, path, "extended attribute '%s': %s", esc ?: "?",
+                                           r == -EEXIST  ? "appears twice with different values"
+                                           : r == -E2BIG ? "too many extended attributes"
+                                                         : "not a name or size lastgood restores");
+                }
+        }
+        return manifest_xattrs_format(x, &e->xattrs);
+}
+
+/* Validates one entry header; on success fills E (path points into PATH;
+ * e->xattrs and X are the caller's to free). */
 static int check_header(ScanState *st, struct archive_entry *in, char path[static MANIFEST_PATH_MAX + 2],
-                        ManifestEntry *e, ssize_t *ret_root, ssize_t *ret_idx) {
+                        ManifestEntry *e, ManifestXattrs *x, ssize_t *ret_root, ssize_t *ret_idx) {
         const ArchiveLib *al = st->al;
         ArchiveScan *s = st->s;
 
@@ -215,6 +247,9 @@ static int check_header(ScanState *st, struct archive_entry *in, char path[stati
                 e->target = (char *) target;
                 e->size = strlen(target);
         }
+        int r = check_xattrs(st, in, path, x, e);
+        if (r < 0)
+                return r;
 
         ssize_t idx = -1;
         if (s->expect) {
@@ -238,9 +273,30 @@ static int check_header(ScanState *st, struct archive_entry *in, char path[stati
                         return scan_refuse(s, -EBADMSG, path, "size differs from the manifest");
                 if (e->type == 'l' && !streq(m->target, e->target))
                         return scan_refuse(s, -EBADMSG, path, "symlink target differs from the manifest");
+                /* Like setuid: a capability (or label, or signature) the
+                 * manifest does not record is not restored. A version 1
+                 * manifest records none, and no lastgood of that version
+                 * wrote any into an archive. */
+                if (!manifest_xattrs_equal(e->xattrs, s->expect->xattrs_known ? m->xattrs : NULL)) {
+                        _cleanup_free_ char *want = manifest_xattrs_names(s->expect->xattrs_known ? m->xattrs
+                                                                                                  : NULL),
+                                            *got = manifest_xattrs_names(e->xattrs);
+                        bool cap = manifest_xattrs_has(e->xattrs, "security.capability") &&
+                                   !manifest_xattrs_has(s->expect->xattrs_known ? m->xattrs : NULL,
+                                                        "security.capability");
+                        return scan_refuse(s, -EBADMSG, path, "%s (manifest%s: %s; archive: %s)",
+                                           cap ? "security.capability not recorded in the manifest"
+                                               : "extended attributes differ from the manifest",
+                                           s->expect->xattrs_known ? "" : " version 1, which records none",
+                                           want ?: "?", got ?: "?");
+                }
         } else {
                 if (e->mode & (S_ISUID | S_ISGID))
                         return scan_refuse(s, -EBADMSG, path, "setuid/setgid files are not accepted in an import");
+                /* File capabilities grant privilege as setuid does. */
+                if (manifest_xattrs_has(e->xattrs, "security.capability"))
+                        return scan_refuse(s, -EBADMSG, path,
+                                           "file capabilities (security.capability) are not accepted in an import");
                 /* Imported content belongs to root, whatever the tar says. */
                 e->uid = e->gid = 0;
         }
@@ -250,8 +306,10 @@ static int check_header(ScanState *st, struct archive_entry *in, char path[stati
 }
 
 /* The clean header written to disk or to the repacked archive: only what
- * the manifest describes (no xattrs, ACLs, flags, owner names). */
-static void fill_out(ScanState *st, const ManifestEntry *e, const char *name) {
+ * the manifest describes (its xattrs, checked; no ACLs, flags, owner
+ * names). */
+static void fill_out(ScanState *st, const ManifestEntry *e, const ManifestXattrs *x, const char *name,
+                     bool to_disk) {
         const ArchiveLib *al = st->al;
         al->archive_entry_clear(st->out);
         al->archive_entry_set_pathname(st->out, name);
@@ -267,6 +325,13 @@ static void fill_out(ScanState *st, const ManifestEntry *e, const char *name) {
                 al->archive_entry_set_size(st->out, (la_int64_t) e->size);
         if (e->type == 'l')
                 al->archive_entry_set_symlink(st->out, e->target);
+#ifdef LASTGOOD_FAULT_INJECTION
+        /* Tests of the staged-tree check: an extraction that loses them. */
+        if (to_disk && getenv("LASTGOOD_TEST_EXTRACT_NO_XATTRS"))
+                return;
+#endif
+        for (size_t i = 0; i < x->n; i++)
+                al->archive_entry_xattr_add_entry(st->out, x->items[i].name, x->items[i].value, x->items[i].size);
 }
 
 static int scan_entry(ScanState *st, struct archive_entry *in) {
@@ -274,8 +339,10 @@ static int scan_entry(ScanState *st, struct archive_entry *in) {
         ArchiveScan *s = st->s;
         char path[MANIFEST_PATH_MAX + 2];
         ManifestEntry e = {};
+        _cleanup_(manifest_xattrs_done) ManifestXattrs x = {};
         ssize_t k = -1, idx = -1;
-        int r = check_header(st, in, path, &e, &k, &idx);
+        int r = check_header(st, in, path, &e, &x, &k, &idx);
+        _cleanup_free_ _unused_ char *xattrs_owner = e.xattrs; /* frees what check_header() made */
         if (r < 0)
                 return r;
 
@@ -291,13 +358,13 @@ static int scan_entry(ScanState *st, struct archive_entry *in) {
                         return r;
                 if (fchdir(s->stage_fds[k]) < 0)
                         return -errno;
-                fill_out(st, &e, name);
+                fill_out(st, &e, &x, name, true);
                 if (al->archive_write_header(disk, st->out) != ARCHIVE_OK)
                         return scan_refuse(s, -EBADMSG, path, "refused by extraction: %s",
                                            al->archive_error_string(disk) ?: "?");
         }
         if (s->repack) {
-                fill_out(st, &e, path);
+                fill_out(st, &e, &x, path, false);
                 if (al->archive_write_header(s->repack, st->out) != ARCHIVE_OK)
                         return archive_err(al, s->repack);
         }
@@ -401,13 +468,16 @@ static int scan(const ArchiveLib *al, struct archive *in, ArchiveScan *s) {
                                 r = -ENOMEM;
                                 goto out;
                         }
-                        /* Not ARCHIVE_EXTRACT_OWNER: ownership is set from the
-                         * manifest afterwards; no xattrs, ACLs or flags. */
+                        /* The owner (numeric, as checked against the manifest:
+                         * the clean header has no owner names) before the
+                         * xattrs: libarchive sets them last, since a chown
+                         * clears security.capability. No ACLs or flags. */
                         al->archive_write_disk_set_options(disk[k],
                                                            ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                                                                    ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                                                    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
-                                                                   ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME);
+                                                                   ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+                                                                   ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_XATTR);
                 }
                 st.disk = disk;
         }

@@ -84,7 +84,10 @@
         X(archive_entry_mtime)                     \
         X(archive_entry_mtime_nsec)                \
         X(archive_entry_set_mtime)                 \
-        X(archive_entry_sparse_count)
+        X(archive_entry_sparse_count)              \
+        X(archive_entry_xattr_add_entry)           \
+        X(archive_entry_xattr_reset)               \
+        X(archive_entry_xattr_next)
 
 typedef struct ArchiveLib {
 #define ARCHIVE_LIB_FIELD(fn) __typeof__(fn) *fn;
@@ -114,14 +117,16 @@ typedef void (*ArchiveProgressFn)(uint64_t entries, uint64_t bytes, void *userda
  * symlink target inside its root, entry count and expanded size within the
  * caps, and — with EXPECT (restore, verify) — type, mode, owner, size,
  * target and sha256 equal to the manifest, setuid/setgid only as recorded,
- * and exactly the manifest's entry set. Without EXPECT (import), setuid and
- * setgid are refused and FOUND receives the manifest of what was read
- * (owner set to root).
+ * extended attributes exactly as recorded (none under a version 1
+ * manifest), and exactly the manifest's entry set. Without EXPECT (import),
+ * setuid, setgid and file capabilities are refused and FOUND receives the
+ * manifest of what was read (owner set to root). Every entry's xattrs must
+ * be of the namespaces lastgood keeps (manifest.h), each name once.
  *
  * With STAGE_FDS (one directory per root), each accepted entry is extracted
  * below the staging directory of its root, under the root's last component
  * (e.g. "etc/sensor/x" -> <stage>/sensor/x), with libarchive's secure
- * extraction flags, by switching the working directory (restored after).
+ * extraction flags, owner and xattrs, by switching the working directory (restored after).
  * With REPACK, each accepted entry is copied to that writer.
  */
 typedef struct ArchiveScan {

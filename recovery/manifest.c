@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <nettle/sha2.h>
+#include <sys/xattr.h>
 #include <time.h>
 
 #include "lib/encode.h"
@@ -18,7 +19,10 @@
 #define RACY_MARGIN_NS ((int64_t) 50 * 1000 * 1000)
 
 Manifest *manifest_new(void) {
-        return calloc(1, sizeof(Manifest));
+        Manifest *m = calloc(1, sizeof(Manifest));
+        if (m)
+                m->xattrs_known = true;
+        return m;
 }
 
 void manifest_free(Manifest *m) {
@@ -27,6 +31,7 @@ void manifest_free(Manifest *m) {
         for (size_t i = 0; i < m->n; i++) {
                 free(m->entries[i].path);
                 free(m->entries[i].target);
+                free(m->entries[i].xattrs);
         }
         free(m->entries);
         free(m);
@@ -51,9 +56,11 @@ int manifest_add(Manifest *m, const ManifestEntry *e) {
         ManifestEntry c = *e;
         c.path = strdup(e->path);
         c.target = e->target ? strdup(e->target) : NULL;
-        if (!c.path || (e->target && !c.target)) {
+        c.xattrs = e->xattrs ? strdup(e->xattrs) : NULL;
+        if (!c.path || (e->target && !c.target) || (e->xattrs && !c.xattrs)) {
                 free(c.path);
                 free(c.target);
+                free(c.xattrs);
                 return -ENOMEM;
         }
         m->entries[m->n++] = c;
@@ -124,7 +131,9 @@ int manifest_format(const Manifest *m, char **ret, size_t *ret_len) {
         FILE *f = memstream_init(&ms);
         if (!f)
                 return -ENOMEM;
-        fprintf(f, "%s %lld\n", MANIFEST_MAGIC, (long long) m->created_ns);
+        /* A manifest read as version 1 stays version 1: see manifest.h. */
+        fprintf(f, "%s %d %lld\n", MANIFEST_MAGIC, m->xattrs_known ? MANIFEST_VERSION : 1,
+                (long long) m->created_ns);
         for (size_t i = 0; i < m->n; i++) {
                 const ManifestEntry *e = &m->entries[i];
                 char sha[2 * SHA256_LEN + 1] = "-";
@@ -139,6 +148,8 @@ int manifest_format(const Manifest *m, char **ret, size_t *ret_len) {
                         pct_token_write(f, e->target);
                 else
                         fputc('-', f);
+                if (m->xattrs_known)
+                        fprintf(f, " %s", e->xattrs ?: "-");
                 fputc('\n', f);
         }
         return memstream_finalize(&ms, ret, ret_len);
@@ -182,13 +193,49 @@ static bool path_components_fit(const char *path) {
         return true;
 }
 
-#define N_FIELDS 12
+#define N_FIELDS_V1 12
+#define N_FIELDS_MAX (N_FIELDS_V1 + MANIFEST_XATTRS_MAX)
 
-static const char *parse_line(char *line, ManifestEntry *e) {
-        char *field[N_FIELDS];
-        size_t n = 0;
+/* The xattrs fields FIELD[0..N) (split in place from one line): each
+ * "<name token>=<64 hex>", names kept, sorted and unique; E->xattrs gets
+ * them joined again. */
+static const char *parse_xattrs(char **field, size_t n, ManifestEntry *e) {
+        if (n == 1 && streq(field[0], "-"))
+                return NULL;
+        _cleanup_free_ char *prev = NULL;
+        for (size_t i = 0; i < n; i++) {
+                size_t l = strlen(field[i]);
+                uint8_t sha[SHA256_LEN];
+                if (l < 2 + 2 * SHA256_LEN || field[i][l - 2 * SHA256_LEN - 1] != '=' ||
+                    parse_sha256(field[i] + l - 2 * SHA256_LEN, sha) < 0)
+                        return "bad extended attribute (not name=sha256)";
+                field[i][l - 2 * SHA256_LEN - 1] = '\0';
+                _cleanup_free_ char *name = NULL;
+                int r = pct_token_decode(field[i], &name);
+                field[i][l - 2 * SHA256_LEN - 1] = '=';
+                if (r == -ENOMEM)
+                        return "out of memory";
+                if (r < 0)
+                        return "badly escaped extended attribute name";
+                if (!manifest_xattr_name_kept(name) || strlen(name) > XATTR_NAME_MAX)
+                        return "extended attribute of a namespace lastgood does not keep";
+                if (prev && strcmp(prev, name) >= 0)
+                        return "extended attributes not sorted or not unique";
+                free(prev);
+                prev = TAKE_PTR(name);
+        }
+        /* The fields are consecutive in the line: join them again. */
+        for (size_t i = 0; i + 1 < n; i++)
+                field[i][strlen(field[i])] = ' ';
+        e->xattrs = strdup(field[0]);
+        return e->xattrs ? NULL : "out of memory";
+}
+
+static const char *parse_line(char *line, bool v1, ManifestEntry *e) {
+        char *field[N_FIELDS_MAX];
+        size_t n = 0, want = v1 ? N_FIELDS_V1 : N_FIELDS_V1 + 1;
         for (char *p = line;;) {
-                if (n == N_FIELDS)
+                if (n == (v1 ? N_FIELDS_V1 : N_FIELDS_MAX))
                         return "too many fields";
                 field[n++] = p;
                 char *sp = strchr(p, ' ');
@@ -197,7 +244,7 @@ static const char *parse_line(char *line, ManifestEntry *e) {
                 *sp = '\0';
                 p = sp + 1;
         }
-        if (n != N_FIELDS)
+        if (v1 ? n != want : n < want)
                 return "wrong number of fields";
         for (size_t i = 0; i < n; i++)
                 if (field[i][0] == '\0')
@@ -262,7 +309,7 @@ static const char *parse_line(char *line, ManifestEntry *e) {
                         return "symlink size differs from its target's length";
         } else if (!streq(field[11], "-"))
                 return "target on a non-symlink";
-        return NULL;
+        return v1 ? NULL : parse_xattrs(field + N_FIELDS_V1, n - N_FIELDS_V1, e);
 }
 
 int manifest_parse(const char *buf, size_t len, uint64_t max_entries, Manifest **ret, char **ret_reason) {
@@ -300,12 +347,16 @@ int manifest_parse(const char *buf, size_t len, uint64_t max_entries, Manifest *
                 pos += l + 1;
 
                 if (lineno == 1) {
+                        /* "lastgood-manifest 2 " or, from before xattrs were
+                         * kept, "lastgood-manifest 1 " (see manifest.h). */
                         size_t ml = strlen(MANIFEST_MAGIC);
-                        if (!strneq(line, MANIFEST_MAGIC " ", ml + 1) ||
-                            parse_i64(line + ml + 1, &m->created_ns) < 0) {
+                        if (!strneq(line, MANIFEST_MAGIC " ", ml + 1) || !strchr("12", line[ml + 1]) ||
+                            line[ml + 1] == '\0' || line[ml + 2] != ' ' ||
+                            parse_i64(line + ml + 3, &m->created_ns) < 0) {
                                 what = "not a lastgood manifest (bad header)";
                                 break;
                         }
+                        m->xattrs_known = line[ml + 1] == '2';
                         continue;
                 }
                 if (m->n >= max_entries) {
@@ -315,18 +366,20 @@ int manifest_parse(const char *buf, size_t len, uint64_t max_entries, Manifest *
                         return -E2BIG;
                 }
                 ManifestEntry e = {};
-                what = parse_line(line, &e);
+                what = parse_line(line, !m->xattrs_known, &e);
                 if (!what && m->n > 0 && strcmp(m->entries[m->n - 1].path, e.path) >= 0)
                         what = "entries not sorted or not unique";
                 if (what) {
                         free(e.path);
                         free(e.target);
+                        free(e.xattrs);
                         break;
                 }
                 int r = manifest_grow(m);
                 if (r < 0) {
                         free(e.path);
                         free(e.target);
+                        free(e.xattrs);
                         return r;
                 }
                 m->entries[m->n++] = e; /* takes the strings parse_line allocated */
@@ -455,6 +508,212 @@ int manifest_check_roots(const Manifest *m, char *const *roots, char **ret_reaso
         return 0;
 }
 
+/* ---- extended attributes ---- */
+
+bool manifest_xattr_name_kept(const char *name) {
+        /* A namespace prefix and a non-empty name after it. */
+        size_t l = strlen(name);
+        return (strneq(name, "security.", 9) && l > 9) || (strneq(name, "user.", 5) && l > 5);
+}
+
+bool manifest_xattr_name_is_lsm_label(const char *name) {
+        return streq(name, "security.selinux") || streq(name, "security.SMACK64");
+}
+
+void manifest_xattrs_done(ManifestXattrs *x) {
+        for (size_t i = 0; i < x->n; i++) {
+                free(x->items[i].name);
+                free(x->items[i].value);
+        }
+        free(x->items);
+        *x = (ManifestXattrs) {};
+}
+
+int manifest_xattrs_add(ManifestXattrs *x, const char *name, const void *value, size_t size) {
+        if (!manifest_xattr_name_kept(name) || strlen(name) > XATTR_NAME_MAX || size > MANIFEST_XATTR_VALUE_MAX)
+                return -EINVAL;
+        size_t at = 0;
+        for (; at < x->n; at++) {
+                int c = strcmp(name, x->items[at].name);
+                if (c == 0)
+                        return x->items[at].size == size && memcmp(x->items[at].value, value, size) == 0
+                                       ? 0
+                                       : -EEXIST;
+                if (c < 0)
+                        break;
+        }
+        if (x->n >= MANIFEST_XATTRS_MAX)
+                return -E2BIG;
+        ManifestXattr *ni = reallocarray(x->items, x->n + 1, sizeof(ManifestXattr));
+        if (!ni)
+                return -ENOMEM;
+        x->items = ni;
+        ManifestXattr it = { .name = strdup(name), .value = malloc(size ?: 1), .size = size };
+        if (!it.name || !it.value) {
+                free(it.name);
+                free(it.value);
+                return -ENOMEM;
+        }
+        memcpy(it.value, value, size);
+        memmove(x->items + at + 1, x->items + at, (x->n - at) * sizeof(ManifestXattr));
+        x->items[at] = it;
+        x->n++;
+        return 0;
+}
+
+/* flistxattr/fgetxattr on FD; an O_PATH fd (symlinks, which cannot be
+ * opened otherwise) only works through its /proc/self/fd link. */
+static ssize_t xattr_list(int fd, const char *proc, char *buf, size_t size) {
+        ssize_t n = proc ? listxattr(proc, buf, size) : flistxattr(fd, buf, size);
+        return n < 0 ? -errno : n;
+}
+
+static ssize_t xattr_get(int fd, const char *proc, const char *name, void *buf, size_t size) {
+        ssize_t n = proc ? getxattr(proc, name, buf, size) : fgetxattr(fd, name, buf, size);
+        return n < 0 ? -errno : n;
+}
+
+int manifest_xattrs_read(int dir_fd, const char *name, int fd, const struct stat *st, ManifestXattrs *ret) {
+        _cleanup_close_ int own = -1;
+        char proc[64];
+        const char *pp = NULL;
+        if (fd < 0) {
+                own = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (own < 0)
+                        return -errno;
+                struct stat now;
+                if (fstat(own, &now) < 0)
+                        return -errno;
+                if (now.st_ino != st->st_ino || now.st_dev != st->st_dev)
+                        return -EBUSY; /* replaced since it was looked at */
+                int r = xsnprintf(proc, sizeof proc, "/proc/self/fd/%d", own);
+                if (r < 0)
+                        return r;
+                pp = proc;
+                fd = own;
+        }
+
+        _cleanup_free_ char *list = NULL;
+        ssize_t n;
+        for (unsigned tries = 0;; tries++) {
+                n = xattr_list(fd, pp, NULL, 0);
+                if (n == -EOPNOTSUPP || n == 0) {
+                        *ret = (ManifestXattrs) {}; /* no xattrs on this file system */
+                        return 0;
+                }
+                if (n < 0)
+                        return (int) n;
+                free(list);
+                list = malloc((size_t) n + 1);
+                if (!list)
+                        return -ENOMEM;
+                n = xattr_list(fd, pp, list, (size_t) n);
+                if (n != -ERANGE || tries >= 3)
+                        break; /* ERANGE: it grew in between */
+        }
+        if (n < 0)
+                return (int) n;
+        list[n] = '\0';
+
+        _cleanup_(manifest_xattrs_done) ManifestXattrs x = {};
+        _cleanup_free_ void *value = malloc(MANIFEST_XATTR_VALUE_MAX);
+        if (!value)
+                return -ENOMEM;
+        for (const char *k = list; k < list + n; k += strlen(k) + 1) {
+                if (!manifest_xattr_name_kept(k))
+                        continue;
+                ssize_t l = xattr_get(fd, pp, k, value, MANIFEST_XATTR_VALUE_MAX);
+                if (l == -ENODATA)
+                        continue; /* removed in between */
+                if (l == -ERANGE)
+                        return -EFBIG;
+                if (l < 0)
+                        return (int) l;
+                int r = manifest_xattrs_add(&x, k, value, (size_t) l);
+                if (r == -EINVAL)
+                        continue; /* a name lastgood cannot record (too long) */
+                if (r < 0)
+                        return r;
+        }
+        *ret = x;
+        x = (ManifestXattrs) {};
+        return 0;
+}
+
+int manifest_xattrs_format(const ManifestXattrs *x, char **ret) {
+        if (x->n == 0) {
+                *ret = NULL;
+                return 0;
+        }
+        _cleanup_(memstream_done) MemStream ms = {};
+        FILE *f = memstream_init(&ms);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < x->n; i++) {
+                uint8_t sha[SHA256_LEN];
+                char hex[2 * SHA256_LEN + 1];
+                struct sha256_ctx ctx;
+                sha256_init(&ctx);
+                sha256_update(&ctx, x->items[i].size, x->items[i].value);
+                sha256_digest(&ctx, SHA256_LEN, sha);
+                hex_encode_to(sha, SHA256_LEN, hex);
+                if (i > 0)
+                        fputc(' ', f);
+                pct_token_write(f, x->items[i].name);
+                fprintf(f, "=%s", hex);
+        }
+        return memstream_finalize(&ms, ret, NULL);
+}
+
+int manifest_xattrs_text_at(int dir_fd, const char *name, int fd, const struct stat *st, char **ret) {
+        _cleanup_(manifest_xattrs_done) ManifestXattrs x = {};
+        int r = manifest_xattrs_read(dir_fd, name, fd, st, &x);
+        if (r < 0)
+                return r;
+        return manifest_xattrs_format(&x, ret);
+}
+
+bool manifest_xattrs_has(const char *text, const char *name) {
+        if (!text)
+                return false;
+        _cleanup_free_ char *tok = pct_token_encode(name);
+        if (!tok)
+                return false;
+        size_t l = strlen(tok);
+        for (const char *p = text; *p;) {
+                size_t fl = strcspn(p, " ");
+                if (fl == l + 1 + 2 * SHA256_LEN && strneq(p, tok, l) && p[l] == '=')
+                        return true;
+                p += fl;
+                if (*p)
+                        p++;
+        }
+        return false;
+}
+
+char *manifest_xattrs_names(const char *text) {
+        if (!text)
+                return strdup("none");
+        char *s = strdup(text);
+        if (!s)
+                return NULL;
+        /* "tok=hash tok=hash" -> "tok,tok" (names stay escaped). */
+        char *w = s;
+        for (const char *p = s; *p;) {
+                size_t l = strcspn(p, " ");
+                size_t nl = l > 2 * SHA256_LEN + 1 ? l - 2 * SHA256_LEN - 1 : l;
+                if (w != s)
+                        *w++ = ',';
+                memmove(w, p, nl);
+                w += nl;
+                p += l;
+                if (*p)
+                        p++;
+        }
+        *w = '\0';
+        return s;
+}
+
 /* ---- hashing ---- */
 
 int manifest_hash_fd(int fd, uint8_t ret[static SHA256_LEN], uint64_t *ret_size) {
@@ -572,6 +831,26 @@ static void cache_refresh(CompareCtx *c, ManifestEntry *e, const struct stat *st
         c->cache_updated = true;
 }
 
+/* The entry's content is as recorded but its stat data moved: a changed
+ * xattr moves the ctime, so only here (never on the fast path) are its
+ * xattrs read; if they differ it is a change, else only the cache is
+ * refreshed. A manifest that does not record xattrs (version 1) cannot
+ * tell: not a change. */
+static int settle(CompareCtx *c, int dir_fd, const char *name, int fd, const struct stat *st, ManifestEntry *e) {
+        if (c->m->xattrs_known) {
+                _cleanup_free_ char *now = NULL;
+                int r = manifest_xattrs_text_at(dir_fd, name, fd, st, &now);
+                if (r < 0)
+                        return r;
+                if (!manifest_xattrs_equal(now, e->xattrs)) {
+                        note_change(c, st);
+                        return 0;
+                }
+        }
+        cache_refresh(c, e, st);
+        return 0;
+}
+
 static int compare_one(int dir_fd, const char *name, const char *path, const struct stat *st, void *userdata) {
         CompareCtx *c = userdata;
         ssize_t k = manifest_roots_find(c->roots, path);
@@ -593,12 +872,11 @@ static int compare_one(int dir_fd, const char *name, const char *path, const str
                 return 0;
         }
         if (e->type == 'd') {
-                if (e->ctime_ns != now.ctime_ns || e->mtime_ns != now.mtime_ns || e->ino != now.ino) {
-                        if (now.ctime_ns > c->dir_change_ns)
-                                c->dir_change_ns = now.ctime_ns;
-                        cache_refresh(c, e, st);
-                }
-                return 0;
+                if (e->ctime_ns == now.ctime_ns && e->mtime_ns == now.mtime_ns && e->ino == now.ino)
+                        return 0;
+                if (now.ctime_ns > c->dir_change_ns)
+                        c->dir_change_ns = now.ctime_ns;
+                return settle(c, dir_fd, name, -1, st, e);
         }
         if (cache_matches(e, st, c->racy_after_ns))
                 return 0;
@@ -610,11 +888,11 @@ static int compare_one(int dir_fd, const char *name, const char *path, const str
                 if (l < 0)
                         return -errno;
                 buf[l] = '\0';
-                if (!streq(buf, e->target))
+                if (!streq(buf, e->target)) {
                         note_change(c, st);
-                else
-                        cache_refresh(c, e, st);
-                return 0;
+                        return 0;
+                }
+                return settle(c, dir_fd, name, -1, st, e);
         }
         _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
         if (fd < 0)
@@ -624,11 +902,13 @@ static int compare_one(int dir_fd, const char *name, const char *path, const str
         int r = manifest_hash_fd(fd, sha, &size);
         if (r < 0)
                 return r;
-        if (size != e->size || memcmp(sha, e->sha256, SHA256_LEN) != 0)
+        if (size != e->size || memcmp(sha, e->sha256, SHA256_LEN) != 0) {
                 note_change(c, st);
-        else
-                cache_refresh(c, e, st);
-        return 0;
+                return 0;
+        }
+        /* A capability added or dropped with the content unchanged is a
+         * change of the component: security-relevant, not a touch. */
+        return settle(c, dir_fd, name, fd, st, e);
 }
 
 int manifest_compare_live(int root_fd, char *const *roots, Manifest *m, bool *ret_changed,

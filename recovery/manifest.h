@@ -9,8 +9,20 @@
  *
  * Format (text, '\n'-terminated lines, no blank lines):
  *
- *   lastgood-manifest 1 <created_ns>
- *   <type> <mode> <uid> <gid> <size> <sha256> <mtime_ns> <ctime_ns> <ino> <dev> <path> <target>
+ *   lastgood-manifest 2 <created_ns>
+ *   <type> <mode> <uid> <gid> <size> <sha256> <mtime_ns> <ctime_ns> <ino> <dev> <path> <target> <xattrs>
+ *
+ * xattrs is "-" (none) or one field per extended attribute lastgood keeps
+ * (MANIFEST_XATTR_NAMESPACES), sorted by name, unique:
+ * <name as a pct token>=<sha256 of the value, 64 lowercase hex digits>. The
+ * name is read from the right (the hash has a fixed length), so a name may
+ * hold '=' and the fields stay unambiguous.
+ *
+ * Version 1 (before extended attributes were kept) has no xattrs field. Its
+ * snapshots' archives hold no extended attributes, and it says nothing
+ * about the live files': such a manifest has xattrs_known false, and is
+ * written back as version 1 (stat-cache refreshes), so that "not recorded"
+ * never turns into "recorded as none".
  *
  * type is f, d or l; mode exactly four octal digits (07777 bits); sha256 64
  * lowercase hex digits for files, "-" otherwise; target "-" unless a symlink.
@@ -30,10 +42,15 @@
 
 #include "lib/util.h"
 
-#define MANIFEST_MAGIC "lastgood-manifest 1"
+#define MANIFEST_MAGIC "lastgood-manifest"
+#define MANIFEST_VERSION 2
 #define MANIFEST_MAX_SIZE (512u * 1024u * 1024u)
 #define MANIFEST_PATH_MAX 4095
 #define SHA256_LEN 32
+/* Extended attributes kept per entry, and the size of one value (the
+ * kernel's XATTR_SIZE_MAX). */
+#define MANIFEST_XATTRS_MAX 64
+#define MANIFEST_XATTR_VALUE_MAX (64u * 1024u)
 
 typedef struct ManifestEntry {
         char *path;    /* relative to the root, e.g. "etc/sensor/x.bin" */
@@ -45,14 +62,21 @@ typedef struct ManifestEntry {
         uint8_t sha256[SHA256_LEN]; /* files only */
         int64_t mtime_ns, ctime_ns;
         uint64_t ino, dev;
+        /* The xattrs field as written ("name=hash name=hash", canonical), or
+         * NULL for none: equal text means equal attributes. */
+        char *xattrs;
 } ManifestEntry;
 
 typedef struct Manifest {
         int64_t created_ns;
+        /* false for a version 1 manifest: its entries' xattrs are unknown,
+         * not absent, and are neither compared nor written. */
+        bool xattrs_known;
         ManifestEntry *entries;
         size_t n, allocated;
 } Manifest;
 
+/* An empty manifest of the current version (xattrs_known). */
 Manifest *manifest_new(void);
 void manifest_free(Manifest *m);
 static inline void manifest_freep(Manifest **m) {
@@ -60,7 +84,7 @@ static inline void manifest_freep(Manifest **m) {
 }
 #define _cleanup_manifest_ _cleanup_(manifest_freep)
 
-/* Appends a copy of E (path and target duplicated). */
+/* Appends a copy of E (path, target and xattrs duplicated). */
 int manifest_add(Manifest *m, const ManifestEntry *e) _wur_;
 void manifest_sort(Manifest *m);
 /* Binary search in a sorted manifest; -1 when absent. */
@@ -99,6 +123,56 @@ const char *manifest_check_symlink(const char *root, const char *link_path, cons
  * *ret_reason naming the entry. */
 int manifest_check_roots(const Manifest *m, char *const *roots, char **ret_reason) _wur_;
 
+/*
+ * Extended attributes. lastgood keeps the security.* namespace (SELinux
+ * labels, file capabilities, IMA/EVM signatures, SMACK labels) and user.*.
+ * Not trusted.*: that root-only namespace holds other software's
+ * bookkeeping of one particular file system (overlayfs' trusted.overlay.*
+ * redirect, origin and opaque markers, gluster's metadata), which describes
+ * where a file sits in a stack, not the file, and which, planted, changes
+ * what overlayfs shows. Not system.* (ACLs, which the manifest does not
+ * model).
+ */
+typedef struct ManifestXattr {
+        char *name;
+        void *value;
+        size_t size;
+} ManifestXattr;
+
+typedef struct ManifestXattrs {
+        ManifestXattr *items; /* sorted by name (strcmp), unique */
+        size_t n;
+} ManifestXattrs;
+
+void manifest_xattrs_done(ManifestXattrs *x);
+/* True for a name in a namespace lastgood keeps. */
+bool manifest_xattr_name_kept(const char *name);
+/* True for an LSM label the kernel may give a new file by itself
+ * (security.selinux, security.SMACK64). */
+bool manifest_xattr_name_is_lsm_label(const char *name);
+/* Adds NAME = VALUE, keeping the list sorted. -EEXIST when NAME is there
+ * with another value (the same value again is ignored), -E2BIG above
+ * MANIFEST_XATTRS_MAX, -EINVAL for a name lastgood does not keep, an
+ * empty or too long name, or a value above MANIFEST_XATTR_VALUE_MAX. */
+int manifest_xattrs_add(ManifestXattrs *x, const char *name, const void *value, size_t size) _wur_;
+/* Reads the kept xattrs of the entry NAME in dir_fd (ST: its lstat data),
+ * through FD when it is an open fd of it (else -1). A file system without
+ * xattrs gives none. -E2BIG / -EFBIG beyond the caps. */
+int manifest_xattrs_read(int dir_fd, const char *name, int fd, const struct stat *st, ManifestXattrs *ret) _wur_;
+/* The canonical xattrs text of X, NULL (and 0) for none. */
+int manifest_xattrs_format(const ManifestXattrs *x, char **ret) _wur_;
+/* Two xattrs texts (NULL: none) describe the same attributes. */
+static inline bool manifest_xattrs_equal(const char *a, const char *b) {
+        return a && b ? streq(a, b) : a == b;
+}
+/* TEXT (an xattrs text, NULL: none) records NAME. */
+bool manifest_xattrs_has(const char *text, const char *name);
+/* manifest_xattrs_read() and manifest_xattrs_format() in one. */
+int manifest_xattrs_text_at(int dir_fd, const char *name, int fd, const struct stat *st, char **ret) _wur_;
+/* The names of an xattrs text, for messages: "user.a,security.capability",
+ * or "none". NULL on OOM. */
+char *manifest_xattrs_names(const char *text);
+
 /* sha256 of everything readable from FD. */
 int manifest_hash_fd(int fd, uint8_t ret[static SHA256_LEN], uint64_t *ret_size) _wur_;
 
@@ -124,7 +198,9 @@ int manifest_walk_at(int parent_fd, const char *name, const char *path, Manifest
  * newest ctime among changed/added entries (and, for removed ones, their
  * directories), 0 when unchanged. When the content is unchanged but stat
  * data moved (e.g. after a restore), M's cache is updated in place and
- * *ret_cache_updated is set so the caller can store it.
+ * *ret_cache_updated is set so the caller can store it. Extended attributes
+ * are read, like the content, only for entries whose stat data moved (a
+ * changed xattr moves the ctime), and only when M records them.
  */
 int manifest_compare_live(int root_fd, char *const *roots, Manifest *m, bool *ret_changed,
                           int64_t *ret_newest_change_ns, bool *ret_cache_updated) _wur_;

@@ -312,6 +312,44 @@ static int stage_refuse(StageCheck *x, const char *path, const char *what) {
         return -EBADMSG;
 }
 
+/* The staged entry has exactly the manifest's xattrs: a capability dropped
+ * (by a chown, a failed setxattr) or added fails the restore before the
+ * swap. One exception: an LSM label the manifest does not record, which the
+ * kernel gives every new file by itself where SELinux or SMACK runs (a
+ * snapshot taken before it was enabled). A version 1 manifest records
+ * nothing to compare with. */
+static int stage_check_xattrs(StageCheck *x, int dir_fd, const char *name, const char *path,
+                              const struct stat *st, const ManifestEntry *e) {
+        if (!x->m->xattrs_known)
+                return 0;
+        _cleanup_(manifest_xattrs_done) ManifestXattrs xa = {};
+        int r = manifest_xattrs_read(dir_fd, name, -1, st, &xa);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < xa.n;) {
+                if (manifest_xattr_name_is_lsm_label(xa.items[i].name) &&
+                    !manifest_xattrs_has(e->xattrs, xa.items[i].name)) {
+                        free(xa.items[i].name);
+                        free(xa.items[i].value);
+                        memmove(xa.items + i, xa.items + i + 1, (xa.n - i - 1) * sizeof(ManifestXattr));
+                        xa.n--;
+                } else
+                        i++;
+        }
+        _cleanup_free_ char *now = NULL;
+        r = manifest_xattrs_format(&xa, &now);
+        if (r < 0)
+                return r;
+        if (manifest_xattrs_equal(now, e->xattrs))
+                return 0;
+        _cleanup_free_ char *want = manifest_xattrs_names(e->xattrs), *got = manifest_xattrs_names(now);
+        _cleanup_free_ char *what = NULL;
+        if (asprintf(&what, "extracted with other extended attributes than the manifest's (manifest: %s; extracted: %s)",
+                     want ?: "?", got ?: "?") < 0)
+                return -ENOMEM;
+        return stage_refuse(x, path, what);
+}
+
 static int stage_check_one(int dir_fd, const char *name, const char *path, const struct stat *st, void *userdata) {
         StageCheck *x = userdata;
         ssize_t i = manifest_find(x->m, path);
@@ -348,7 +386,7 @@ static int stage_check_one(int dir_fd, const char *name, const char *path, const
                 if (!streq(buf, e->target))
                         return stage_refuse(x, path, "extracted with another symlink target than the manifest's");
         }
-        return 0;
+        return stage_check_xattrs(x, dir_fd, name, path, st, e);
 }
 
 /* ---- restore ---- */

@@ -135,19 +135,39 @@ static int create_one(int dir_fd, const char *name, const char *path, const stru
                 if (fst.st_ino != st->st_ino || fst.st_dev != st->st_dev)
                         return create_refuse(x, -EBUSY, path, "replaced while it was being archived");
         }
+        /* Extended attributes (SELinux label, file capabilities, IMA
+         * signature, user.*): into the archive (pax SCHILY.xattr records)
+         * and, as names and hashes, into the manifest. */
+        _cleanup_(manifest_xattrs_done) ManifestXattrs xa = {};
+        _cleanup_free_ char *xtext = NULL;
+        int r = manifest_xattrs_read(dir_fd, name, fd, st, &xa);
+        if (r == -EBUSY)
+                return create_refuse(x, -EBUSY, path, "replaced while it was being archived");
+        if (r == -E2BIG || r == -EFBIG)
+                return create_refuse(x, -EBADMSG, path,
+                                     r == -E2BIG ? "more extended attributes than a snapshot keeps"
+                                                 : "an extended attribute larger than a snapshot keeps");
+        if (r >= 0)
+                r = manifest_xattrs_format(&xa, &xtext);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < xa.n; i++)
+                al->archive_entry_xattr_add_entry(x->entry, xa.items[i].name, xa.items[i].value, xa.items[i].size);
+        e.xattrs = xtext;
+
         if (al->archive_write_header(x->w, x->entry) != ARCHIVE_OK) {
                 int k = al->archive_errno(x->w);
                 return k > 0 ? -k : -EIO;
         }
         if (fd >= 0) {
-                int r = create_copy_data(x, fd, st, &e);
+                r = create_copy_data(x, fd, st, &e);
                 if (r < 0)
                         return r;
         }
         int64_t ct = e.ctime_ns;
         if (ct > x->newest_ctime_ns)
                 x->newest_ctime_ns = ct;
-        int r = manifest_add(x->m, &e);
+        r = manifest_add(x->m, &e);
         if (r < 0)
                 return r;
         if (x->m->n % 1000 == 0)

@@ -11,6 +11,7 @@ PKGS=(
   clang libclang-rt-14-dev             
   valgrind strace hyperfine            
   fdisk dosfstools mtools e2fsprogs util-linux  
+  attr libcap2-bin                     # setfattr/getfattr, setcap/getcap (xattr tests)
   grub-common systemd-boot-efi         
   prometheus                           
   python3 python3-jsonschema jq

@@ -362,4 +362,152 @@ t_power_cut_at_every_step_of_restore() {
   echo "# restore: $n fault points" >&2
 }
 
+# ---- extended attributes ----
+
+# The test root's file system must hold user.* and security.* xattrs (ext4
+# does; tmpfs keeps user.* only since 6.6, security.* needs root): skip
+# where it cannot, saying so.
+need_xattrs() {
+  local f=$ROOT/.xattr-probe
+  : >"$f"
+  if ! command -v setfattr >/dev/null || ! command -v setcap >/dev/null; then
+    echo "# SKIP ${FUNCNAME[1]}: setfattr/setcap missing (packages attr, libcap2-bin)" >&2; rm -f "$f"; return 1
+  fi
+  if ! setfattr -n user.lastgood -v 1 "$f" 2>/dev/null || ! setcap cap_net_raw+ep "$f" 2>/dev/null; then
+    echo "# SKIP ${FUNCNAME[1]}: $(test_tmpdir) cannot hold user.* and security.capability xattrs" >&2
+    rm -f "$f"; return 1
+  fi
+  rm -f "$f"
+}
+# The kept xattrs of the content, one line per file and attribute.
+xattr_sig() {
+  (cd "$1" && getfattr -R -h -d -m '^(user|security)\.' -e hex . 2>/dev/null |
+    awk '/^# file: /{f=$3; next} NF{print f, $0}' | sort)
+}
+make_xattr_content() {
+  make_content
+  setfattr -n user.vendor.build -v 4711 "$ROOT/etc/sensor/a.conf"
+  setfattr -n user.dir -v d "$ROOT/etc/sensor/sub"
+  # a service user's binary: a chown after the capability would clear it
+  chown 1234:1234 "$ROOT/etc/sensor/bin"; setcap cap_net_raw+ep "$ROOT/etc/sensor/bin"
+  setfattr -n security.ima -v 0x0302 "$ROOT/etc/sensor/big.bin"
+}
+
+t_xattrs_survive_snapshot_damage_restore() {
+  need_xattrs || return 0
+  policy_sensor; make_xattr_content; save_live
+  local want; want=$(xattr_sig "$ROOT/etc/sensor")
+  [[ "$want" == *user.vendor.build* && "$want" == *security.capability* && "$want" == *security.ima* ]] ||
+    fail "setup: xattrs missing: $want"
+  lg snapshot create; assert_rc 0
+  grep -q ' security.capability=[0-9a-f]\{64\}$' "$(newest_snap)/manifest" || fail "capability not in the manifest"
+  # damage: strip every attribute (content and stat otherwise the same)
+  setcap -r "$ROOT/etc/sensor/bin"; setfattr -x user.vendor.build "$ROOT/etc/sensor/a.conf"
+  setfattr -x user.dir "$ROOT/etc/sensor/sub"; setfattr -x security.ima "$ROOT/etc/sensor/big.bin"
+  assert_eq "$(xattr_sig "$ROOT/etc/sensor")" "" "stripped"
+  lg snapshot restore sensor "$(basename "$(newest_snap)")"; assert_rc 0 "restore"
+  assert_eq "$(xattr_sig "$ROOT/etc/sensor")" "$want" "xattrs after restore"
+  assert_eq "$(getcap "$ROOT/etc/sensor/bin")" "$ROOT/etc/sensor/bin cap_net_raw=ep" "capability restored"
+  assert_live_unchanged "content after restore"
+  lg snapshot create; assert_rc 0; assert_out "unchanged" "restored content is the snapshot's"
+}
+
+t_xattr_change_is_a_change() {
+  need_xattrs || return 0
+  policy_sensor "snapshots:
+  keep: 10"
+  make_xattr_content
+  lg snapshot create; assert_rc 0; assert_out created
+  touch "$ROOT/etc/sensor/bin"; lg snapshot create; assert_rc 0; assert_out "unchanged"
+  setcap cap_net_admin+ep "$ROOT/etc/sensor/bin"   # same bytes, another capability
+  lg snapshot create; assert_rc 0; assert_out created "a changed security.capability"
+  assert_eq "$(n_snaps)" 2 "snapshots after a capability change"
+  setcap -r "$ROOT/etc/sensor/bin"
+  lg snapshot create; assert_rc 0; assert_out created "a dropped security.capability"
+  setfattr -n user.dir -v other "$ROOT/etc/sensor/sub"
+  lg snapshot create; assert_rc 0; assert_out created "a directory's user xattr"
+  assert_eq "$(n_snaps)" 4 "snapshots after each xattr change"
+}
+
+# The staged tree is checked before the swap: an extraction that lost the
+# attributes is refused and the live content stays.
+t_restore_refuses_staged_tree_without_xattrs() {
+  need_xattrs || return 0
+  policy_sensor; make_xattr_content
+  lg snapshot create; assert_rc 0
+  echo v2 >"$ROOT/etc/sensor/a.conf"; save_live
+  LASTGOOD_TEST_EXTRACT_NO_XATTRS=1 lg snapshot restore sensor; assert_rc 1
+  assert_err "extracted with other extended attributes than the manifest's \(manifest: user.vendor.build; extracted: none\)"
+  assert_live_unchanged "extraction without xattrs"; assert_no_leftovers
+}
+
+# A manifest whose xattrs do not match the archive's fails verification.
+t_planted_manifest_xattr_mismatch() {
+  need_xattrs || return 0
+  policy_sensor; make_xattr_content
+  lg snapshot create; assert_rc 0
+  local m; m=$(newest_snap)/manifest; cp "$m" "$T/manifest"
+  sed -i '/ etc\/sensor\/bin /s/ security.capability=[0-9a-f]*$/ -/' "$m"
+  lg snapshot verify sensor; assert_rc 1 "capability dropped from the manifest"
+  assert_err "entry 'etc/sensor/bin': security.capability not recorded in the manifest"
+  cp "$T/manifest" "$m"; rm -f "$(newest_snap)/bad"
+  lg snapshot verify sensor; assert_rc 0 "the original verifies"
+  sed -i "/ etc\/sensor\/empty /s/ -\$/ user.x=$(printf %064d 0)/" "$m"
+  lg snapshot verify sensor; assert_rc 1 "an xattr the archive lacks"
+  assert_err "entry 'etc/sensor/empty': extended attributes differ from the manifest"
+}
+
+# An archive carrying a capability its manifest does not record is refused.
+t_planted_capability_not_in_manifest() {
+  need_xattrs || return 0
+  policy_sensor; make_content; setup_canaries
+  lg snapshot create; assert_rc 0
+  local snap; snap=$(newest_snap)
+  setcap cap_sys_admin+ep "$ROOT/etc/sensor/bin"
+  (cd "$ROOT" && bsdtar --format pax --xattrs -czf "$T/evil.tar.gz" etc/sensor) || fail bsdtar
+  setcap -r "$ROOT/etc/sensor/bin"
+  rm "$snap/content.tar.zst"; cp "$T/evil.tar.gz" "$snap/content.tar.gz"
+  sed -i 's/^compression zstd$/compression gzip/' "$snap/meta"
+  echo v2 >"$ROOT/etc/sensor/a.conf"; save_live
+  lg snapshot restore sensor; assert_rc 1
+  assert_err "Refusing snapshot sensor/.*entry 'etc/sensor/bin': security.capability not recorded in the manifest"
+  assert_live_unchanged "planted capability"; assert_no_leftovers
+  [[ -z "$(getcap "$ROOT/etc/sensor/bin")" ]] || fail "capability reached the live file"
+}
+
+t_import_refuses_capability_keeps_user_xattrs() {
+  need_xattrs || return 0
+  policy_sensor; mkdir -p "$T/src/etc/sensor"
+  echo v >"$T/src/etc/sensor/x"; setfattr -n user.vendor -v 1 "$T/src/etc/sensor/x"
+  (cd "$T/src" && bsdtar --format pax --xattrs -czf "$T/ok.tar.gz" etc/sensor) || fail bsdtar
+  lg snapshot import sensor "$T/ok.tar.gz"; assert_rc 0 "import with a user xattr"
+  lg snapshot restore sensor; assert_rc 0
+  assert_eq "$(getfattr --only-values -n user.vendor "$ROOT/etc/sensor/x" 2>/dev/null)" 1 "user xattr imported"
+  setcap cap_net_raw+ep "$T/src/etc/sensor/x"
+  (cd "$T/src" && bsdtar --format pax --xattrs -czf "$T/cap.tar.gz" etc/sensor) || fail bsdtar
+  lg snapshot import sensor "$T/cap.tar.gz"; assert_rc 1 "import with a capability"
+  assert_err "entry 'etc/sensor/x': file capabilities \\(security.capability\\) are not accepted in an import"
+  assert_eq "$(n_snaps)" 1 "nothing stored for the refused import"
+}
+
+# Snapshots from before xattrs were kept (manifest version 1): they verify
+# and restore, an xattr change alone is no change, and a stat-cache
+# refresh keeps the manifest at version 1 ("not recorded" stays "unknown").
+t_version1_manifest_still_works() {
+  policy_sensor; make_content; save_live
+  lg snapshot create; assert_rc 0
+  local m; m=$(newest_snap)/manifest
+  sed -i -e '1s/^lastgood-manifest 2 /lastgood-manifest 1 /' -e '2,$s/ [^ ]*$//' "$m"
+  lg snapshot verify sensor; assert_rc 0 "version 1 verifies"
+  if need_xattrs; then
+    setfattr -n user.new -v 1 "$ROOT/etc/sensor/a.conf"
+    lg snapshot create; assert_rc 0; assert_out "unchanged" "unknown xattrs are not a change"
+    setfattr -x user.new "$ROOT/etc/sensor/a.conf"
+  fi
+  assert_eq "$(head -c 20 "$m")" "lastgood-manifest 1 " "still version 1 after a cache refresh"
+  echo broken >"$ROOT/etc/sensor/a.conf"
+  lg snapshot restore sensor "$(basename "$(newest_snap)")"; assert_rc 0 "version 1 restores"
+  assert_live_unchanged "version 1 restore"
+}
+
 run_tests

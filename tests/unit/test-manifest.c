@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "unit.h"
 
+#include <ctype.h>
+#include <sys/xattr.h>
+
 #include "recovery/manifest.h"
 #include "lib/rootfs.h"
 
@@ -91,7 +94,7 @@ static void test_parse_refuses(void **state) {
         /* header */
         Manifest *m = NULL;
         char *reason = NULL;
-        assert_int_equal(manifest_parse("lastgood-manifest 2 1\n", 22, 10, &m, &reason), -EBADMSG);
+        assert_int_equal(manifest_parse("lastgood-manifest 3 1\n", 22, 10, &m, &reason), -EBADMSG);
         assert_non_null(strstr(reason, "bad header"));
         free(reason);
         reason = NULL;
@@ -288,6 +291,183 @@ static void test_walk_and_compare_live(void **state) {
         unit_rmdir(d);
 }
 
+/* Version 2: the xattrs field, read from the right, canonical; version 1
+ * stays version 1 when written back. */
+static void test_xattrs_field(void **state) {
+        char body[2048], *text = NULL, *reason = NULL;
+        size_t len;
+        Manifest *m = NULL;
+        snprintf(body, sizeof body,
+                 "lastgood-manifest 2 1000\n"
+                 "d 0755 0 0 0 - 1 2 3 4 etc/sensor - -\n"
+                 "f 0755 0 0 6 %s 1 2 3 4 etc/sensor/bin - security.capability=%s user.a%%20=b=%s\n",
+                 SHA, SHA, SHA);
+        assert_int_equal(manifest_parse(body, strlen(body), 100, &m, &reason), 0);
+        assert_true(m->xattrs_known);
+        assert_null(m->entries[0].xattrs);
+        assert_non_null(m->entries[1].xattrs);
+        assert_true(manifest_xattrs_has(m->entries[1].xattrs, "security.capability"));
+        assert_true(manifest_xattrs_has(m->entries[1].xattrs, "user.a =b"));
+        assert_false(manifest_xattrs_has(m->entries[1].xattrs, "user.a"));
+        char *names = manifest_xattrs_names(m->entries[1].xattrs);
+        assert_string_equal(names, "security.capability,user.a%20=b");
+        free(names);
+        assert_int_equal(manifest_format(m, &text, &len), 0);
+        assert_string_equal(text, body);
+        free(text);
+        manifest_free(m);
+
+        /* version 1 (no xattrs field): unknown, and written as version 1 */
+        const char *v1 = "lastgood-manifest 1 1000\nd 0755 0 0 0 - 1 2 3 4 etc/sensor -\n";
+        assert_int_equal(manifest_parse(v1, strlen(v1), 100, &m, &reason), 0);
+        assert_false(m->xattrs_known);
+        assert_int_equal(manifest_format(m, &text, &len), 0);
+        assert_string_equal(text, v1);
+        free(text);
+        manifest_free(m);
+
+        static const char *const bad[][2] = {
+                { "d 0755 0 0 0 - 1 2 3 4 a -\n", "wrong number of fields" },
+                { "d 0755 0 0 0 - 1 2 3 4 a - user.a\n", "not name=sha256" },
+                { "d 0755 0 0 0 - 1 2 3 4 a - user.a=%.63s\n", "not name=sha256" },
+                { "d 0755 0 0 0 - 1 2 3 4 a - trusted.overlay.opaque=%s\n", "namespace lastgood does not keep" },
+                { "d 0755 0 0 0 - 1 2 3 4 a - system.posix_acl_access=%s\n", "namespace lastgood does not keep" },
+                { "d 0755 0 0 0 - 1 2 3 4 a - user.=%s\n", "namespace lastgood does not keep" },
+                { "d 0755 0 0 0 - 1 2 3 4 a - user.b=%s user.a=%s\n", "not sorted or not unique" },
+                { "d 0755 0 0 0 - 1 2 3 4 a - user.a=%s user.a=%s\n", "not sorted or not unique" },
+                { "d 0755 0 0 0 - 1 2 3 4 a - user.%%61=%s\n", "badly escaped" },
+                { "d 0755 0 0 0 - 1 2 3 4 a - - -\n", "not name=sha256" },
+        };
+        char upper[65];
+        for (size_t i = 0; i < 64; i++)
+                upper[i] = (char) toupper(SHA[i]);
+        upper[64] = '\0';
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                char line[1024];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+                snprintf(line, sizeof line, bad[i][0], SHA, SHA); /* the table's own formats */
+#pragma GCC diagnostic pop
+                snprintf(body, sizeof body, "lastgood-manifest 2 1000\n%s", line);
+                m = NULL;
+                reason = NULL;
+                int r = manifest_parse(body, strlen(body), 100, &m, &reason);
+                if (r != -EBADMSG || !reason || !strstr(reason, bad[i][1]))
+                        fail_msg("case %zu: expected '%s', got %d '%s'", i, bad[i][1], r, reason ?: "");
+                free(reason);
+        }
+        snprintf(body, sizeof body, "lastgood-manifest 2 1000\nd 0755 0 0 0 - 1 2 3 4 a - user.a=%s\n", upper);
+        reason = NULL;
+        assert_int_equal(manifest_parse(body, strlen(body), 100, &m, &reason), -EBADMSG); /* one spelling */
+        free(reason);
+        const char *v3 = "lastgood-manifest 3 1000\n";
+        reason = NULL;
+        assert_int_equal(manifest_parse(v3, strlen(v3), 100, &m, &reason), -EBADMSG);
+        free(reason);
+}
+
+static void test_xattrs_add(void **state) {
+        ManifestXattrs x = {};
+        assert_int_equal(manifest_xattrs_add(&x, "user.b", "2", 1), 0);
+        assert_int_equal(manifest_xattrs_add(&x, "security.capability", "c", 1), 0);
+        assert_int_equal(manifest_xattrs_add(&x, "user.b", "2", 1), 0); /* pax carries each twice */
+        assert_int_equal(manifest_xattrs_add(&x, "user.b", "3", 1), -EEXIST);
+        assert_int_equal(manifest_xattrs_add(&x, "trusted.overlay.redirect", "/x", 2), -EINVAL);
+        assert_int_equal(manifest_xattrs_add(&x, "system.posix_acl_access", "", 0), -EINVAL);
+        assert_int_equal(x.n, 2);
+        assert_string_equal(x.items[0].name, "security.capability");
+        char *t = NULL;
+        assert_int_equal(manifest_xattrs_format(&x, &t), 0);
+        assert_non_null(strstr(t, " user.b="));
+        free(t);
+        for (int i = 0; x.n < MANIFEST_XATTRS_MAX; i++) {
+                char n[32];
+                snprintf(n, sizeof n, "user.n%03d", i);
+                assert_int_equal(manifest_xattrs_add(&x, n, "", 0), 0);
+        }
+        assert_int_equal(manifest_xattrs_add(&x, "user.one-more", "", 0), -E2BIG);
+        manifest_xattrs_done(&x);
+        assert_int_equal(manifest_xattrs_format(&x, &t), 0);
+        assert_null(t);
+}
+
+/* The change check reads xattrs only where the stat data moved, and then a
+ * changed capability is a change; a version 1 manifest cannot tell. */
+static void test_compare_live_xattrs(void **state) {
+        char *d = unit_mkdtemp();
+        unit_sh("mkdir -p %s/etc/sensor && printf x > %s/etc/sensor/bin", d);
+        char path[512];
+        snprintf(path, sizeof path, "%s/etc/sensor/bin", d);
+        static const char cap1[] = { 1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+        static const char cap2[] = { 1, 0, 0, 2, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+        if (setxattr(path, "user.vendor", "1", 1, 0) < 0 ||
+            setxattr(path, "security.capability", cap1, sizeof cap1, 0) < 0) {
+                unit_rmdir(d);
+                skip(); /* this file system cannot hold them (tmpfs before 6.6, not root) */
+        }
+        int root_fd;
+        assert_int_equal(root_open(d, &root_fd), 0);
+        char *content[] = { "/etc/sensor", NULL };
+        char **roots = NULL;
+        assert_int_equal(manifest_roots(content, &roots), 0);
+
+        Manifest *m = manifest_new();
+        assert_int_equal(manifest_walk(root_fd, roots, collect, m), 0);
+        manifest_sort(m);
+        m->created_ns = manifest_now_ns() + 1000000000LL;
+        ManifestEntry *e = &m->entries[manifest_find(m, "etc/sensor/bin")];
+        struct stat st;
+        assert_int_equal(lstat(path, &st), 0);
+        int dfd = openat(root_fd, "etc/sensor", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(dfd >= 0);
+        assert_int_equal(manifest_xattrs_text_at(dfd, "bin", -1, &st, &e->xattrs), 0);
+        assert_true(manifest_xattrs_has(e->xattrs, "security.capability"));
+        assert_true(manifest_xattrs_has(e->xattrs, "user.vendor"));
+        char *recorded = strdup(e->xattrs);
+
+        bool changed, updated;
+        int64_t newest;
+        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        assert_false(changed);
+
+        /* The fast path: stat data unmoved, so the (here deliberately wrong)
+         * record is not even read against the file. */
+        free(e->xattrs);
+        e->xattrs = NULL;
+        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        assert_false(changed);
+        e->xattrs = strdup(recorded);
+
+        /* another capability, same bytes: a change */
+        usleep(60 * 1000);
+        assert_int_equal(setxattr(path, "security.capability", cap2, sizeof cap2, 0), 0);
+        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        assert_true(changed);
+        /* capability dropped: a change */
+        assert_int_equal(removexattr(path, "security.capability"), 0);
+        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        assert_true(changed);
+        /* back as recorded: only touched */
+        assert_int_equal(setxattr(path, "security.capability", cap1, sizeof cap1, 0), 0);
+        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        assert_false(changed);
+        assert_true(updated);
+
+        /* version 1: xattrs unknown, a changed one is not a change */
+        m->xattrs_known = false;
+        usleep(60 * 1000);
+        assert_int_equal(setxattr(path, "security.capability", cap2, sizeof cap2, 0), 0);
+        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        assert_false(changed);
+
+        free(recorded);
+        close(dfd);
+        manifest_free(m);
+        strv_free(roots);
+        close(root_fd);
+        unit_rmdir(d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_format_roundtrip),
@@ -296,6 +476,9 @@ int main(void) {
                 cmocka_unit_test(test_roots),
                 cmocka_unit_test(test_check_roots),
                 cmocka_unit_test(test_walk_and_compare_live),
+                cmocka_unit_test(test_xattrs_field),
+                cmocka_unit_test(test_xattrs_add),
+                cmocka_unit_test(test_compare_live_xattrs),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
