@@ -109,6 +109,8 @@ static void boot_event(const Boot *b, EventType type, const char *component, con
         if (c->component) {
                 event_add(&e, "culprit_evidence", c->why);
                 event_add(&e, "attributed", c->attributed ? "true" : "false");
+                if (ev->crash.found)
+                        event_add(&e, "crash_strength", crash_strength_to_string(c->strength));
                 event_add(&e, "changed", c->changed ? "true" : "false");
         } else if (c->why[0])
                 event_add(&e, "why", c->why);

@@ -161,7 +161,7 @@ void record_report(int root_fd, const Policy *p, const StateStores *stores, cons
         free(rc);
 }
 
-void record_add_crash_evidence(Event *e, const CrashReport *r) {
+void record_add_crash_evidence(Event *e, const CrashReport *r, const CrashVerdict *v) {
         if (!r || r->n_events == 0)
                 return;
         const CrashEvent *ev = &r->events[0];
@@ -173,6 +173,7 @@ void record_add_crash_evidence(Event *e, const CrashReport *r) {
         event_add(e, "crash_oops", ev->oops);
         event_add(e, "crash_rip", ev->rip);
         event_add(e, "crash_module", ev->fault_module);
+        event_add(e, "crash_bpf_program", ev->fault_bpf);
         for (size_t j = 0; j < ev->n_modules; j++)
                 if (ev->modules[j].loading) {
                         event_add(e, "crash_loading", ev->modules[j].name);
@@ -182,4 +183,11 @@ void record_add_crash_evidence(Event *e, const CrashReport *r) {
         event_add(e, "crash_taint", ev->taint);
         event_add(e, "crash_kernel", ev->kernel_release);
         event_addf(e, "crash_records", "%zu", r->n_records);
+        char at[128];
+        if (pstore_points_at(r, at, sizeof at))
+                event_addf(e, "crash_points_at", "%s", at);
+        if (v && v->why[0]) {
+                event_add(e, "crash_strength", crash_strength_to_string(v->strength));
+                event_add(e, "crash_evidence", v->why);
+        }
 }

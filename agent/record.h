@@ -35,7 +35,10 @@ typedef struct RecoveryCount {
 /* Reads the counters; *ret is malloc'd. */
 int record_read_recoveries(int root_fd, RecoveryCount **ret, size_t *ret_n);
 
-/* Adds the newest dump's fields of R to E as evidence ("crash_reason",
- * "crash_module", "crash_rip", "crash_loading", "crash_taint", …). The values
- * point into R, which must outlive the append. */
-void record_add_crash_evidence(Event *e, const CrashReport *r);
+/* Adds the fields of the newest dump's fatal block of R to E as evidence
+ * ("crash_reason", "crash_module", "crash_rip", "crash_loading",
+ * "crash_taint", "crash_points_at", …) and, with V (optional), how strongly it
+ * names E's component ("crash_strength": "strong", "crash_evidence": "RIP in
+ * fakesensor (strong)" or "cleared: the crash was in …"). The values point
+ * into R and V, which must outlive the append. */
+void record_add_crash_evidence(Event *e, const CrashReport *r, const CrashVerdict *v);

@@ -45,6 +45,81 @@ bool name_module_equal(const char *a, const char *b) {
         }
 }
 
+static char fold(char c, NameMatchFlags flags) {
+        return (flags & NAME_MATCH_MODULE) && c == '-' ? '_' : c;
+}
+
+/* One pattern element at *PP against C; *PP moves past it. A '[' without
+ * its ']' is a literal '[', as in fnmatch(3). */
+static bool glob_one(const char **pp, char c, NameMatchFlags flags) {
+        const char *p = *pp;
+        char fc = fold(c, flags);
+        if (*p == '?') {
+                *pp = p + 1;
+                return true;
+        }
+        if (*p == '[') {
+                const char *q = p + 1;
+                bool negate = *q == '!' || *q == '^';
+                if (negate)
+                        q++;
+                bool hit = false;
+                const char *start = q;
+                for (; *q && (*q != ']' || q == start); q++) {
+                        char lo = *q;
+                        if (q[1] == '-' && q[2] && q[2] != ']') {
+                                if (c >= lo && c <= q[2])
+                                        hit = true;
+                                q += 2;
+                        } else if (fold(lo, flags) == fc)
+                                hit = true;
+                }
+                if (*q == ']') {
+                        *pp = q + 1;
+                        return hit != negate;
+                }
+                /* no closing ']': a literal '[' */
+        }
+        if (*p == '\\' && p[1])
+                p++;
+        *pp = p + 1;
+        return fold(*p, flags) == fc;
+}
+
+bool name_glob_match(const char *pattern, const char *s, NameMatchFlags flags) {
+        if (!pattern || !s)
+                return false;
+        /* Classic star backtracking: on a mismatch, only the last '*' takes
+         * one more character, so the cost stays O(|pattern| * |s|). */
+        const char *p = pattern, *star_p = NULL, *star_s = NULL;
+        for (;;) {
+                if (*p == '*') {
+                        while (*p == '*')
+                                p++;
+                        star_p = p;
+                        star_s = s;
+                        continue;
+                }
+                if (*s == '\0') {
+                        /* A truncated name: whatever pattern is left, some
+                         * continuation of S matches it. */
+                        if (*p == '\0' || (flags & NAME_MATCH_TRUNCATED))
+                                return true;
+                } else if (*p != '\0' && glob_one(&p, *s, flags)) {
+                        s++;
+                        continue;
+                }
+                if (!star_p || *star_s == '\0')
+                        return false;
+                p = star_p;
+                s = ++star_s;
+        }
+}
+
+bool name_module_match(const char *pattern, const char *name) {
+        return name_glob_match(pattern, name, NAME_MATCH_MODULE);
+}
+
 bool name_is_unit(const char *s) {
         static const char *const suffixes[] = { ".service",   ".socket", ".device", ".mount",
                                                 ".automount", ".swap",   ".target", ".path",

@@ -34,6 +34,19 @@ bool name_is_module_n(const char *s, size_t n);
  * (`modprobe fake-sensor` loads fake_sensor). */
 bool name_module_equal(const char *a, const char *b);
 
+typedef enum NameMatchFlags {
+        NAME_MATCH_MODULE = 1 << 0,    /* '-' and '_' are one character, as in module names */
+        NAME_MATCH_TRUNCATED = 1 << 1, /* S may be the first bytes of a longer name (a task's comm
+                                        * cut at 15 by the kernel): true if some name that begins
+                                        * with S matches */
+} NameMatchFlags;
+/* Shell glob PATTERN ('*', '?', '[…]' with '!'/'^' and ranges, '\' escapes:
+ * fnmatch(3) without flags) against S. Linear in the worst case (no
+ * backtracking blow-up on hostile patterns). */
+bool name_glob_match(const char *pattern, const char *s, NameMatchFlags flags);
+/* A kernel_modules entry (a name or a glob, '-' and '_' alike) against a module name. */
+bool name_module_match(const char *pattern, const char *name);
+
 /* A systemd unit name: 1 to NAME_FILE_MAX bytes of [A-Za-z0-9:_.@\-], not
  * starting with '.', ending in a unit type suffix (".service", ".socket", …).
  * It becomes a symlink name in /etc/systemd/system, so it never holds a '/'. */

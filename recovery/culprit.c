@@ -14,10 +14,33 @@ int crash_evidence_collect(int root_fd, const Policy *p, const char *pstore_dir,
         if (r < 0)
                 return r;
         e.found = e.report.found;
-        if (e.found)
+        if (e.found) {
                 crash_report_summary(&e.report, e.summary, sizeof e.summary);
+                e.fatal = pstore_points_at(&e.report, e.points_at, sizeof e.points_at);
+        }
         *ret = e;
         return 0;
+}
+
+void crash_evidence_weigh(const CrashEvidence *e, const Component *c, CrashVerdict *ret) {
+        /* processes and bpf_programs join here when the policy has them */
+        CrashIdentity id = { .kernel_modules = c->kernel_modules };
+        if (!e->found) {
+                *ret = (CrashVerdict) {};
+                return;
+        }
+        pstore_weigh(&e->report, &id, ret);
+}
+
+static bool verdict_attributes(const CrashVerdict *v) {
+        return v->strength >= CRASH_STRENGTH_MEDIUM;
+}
+
+static void culprit_set_verdict(Culprit *c, const CrashVerdict *v) {
+        c->attributed = verdict_attributes(v);
+        c->strength = v->strength;
+        c->cleared = v->cleared;
+        snprintf(c->evidence, sizeof c->evidence, "%s", v->why);
 }
 
 void crash_evidence_done(CrashEvidence *e) {
@@ -53,7 +76,7 @@ int culprit_find(int root_fd, const Policy *p, const CrashEvidence *ev, uint64_t
         Culprit best = {};
         const Component *attributed = NULL, *recent = NULL;
         uint64_t recent_usec = 0;
-        const char *attr_why = NULL;
+        CrashVerdict attr_v = {};
         uint64_t now = now_realtime_usec();
         uint64_t ref = loop_started_usec ?: now;
 
@@ -73,10 +96,13 @@ int culprit_find(int root_fd, const Policy *p, const CrashEvidence *ev, uint64_t
                 if (q != 0)
                         continue; /* already out of the way: not what crashes now */
 
-                const char *mod = NULL, *why = NULL;
-                if (ev->found && !attributed && pstore_attributes(&ev->report, c->kernel_modules, &mod, &why)) {
+                /* Strong or medium evidence attributes; the strongest wins,
+                 * the first listed among equals. */
+                CrashVerdict v;
+                crash_evidence_weigh(ev, c, &v);
+                if (verdict_attributes(&v) && (!attributed || v.strength > attr_v.strength)) {
                         attributed = c;
-                        attr_why = why;
+                        attr_v = v;
                 }
 
                 bool changed = false;
@@ -108,7 +134,7 @@ int culprit_find(int root_fd, const Policy *p, const CrashEvidence *ev, uint64_t
         /* Attribution outranks recency. */
         if (attributed) {
                 best.component = attributed;
-                best.attributed = true;
+                culprit_set_verdict(&best, &attr_v);
                 bool ch = false;
                 uint64_t cu = 0;
                 if (snapshot_content_changed(root_fd, p, attributed, /* refresh_cache= */ true, &ch, &cu) >= 0) {
@@ -116,13 +142,16 @@ int culprit_find(int root_fd, const Policy *p, const CrashEvidence *ev, uint64_t
                         best.changed_usec = cu;
                 }
                 best.why[0] = '\0';
-                why_append(&best, "crash record: %s; %s", attr_why ?: "module named", ev->summary);
+                why_append(&best, "crash record: %s; %s", attr_v.why, ev->summary);
                 if (best.changed)
                         why_append(&best, "; content changed since its known-good snapshot");
         } else if (recent) {
                 best.component = recent;
                 best.changed = true;
                 best.changed_usec = recent_usec;
+                CrashVerdict v;
+                crash_evidence_weigh(ev, recent, &v);
+                culprit_set_verdict(&best, &v);
                 char age[32];
                 format_age(now, recent_usec, age);
                 best.why[0] = '\0';
@@ -130,15 +159,19 @@ int culprit_find(int root_fd, const Policy *p, const CrashEvidence *ev, uint64_t
                            "most recently changed component: content changed %s ago, after its known-good "
                            "snapshot",
                            age);
+                /* the verdict first: the summary that follows is long */
                 if (ev->found)
-                        why_append(&best, "; the crash record names none of the components (%s)", ev->summary);
+                        why_append(&best, "%s%s; the crash record names none of the components (%s)",
+                                   best.evidence[0] ? "; " : "", best.evidence, ev->summary);
         } else {
                 if (!best.why[0])
                         why_append(&best, "no component's content changed since its known-good snapshot");
                 else
                         best.why[strlen(best.why) - 2] = '\0';
                 if (ev->found)
-                        why_append(&best, "; the crash record names none of the components (%s)", ev->summary);
+                        why_append(&best, "%s%s; the crash record names none of the components (%s)",
+                                   ev->fatal ? "; cleared: the crash was in " : "",
+                                   ev->fatal ? ev->points_at : "", ev->summary);
                 else
                         why_append(&best, "; no crash record");
         }
@@ -153,16 +186,15 @@ int culprit_from_name(int root_fd, const Policy *p, const char *name, const Cras
                 /* The policy changed under the incident: start over. */
                 return culprit_find(root_fd, p, ev, 0, ret);
         }
-        if (ev->found) {
-                const char *mod, *why;
-                c.attributed = pstore_attributes(&ev->report, c.component->kernel_modules, &mod, &why);
-        }
+        CrashVerdict v;
+        crash_evidence_weigh(ev, c.component, &v);
+        culprit_set_verdict(&c, &v);
         if (snapshot_content_changed(root_fd, p, c.component, /* refresh_cache= */ true, &c.changed,
                                      &c.changed_usec) < 0)
                 c.changed = false;
         why_append(&c, "culprit of the ongoing incident: %s", name);
         if (ev->found)
-                why_append(&c, "; %s", ev->summary);
+                why_append(&c, "; %s%s%s", ev->summary, c.evidence[0] ? "; " : "", c.evidence);
         *ret = c;
         return 0;
 }

@@ -32,16 +32,35 @@
 #define PSTORE_RECORDS_MAX 64                  /* records parsed (the newest) */
 #define PSTORE_CANDIDATES_MAX 1024             /* directory entries considered */
 #define PSTORE_MODULES_MAX 512                 /* "Modules linked in:" entries kept */
+#define PSTORE_FRAMES_MAX 128                  /* call-trace frames kept */
+#define PSTORE_COMM_MAX 15                     /* TASK_COMM_LEN - 1: the kernel cuts a comm here */
 
 typedef struct CrashModule {
         char *name;     /* as printed: "fakesensor" */
         char flags[16]; /* inside the parentheses: "OE+", or "" */
         bool loading;   /* '+': its init was running when the kernel died */
         bool unloading; /* '-' */
-        char *why;      /* "fakesensor was being loaded", for loading modules */
 } CrashModule;
 
-/* One dump: all the parts of one "<Reason>#<count>". */
+/* One line of the fatal block's call trace. */
+typedef struct CrashFrame {
+        char *module;   /* "fakesensor" from "fakesensor_init+0xc6/0x1000 [fakesensor]"; NULL: core kernel */
+        char *bpf_prog; /* "falcon_x" from "bpf_prog_6deef7357e7b4530_falcon_x+0x…"; NULL: not BPF */
+        bool reliable;  /* not '?'-marked (a '?' frame is a stale address found on the stack) */
+} CrashFrame;
+
+/*
+ * One dump: all the parts of one "<Reason>#<count>".
+ *
+ * The crash fields (reason … last_unloaded) come from the dump's fatal
+ * block only: its last oops or panic report, from the report's header
+ * ("BUG: …", "Oops: …", "general protection fault …", "Kernel panic - not
+ * syncing: …", …) through its CPU line, RIP, call trace, "Modules linked
+ * in:" and "---[ end trace …" / "Kernel panic" line. A line anywhere else
+ * in the dump is never read into them, whatever it says (see the comment
+ * above the parser in pstore.c for what a local user can and cannot put
+ * into the fatal block).
+ */
 typedef struct CrashEvent {
         char *kind;        /* header reason: "Panic", "Oops", …; NULL: the record had no header */
         uint32_t count;    /* the dump count ("#2") */
@@ -49,17 +68,23 @@ typedef struct CrashEvent {
                               * file mtime); 0 when unknown */
         char **files;      /* the record files, Part1 (newest text) first */
         uint32_t n_parts;
-        bool incomplete; /* parts missing below the highest, or a part was cut at the cap */
-        char *reason;    /* "Kernel panic - not syncing: Fatal exception", else the oops line */
+        bool incomplete;    /* parts missing below the highest, or a part was cut at the cap */
+        bool fatal_block;   /* an oops or panic report was found: the fields below describe the last one */
+        uint32_t n_reports; /* oops and panic reports in the dump (the last is the fatal block) */
+        uint32_t n_ignored; /* lines that look like oops lines but are not part of the fatal block's
+                              * structure (another report, user space, out of order) */
+        char *reason;       /* "Kernel panic - not syncing: Fatal exception" */
         char *oops; /* "BUG: kernel NULL pointer dereference, …", "general protection fault…", … */
         char *rip;  /* "fs_parse_rules+0x2d/0xf40" (kernel-mode RIP/pc only) */
         char *fault_module; /* "fakesensor" from "RIP: …[fakesensor]"; NULL: core kernel or unknown */
-        char *fault_why;    /* "RIP in fakesensor" when fault_module is set */
-        char *comm;         /* "insmod" */
+        char *fault_bpf;    /* "falcon_x" when the RIP is in BPF program bpf_prog_<tag>_falcon_x */
+        char *comm;         /* "insmod"; at most PSTORE_COMM_MAX bytes as the kernel cut it */
         uint32_t pid;
         bool has_pid;
         char *taint;          /* taint letters of the CPU line ("GOE"); "" for "Not tainted"; NULL unknown */
         char *kernel_release; /* "6.1.0-56-amd64" */
+        CrashFrame *frames;   /* the call trace, innermost first */
+        size_t n_frames;
         CrashModule *modules;
         size_t n_modules;
         bool modules_listed; /* a "Modules linked in:" line was seen */
@@ -99,15 +124,55 @@ typedef struct PstoreRecord {
 int pstore_parse_records(const PstoreRecord *records, size_t n, CrashReport *ret) _wur_;
 
 /*
- * Does the crash point at a component? True when, in any event (newest
- * first), the faulting module (RIP […]) or a module being loaded ('+') is one
- * of KERNEL_MODULES ('-' and '_' are the same in module names). Taint flags
- * and mere presence in "Modules linked in:" are not evidence. *ret_module is
- * the name as the record printed it and *ret_why "RIP in fakesensor" or
- * "fakesensor was being loaded"; both point into R.
+ * How strongly the crash that killed the machine names a component.
+ *
+ * Only the fatal block of the newest dump counts (CrashEvent). STRONG: the
+ * RIP is in one of its modules or BPF programs, or the crashing task
+ * (Comm:) is one of its processes. MEDIUM: a reliable (not '?') call-trace
+ * frame is in one of its modules or BPF programs. WEAK — never enough on
+ * its own to quarantine or enter safe mode: one of its modules was being
+ * loaded ('+') or is listed in "Modules linked in:". Taint flags name no
+ * component and are never evidence.
  */
-bool pstore_attributes(const CrashReport *r, char *const *kernel_modules, const char **ret_module,
-                       const char **ret_why);
+typedef enum CrashStrength {
+        CRASH_STRENGTH_NONE,
+        CRASH_STRENGTH_WEAK,
+        CRASH_STRENGTH_MEDIUM,
+        CRASH_STRENGTH_STRONG,
+} CrashStrength;
+const char *crash_strength_to_string(CrashStrength s); /* "none", "weak", "medium", "strong" */
+
+/* What names a component in a crash record: shell globs (fnmatch), any list
+ * may be NULL. kernel_modules: '-' and '_' alike; processes: matched against
+ * Comm:, a pattern matching a comm the kernel cut at PSTORE_COMM_MAX on its
+ * first PSTORE_COMM_MAX characters; bpf_programs: matched against <name> of
+ * bpf_prog_<tag>_<name>. */
+typedef struct CrashIdentity {
+        char *const *kernel_modules;
+        char *const *processes;
+        char *const *bpf_programs;
+} CrashIdentity;
+
+typedef struct CrashVerdict {
+        CrashStrength strength; /* the strongest evidence naming the identity */
+        /* The newest dump has a fatal block and it names the identity at most
+         * weakly: the record points elsewhere (at points_at). */
+        bool cleared;
+        /* Every piece of evidence, strongest first, "; "-separated: "RIP in
+         * falcon_lsm_pinned_16306 (strong); falcon_lsm_pinned_16306 was being
+         * loaded (weak)"; when cleared it starts "cleared: the crash was in
+         * the core kernel (swapper/0)". "" when there is nothing to say. */
+        char why[320];
+        char points_at[128]; /* "the core kernel (swapper/0)", "other_driver (kworker/3:1)"; "" no fatal block */
+} CrashVerdict;
+
+/* Weighs the fatal block of R's newest dump against ID (NULL: names nothing). Pure. */
+void pstore_weigh(const CrashReport *r, const CrashIdentity *id, CrashVerdict *ret);
+
+/* What the fatal block of R's newest dump names: "the core kernel
+ * (swapper/0)", "fakesensor (insmod)", "BPF program falcon_x (falcon-sensor-b)".
+ * Returns false (BUF "") when there is no fatal block. */
+bool pstore_points_at(const CrashReport *r, char *buf, size_t size);
 
 /* One line for logs and events, e.g. "Panic#2: Kernel panic - not syncing:
  * Fatal exception; BUG: kernel NULL pointer dereference, address: …; RIP

@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 parts += ev->n_parts;
                 const char *s[] = { ev->kind,          ev->reason,   ev->oops,  ev->rip,
                                     ev->fault_module,  ev->comm,     ev->taint, ev->kernel_release,
-                                    ev->last_unloaded, ev->fault_why };
+                                    ev->last_unloaded, ev->fault_bpf };
                 for (size_t k = 0; k < ELEMENTSOF(s); k++)
                         check_printable(s[k]);
                 for (size_t k = 0; k < ev->n_modules; k++)
@@ -86,15 +86,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (parts != n)
                 abort(); /* every record lands in exactly one dump */
 
-        char *mods[] = { "fakesensor", "other-driver", "a", NULL };
-        const char *m = NULL, *why = NULL;
-        if (pstore_attributes(&rep, mods, &m, &why) && (!m || !why))
+        char *mods[] = { "fakesensor", "other-driver", "a*", NULL };
+        char *procs[] = { "falcon-sensor-bpf", "sh", NULL };
+        char *progs[] = { "falcon_*", NULL };
+        CrashIdentity id = { .kernel_modules = mods, .processes = procs, .bpf_programs = progs };
+        CrashVerdict v;
+        pstore_weigh(&rep, &id, &v);
+        check_printable(v.why);
+        check_printable(v.points_at);
+        if (v.strength > CRASH_STRENGTH_STRONG || (v.strength != CRASH_STRENGTH_NONE && !v.why[0]) ||
+            (v.cleared && v.strength >= CRASH_STRENGTH_MEDIUM))
                 abort();
+        for (size_t i = 0; i < rep.n_events; i++) {
+                const CrashEvent *ev = &rep.events[i];
+                if (ev->n_frames > PSTORE_FRAMES_MAX || (ev->comm && strlen(ev->comm) > 2 * PSTORE_COMM_MAX + 1))
+                        abort();
+                for (size_t k = 0; k < ev->n_frames; k++) {
+                        check_printable(ev->frames[k].module);
+                        check_printable(ev->frames[k].bpf_prog);
+                }
+        }
         char buf[512];
         crash_report_summary(&rep, buf, sizeof buf);
         check_printable(buf);
         Event e = { .type = EVENT_CRASH_RECORD, .message = buf };
-        record_add_crash_evidence(&e, &rep);
+        record_add_crash_evidence(&e, &rep, &v);
         crash_report_done(&rep);
         return 0;
 }

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The ladder end to end against a temporary root: culprit choice (recency,
-# crash records, fast path), restore, quarantine, safe mode, anti-tamper.
+# crash records, fast path), restore, quarantine, safe mode, anti-tamper,
+# and crash-record lines a user planted.
 source "$(dirname "$0")/lib.sh"
 
 POLICY='version: 1
@@ -221,6 +222,84 @@ recovery:
   jq -e 'map(select(.type == "ladder-exhausted")) | .[0].message_id | test("^[0-9a-f]{32}$")' <<<"$OUT" >/dev/null ||
     fail "the ladder-exhausted event has no MESSAGE_ID: $OUT"
   lg log verify; assert_rc 0 "event chain intact after exhaustion"
+}
+
+# ---- evidence only from the crash that killed the machine (issue 10) ----
+
+# One failed boot that left the crash record FIXTURE (pstore-synthetic/…).
+crash_boot() { cp "$FIXTURES/pstore-synthetic/$1"/dmesg-efi-* "$PSTORE/"; boot; }
+
+# A segfaulting binary named $'x\nRIP: 0010:fs_init+0x85/0x1000 [fakesensor]\n
+# Modules linked in: fakesensor(OE+)\ny', then an unrelated panic, at every
+# boot: attribution would bypass require_suspect and quarantine alpha's
+# unchanged content; the planted lines must name nobody.
+t_injected_lines_do_not_attribute() {
+  setup_good
+  local before; before=$(cd "$ROOT/etc" && find . -type f -exec sha256sum {} + | sort)
+  boot
+  local i
+  for ((i = 0; i < 5; i++)); do
+    crash_boot injected-segfault
+    assert_not_out 'restore-content|quarantine|mode=safe'
+  done
+  assert_out 'no suspect'
+  assert_eq "$(status_field culprit)" null "no culprit"
+  assert_eq "$(cd "$ROOT/etc" && find . -type f -exec sha256sum {} + | sort)" "$before" "nothing under /etc changed"
+  assert_no_file "$ROOT/etc/modprobe.d/lastgood-quarantine.conf"
+  lg log --json
+  jq -e 'map(select(.type == "no-suspect")) | .[-1].message | test("cleared: the crash was in the core kernel \\(sh\\)")' \
+    <<<"$OUT" >/dev/null || fail "the no-suspect event does not say where the crash was: $OUT"
+}
+
+# With alpha's content changed and beta's changed later, the planted lines
+# do not make alpha the culprit (recency picks beta, at the threshold); the
+# negative control: the same line where the kernel prints the fatal oops's
+# RIP attributes alpha, on the fast path (after one failed boot).
+t_same_line_inside_the_fatal_block_attributes() {
+  setup_good
+  echo alpha-bad >"$ROOT/etc/alpha/rules.bin"
+  sleep 0.05
+  echo beta-newer >"$ROOT/etc/beta/rules.bin"
+  boot
+  crash_boot injected-segfault
+  assert_out 'failed_boots=1/2'; assert_out 'suspect: beta'
+  crash_boot injected-segfault
+  assert_out 'mode=recovery:restore-content'
+  assert_eq "$(status_field culprit)" beta "recency, not the planted lines"
+  assert_eq "$(cat "$ROOT/etc/alpha/rules.bin")" alpha-bad "alpha untouched"
+  lg confirm; assert_rc 0
+
+  echo alpha-bad2 >"$ROOT/etc/alpha/rules.bin"
+  sleep 0.05
+  echo beta-newer2 >"$ROOT/etc/beta/rules.bin"
+  boot
+  crash_boot injected-inside
+  assert_out 'mode=recovery:restore-content'
+  assert_eq "$(status_field culprit)" alpha "culprit"
+  assert_eq "$(cat "$ROOT/etc/beta/rules.bin")" beta-newer2 "beta untouched"
+  lg log --json
+  jq -e 'map(select(.type == "recovery-restore" and .component == "alpha")) | .[-1].evidence
+         | .attributed == "true" and .crash_strength == "strong"
+           and (.culprit_evidence | test("RIP in fakesensor \\(strong\\)"))' <<<"$OUT" >/dev/null ||
+    fail "no attributed restore with the evidence in words: $OUT"
+}
+
+# '+' (a module being loaded) alone is weak: no fast path, no attribution;
+# with alpha's content changed, recency still restores it at the threshold.
+t_module_being_loaded_is_weak() {
+  setup_good
+  echo alpha-update >"$ROOT/etc/alpha/rules.bin"
+  boot
+  crash_boot loading-only
+  assert_out 'failed_boots=1/2'
+  assert_not_out 'mode=recovery:'
+  crash_boot loading-only
+  assert_out 'mode=recovery:restore-content'
+  lg log --json
+  jq -e 'map(select(.type == "recovery-restore")) | .[0].evidence
+         | .attributed == "false" and .crash_strength == "weak"
+           and (.culprit_evidence | test("fakesensor was being loaded \\(weak\\)"))' <<<"$OUT" >/dev/null ||
+    fail "the restore does not say the evidence was weak: $OUT"
 }
 
 run_tests

@@ -260,11 +260,81 @@ static void test_from_name(void **state) {
         teardown((void **) &f);
 }
 
+/* Strength and words: only strong or medium evidence attributes, and a
+ * record whose fatal block names a component at most weakly clears it. */
+static void test_evidence_strength(void **state) {
+        static const struct {
+                const char *pstore; /* under tests/fixtures */
+                int changed;
+                int culprit;
+                bool attributed, cleared;
+                CrashStrength strength;
+                const char *why;
+        } evc[] = {
+                { "pstore/sensor-content", NONE, SENSOR, true, false, CRASH_STRENGTH_STRONG,
+                  "crash record: RIP in fakesensor (strong); Panic#2" },
+                { "pstore-synthetic/panic-loading", NONE, SENSOR, true, false, CRASH_STRENGTH_MEDIUM,
+                  "crash record: call trace through fakesensor (medium)" },
+                /* '+' alone is weak: recency decides, and the record clears the sensor */
+                { "pstore-synthetic/loading-only", SENSOR, SENSOR, false, true, CRASH_STRENGTH_WEAK,
+                  "cleared: the crash was in the core kernel (kworker/0:2); fakesensor was being loaded (weak)" },
+                { "pstore-synthetic/loading-only", NONE, NONE, false, false, CRASH_STRENGTH_NONE,
+                  "cleared: the crash was in the core kernel (kworker/0:2)" },
+                /* the injection names nobody; the same line in the fatal block does */
+                { "pstore-synthetic/injected-segfault", SENSOR, SENSOR, false, true, CRASH_STRENGTH_NONE,
+                  "cleared: the crash was in the core kernel (sh)" },
+                { "pstore-synthetic/injected-inside", AGENT, SENSOR, true, false, CRASH_STRENGTH_STRONG,
+                  "crash record: RIP in fakesensor (strong)" },
+                { "pstore/sysrq", OTHER, OTHER, false, true, CRASH_STRENGTH_NONE,
+                  "cleared: the crash was in the core kernel (init)" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(evc); i++) {
+                Fixture *f;
+                assert_int_equal(setup((void **) &f), 0);
+                if (evc[i].changed != NONE)
+                        change(f, evc[i].changed, NONE);
+                char dir[256];
+                snprintf(dir, sizeof dir, "tests/fixtures/%s", evc[i].pstore);
+                CrashEvidence ev = {};
+                assert_int_equal(crash_evidence_collect(f->root_fd, &f->p, dir, &ev), 0);
+                assert_true(ev.fatal);
+                Culprit c;
+                assert_int_equal(culprit_find(f->root_fd, &f->p, &ev, 0, &c), 0);
+                if (evc[i].culprit == NONE ? c.component != NULL
+                                           : !c.component || !streq(c.component->name, names[evc[i].culprit]))
+                        fail_msg("case %zu: culprit %s (%s)", i, c.component ? c.component->name : "none", c.why);
+                if (c.component) {
+                        assert_int_equal(c.attributed, evc[i].attributed);
+                        assert_int_equal(c.cleared, evc[i].cleared);
+                        assert_int_equal(c.strength, evc[i].strength);
+                }
+                if (!strstr(c.why, evc[i].why))
+                        fail_msg("case %zu: why lacks \"%s\": %s", i, evc[i].why, c.why);
+
+                /* every component's verdict, for the steps that use it */
+                CrashVerdict v;
+                crash_evidence_weigh(&ev, &f->c[AGENT], &v);
+                assert_int_equal(v.strength, CRASH_STRENGTH_NONE);
+                assert_true(v.cleared);
+                culprit_done(&c);
+                crash_evidence_done(&ev);
+                teardown((void **) &f);
+        }
+        /* no crash record: no verdict */
+        CrashEvidence none = {};
+        CrashVerdict v;
+        Component c = { .name = (char *) "x" };
+        crash_evidence_weigh(&none, &c, &v);
+        assert_false(v.cleared);
+        assert_int_equal(v.strength, CRASH_STRENGTH_NONE);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_culprit_table),
                 cmocka_unit_test(test_unreadable_registry),
                 cmocka_unit_test(test_from_name),
+                cmocka_unit_test(test_evidence_strength),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

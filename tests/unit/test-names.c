@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "unit.h"
 
+#include <fnmatch.h>
+
 #include "config/policy.h"
 #include "lib/names.h"
 #include "lib/paths.h"
@@ -68,6 +70,62 @@ static void test_module(void **unused) {
         assert_true(name_module_equal("a_b", "a_b"));
         assert_false(name_module_equal("fake-sensor", "fakesensor"));
         assert_false(name_module_equal("ab", "abc"));
+}
+
+/* The globs of kernel_modules and processes, checked against fnmatch(3). */
+static void test_glob(void **unused) {
+        static const struct {
+                const char *pattern, *s;
+        } cases[] = {
+                { "falcon_lsm_pinned_*", "falcon_lsm_pinned_16306" },
+                { "falcon_lsm_pinned_*", "falcon_lsm" },
+                { "a?c", "abc" },
+                { "a?c", "ac" },
+                { "[a-c]x", "bx" },
+                { "[!a-c]x", "bx" },
+                { "[]]", "]" },
+                { "[^x]", "y" },
+                { "[ab", "[ab" },
+                { "\\*", "*" },
+                { "\\*", "x" },
+                { "*", "" },
+                { "**a*", "bab" },
+                { "*ab", "aab" },
+                { "a*b*c", "axbxbxc" },
+                { "a*b*c", "axbxbx" },
+                { "", "" },
+                { "", "a" },
+                { "x", "" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                if (name_glob_match(cases[i].pattern, cases[i].s, 0) !=
+                    (fnmatch(cases[i].pattern, cases[i].s, 0) == 0))
+                        fail_msg("'%s' vs '%s' differs from fnmatch", cases[i].pattern, cases[i].s);
+
+        assert_true(name_module_match("falcon-lsm-pinned-*", "falcon_lsm_pinned_16306"));
+        assert_true(name_module_match("fake_sensor", "fake-sensor"));
+        assert_true(name_module_match("fake[-]sensor", "fake_sensor"));
+        assert_false(name_module_match("fakesensor", "fake_sensor"));
+        assert_false(name_glob_match("fake_sensor", "fake-sensor", 0));
+        assert_false(name_module_match(NULL, "x"));
+
+        /* a comm the kernel cut at 15 */
+        assert_true(name_glob_match("falcon-sensor-bpf", "falcon-sensor-b", NAME_MATCH_TRUNCATED));
+        assert_true(name_glob_match("falcon-*-bpf", "falcon-sensor-b", NAME_MATCH_TRUNCATED));
+        assert_false(name_glob_match("falcon-sensor-bpf", "falcon-sensor-b", 0));
+        assert_false(name_glob_match("falcon-sensor-bpf", "falcon-sensor-x", NAME_MATCH_TRUNCATED));
+        assert_false(name_glob_match("falcon", "falcon-sensor-b", NAME_MATCH_TRUNCATED));
+
+        /* a hostile pattern stays fast: "*a*a…*ab" against 4000 'a's */
+        char pat[204], str[4001];
+        for (int k = 0; k < 200; k++)
+                pat[k] = k % 2 ? 'a' : '*';
+        strcpy(pat + 200, "b");
+        memset(str, 'a', 4000);
+        str[4000] = '\0';
+        assert_false(name_glob_match(pat, str, 0));
+        str[3999] = 'b';
+        assert_true(name_glob_match(pat, str, 0));
 }
 
 static void test_unit(void **unused) {
@@ -153,11 +211,9 @@ static void test_component_in_policy(void **unused) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_component),
-                cmocka_unit_test(test_module),
-                cmocka_unit_test(test_unit),
-                cmocka_unit_test(test_content_path),
-                cmocka_unit_test(test_component_in_policy),
+                cmocka_unit_test(test_component),    cmocka_unit_test(test_module),
+                cmocka_unit_test(test_glob),         cmocka_unit_test(test_unit),
+                cmocka_unit_test(test_content_path), cmocka_unit_test(test_component_in_policy),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,9 +52,20 @@ static void read_synthetic(const char *name, CrashReport *r) {
         free(d);
 }
 
-static bool attributes(const CrashReport *r, const char *module, const char **ret_module, const char **ret_why) {
+/* How strongly R names a component with the one kernel module MODULE. */
+static CrashStrength weigh(const CrashReport *r, const char *module, CrashVerdict *ret) {
         char *l[] = { (char *) module, NULL };
-        return pstore_attributes(r, l, ret_module, ret_why);
+        CrashIdentity id = { .kernel_modules = l };
+        CrashVerdict v;
+        pstore_weigh(r, &id, &v);
+        if (ret)
+                *ret = v;
+        return v.strength;
+}
+
+/* Attributed: strong or medium. */
+static bool attributes(const CrashReport *r, const char *module, CrashVerdict *ret) {
+        return weigh(r, module, ret) >= CRASH_STRENGTH_MEDIUM;
 }
 
 /* ---- real records from Debian's 6.1 kernel (tests/fixtures/pstore/) ---- */
@@ -122,24 +133,31 @@ static void check_real_scenario(const char *path, const char *name) {
         assert_non_null(ev->kernel_release);
         assert_true(strncmp(ev->kernel_release, "6.1.", 4) == 0);
 
-        const char *m = NULL, *why = NULL;
-        char *fake[] = { "fakesensor", "some_other", NULL };
+        assert_true(ev->fatal_block);
+        CrashVerdict v;
         if (module) {
                 assert_non_null(ev->fault_module);
                 assert_string_equal(ev->fault_module, module);
                 assert_non_null(ev->rip);
-                char *mods[] = { (char *) module, NULL };
-                assert_true(pstore_attributes(&r, mods, &m, &why));
-                assert_string_equal(m, module);
-                assert_non_null(strstr(why, module));
-                /* a component with other modules is not blamed */
+                assert_int_equal(weigh(&r, module, &v), CRASH_STRENGTH_STRONG);
+                assert_false(v.cleared);
+                char want[160];
+                snprintf(want, sizeof want, "RIP in %s (strong)", module);
+                assert_non_null(strstr(v.why, want));
+                /* a component with other modules is not blamed, and is cleared */
                 char *other[] = { "efi_pstore_not", "xfs", NULL };
-                assert_false(pstore_attributes(&r, other, &m, &why));
+                CrashIdentity id = { .kernel_modules = other };
+                pstore_weigh(&r, &id, &v);
+                assert_int_equal(v.strength, CRASH_STRENGTH_NONE);
+                assert_true(v.cleared);
+                assert_true(strncmp(v.why, "cleared: the crash was in ", 26) == 0);
         } else {
                 for (size_t i = 0; i < r.n_events; i++)
                         assert_null(r.events[i].fault_module);
-                /* taint and a loaded module are not evidence */
-                assert_false(pstore_attributes(&r, fake, &m, &why));
+                /* taint and a loaded module are not evidence: cleared */
+                assert_true(weigh(&r, "fakesensor", &v) < CRASH_STRENGTH_MEDIUM);
+                assert_true(v.cleared);
+                assert_true(strncmp(v.why, "cleared: the crash was in the core kernel (", 43) == 0);
         }
         crash_report_done(&r);
 }
@@ -228,10 +246,12 @@ static void test_oops_with_module(void **state) {
         assert_string_equal(ev->last_unloaded, "oldsensor");
         assert_false(ev->modules[0].loading);
         assert_int_equal(ev->time_sec, 1700000000);
-        const char *m, *why;
-        assert_true(attributes(&r, "fakesensor", &m, &why));
-        assert_string_equal(m, "fakesensor");
-        assert_string_equal(why, "RIP in fakesensor");
+        CrashVerdict v;
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_STRONG);
+        /* the trace through fakesensor too, but a module is named once, by its strongest piece */
+        assert_string_equal(v.why, "RIP in fakesensor (strong)");
+        assert_false(v.cleared);
+        assert_string_equal(v.points_at, "fakesensor (fs-worker)");
         crash_report_done(&r);
 }
 
@@ -243,12 +263,16 @@ static void test_panic_while_loading(void **state) {
         assert_non_null(strstr(ev->oops, "general protection fault"));
         assert_string_equal(ev->rip, "kmem_cache_alloc+0x10f/0x300");
         assert_null(ev->fault_module); /* core kernel code faulted… */
-        const char *m, *why;
-        assert_true(attributes(&r, "fakesensor", &m, &why)); /* …under fakesensor's init */
-        assert_string_equal(m, "fakesensor");
-        assert_string_equal(why, "fakesensor was being loaded");
-        /* listed but not loading: not evidence */
-        assert_false(attributes(&r, "efivarfs", &m, &why));
+        CrashVerdict v;
+        /* …called from fakesensor's init: a reliable frame, medium */
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_MEDIUM);
+        assert_string_equal(v.why, "call trace through fakesensor (medium)");
+        assert_false(v.cleared);
+        /* listed but not loading: weak, and the record clears it */
+        assert_int_equal(weigh(&r, "efivarfs", &v), CRASH_STRENGTH_WEAK);
+        assert_true(v.cleared);
+        assert_string_equal(v.why,
+                            "cleared: the crash was in the core kernel (modprobe); efivarfs was loaded (weak)");
         crash_report_done(&r);
 }
 
@@ -263,9 +287,12 @@ static void test_core_kernel_panic(void **state) {
         assert_false(ev->modules_listed);
         assert_string_equal(ev->taint, ""); /* "Not tainted" */
         assert_string_equal(ev->comm, "swapper/0");
-        const char *m = NULL, *why = NULL;
-        assert_false(attributes(&r, "fakesensor", &m, &why));
-        assert_null(m);
+        assert_true(ev->fatal_block); /* a panic without an oops is a report of its own */
+        assert_null(ev->oops);
+        CrashVerdict v;
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_NONE);
+        assert_true(v.cleared);
+        assert_string_equal(v.why, "cleared: the crash was in the core kernel (swapper/0)");
         crash_report_done(&r);
 }
 
@@ -273,17 +300,24 @@ static void test_other_module_not_attributed(void **state) {
         CrashReport r;
         read_synthetic("other-module", &r);
         assert_string_equal(r.events[0].fault_module, "other_driver");
-        const char *m, *why;
-        /* fake_sensor is in the trace and the module list, not at the RIP */
-        assert_false(attributes(&r, "fake_sensor", &m, &why));
-        assert_false(attributes(&r, "fake-sensor", &m, &why));
+        CrashVerdict v;
+        /* fake_sensor is in the trace (medium) and the module list, not at the RIP */
+        assert_int_equal(weigh(&r, "fake_sensor", &v), CRASH_STRENGTH_MEDIUM);
+        assert_string_equal(v.why, "call trace through fake_sensor (medium)");
+        assert_int_equal(weigh(&r, "fake-sensor", &v), CRASH_STRENGTH_MEDIUM);
         /* '-' and '_' are one and the same in module names */
-        assert_true(attributes(&r, "other-driver", &m, &why));
-        assert_string_equal(m, "other_driver");
-        /* no kernel_modules, or an empty list, attributes nothing */
-        assert_false(pstore_attributes(&r, NULL, &m, &why));
+        assert_int_equal(weigh(&r, "other-driver", &v), CRASH_STRENGTH_STRONG);
+        assert_string_equal(v.why, "RIP in other_driver (strong)");
+        assert_int_equal(weigh(&r, "other*", &v), CRASH_STRENGTH_STRONG); /* a glob */
+        /* no kernel_modules, or an empty list, names nothing: cleared */
+        pstore_weigh(&r, NULL, &v);
+        assert_int_equal(v.strength, CRASH_STRENGTH_NONE);
+        assert_string_equal(v.why, "cleared: the crash was in other_driver (kworker/3:1)");
         char *none[] = { NULL };
-        assert_false(pstore_attributes(&r, none, &m, &why));
+        CrashIdentity id = { .kernel_modules = none };
+        pstore_weigh(&r, &id, &v);
+        assert_int_equal(v.strength, CRASH_STRENGTH_NONE);
+        assert_true(v.cleared);
         crash_report_done(&r);
 }
 
@@ -305,9 +339,15 @@ static void test_multipart_and_boots(void **state) {
         assert_string_equal(ev->fault_module, "fakesensor");
         assert_string_equal(ev->comm, "insmod");
         assert_true(ev->modules[0].loading);
+        assert_int_equal(ev->n_ignored, 1); /* the executive summary's RIP after the end marker */
         const CrashEvent *old = &r.events[1];
         assert_int_equal(old->time_sec, 1690000000);
         assert_string_equal(old->fault_module, "older_module");
+        /* an older dump is not the crash that killed the machine */
+        CrashVerdict v;
+        assert_int_equal(weigh(&r, "older_module", &v), CRASH_STRENGTH_NONE);
+        assert_true(v.cleared);
+        assert_int_equal(weigh(&r, "notthisone", &v), CRASH_STRENGTH_NONE);
         crash_report_done(&r);
 }
 
@@ -330,22 +370,362 @@ static void test_last_oops_counts(void **state) {
         assert_string_equal(ev->fault_module, "fakesensor");
         assert_string_equal(ev->comm, "fs-worker");
         assert_string_equal(ev->taint, "GWOE");
-        const char *m, *why;
-        assert_false(attributes(&r, "other_driver", &m, &why));
+        assert_int_equal(ev->n_reports, 2);
+        assert_string_equal(ev->oops, "BUG: kernel NULL pointer dereference, address: 0000000000000004");
+        assert_string_equal(ev->reason, "Kernel panic - not syncing: Fatal exception");
+        /* the warning's RIP, CPU line and module list are another report's */
+        CrashVerdict v;
+        assert_int_equal(weigh(&r, "other_driver", &v), CRASH_STRENGTH_WEAK);
+        assert_true(v.cleared);
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_STRONG);
         crash_report_done(&r);
 }
 
 /* ---- hostile and broken records, in memory ---- */
+
+/* The head of a minimal oops report in an unprefixed record: a field line
+ * counts only inside a report, the RIP only after the CPU line. */
+#define OOPS_HEAD "BUG: x\nCPU: 0 PID: 1 Comm: t Not tainted 6.1.0 #1\n"
+#define CPU_LINE "CPU: 0 PID: 1 Comm: t Not tainted 6.1.0 #1\n"
+/* the same with the kernel's "<level>[time]" prefixes */
+#define OOPS_HEAD_K "<1>[ 0.9] BUG: x\n<4>[ 0.9] " CPU_LINE
+#define REC(n, text) \
+        { .name = (n), .data = (text), .len = sizeof(text) - 1 }
 
 static void parse_one(const char *name, const char *data, size_t len, CrashReport *r) {
         PstoreRecord rec = { .name = name, .data = data, .len = len };
         assert_int_equal(pstore_parse_records(&rec, 1, r), 0);
 }
 
+/* ---- the fatal block: only the crash that killed the machine is evidence ---- */
+
+/* The FACTS.md injection: a segfaulting binary whose name holds newlines and
+ * oops lines, then an unrelated panic. */
+static void test_injected_segfault(void **state) {
+        CrashReport r;
+        read_synthetic("injected-segfault", &r);
+        const CrashEvent *ev = &r.events[0];
+        assert_string_equal(ev->reason, "Kernel panic - not syncing: sysrq triggered crash");
+        assert_null(ev->rip);
+        assert_null(ev->fault_module);
+        assert_false(ev->modules_listed);
+        assert_int_equal(ev->n_ignored, 3);
+        CrashVerdict v;
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_NONE);
+        assert_true(v.cleared);
+        assert_string_equal(v.why, "cleared: the crash was in the core kernel (sh)");
+        crash_report_done(&r);
+
+        /* the negative control: the same line where the kernel prints the RIP */
+        read_synthetic("injected-inside", &r);
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_STRONG);
+        assert_string_equal(v.why, "RIP in fakesensor (strong)"); /* named once, by its strongest piece */
+        crash_report_done(&r);
+}
+
+/* Lines planted at an oops level (a message that prints a user's string at
+ * KERN_WARNING) before the fatal header: not part of the block. */
+static void test_injected_before_header(void **state) {
+        static const char data[] =
+                "Panic#1 Part1\n"
+                "<4>[ 10.000000] x\n"
+                "<4>[ 10.000000] RIP: 0010:fs_init+0x85/0x1000 [fakesensor]\n"
+                "<4>[ 10.000000] Call Trace:\n"
+                "<4>[ 10.000000]  fs_init+0x85/0x1000 [fakesensor]\n"
+                "<4>[ 10.000000] Modules linked in: fakesensor(OE+)\n"
+                "<1>[ 20.000000] BUG: kernel NULL pointer dereference, address: 0000000000000000\n"
+                "<4>[ 20.000100] CPU: 0 PID: 1 Comm: swapper/0 Not tainted 6.1.0-56-amd64 #1\n"
+                "<4>[ 20.000200] RIP: 0010:other_poll+0x21/0x80 [other_driver]\n"
+                "<4>[ 20.000300] Modules linked in: other_driver\n"
+                "<0>[ 20.000400] Kernel panic - not syncing: Fatal exception\n";
+        CrashReport r;
+        parse_one("dmesg-efi-170000000001001", data, sizeof data - 1, &r);
+        const CrashEvent *ev = &r.events[0];
+        assert_string_equal(ev->fault_module, "other_driver");
+        assert_int_equal(ev->n_modules, 1);
+        assert_int_equal(ev->n_frames, 0);
+        assert_int_equal(ev->n_ignored, 2);
+        CrashVerdict v;
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_NONE);
+        assert_string_equal(v.why, "cleared: the crash was in other_driver (swapper/0)");
+        crash_report_done(&r);
+}
+
+/* A whole report planted and left open does not capture a later panic:
+ * not one that comes long after it, nor one after some other kernel line. */
+static void test_planted_open_report(void **state) {
+#define PLANTED                                                                                        \
+        "Panic#1 Part1\n"                                                                              \
+        "<1>[ 10.000000] BUG: kernel NULL pointer dereference, address: 0000000000000004\n"            \
+        "<4>[ 10.000000] CPU: 0 PID: 89 Comm: insmod Tainted: G           OE      6.1.0-56-amd64 #1\n" \
+        "<4>[ 10.000000] RIP: 0010:fs_init+0x85/0x1000 [fakesensor]\n"                                 \
+        "<4>[ 10.000000] Call Trace:\n"                                                                \
+        "<4>[ 10.000000]  fs_init+0x85/0x1000 [fakesensor]\n"
+        static const char late[] =
+                PLANTED "<6>[ 40.000000] sysrq: Trigger a crash\n"
+                        "<0>[ 40.000100] Kernel panic - not syncing: sysrq triggered crash\n"
+                        "<4>[ 40.000200] CPU: 0 PID: 301 Comm: sh Not tainted 6.1.0-56-amd64 #1\n";
+        static const char other[] =
+                PLANTED "<3>[ 10.500000] ata1: SATA link down (SStatus 0 SControl 300)\n"
+                        "<0>[ 11.000000] Kernel panic - not syncing: sysrq triggered crash\n"
+                        "<4>[ 11.000100] CPU: 0 PID: 301 Comm: sh Not tainted 6.1.0-56-amd64 #1\n";
+        static const char soon[] = PLANTED "<0>[ 11.000000] Kernel panic - not syncing: softlockup: hung tasks\n";
+#undef PLANTED
+        CrashReport r;
+        CrashVerdict v;
+        parse_one("dmesg-efi-170000000001001", late, sizeof late - 1, &r);
+        assert_int_equal(r.events[0].n_reports, 2);
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_NONE);
+        assert_string_equal(v.why, "cleared: the crash was in the core kernel (sh)");
+        crash_report_done(&r);
+
+        parse_one("dmesg-efi-170000000001001", other, sizeof other - 1, &r);
+        assert_int_equal(r.events[0].n_reports, 2);
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_NONE);
+        crash_report_done(&r);
+
+        /* the control: a panic right after a report that is still being
+         * printed is that report's (panic_on_warn, a soft lockup) */
+        parse_one("dmesg-efi-170000000001001", soon, sizeof soon - 1, &r);
+        assert_int_equal(r.events[0].n_reports, 1);
+        assert_string_equal(r.events[0].reason, "Kernel panic - not syncing: softlockup: hung tasks");
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_STRONG);
+        crash_report_done(&r);
+}
+
+/* Inside the block: a line that is no kernel oops line — a user-space level
+ * (a segfault message from another CPU), no prefix — is not structure. */
+static void test_foreign_lines_inside_block(void **state) {
+#define HEAD                                                                                \
+        "Panic#1 Part1\n"                                                                   \
+        "<1>[ 20.000000] BUG: kernel NULL pointer dereference, address: 0000000000000000\n" \
+        "<4>[ 20.000100] CPU: 0 PID: 1 Comm: swapper/0 Not tainted 6.1.0-56-amd64 #1\n"
+#define TAIL                                                       \
+        "<4>[ 20.000200] RIP: 0010:kmem_cache_alloc+0x10f/0x300\n" \
+        "<4>[ 20.000300] Call Trace:\n"                            \
+        "<4>[ 20.000400]  do_one_initcall+0x59/0x220\n"            \
+        "<4>[ 20.000500] Modules linked in: fakesensor(OE)\n"      \
+        "<0>[ 20.000600] Kernel panic - not syncing: Fatal exception\n"
+        static const char info[] = HEAD "<6>[ 20.000150] RIP: 0010:fs_init+0x85/0x1000 [fakesensor]\n" TAIL;
+        static const char user[] = HEAD "<12>[ 20.000150] RIP: 0010:fs_init+0x85/0x1000 [fakesensor]\n" TAIL;
+        static const char bare[] = HEAD "RIP: 0010:fs_init+0x85/0x1000 [fakesensor]\n" TAIL;
+        static const char frame[] = HEAD "<4>[ 20.000200] RIP: 0010:kmem_cache_alloc+0x10f/0x300\n"
+                                         "<4>[ 20.000300] Call Trace:\n"
+                                         "<6>[ 20.000350]  fs_init+0x85/0x1000 [fakesensor]\n"
+                                         "<4>[ 20.000400]  do_one_initcall+0x59/0x220\n"
+                                         "<0>[ 20.000600] Kernel panic - not syncing: Fatal exception\n";
+        static const char kernel[] = HEAD "<4>[ 20.000150] RIP: 0010:fs_init+0x85/0x1000 [fakesensor]\n" TAIL;
+#undef HEAD
+#undef TAIL
+        const struct {
+                const char *data;
+                size_t len;
+                CrashStrength want;
+        } cases[] = {
+                { info, sizeof info - 1, CRASH_STRENGTH_WEAK },
+                { user, sizeof user - 1, CRASH_STRENGTH_WEAK },
+                { bare, sizeof bare - 1, CRASH_STRENGTH_WEAK },
+                { frame, sizeof frame - 1, CRASH_STRENGTH_NONE },
+                /* the control: the same line as a kernel line */
+                { kernel, sizeof kernel - 1, CRASH_STRENGTH_STRONG },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                CrashReport r;
+                parse_one("dmesg-efi-170000000001001", cases[i].data, cases[i].len, &r);
+                CrashVerdict v;
+                if (weigh(&r, "fakesensor", &v) != cases[i].want)
+                        fail_msg("case %zu: %s (%s)", i, crash_strength_to_string(v.strength), v.why);
+                if (cases[i].want != CRASH_STRENGTH_STRONG)
+                        assert_string_equal(r.events[0].rip, "kmem_cache_alloc+0x10f/0x300");
+                crash_report_done(&r);
+        }
+}
+
+/* A field line out of its place in the report is not the report's: a RIP
+ * before the CPU line (a header that prints a comm with a '\n'), a module
+ * list after the end marker. */
+static void test_fields_out_of_place(void **state) {
+        static const char early_rip[] =
+                "Panic#1 Part1\n"
+                "<3>[ 20.000000] BUG: sleeping function called from invalid context at mm/slab.h:1, pid: 5, name: a\n"
+                "<3>[ 20.000000] RIP: 0010:fs_init+0x85/0x1000 [fakesensor]\n"
+                "<4>[ 20.000100] CPU: 0 PID: 5 Comm: a Not tainted 6.1.0-56-amd64 #1\n"
+                "<4>[ 20.000200] RIP: 0010:kmem_cache_alloc+0x10f/0x300\n"
+                "<0>[ 20.000600] Kernel panic - not syncing: Fatal exception\n";
+        static const char late_modules[] =
+                "Panic#1 Part1\n"
+                "<1>[ 20.000000] BUG: kernel NULL pointer dereference, address: 0000000000000000\n"
+                "<4>[ 20.000100] CPU: 0 PID: 5 Comm: a Not tainted 6.1.0-56-amd64 #1\n"
+                "<4>[ 20.000200] RIP: 0010:kmem_cache_alloc+0x10f/0x300\n"
+                "<4>[ 20.000300] ---[ end trace 0000000000000000 ]---\n"
+                "<4>[ 20.000400] Modules linked in: fakesensor(OE+)\n"
+                "<0>[ 20.000600] Kernel panic - not syncing: Fatal exception\n";
+        CrashReport r;
+        CrashVerdict v;
+        parse_one("dmesg-efi-170000000001001", early_rip, sizeof early_rip - 1, &r);
+        assert_string_equal(r.events[0].rip, "kmem_cache_alloc+0x10f/0x300");
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_NONE);
+        assert_int_equal(r.events[0].n_ignored, 1);
+        crash_report_done(&r);
+
+        parse_one("dmesg-efi-170000000001001", late_modules, sizeof late_modules - 1, &r);
+        assert_false(r.events[0].modules_listed);
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_NONE);
+        crash_report_done(&r);
+}
+
+/* A comm holding '\n' splits the CPU line: the rest, up to the taint and
+ * within the comm's 15 bytes, is comm, never a RIP line. */
+static void test_comm_with_newline(void **state) {
+#define HEAD              \
+        "Panic#1 Part1\n" \
+        "<1>[ 20.000000] BUG: kernel NULL pointer dereference, address: 0000000000000000\n"
+#define TAIL                                                       \
+        "<4>[ 20.000200] RIP: 0010:kmem_cache_alloc+0x10f/0x300\n" \
+        "<0>[ 20.000600] Kernel panic - not syncing: Fatal exception\n"
+        /* comm "a\nRIP: x [edr]" and "\nRIP: x+0/1 [e]" */
+        static const char split[] =
+                HEAD "<4>[ 20.000100] CPU: 0 PID: 7 Comm: a\n"
+                     "<4>[ 20.000100] RIP: x [edr] Tainted: G           OE      6.1.0-56-amd64 #1\n" TAIL;
+        static const char lead[] = HEAD "<4>[ 20.000100] CPU: 0 PID: 7 Comm: \n"
+                                        "<4>[ 20.000100] RIP: x+0/1 [e] Not tainted 6.1.0-56-amd64 #1\n" TAIL;
+        /* "a\n Tainted: \nX": a planted taint marker leaves no room for a line */
+        static const char fake[] =
+                HEAD "<4>[ 20.000100] CPU: 0 PID: 7 Comm: a\n"
+                     "<4>[ 20.000100]  Tainted: \n"
+                     "<4>[ 20.000100] X Tainted: G           OE      6.1.0-56-amd64 #1\n" TAIL;
+#undef HEAD
+#undef TAIL
+        CrashReport r;
+        parse_one("dmesg-efi-170000000001001", split, sizeof split - 1, &r);
+        assert_string_equal(r.events[0].rip, "kmem_cache_alloc+0x10f/0x300");
+        assert_null(r.events[0].fault_module);
+        assert_string_equal(r.events[0].comm, "a?RIP: x [edr]");
+        assert_string_equal(r.events[0].taint, "GOE");
+        assert_string_equal(r.events[0].kernel_release, "6.1.0-56-amd64");
+        crash_report_done(&r);
+
+        parse_one("dmesg-efi-170000000001001", lead, sizeof lead - 1, &r);
+        assert_string_equal(r.events[0].rip, "kmem_cache_alloc+0x10f/0x300");
+        assert_string_equal(r.events[0].comm, "?RIP: x+0/1 [e]");
+        assert_string_equal(r.events[0].taint, "");
+        crash_report_done(&r);
+
+        parse_one("dmesg-efi-170000000001001", fake, sizeof fake - 1, &r);
+        assert_string_equal(r.events[0].rip, "kmem_cache_alloc+0x10f/0x300");
+        assert_string_equal(r.events[0].comm, "a? Tainted:?X"); /* the whole comm, marker and all */
+        crash_report_done(&r);
+}
+
+/* A non-fatal oops (panic_on_oops=0) and, later in the same dump, an
+ * unrelated panic: the oops is not what killed the machine. */
+static void test_oops_then_unrelated_panic(void **state) {
+        CrashReport r;
+        read_synthetic("oops-then-panic", &r);
+        const CrashEvent *ev = &r.events[0];
+        assert_int_equal(ev->n_reports, 2);
+        assert_string_equal(ev->reason, "Kernel panic - not syncing: sysrq triggered crash");
+        assert_null(ev->oops);
+        assert_null(ev->fault_module);
+        CrashVerdict v;
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_NONE);
+        assert_string_equal(v.why, "cleared: the crash was in the core kernel (sh)");
+        crash_report_done(&r);
+}
+
+/* A user-mode sensor: Comm cut at 15, its BPF program in the trace, a '?'
+ * frame of another program and of a module. */
+static void test_bpf_and_comm(void **state) {
+        CrashReport r;
+        read_synthetic("bpf-comm", &r);
+        const CrashEvent *ev = &r.events[0];
+        assert_string_equal(ev->comm, "falcon-sensor-b");
+        assert_null(ev->fault_module);
+        assert_null(ev->fault_bpf);
+        assert_int_equal(ev->n_frames, 3);
+        assert_string_equal(ev->frames[0].bpf_prog, "falcon_x");
+        assert_true(ev->frames[0].reliable);
+        assert_string_equal(ev->frames[1].bpf_prog, "other_prog");
+        assert_false(ev->frames[1].reliable);
+
+        char *procs[] = { "falcon-sensor-bpf", NULL }, *glob[] = { "falcon-sensor*", NULL };
+        char *short_name[] = { "falcon-sensor", NULL }, *other_cut[] = { "falcon-sensor-xyz", NULL };
+        char *progs[] = { "falcon_*", NULL }, *other_prog[] = { "other_prog", NULL };
+        char *mods[] = { "fakesensor", NULL };
+        const struct {
+                CrashIdentity id;
+                CrashStrength want;
+                const char *why;
+        } cases[] = {
+                { { .processes = procs }, CRASH_STRENGTH_STRONG, "crashing task falcon-sensor-b (strong)" },
+                { { .processes = glob }, CRASH_STRENGTH_STRONG, "crashing task falcon-sensor-b (strong)" },
+                { { .processes = short_name }, CRASH_STRENGTH_NONE, NULL },
+                { { .processes = other_cut }, CRASH_STRENGTH_NONE, NULL },
+                { { .bpf_programs = progs }, CRASH_STRENGTH_MEDIUM, "call trace through BPF program falcon_x (medium)" },
+                { { .bpf_programs = other_prog }, CRASH_STRENGTH_NONE, NULL }, /* '?' frame */
+                { { .kernel_modules = mods }, CRASH_STRENGTH_WEAK, "fakesensor was loaded (weak)" }, /* '?' frame */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                CrashVerdict v;
+                pstore_weigh(&r, &cases[i].id, &v);
+                if (v.strength != cases[i].want || (cases[i].why && !strstr(v.why, cases[i].why)))
+                        fail_msg("case %zu: %s (%s)", i, crash_strength_to_string(v.strength), v.why);
+                assert_int_equal(v.cleared, cases[i].want < CRASH_STRENGTH_MEDIUM);
+        }
+        char at[128];
+        assert_true(pstore_points_at(&r, at, sizeof at));
+        assert_string_equal(at, "the core kernel (falcon-sensor-b)");
+        crash_report_done(&r);
+
+        /* a RIP in a BPF program is strong */
+        static const char data[] =
+                "Panic#1 Part1\n" OOPS_HEAD "RIP: 0010:bpf_prog_6deef7357e7b4530_falcon_x+0x4d/0x1000\n";
+        parse_one("dmesg-efi-170000000001001", data, sizeof data - 1, &r);
+        assert_string_equal(r.events[0].fault_bpf, "falcon_x");
+        CrashIdentity id = { .bpf_programs = progs };
+        CrashVerdict v;
+        pstore_weigh(&r, &id, &v);
+        assert_int_equal(v.strength, CRASH_STRENGTH_STRONG);
+        assert_string_equal(v.why, "RIP in BPF program falcon_x (strong)");
+        assert_true(pstore_points_at(&r, at, sizeof at));
+        assert_string_equal(at, "BPF program falcon_x (t)");
+        crash_report_done(&r);
+}
+
+/* A '?' frame is a stale address on the stack: never evidence. */
+static void test_unreliable_frame(void **state) {
+        CrashReport r;
+        read_synthetic("stale-frame", &r);
+        assert_int_equal(r.events[0].n_frames, 1);
+        assert_false(r.events[0].frames[0].reliable);
+        CrashVerdict v;
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_WEAK);
+        assert_true(v.cleared);
+        assert_string_equal(v.why,
+                            "cleared: the crash was in the core kernel (kworker/0:1); fakesensor was loaded (weak)");
+        crash_report_done(&r);
+
+        /* no fatal block at all: no verdict either way */
+        static const char none[] = "Panic#1 Part1\n<4>[ 1.0] RIP: 0010:f+0x1/0x2 [fakesensor]\n";
+        parse_one("dmesg-efi-170000000001001", none, sizeof none - 1, &r);
+        assert_false(r.events[0].fatal_block);
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_NONE);
+        assert_false(v.cleared);
+        assert_string_equal(v.why, "");
+        char at[16] = "x";
+        assert_false(pstore_points_at(&r, at, sizeof at));
+        assert_string_equal(at, "");
+        crash_report_done(&r);
+        CrashReport empty = {};
+        pstore_weigh(&empty, NULL, &v);
+        assert_false(v.cleared);
+}
+
 static void test_no_newline_and_nuls(void **state) {
         static const char data[] = "Oops#1 Part1\n<4>[ 1.0] garbage\0\0\0here\n"
-                                   "<4>[ 1.1] RIP: 0010:x+0x1/0x2 [fake\0sensor]\n"
+                                   "<1>[ 1.0] BUG: unable to handle page fault\n"
                                    "<4>[ 1.2] CPU: 0 PID: 5 Comm: a\0b Tainted: G  OE 6.1.0 #1\n"
+                                   "<4>[ 1.1] RIP: 0010:x+0x1/0x2 [fake\0sensor]\n"
                                    "<4>[ 1.3] Modules linked in: fakesensor(OE+)";
         CrashReport r;
         parse_one("dmesg-efi-170000000001001", data, sizeof data - 1, &r);
@@ -360,12 +740,13 @@ static void test_no_newline_and_nuls(void **state) {
 
 static void test_truncated_record(void **state) {
         /* cut in the middle of the module name: "fakesen" must not be taken */
-        static const char data[] = "Panic#1 Part1\n<4>[ 1.0] RIP: 0010:fs_init+0x85/0x1000 [fakesen";
+        static const char data[] =
+                "Panic#1 Part1\n" OOPS_HEAD_K "<4>[ 1.0] RIP: 0010:fs_init+0x85/0x1000 [fakesen";
         CrashReport r;
         parse_one("dmesg-efi-170000000001001", data, sizeof data - 1, &r);
+        assert_string_equal(r.events[0].rip, "fs_init+0x85/0x1000");
         assert_null(r.events[0].fault_module);
-        const char *m, *why;
-        assert_false(attributes(&r, "fakesen", &m, &why));
+        assert_false(attributes(&r, "fakesen", NULL));
         crash_report_done(&r);
 
         static const char data2[] = "Panic#1 Pa";
@@ -376,8 +757,7 @@ static void test_truncated_record(void **state) {
 }
 
 static void test_hostile_tokens(void **state) {
-        static const char data[] = "Oops#1 Part1\n"
-                                   "RIP: 0010:a+0x1/0x2 [../../etc]\n"
+        static const char data[] = "Oops#1 Part1\n" OOPS_HEAD "RIP: 0010:a+0x1/0x2 [../../etc]\n"
                                    "Modules linked in: good(OE+) bad$name(O+) low(oe+) open(OE+ x(OE+)y "
                                    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa(+) ok\n"
                                    "RIP: 0033:0x47fbe9\n";
@@ -390,13 +770,13 @@ static void test_hostile_tokens(void **state) {
         assert_string_equal(ev->modules[0].name, "good");
         assert_true(ev->modules[0].loading);
         assert_string_equal(ev->modules[1].name, "ok");
-        const char *m, *why;
-        assert_false(attributes(&r, "bad$name", &m, &why));
-        assert_false(attributes(&r, "low", &m, &why));
+        assert_int_equal(weigh(&r, "bad$name", NULL), CRASH_STRENGTH_NONE);
+        assert_int_equal(weigh(&r, "low", NULL), CRASH_STRENGTH_NONE);
+        assert_int_equal(weigh(&r, "good", NULL), CRASH_STRENGTH_WEAK);
         crash_report_done(&r);
 
         /* only user-space registers: no kernel RIP at all */
-        static const char user[] = "Panic#1 Part1\n<4>[ 2.0] RIP: 0033:0x47b7a0 [fakesensor]\n";
+        static const char user[] = "Panic#1 Part1\n" OOPS_HEAD "<4>[ 2.0] RIP: 0033:0x47b7a0 [fakesensor]\n";
         parse_one("dmesg-efi-170000000001001", user, sizeof user - 1, &r);
         assert_null(r.events[0].rip);
         assert_null(r.events[0].fault_module);
@@ -407,7 +787,7 @@ static void test_huge_line(void **state) {
         size_t n = 600 * 1024;
         char *data = malloc(n + 200);
         assert_non_null(data);
-        strcpy(data, "Oops#1 Part1\n<4>[ 1.0] ");
+        strcpy(data, "Oops#1 Part1\n" OOPS_HEAD_K "<4>[ 1.0] Code: "); /* a line the report prints */
         size_t o = strlen(data);
         memset(data + o, 'A', n);
         o += n;
@@ -418,7 +798,7 @@ static void test_huge_line(void **state) {
         crash_report_done(&r);
 
         /* a huge "Modules linked in:" line keeps at most PSTORE_MODULES_MAX */
-        o = (size_t) sprintf(data, "Oops#1 Part1\nModules linked in:");
+        o = (size_t) sprintf(data, "Oops#1 Part1\nBUG: x\nModules linked in:");
         while (o < n)
                 o += (size_t) sprintf(data + o, " m%zu(OE)", o);
         data[o++] = '\n';
@@ -454,10 +834,10 @@ static void test_parts_grouping_robust(void **state) {
         /* two dumps "Panic#1" a minute apart whose times overlap the gap, and
          * a missing part: grouped by part numbers starting over */
         PstoreRecord recs[] = {
-                { .name = "dmesg-efi-170000000001001", .data = "Panic#1 Part1\nRIP: 0010:a+1/2 [mod_a]\n", .len = 38 },
-                { .name = "dmesg-efi-170000000002001", .data = "Panic#1 Part2\nBUG: a\n", .len = 21 },
-                { .name = "dmesg-efi-170000006001001", .data = "Panic#1 Part1\nRIP: 0010:b+1/2 [mod_b]\n", .len = 38 },
-                { .name = "dmesg-efi-170000006003001", .data = "Panic#1 Part3\nBUG: b\n", .len = 21 },
+                REC("dmesg-efi-170000000001001", "Panic#1 Part1\n" CPU_LINE "RIP: 0010:a+1/2 [mod_a]\n"),
+                REC("dmesg-efi-170000000002001", "Panic#1 Part2\nBUG: a\n"),
+                REC("dmesg-efi-170000006001001", "Panic#1 Part1\n" CPU_LINE "RIP: 0010:b+1/2 [mod_b]\n"),
+                REC("dmesg-efi-170000006003001", "Panic#1 Part3\nBUG: b\n"),
         };
         CrashReport r;
         assert_int_equal(pstore_parse_records(recs, ELEMENTSOF(recs), &r), 0);
@@ -472,8 +852,8 @@ static void test_parts_grouping_robust(void **state) {
         /* the same count in two boots, an hour apart, parts not repeating
          * (boot B's Part1 was lost): still two dumps, told apart by time */
         PstoreRecord recs2[] = {
-                { .name = "dmesg-efi-170000000001001", .data = "Panic#1 Part1\nRIP: 0010:a+1/2 [mod_a]\n", .len = 38 },
-                { .name = "dmesg-efi-170000360002001", .data = "Panic#1 Part2\nRIP: 0010:b+1/2 [mod_b]\n", .len = 38 },
+                REC("dmesg-efi-170000000001001", "Panic#1 Part1\n" OOPS_HEAD "RIP: 0010:a+1/2 [mod_a]\n"),
+                REC("dmesg-efi-170000360002001", "Panic#1 Part2\n" OOPS_HEAD "RIP: 0010:b+1/2 [mod_b]\n"),
         };
         assert_int_equal(pstore_parse_records(recs2, ELEMENTSOF(recs2), &r), 0);
         assert_int_equal(r.n_events, 2);
@@ -483,7 +863,7 @@ static void test_parts_grouping_robust(void **state) {
 }
 
 static void test_compressed_record(void **state) {
-        static const char text[] = "Oops#1 Part1\n<4>[ 1.0] RIP: 0010:z+0x1/0x2 [fakesensor]\n";
+        static const char text[] = "Oops#1 Part1\n" OOPS_HEAD "RIP: 0010:z+0x1/0x2 [fakesensor]\n";
         unsigned char out[512];
         z_stream z = {};
         assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
@@ -515,14 +895,25 @@ static void test_summary_and_evidence(void **state) {
         crash_report_summary(&r, small, sizeof small); /* cut, terminated */
         assert_int_equal(strlen(small), sizeof small - 1);
         Event e = { .type = EVENT_CRASH_RECORD, .message = "crash" };
-        record_add_crash_evidence(&e, &r);
-        bool seen = false;
-        for (size_t i = 0; i < e.n_evidence; i++)
-                if (strcmp(e.evidence[i].key, "crash_module") == 0) {
-                        assert_string_equal(e.evidence[i].value, "fakesensor");
-                        seen = true;
-                }
-        assert_true(seen);
+        CrashVerdict v;
+        weigh(&r, "fakesensor", &v);
+        record_add_crash_evidence(&e, &r, &v);
+        static const char *const want[][2] = {
+                { "crash_module", "fakesensor" },
+                { "crash_points_at", "fakesensor (fs-worker)" },
+                { "crash_strength", "strong" },
+                { "crash_evidence", "RIP in fakesensor (strong)" },
+        };
+        for (size_t k = 0; k < ELEMENTSOF(want); k++) {
+                bool seen = false;
+                for (size_t i = 0; i < e.n_evidence; i++)
+                        if (strcmp(e.evidence[i].key, want[k][0]) == 0) {
+                                assert_string_equal(e.evidence[i].value, want[k][1]);
+                                seen = true;
+                        }
+                if (!seen)
+                        fail_msg("no %s evidence", want[k][0]);
+        }
         assert_int_equal(e.n_dropped, 0);
         crash_report_done(&r);
         CrashReport empty = {};
@@ -599,7 +990,7 @@ static void test_read_skips_links_and_specials(void **state) {
         Dirs *d = *state;
         /* a symlink to a file that looks like a crash naming fakesensor, a
          * FIFO (would block a plain open), a directory */
-        unit_write(d->tmp, "bait", "Oops#1 Part1\nRIP: 0010:a+1/2 [fakesensor]\n");
+        unit_write(d->tmp, "bait", "Oops#1 Part1\n" OOPS_HEAD "RIP: 0010:a+1/2 [fakesensor]\n");
         char p[300], t[700];
         snprintf(t, sizeof t, "%s/bait", d->tmp);
         snprintf(p, sizeof p, "%s/dmesg-efi-170000000001001", d->pstore);
@@ -634,10 +1025,10 @@ static void test_read_caps(void **state) {
         Dirs *d = *state;
         /* more records than PSTORE_RECORDS_MAX: the newest are read */
         for (int i = 0; i < PSTORE_RECORDS_MAX + 6; i++) {
-                char name[64], body[128];
+                char name[64], body[256];
                 snprintf(name, sizeof name, "dmesg-efi-%llu",
                          (1700000000ULL + (unsigned long long) i * 1000) * 100000ULL + 1001);
-                snprintf(body, sizeof body, "Panic#1 Part1\nRIP: 0010:f+1/2 [mod%d]\n", i);
+                snprintf(body, sizeof body, "Panic#1 Part1\n" OOPS_HEAD "RIP: 0010:f+1/2 [mod%d]\n", i);
                 unit_write(d->pstore, name, body);
         }
         CrashReport r;
@@ -655,7 +1046,7 @@ static void test_read_record_cap(void **state) {
         size_t n = PSTORE_RECORD_MAX + 4096;
         char *big = malloc(n + 1);
         assert_non_null(big);
-        int o = sprintf(big, "Oops#1 Part1\nRIP: 0010:f+1/2 [fakesensor]\n");
+        int o = sprintf(big, "Oops#1 Part1\n" OOPS_HEAD "RIP: 0010:f+1/2 [fakesensor]\n");
         memset(big + o, 'x', n - (size_t) o);
         big[n] = '\0';
         unit_write(d->pstore, "dmesg-efi-170000000001001", big);
@@ -787,6 +1178,15 @@ int main(void) {
                 cmocka_unit_test(test_multipart_and_boots),
                 cmocka_unit_test(test_ramoops_arm64),
                 cmocka_unit_test(test_last_oops_counts),
+                cmocka_unit_test(test_injected_segfault),
+                cmocka_unit_test(test_injected_before_header),
+                cmocka_unit_test(test_planted_open_report),
+                cmocka_unit_test(test_foreign_lines_inside_block),
+                cmocka_unit_test(test_fields_out_of_place),
+                cmocka_unit_test(test_comm_with_newline),
+                cmocka_unit_test(test_oops_then_unrelated_panic),
+                cmocka_unit_test(test_bpf_and_comm),
+                cmocka_unit_test(test_unreliable_frame),
                 cmocka_unit_test(test_no_newline_and_nuls),
                 cmocka_unit_test(test_truncated_record),
                 cmocka_unit_test(test_hostile_tokens),
