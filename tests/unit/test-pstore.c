@@ -82,6 +82,7 @@ static const struct {
         { "sensor-module", "fakesensor", "Kernel panic - not syncing: Fatal exception" },
         { "sysrq", NULL, "Kernel panic - not syncing: sysrq triggered crash" },
         { "sysrq-sensor-loaded", NULL, "Kernel panic - not syncing: sysrq triggered crash" },
+        { "injected-segfault", NULL, "Kernel panic - not syncing: sysrq triggered crash" },
 };
 
 static bool dir_has_records(const char *path) {
@@ -189,16 +190,24 @@ static void test_real_fixtures(void **state) {
                 skip(); /* no real records yet (tests/vm/make-pstore-fixtures.sh makes them) */
 }
 
-/* The sensor-content crash in detail: the two dumps of one oops=panic crash. */
-static void test_real_sensor_content_details(void **state) {
-        char *p = fixture("pstore/sensor-content");
+/* Reads the real records tests/fixtures/pstore/NAME; skips when there are none. */
+static void read_real(const char *name, CrashReport *r) {
+        char *d = fixture("pstore/");
+        char *p = NULL;
+        assert_true(asprintf(&p, "%s%s", d, name) > 0);
+        free(d);
         if (!dir_has_records(p)) {
                 free(p);
                 skip();
         }
-        CrashReport r;
-        read_dir(p, &r);
+        read_dir(p, r);
         free(p);
+}
+
+/* The sensor-content crash in detail: the two dumps of one oops=panic crash. */
+static void test_real_sensor_content_details(void **state) {
+        CrashReport r;
+        read_real("sensor-content", &r);
         assert_int_equal(r.n_events, 2);
         const CrashEvent *panic = &r.events[0], *oops = &r.events[1];
         assert_string_equal(panic->kind, "Panic");
@@ -422,6 +431,128 @@ static void test_injected_segfault(void **state) {
         assert_string_equal(v.why, "RIP in fakesensor (strong)"); /* named once, by its strongest piece */
         crash_report_done(&r);
 }
+
+/* The real record's text, its parts in log order ("Panic#1 PartN" headers
+ * dropped), as one part: for editing in the tests below. */
+static char *real_text(const char *name) {
+        char *d = fixture("pstore/");
+        char *dir = NULL;
+        assert_true(asprintf(&dir, "%s%s", d, name) > 0);
+        free(d);
+        struct dirent **ents = NULL;
+        int n = scandir(dir, &ents, NULL, alphasort);
+        assert_true(n > 0);
+        char *text = strdup("Panic#1 Part1\n");
+        assert_non_null(text);
+        /* the file names differ only in the part number: highest (oldest) first */
+        for (int i = n - 1; i >= 0; i--) {
+                if (strncmp(ents[i]->d_name, "dmesg-", 6) == 0) {
+                        char *path = NULL, *data = NULL;
+                        size_t len = 0;
+                        assert_true(asprintf(&path, "%s/%s", dir, ents[i]->d_name) > 0);
+                        FILE *f = fopen(path, "re");
+                        assert_non_null(f);
+                        assert_true(getdelim(&data, &len, '\0', f) > 0);
+                        fclose(f);
+                        const char *body = strchr(data, '\n');
+                        assert_non_null(body);
+                        char *t = NULL;
+                        assert_true(asprintf(&t, "%s%s", text, body + 1) > 0);
+                        free(text);
+                        text = t;
+                        free(data);
+                        free(path);
+                }
+                free(ents[i]);
+        }
+        free(ents);
+        free(dir);
+        return text;
+}
+
+/* TEXT with the first FROM replaced by TO. */
+static char *replaced(const char *text, const char *from, const char *to) {
+        const char *at = strstr(text, from);
+        assert_non_null(at);
+        char *t = NULL;
+        assert_true(asprintf(&t, "%.*s%s%s", (int) (at - text), text, to, at + strlen(from)) > 0);
+        return t;
+}
+
+/* The injection on the real kernel (tests/vm/make-pstore-fixtures.sh
+ * injected-segfault): Debian's 6.1 printed the file name's lines as lines of
+ * their own, each with the segfault message's "<6>[time]" prefix; then the
+ * unrelated sysrq panic. The planted lines are outside the fatal block and
+ * below its level: nobody is named, fakesensor is cleared. */
+#define INJ_T "<6>[    1.999930] "
+#define INJECTED                                                                                      \
+        INJ_T "x\n" INJ_T "RIP: 0010:fs_[94]: segfault at 0 ip 0000000000401002 sp 00007ffd1387f5a0 " \
+              "error 4 in x\n" INJ_T "RIP: 0010:fs_init+0x85 [fakesensor]\n" INJ_T                    \
+              "Modules linked in: fakesensor(OE+)\n"
+/* the fatal block's line before its RIP would be (a direct panic prints none) */
+#define INJ_HW \
+        "<4>[    2.031872] Hardware name: QEMU Standard PC (Q35 + ICH9, 2009), BIOS 0.0.0 02/06/2015\n"
+static void test_real_injected_segfault(void **state) {
+        CrashReport r;
+        read_real("injected-segfault", &r);
+        assert_int_equal(r.n_events, 1); /* sysrq: a direct panic, one dump */
+        const CrashEvent *ev = &r.events[0];
+        assert_string_equal(ev->reason, "Kernel panic - not syncing: sysrq triggered crash");
+        assert_true(ev->fatal_block);
+        assert_int_equal(ev->n_reports, 1);
+        assert_string_equal(ev->comm, "init");
+        assert_int_equal(ev->pid, 1);
+        assert_string_equal(ev->taint, "GOE");
+        assert_null(ev->oops);
+        assert_null(ev->rip);
+        assert_null(ev->fault_module);
+        assert_false(ev->modules_listed);
+        assert_int_equal(ev->n_modules, 0);
+        for (size_t i = 0; i < ev->n_frames; i++)
+                assert_null(ev->frames[i].module);
+        CrashVerdict v;
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_NONE);
+        assert_true(v.cleared);
+        assert_string_equal(v.why, "cleared: the crash was in the core kernel (init)");
+        crash_report_done(&r);
+
+        /* The record is what it claims: the planted lines, as the kernel
+         * printed them, right before the panic. */
+        char *text = real_text("injected-segfault");
+        assert_non_null(strstr(text, INJECTED INJ_T "y[401000+1000]"));
+        assert_true(strstr(text, INJECTED) < strstr(text, "Kernel panic - not syncing"));
+
+        /* Outside the block, even at an oops level: still nobody. */
+        char *loud = replaced(text, INJECTED,
+                              "<4>[    1.999930] RIP: 0010:fs_init+0x85 [fakesensor]\n"
+                              "<4>[    1.999930] Modules linked in: fakesensor(OE+)\n");
+        parse_one("dmesg-efi-179614335901001", loud, strlen(loud), &r);
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_NONE);
+        assert_true(v.cleared);
+        crash_report_done(&r);
+
+        /* Inside the block at the segfault's level <6>: not a kernel oops line. */
+        char *inside = replaced(text, INJ_HW, INJ_HW INJ_T "RIP: 0010:fs_init+0x85 [fakesensor]\n");
+        parse_one("dmesg-efi-179614335901001", inside, strlen(inside), &r);
+        assert_null(r.events[0].rip);
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_NONE);
+        crash_report_done(&r);
+
+        /* The negative control: the same line inside the block at the oops's
+         * level is the RIP, strong (so the cases above would catch a parser
+         * that read the planted lines). */
+        char *control = replaced(text, INJ_HW, INJ_HW "<4>[    2.031872] RIP: 0010:fs_init+0x85 [fakesensor]\n");
+        parse_one("dmesg-efi-179614335901001", control, strlen(control), &r);
+        assert_int_equal(weigh(&r, "fakesensor", &v), CRASH_STRENGTH_STRONG);
+        crash_report_done(&r);
+        free(control);
+        free(inside);
+        free(loud);
+        free(text);
+}
+#undef INJ_HW
+#undef INJECTED
+#undef INJ_T
 
 /* Lines planted at an oops level (a message that prints a user's string at
  * KERN_WARNING) before the fatal header: not part of the block. */
@@ -1179,6 +1310,7 @@ int main(void) {
                 cmocka_unit_test(test_ramoops_arm64),
                 cmocka_unit_test(test_last_oops_counts),
                 cmocka_unit_test(test_injected_segfault),
+                cmocka_unit_test(test_real_injected_segfault),
                 cmocka_unit_test(test_injected_before_header),
                 cmocka_unit_test(test_planted_open_report),
                 cmocka_unit_test(test_foreign_lines_inside_block),

@@ -138,6 +138,8 @@ vm_install_sensor() {
         install -m 0644 "$sensor/spin.rules" "$sensor/good2.rules" "$tree/usr/share/fakesensor/updates/"
         install -m 0644 "$sensor/broken/fakesensor.ko" "$tree/usr/share/fakesensor/updates/fakesensor-1.1-broken.ko"
         install -m 0644 "$sensor/good/fakesensor.ko" "$tree/usr/share/fakesensor/updates/fakesensor-1.2-fixed.ko"
+        # Not the sensor's: a user's program that segfaults (scenario `injection`).
+        install -D -m 0755 "$sensor/segv" "$tree/usr/lib/lgtest/segv"
         mkdir -p "$tree/usr/sbin"
         # Both tiers' last step: the harness's actions, then "POWEROFF".
         cat >"$tree/usr/sbin/lgtest-actions" <<'EOF'
@@ -251,6 +253,9 @@ if grep -q '^fakesensor ' /proc/modules; then
 else
         echo "lgtest: SENSOR NOT LOADED"
 fi
+# What another process does just before the crash below (scenario `injection`:
+# a user's program segfaults), from the control disk.
+[ -f /run/lgtest/before-crash.sh ] && sh /run/lgtest/before-crash.sh
 # A crash loop that is not the sensor's (scenario 5): something else on
 # the system panics every boot, after the sensor is up.
 if [ -e /run/lgtest/crash ]; then

@@ -125,3 +125,15 @@ vm_busybox_tree() {
 vm_cpio() {
         (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$2"
 }
+
+# The guest side of the oops-line injection (issue 10; scenario `injection`,
+# fixture `injected-segfault`): a user's program whose file name holds oops
+# lines segfaults. The x86 segfault message prints the task's comm (the name
+# cut at 15 bytes) and the file's name, and each '\n' starts a line of its
+# own in the kernel log. A file name holds no '/', so the planted RIP has
+# no "/len". Then prints what the kernel logged, raw (<level>).
+VM_INJECT_SH='n=$(printf "x\nRIP: 0010:fs_init+0x85 [fakesensor]\nModules linked in: fakesensor(OE+)\ny")
+cp /usr/lib/lgtest/segv "/tmp/$n" && chmod 0755 "/tmp/$n"
+"/tmp/$n"
+echo "lgtest: injected segfault, rc=$?"
+dmesg -r | grep -B1 -A4 -F "segfault at" | sed "s/^/lgtest: kmsg: /"'

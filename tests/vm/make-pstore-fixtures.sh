@@ -11,6 +11,8 @@
 #   sysrq            an unrelated panic, echo c > /proc/sysrq-trigger, no module
 #   sysrq-sensor-loaded  the same panic with a healthy fakesensor loaded
 #                    (tainted OE, yet not the culprit)
+#   injected-segfault  the same, and just before it a program whose file name
+#                    holds oops lines (lib.sh's VM_INJECT_SH) segfaults
 #
 # Usage: tests/vm/make-pstore-fixtures.sh [SCENARIO…]   (as root; ~1 min each)
 set -euo pipefail
@@ -22,7 +24,7 @@ sensor=$("$VM_DIR/sensor/build.sh" "$kver")
 kdir=$(vm_kdir "$kver")
 out_root=$TOP/tests/fixtures/pstore
 scenarios=("$@")
-((${#scenarios[@]})) || scenarios=(sensor-content sensor-module sysrq sysrq-sensor-loaded)
+((${#scenarios[@]})) || scenarios=(sensor-content sensor-module sysrq sysrq-sensor-loaded injected-segfault)
 
 work=$CACHE/fixtures
 rm -rf "$work"
@@ -33,6 +35,8 @@ install -D -m 0644 "$sensor/good/fakesensor.ko" "$tree/opt/good/fakesensor.ko"
 install -D -m 0644 "$sensor/broken/fakesensor.ko" "$tree/opt/broken/fakesensor.ko"
 install -D -m 0644 "$sensor/bad.rules" "$tree/opt/bad.rules"
 install -D -m 0644 "$sensor/good.rules" "$tree/opt/good.rules"
+install -D -m 0755 "$sensor/segv" "$tree/usr/lib/lgtest/segv"
+printf '%s\n' "$VM_INJECT_SH" >"$tree/opt/inject.sh"
 cat >"$tree/init" <<'INIT'
 #!/bin/sh
 mount -t proc proc /proc
@@ -44,6 +48,8 @@ mount -t pstore pstore /sys/fs/pstore
 mode=$(sed -n 's/.*lgfix=\([a-z-]*\).*/\1/p' /proc/cmdline)
 set -- /sys/fs/pstore/dmesg-*
 if [ -e "$1" ]; then
+        # Kernel messages on the console would land inside the base64.
+        echo 1 >/proc/sys/kernel/printk
         for f in "$@"; do
                 echo "LGFIX-BEGIN ${f##*/}"
                 base64 "$f"
@@ -66,6 +72,11 @@ sysrq)
 sysrq-sensor-loaded)
         cp /opt/good.rules /etc/fakesensor/rules.bin
         insmod /opt/good/fakesensor.ko
+        echo c >/proc/sysrq-trigger ;;
+injected-segfault)
+        cp /opt/good.rules /etc/fakesensor/rules.bin
+        insmod /opt/good/fakesensor.ko
+        sh /opt/inject.sh
         echo c >/proc/sysrq-trigger ;;
 esac
 echo "LGFIX-NOCRASH"

@@ -2,7 +2,9 @@
 # Builds the fake sensor for the VM kernel into tests/vm/cache/sensor-KVER/:
 #   good/fakesensor.ko     the sensor as shipped (crashes only on bad content)
 #   broken/fakesensor.ko   a bad module update (crashes at load whatever the content)
-# and the content files good.rules, bad.rules (malformed), spin.rules (hangs).
+# and the content files good.rules, bad.rules (malformed), spin.rules (hangs);
+# plus segv, a static user-space program that reads address 0 (the
+# `injection` scenario gives it a file name holding oops lines).
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
@@ -32,5 +34,9 @@ printf 'FAKESENSOR-RULES 1\nversion 2024.07.18-good\nrule deny-exec /tmp/*\nrule
 printf 'FAKESENSOR-RULES 1\nversion 2024.07.19-spin\nrule spin (a+)+$\nend\n' >"$out/spin.rules"
 # A later good update, to show that confirm snapshots the new content.
 printf 'FAKESENSOR-RULES 1\nversion 2024.07.20-good\nrule deny-exec /tmp/*\nrule deny-exec /dev/shm/*\nend\n' >"$out/good2.rules"
+# No libc, no compiler between us and the fault: a C NULL dereference may
+# be compiled into ud2 (SIGILL), which prints no segfault line.
+printf '.globl _start\n_start:\n\txor %%eax, %%eax\n\tmov (%%rax), %%eax\n\tud2\n' >"$out/segv.S"
+gcc -static -nostdlib -o "$out/segv" "$out/segv.S" >&2
 touch "$out/.done"
 echo "$out"
