@@ -27,7 +27,13 @@ export ASAN_OPTIONS=detect_leaks=0:halt_on_error=1
 # tmpfs when there is one: fsync is free there, and what is checked is the
 # state after a simulated power cut, not the disk's own durability.
 if [[ -z "${TEST_TMPDIR:-}" && -d /dev/shm && -w /dev/shm ]]; then TEST_TMPDIR=/dev/shm; fi
-W=$(mktemp -d "${TEST_TMPDIR:-/tmp}/lastgood-fault.XXXXXX")
+# Refuse to go on without a fresh work directory: every path below is
+# "$W/…", and an empty W would make "rm -rf $W/root" remove /root.
+W=$(mktemp -d "${TEST_TMPDIR:-/tmp}/lastgood-fault.XXXXXX") || {
+  echo "fault injection: cannot create a work directory in ${TEST_TMPDIR:-/tmp}" >&2
+  exit 2
+}
+[[ -n $W && -d $W && $W == */lastgood-fault.* ]] || { echo "fault injection: bad work directory '$W'" >&2; exit 2; }
 trap 'rm -rf "$W"' EXIT
 total_points=0
 total_runs=0

@@ -64,7 +64,11 @@ run_tests() {
   for t in $(declare -F | awk '{print $3}' | grep '^t_' | sort); do
     # tmpfs when there is one: fsync costs nothing there, and these tests
     # check behaviour, not durability timing (the VM tests and benchmarks do).
-    T=$(mktemp -d "$(test_tmpdir)/lastgood-it.XXXXXX")
+    # Every path below is "$T/…": an empty T would put the test root at /root.
+    T=$(mktemp -d "$(test_tmpdir)/lastgood-it.XXXXXX") && [[ -d $T && $T == */lastgood-it.* ]] || {
+      echo "Bail out! cannot create a work directory in $(test_tmpdir)" >&2
+      return 2
+    }
     ROOT=$T/root; EFI=$T/efivars; PSTORE=$T/pstore
     mkdir -p "$ROOT/etc/lastgood" "$ROOT/var/lib" "$EFI" "$PSTORE"
     BOOT_ID=; CMDLINE=quiet
