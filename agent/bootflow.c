@@ -497,7 +497,7 @@ static int boot_run(const BootEnv *env, BootReport *ret) {
         boot_ladder(&b, sd.safe, &out);
 
         if (sd.safe) {
-                r = safemode_apply_runtime(env->runtime_fd, p, sd.why);
+                r = safemode_apply(env->root_fd, env->runtime_fd, p, sd.why);
                 if (r < 0)
                         note_internal_error(&b, r, "could not enter safe mode");
         }

@@ -416,7 +416,12 @@ static const char *describe(char buf[static 160], const Field *f) {
         case FT_NAME:
                 return "a name of 1 to 63 characters a-z A-Z 0-9 _ . - not starting with '.', not 'registry'";
         case FT_MODULE_LIST:
-                return "a kernel module name (1 to 55 characters a-z A-Z 0-9 _ -)";
+                return "a kernel module name (1 to 55 characters a-z A-Z 0-9 _ -) or a glob of one (* ? [...])";
+        case FT_PROCESS_LIST:
+                return "a process name or glob (printable ASCII, at most 15 characters as the kernel cuts a "
+                       "comm, or ending in '*')";
+        case FT_BPF_LIST:
+                return "a BPF program name or glob (a-z A-Z 0-9 _ . * ? [...])";
         case FT_UNIT_LIST:
                 return "a unit name with a type suffix (like foo.service)";
         case FT_COMMAND:
@@ -465,7 +470,11 @@ static bool list_item_ok(const Field *f, const char *v, size_t index) {
         case FT_DATA_PATH_LIST:
                 return name_is_content_path(v);
         case FT_MODULE_LIST:
-                return name_is_module(v);
+                return name_is_module_pattern(v);
+        case FT_PROCESS_LIST:
+                return name_is_process_pattern(v);
+        case FT_BPF_LIST:
+                return name_is_bpf_pattern(v);
         case FT_UNIT_LIST:
                 return name_is_unit(v);
         case FT_COMMAND:
@@ -510,6 +519,32 @@ static void parse_string_list(ParseContext *c, const char *path, const Field *f,
                         ok = false;
                         continue;
                 }
+                if (f->type == FT_DATA_PATH_LIST && name_has_glob(s)) {
+                        /* Taken literally it would name a file called '*': nothing would ever
+                         * be snapshotted, and nobody would hear of it. */
+                        perr_node(c, item, "%s: content paths are literal, globs (* ? [) are not allowed, got %s",
+                                  ipath, show(v, item));
+                        ok = false;
+                        continue;
+                }
+                char starred[NAME_PATTERN_MAX + 1];
+                if (f->type == FT_PROCESS_LIST && !list_item_ok(f, s, i) &&
+                    snprintf(starred, sizeof starred, "%s*", s) < (int) sizeof starred &&
+                    name_is_process_pattern(starred)) {
+                        /* Valid but for its length: say what the kernel does with a long name. */
+                        if (!name_has_glob(s) && !strchr(s, '\\'))
+                                perr_node(c, item,
+                                          "%s: the kernel cuts a comm to %d characters, a longer pattern must "
+                                          "end in '*' (like '%.*s*'), got %s",
+                                          ipath, NAME_COMM_MAX, NAME_COMM_MAX, s, show(v, item));
+                        else
+                                perr_node(c, item,
+                                          "%s: the kernel cuts a comm to %d characters, a pattern needing more "
+                                          "must end in '*', got %s",
+                                          ipath, NAME_COMM_MAX, show(v, item));
+                        ok = false;
+                        continue;
+                }
                 if (!list_item_ok(f, s, i)) {
                         perr_node(c, item, "%s: expected %s, got %s", ipath,
                                   f->type == FT_COMMAND ? "an absolute path to the program" : describe(d, f),
@@ -523,9 +558,7 @@ static void parse_string_list(ParseContext *c, const char *path, const Field *f,
                 }
                 if (f->type == FT_MODULE_LIST)
                         /* As lsmod and /proc/modules spell them. */
-                        for (char *p = l[strv_length(l) - 1]; *p; p++)
-                                if (*p == '-')
-                                        *p = '_';
+                        name_module_pattern_normalize(l[strv_length(l) - 1]);
         }
         if (!ok)
                 return;
@@ -611,6 +644,8 @@ static void parse_value(ParseContext *c, const char *path, const Field *f, const
                 return;
         case FT_DATA_PATH_LIST:
         case FT_MODULE_LIST:
+        case FT_PROCESS_LIST:
+        case FT_BPF_LIST:
         case FT_UNIT_LIST:
         case FT_COMMAND:
                 parse_string_list(c, path, f, n, base);
@@ -861,6 +896,8 @@ static void component_merge(Component *dst, Component *src, unsigned set) {
                         break; /* the key it was found by */
                 case FT_DATA_PATH_LIST:
                 case FT_MODULE_LIST:
+                case FT_PROCESS_LIST:
+                case FT_BPF_LIST:
                 case FT_UNIT_LIST:
                         strv_free(*(char ***) d);
                         *(char ***) d = *(char ***) s;

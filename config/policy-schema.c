@@ -35,10 +35,12 @@ static const Field confirm_fields[] = {
 };
 
 #define C(member) offsetof(Component, member)
-const Field policy_component_fields[7] = {
+const Field policy_component_fields[9] = {
         F("name", FT_NAME, C(name), .required = true),
         F("content", FT_DATA_PATH_LIST, C(content)),
         F("kernel_modules", FT_MODULE_LIST, C(kernel_modules)),
+        F("processes", FT_PROCESS_LIST, C(processes)),
+        F("bpf_programs", FT_BPF_LIST, C(bpf_programs)),
         F("units", FT_UNIT_LIST, C(units)),
         F("quarantine", FT_ENUM, C(quarantine), ENUM(policy_quarantine_names), .def = QUARANTINE_ALLOW),
         F("safe_mode", FT_ENUM, C(safe_mode), ENUM(policy_safe_mode_names), .def = COMPONENT_SAFE_MODE_DISABLE),

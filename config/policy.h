@@ -18,7 +18,7 @@
  * file (or one holding only comments) is an error, "empty policy": an empty
  * policy.yaml is more likely a truncated write than an intent, and the admin
  * should hear about it. Lists other than `components` (health_checks, ladder,
- * a component's content/kernel_modules/units) are replaced as a whole by a
+ * a component's content/kernel_modules/processes/bpf_programs/units) are replaced as a whole by a
  * later file; `components` entries merge by `name`, a later entry overriding
  * only the keys it sets.
  */
@@ -72,7 +72,10 @@ typedef struct HealthCheck {
 typedef struct Component {
         char *name;
         char **content;        /* absolute paths (dirs or files) of its updatable content */
-        char **kernel_modules; /* module names as in lsmod (dashes normalised to '_') */
+        char **kernel_modules; /* module names or globs, as in lsmod (dashes outside brackets
+                                * normalised to '_'; name_is_module_pattern()) */
+        char **processes;      /* globs of the crashing task's comm (name_is_process_pattern()) */
+        char **bpf_programs;   /* globs of <name> in bpf_prog_<tag>_<name> (name_is_bpf_pattern()) */
         char **units;          /* systemd unit names */
         QuarantineMode quarantine;
         ComponentSafeMode safe_mode;

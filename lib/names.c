@@ -120,6 +120,123 @@ bool name_module_match(const char *pattern, const char *name) {
         return name_glob_match(pattern, name, NAME_MATCH_MODULE);
 }
 
+bool name_has_glob(const char *s) {
+        return s && strpbrk(s, "*?[");
+}
+
+typedef bool (*CharClassFn)(char c);
+
+static bool char_is_module(char c) {
+        return char_is_alnum(c) || c == '_' || c == '-';
+}
+
+static bool char_is_comm(char c) {
+        return c >= 0x20 && c < 0x7f;
+}
+
+static bool char_is_bpf(char c) {
+        return char_is_alnum(c) || c == '_' || c == '.';
+}
+
+/* Walks the glob S as name_glob_match() reads it: every character it can
+ * match literally (inside brackets too) must be in CLASS; '\' escapes only
+ * when ESCAPES, and never inside brackets (fnmatch(3) and name_glob_match()
+ * would read it differently there). A '[' must have its ']'. *ret_chars: the
+ * characters a matching name needs ('*' needs none); *ret_ends_star: the
+ * last element is a '*'. */
+static bool pattern_scan(const char *s, CharClassFn class, bool escapes, size_t *ret_chars, bool *ret_ends_star) {
+        size_t n = 0;
+        bool star = false;
+        for (const char *p = s; *p;) {
+                star = *p == '*';
+                if (*p == '*' || *p == '?') {
+                        n += *p == '?';
+                        p++;
+                        continue;
+                }
+                if (*p == '[') {
+                        const char *q = p + 1;
+                        if (*q == '!' || *q == '^')
+                                q++;
+                        const char *start = q;
+                        for (; *q && (*q != ']' || q == start); q++) {
+                                if (*q == '\\' || !class(*q))
+                                        return false;
+                                if (q[1] == '-' && q[2] && q[2] != ']') {
+                                        if (q[2] == '\\' || !class(q[2]) || q[2] < q[0])
+                                                return false; /* a reversed range matches nothing */
+                                        q += 2;
+                                }
+                        }
+                        if (*q != ']')
+                                return false;
+                        n++;
+                        p = q + 1;
+                        continue;
+                }
+                if (*p == '\\') {
+                        if (!escapes || !p[1])
+                                return false;
+                        p++;
+                }
+                if (!class(*p))
+                        return false;
+                n++;
+                p++;
+        }
+        *ret_chars = n;
+        *ret_ends_star = star;
+        return true;
+}
+
+static bool pattern_ok(const char *s, CharClassFn class, bool escapes, size_t *ret_chars, bool *ret_ends_star) {
+        size_t len = s ? strlen(s) : 0;
+        return len >= 1 && len <= NAME_PATTERN_MAX && pattern_scan(s, class, escapes, ret_chars, ret_ends_star);
+}
+
+bool name_is_module_pattern(const char *s) {
+        size_t n;
+        bool star;
+        if (!name_has_glob(s))
+                return name_is_module(s);
+        /* No module name is longer than NAME_MODULE_MAX: a pattern that
+         * needs more characters matches nothing. */
+        return pattern_ok(s, char_is_module, false, &n, &star) && n <= NAME_MODULE_MAX;
+}
+
+void name_module_pattern_normalize(char *s) {
+        bool bracket = false;
+        for (char *p = s; p && *p; p++) {
+                if (!bracket && *p == '[') {
+                        bracket = true;
+                        if (p[1] == '!' || p[1] == '^')
+                                p++;
+                        continue;
+                }
+                if (bracket && *p == ']')
+                        bracket = false;
+                else if (!bracket && *p == '-')
+                        *p = '_';
+        }
+}
+
+bool name_is_process_pattern(const char *s) {
+        size_t n;
+        bool star;
+        if (!pattern_ok(s, char_is_comm, true, &n, &star))
+                return false;
+        size_t len = strlen(s);
+        if (s[0] == ' ' || (s[len - 1] == ' ' && (len < 2 || s[len - 2] != '\\')))
+                return false; /* invisible in a crash record's "Comm: x Not tainted" */
+        return n <= NAME_COMM_MAX || star;
+}
+
+bool name_is_bpf_pattern(const char *s) {
+        size_t n;
+        bool star;
+        return pattern_ok(s, char_is_bpf, false, &n, &star);
+}
+
 bool name_is_unit(const char *s) {
         static const char *const suffixes[] = { ".service",   ".socket", ".device", ".mount",
                                                 ".automount", ".swap",   ".target", ".path",
@@ -141,7 +258,7 @@ bool name_is_unit(const char *s) {
 bool name_is_content_path(const char *s) {
         static const char *const virtual[] = { "/proc", "/sys", "/dev", "/run" };
         static const char *const ours[] = { LASTGOOD_STATE_DIR, MODPROBE_CONF_DIR, SYSTEMD_SYSTEM_DIR };
-        if (!s || !path_is_normalized_absolute(s))
+        if (!s || !path_is_normalized_absolute(s) || name_has_glob(s))
                 return false;
         for (size_t i = 0; i < ELEMENTSOF(virtual); i++)
                 if (path_is_under(s, virtual[i]))

@@ -47,6 +47,41 @@ bool name_glob_match(const char *pattern, const char *s, NameMatchFlags flags);
 /* A kernel_modules entry (a name or a glob, '-' and '_' alike) against a module name. */
 bool name_module_match(const char *pattern, const char *name);
 
+/* Globs in the policy (kernel_modules, processes, bpf_programs): at most
+ * this many bytes, whatever they expand to. */
+#define NAME_PATTERN_MAX 127
+/* The kernel's TASK_COMM_LEN - 1: a task's comm is cut to this many bytes. */
+#define NAME_COMM_MAX 15
+
+/* S holds a glob character ('*', '?' or '['): it is a pattern, not a name. */
+bool name_has_glob(const char *s);
+/* A kernel_modules entry: a module name (name_is_module()), or a glob over
+ * the same characters ('*', '?', '[…]' with '!'/'^' and ranges of
+ * [A-Za-z0-9_-]; no '\': nothing in a module name needs escaping) of at
+ * most NAME_PATTERN_MAX bytes. A '[' without its ']' is refused (fnmatch
+ * would take it literally, and no module name holds one). */
+bool name_is_module_pattern(const char *s);
+/* Folds '-' to '_' outside brackets, as lsmod spells module names (inside,
+ * '-' may be a range: "[a-z]"). The matching folds anyway; this is for
+ * display and for the names written to modprobe.d. */
+void name_module_pattern_normalize(char *s);
+/* A processes entry, matched against a crashing task's comm: printable ASCII
+ * (a comm is the task's own choice and may hold spaces or '/', as in
+ * "kworker/0:1"), glob characters and '\' escapes, not starting or ending
+ * with a space, at most NAME_PATTERN_MAX bytes, with well-formed brackets.
+ * The kernel cuts a comm at NAME_COMM_MAX bytes, so a pattern matches a cut
+ * comm on its first NAME_COMM_MAX characters; to make that visible a
+ * pattern must need at most NAME_COMM_MAX characters ('?', a bracket and an
+ * escaped character count one, '*' none), or end in '*': "falcon-sensor-bpf"
+ * is refused (it would match every "falcon-sensor-b…"), "falcon-sensor-b*"
+ * says the same thing truthfully. */
+bool name_is_process_pattern(const char *s);
+/* A bpf_programs entry, matched against <name> of bpf_prog_<tag>_<name>: the
+ * kernel's program names ([A-Za-z0-9_.], BPF_OBJ_NAME_LEN) or, with BTF,
+ * the program's C function name; globs as for modules; at most
+ * NAME_PATTERN_MAX bytes. */
+bool name_is_bpf_pattern(const char *s);
+
 /* A systemd unit name: 1 to NAME_FILE_MAX bytes of [A-Za-z0-9:_.@\-], not
  * starting with '.', ending in a unit type suffix (".service", ".socket", …).
  * It becomes a symlink name in /etc/systemd/system, so it never holds a '/'. */
@@ -54,6 +89,8 @@ bool name_is_unit(const char *s);
 
 /* A component's content path, snapshotted, restored and moved aside by
  * quarantine: a normalized absolute path (path_is_normalized_absolute())
+ * without glob characters ('*', '?', '[': taken literally they would name
+ * nothing the admin meant, silently)
  * whose components are at most NAME_FILE_MAX bytes, not in /proc, /sys, /dev
  * or /run, and neither lastgood's own state (LASTGOOD_STATE_DIR or beneath
  * it) nor a directory lastgood writes into, nor an ancestor of one ("/",

@@ -23,8 +23,9 @@ int crash_evidence_collect(int root_fd, const Policy *p, const char *pstore_dir,
 }
 
 void crash_evidence_weigh(const CrashEvidence *e, const Component *c, CrashVerdict *ret) {
-        /* processes and bpf_programs join here when the policy has them */
-        CrashIdentity id = { .kernel_modules = c->kernel_modules };
+        CrashIdentity id = { .kernel_modules = c->kernel_modules,
+                             .processes = c->processes,
+                             .bpf_programs = c->bpf_programs };
         if (!e->found) {
                 *ret = (CrashVerdict) {};
                 return;

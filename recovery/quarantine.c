@@ -20,6 +20,7 @@
 #include "lib/names.h"
 #include "lib/paths.h"
 #include "lib/rootfs.h"
+#include "recovery/module-expand.h"
 #include "recovery/quarantine-registry.h"
 
 static bool strv_isempty_(char *const *l) {
@@ -354,7 +355,7 @@ static int component_validate(const Component *c) {
         if (!name_is_component(c->name))
                 return -EINVAL;
         for (char **m = c->kernel_modules; m && *m; m++)
-                if (!name_is_module(*m))
+                if (!name_is_module_pattern(*m))
                         return -EINVAL;
         for (char **u = c->units; u && *u; u++)
                 if (!name_is_unit(*u))
@@ -378,10 +379,22 @@ static int entry_plan(Q *q, const Component *c, uint32_t incident, const char *r
         e->reason = strdup(reason ?: "");
         if (!e->component || !e->reason)
                 return -ENOMEM;
-        for (char **m = c->kernel_modules; m && *m; m++)
+        /* modprobe takes no globs: the registry (and modprobe.d) get the
+         * installed modules a glob stands for, now. */
+        _cleanup_(module_expansion_done) ModuleExpansion mx = {};
+        r = module_expand(q->root_fd, c->kernel_modules, &mx);
+        if (r < 0)
+                return r;
+        for (char **m = mx.names; m && *m; m++)
                 if (!strv_contains(e->modules, *m) && (r = strv_push(&e->modules, *m)) < 0)
                         return r;
         res->n_modules = (unsigned) strv_length(e->modules);
+        res->modules_capped = mx.capped;
+        for (char **g = mx.unmatched; g && *g; g++) {
+                size_t o = strlen(res->unmatched_globs);
+                (void) snprintf(res->unmatched_globs + o, sizeof res->unmatched_globs - o, "%s%s",
+                                o ? " " : "", *g);
+        }
 
         if (c->units && *c->units) {
                 _cleanup_close_ int unit_fd = -1;

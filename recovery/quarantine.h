@@ -5,7 +5,9 @@
  * Quarantine: persistent, reversible disabling of one component, everything
  * beneath root_fd.
  *
- *   modules  "blacklist X" + "install X /bin/false" in
+ *   modules  "blacklist X" + "install X /bin/false" (a kernel_modules glob:
+ *            for each module installed under /lib/modules that it matches,
+ *            recovery/module-expand.h; the registry keeps those names) in
  *            /etc/modprobe.d/lastgood-quarantine.conf: one file for all
  *            quarantined components, regenerated from the registry, one
  *            block per component. A file that was there before is kept in
@@ -72,6 +74,10 @@ typedef struct QuarantineResult {
         unsigned n_content;        /* content paths moved away */
         unsigned n_content_absent; /* content paths that did not exist */
         bool copied;               /* at least one move fell back to copy (EXDEV) */
+        /* kernel_modules globs that matched no module under /lib/modules
+         * (recovery/module-expand.h), space-separated (cut when long); "" none */
+        char unmatched_globs[256];
+        bool modules_capped; /* a glob matched more than MODULE_EXPAND_MAX modules */
 } QuarantineResult;
 
 typedef struct QuarantineEntry {
@@ -90,7 +96,7 @@ typedef struct QuarantineEntry {
  * Quarantines C. Returns 0 and fills *ret (if non-NULL) on success;
  *   -EPERM   c->quarantine is QUARANTINE_NEVER (anti-tamper: never disabled);
  *   -EINVAL  a name or path in C is unsafe (name_is_component(),
- *            name_is_module(), name_is_unit(), name_is_content_path()), or
+ *            name_is_module_pattern(), name_is_unit(), name_is_content_path()), or
  *            the reason is too long;
  *   -EEXIST  C is already quarantined (or its stash directory exists);
  *   -EBUSY   a unit or content path of C is held by another quarantined

@@ -10,6 +10,7 @@
 #include "lib/fileio.h"
 #include "lib/names.h"
 #include "lib/rootfs.h"
+#include "recovery/module-expand.h"
 
 #define MARKER_MAX_SIZE (256u * 1024u)
 
@@ -79,7 +80,13 @@ static int keep_first(int r, int k) {
 }
 
 int safemode_apply_runtime(int root_fd, const Policy *p, const char *reason) {
-        _cleanup_strv_free_ char **components = NULL, **modules = NULL, **units = NULL, **skipped = NULL;
+        return safemode_apply(root_fd, root_fd, p, reason);
+}
+
+int safemode_apply(int modules_root_fd, int root_fd, const Policy *p, const char *reason) {
+        _cleanup_strv_free_ char **components = NULL, **modules = NULL, **units = NULL, **skipped = NULL,
+                                 **unmatched = NULL;
+        bool capped = false;
         int r = 0, k;
 
         for (size_t i = 0; p && i < p->n_components; i++) {
@@ -88,12 +95,35 @@ int safemode_apply_runtime(int root_fd, const Policy *p, const char *reason) {
                         continue;
                 if ((k = strv_push(&components, c->name ?: "?")) < 0)
                         return k;
-                for (char **m = c->kernel_modules; m && *m; m++) {
-                        /* A name that could inject a modprobe.d line is never written. */
-                        char ***to = name_is_module(*m) ? &modules : &skipped;
-                        if (!strv_contains(*to, *m) && (k = strv_push(to, *m)) < 0)
+                /* A name that could inject a modprobe.d line is never written;
+                 * a glob stands for the installed modules it matches (modprobe
+                 * takes no globs). */
+                for (char **m = c->kernel_modules; m && *m; m++)
+                        if (!name_is_module_pattern(*m) && !strv_contains(skipped, *m) &&
+                            (k = strv_push(&skipped, *m)) < 0)
                                 return k;
+                _cleanup_(module_expansion_done) ModuleExpansion mx = {};
+                _cleanup_strv_free_ char **valid = NULL;
+                for (char **m = c->kernel_modules; m && *m; m++)
+                        if (name_is_module_pattern(*m) && (k = strv_push(&valid, *m)) < 0)
+                                return k;
+                k = module_expand(modules_root_fd, valid, &mx);
+                if (k < 0) {
+                        /* Best effort: the plain names still go, the globs are reported. */
+                        r = keep_first(r, k);
+                        for (char **m = valid; m && *m; m++) {
+                                char ***to = name_has_glob(*m) ? &unmatched : &modules;
+                                if (!strv_contains(*to, *m) && (k = strv_push(to, *m)) < 0)
+                                        return k;
+                        }
                 }
+                capped = capped || mx.capped;
+                for (char **m = mx.names; m && *m; m++)
+                        if (!strv_contains(modules, *m) && (k = strv_push(&modules, *m)) < 0)
+                                return k;
+                for (char **m = mx.unmatched; m && *m; m++)
+                        if (!strv_contains(unmatched, *m) && (k = strv_push(&unmatched, *m)) < 0)
+                                return k;
                 for (char **u = c->units; u && *u; u++) {
                         char ***to = name_is_unit(*u) ? &units : &skipped;
                         if (!strv_contains(*to, *u) && (k = strv_push(to, *u)) < 0)
@@ -144,6 +174,11 @@ int safemode_apply_runtime(int root_fd, const Policy *p, const char *reason) {
         put_list(f, "components", components);
         put_list(f, "modules", modules);
         put_list(f, "units", units);
+        if (unmatched)
+                put_list(f, "kernel_modules globs matching no installed module", unmatched);
+        if (capped)
+                fprintf(f, "kernel_modules globs matched more than %d modules: only those are listed\n",
+                        MODULE_EXPAND_MAX);
         if (skipped)
                 put_list(f, "skipped (unsafe names)", skipped);
         _cleanup_free_ char *marker = NULL;

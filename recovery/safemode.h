@@ -36,7 +36,11 @@
 #define SAFEMODE_MAX_REASON 512u
 
 /*
- * Keeps every component with safe_mode: disable from starting for this boot.
+ * Keeps every component with safe_mode: disable from starting for this boot,
+ * writing beneath ROOT_FD's /run. A kernel_modules glob stands for the
+ * modules installed under MODULES_ROOT_FD's /lib/modules that it matches
+ * (recovery/module-expand.h: the installed system's, not the initramfs's);
+ * a glob that matches none is listed in the marker file.
  * Best effort: every step is attempted even if one fails (safe mode is the
  * last rung of the ladder). Names that are not safe to write (see
  * name_is_module(), name_is_unit()) are skipped and listed in the marker file; a
@@ -44,6 +48,8 @@
  * is left alone (the system.control mask still applies).
  * Returns the number of components disabled, or the first -errno.
  */
+int safemode_apply(int modules_root_fd, int root_fd, const Policy *p, const char *reason) _wur_;
+/* safemode_apply() when the installed system and /run are beneath one root. */
 int safemode_apply_runtime(int root_fd, const Policy *p, const char *reason) _wur_;
 
 /* True when the marker file exists. */

@@ -8,6 +8,7 @@
 #include "lib/log.h"
 #include "lib/paths.h"
 #include "lib/rootfs.h"
+#include "recovery/module-expand.h"
 #include "recovery/quarantine.h"
 #include "recovery/safemode.h"
 #include "recovery/snapshot.h"
@@ -71,20 +72,31 @@ static int step_quarantine(int root_fd, const Culprit *c, uint32_t incident, Ste
                 msg(res, "%s: quarantine failed: %s", comp->name, strerror(-r));
                 return r;
         }
+        /* A glob stands for the installed modules it matches: say when that was none. */
+        char globs[sizeof qr.unmatched_globs + 160] = "";
+        if (qr.unmatched_globs[0])
+                snprintf(globs, sizeof globs,
+                         "; kernel_modules %s matched no installed module, nothing "
+                         "blacklisted for it",
+                         qr.unmatched_globs);
+        if (qr.modules_capped)
+                snprintf(globs + strlen(globs), sizeof globs - strlen(globs),
+                         "; a kernel_modules glob matched more than %d modules, only those were blacklisted",
+                         MODULE_EXPAND_MAX);
         msg(res,
-            "quarantined %s (modules blacklisted, units masked, content kept aside) — %s; "
+            "quarantined %s (modules blacklisted, units masked, content kept aside)%s — %s; "
             "undo with: lastgood quarantine release %s",
-            comp->name, c->why, comp->name);
+            comp->name, globs, c->why, comp->name);
         evidence(res, "modules_blacklisted", "%u", qr.n_modules);
         evidence(res, "units_masked", "%u", qr.n_units);
         evidence(res, "content_moved", "%u", qr.n_content);
         return 0;
 }
 
-static int step_safe_mode(int runtime_fd, const Policy *p, const Culprit *c, StepResult *res) {
+static int step_safe_mode(int root_fd, int runtime_fd, const Policy *p, const Culprit *c, StepResult *res) {
         char reason[600];
         snprintf(reason, sizeof reason, "recovery ladder: %s", c->component ? c->why : "crash loop, no suspect");
-        int r = safemode_apply_runtime(runtime_fd, p, reason);
+        int r = safemode_apply(root_fd, runtime_fd, p, reason);
         if (r < 0) {
                 msg(res, "safe mode failed: %s", strerror(-r));
                 return r;
@@ -112,7 +124,7 @@ int steps_run(int root_fd, int runtime_fd, const Policy *p, LadderStep step, con
                         r = step_quarantine(root_fd, c, incident, &res);
                         break;
                 case LADDER_SAFE_MODE:
-                        r = step_safe_mode(runtime_fd, p, c, &res);
+                        r = step_safe_mode(root_fd, runtime_fd, p, c, &res);
                         break;
                 default:
                         msg(&res, "not a ladder step");

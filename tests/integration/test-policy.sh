@@ -105,6 +105,26 @@ t_full_policy_values() {
   assert_eq "$(jq -c '.errors' <<<"$j")" '[]'
 }
 
+# The identity keys (issue 10) in both dialects, and back through the parser.
+t_identity_keys_dump() {
+  install -m 0644 "$GOOD/falcon.yaml" "$T/falcon.yaml"
+  lg policy check "$T/falcon.yaml"
+  assert_rc 0
+  assert_out '^    kernel_modules: \["falcon_lsm_serviceable", "falcon_nf_netcontain", "falcon_lsm_pinned_\*"\]$'
+  assert_out '^    processes: \["falcon-sensor\*"\]$'
+  assert_out '^    bpf_programs: \["falcon_\*"\]$'
+  printf '%s\n' "$OUT" >"$T/dump.yaml"; chmod 0644 "$T/dump.yaml"
+  lg policy check "$T/dump.yaml"
+  assert_rc 0 "the dump of the identity keys is a valid policy"
+  lg policy check "$T/falcon.yaml" --json
+  assert_rc 0
+  assert_eq "$(jq -c '.components[0].kernel_modules' <<<"$OUT")" \
+    '["falcon_lsm_serviceable","falcon_nf_netcontain","falcon_lsm_pinned_*"]'
+  assert_eq "$(jq -c '.components[0].processes' <<<"$OUT")" '["falcon-sensor*"]'
+  assert_eq "$(jq -c '.components[0].bpf_programs' <<<"$OUT")" '["falcon_*"]'
+  assert_eq "$(jq -c '.components[0].units' <<<"$OUT")" '["falcon-sensor.service"]'
+}
+
 t_shipped_policy_passes() {
   install -m 0644 "$TOP/config/policy.yaml" "$ROOT/etc/lastgood/policy.yaml"
   lg policy check

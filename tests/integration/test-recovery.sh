@@ -229,6 +229,17 @@ recovery:
 # One failed boot that left the crash record FIXTURE (pstore-synthetic/…).
 crash_boot() { cp "$FIXTURES/pstore-synthetic/$1"/dmesg-efi-* "$PSTORE/"; boot; }
 
+# alpha was restored on the fast path, attributed strong, the event saying
+# why in words (a regex of the evidence, e.g. 'RIP in fakesensor \\(strong\\)').
+assert_attributed_restore() {
+  assert_out 'mode=recovery:restore-content'
+  assert_eq "$(status_field culprit)" alpha "culprit"
+  lg log --json
+  jq -e --arg why "$1" 'map(select(.type == "recovery-restore" and .component == "alpha")) | .[-1].evidence
+         | .attributed == "true" and .crash_strength == "strong" and (.culprit_evidence | test($why))' \
+    <<<"$OUT" >/dev/null || fail "no attributed restore of alpha with /$1/: $OUT"
+}
+
 # A segfaulting binary named $'x\nRIP: 0010:fs_init+0x85/0x1000 [fakesensor]\n
 # Modules linked in: fakesensor(OE+)\ny', then an unrelated panic, at every
 # boot: attribution would bypass require_suspect and quarantine alpha's
@@ -274,14 +285,8 @@ t_same_line_inside_the_fatal_block_attributes() {
   echo beta-newer2 >"$ROOT/etc/beta/rules.bin"
   boot
   crash_boot injected-inside
-  assert_out 'mode=recovery:restore-content'
-  assert_eq "$(status_field culprit)" alpha "culprit"
+  assert_attributed_restore 'RIP in fakesensor \(strong\)'
   assert_eq "$(cat "$ROOT/etc/beta/rules.bin")" beta-newer2 "beta untouched"
-  lg log --json
-  jq -e 'map(select(.type == "recovery-restore" and .component == "alpha")) | .[-1].evidence
-         | .attributed == "true" and .crash_strength == "strong"
-           and (.culprit_evidence | test("RIP in fakesensor \\(strong\\)"))' <<<"$OUT" >/dev/null ||
-    fail "no attributed restore with the evidence in words: $OUT"
 }
 
 # '+' (a module being loaded) alone is weak: no fast path, no attribution;
@@ -300,6 +305,136 @@ t_module_being_loaded_is_weak() {
          | .attributed == "false" and .crash_strength == "weak"
            and (.culprit_evidence | test("fakesensor was being loaded \\(weak\\)"))' <<<"$OUT" >/dev/null ||
     fail "the restore does not say the evidence was weak: $OUT"
+}
+
+# ---- component identity: processes, bpf_programs, module globs (issue 10) ----
+
+# POLICY with alpha's kernel_modules line replaced by LINE (the identity under test).
+identity_policy() { sed "s|    kernel_modules: \[fakesensor\]|$1|" <<<"$POLICY"; }
+
+# alpha changed first, beta later: without attribution, recency would pick
+# beta at the threshold; attribution picks alpha after one failed boot.
+identity_boot() {
+  setup_good "$(identity_policy "$1")"
+  echo alpha-bad >"$ROOT/etc/alpha/rules.bin"
+  sleep 0.05
+  echo beta-newer >"$ROOT/etc/beta/rules.bin"
+  boot
+  crash_boot "$2"
+}
+
+# After identity_boot: no fast path, and a second crash (the threshold)
+# leaves alpha unblamed and its content as it was.
+assert_not_attributed() {
+  assert_out 'failed_boots=1/2'
+  assert_not_out 'mode=recovery:'
+  crash_boot "$1"
+  [[ "$(status_field culprit)" != alpha ]] || fail "alpha blamed on $1"
+  assert_eq "$(cat "$ROOT/etc/alpha/rules.bin")" alpha-bad "alpha untouched"
+}
+
+# Falcon's user-mode panic: `Comm: falcon-sensor-b` (falcon-sensor-bpf cut at
+# 15), RIP in core BPF code, no module: processes attributes, strong.
+t_comm_attributes_processes() {
+  identity_boot '    processes: ["falcon-sensor*"]' falcon-comm
+  assert_attributed_restore 'crashing task falcon-sensor-b \(strong\)'
+  assert_eq "$(cat "$ROOT/etc/alpha/rules.bin")" alpha-good "alpha restored"
+  assert_eq "$(cat "$ROOT/etc/beta/rules.bin")" beta-newer "beta untouched"
+}
+
+# The negative control: the same record, alpha without processes (its
+# modules and BPF programs named, but not in this crash): no attribution.
+t_comm_without_processes_does_not_attribute() {
+  identity_boot '    kernel_modules: [fakesensor, "falcon_lsm_pinned_*"]\n    bpf_programs: ["falcon_*"]' falcon-comm
+  assert_not_attributed falcon-comm
+}
+
+# RIP in this week's build of Falcon's module: the glob attributes, strong.
+t_module_glob_attributes() {
+  identity_boot '    kernel_modules: [falcon_lsm_serviceable, "falcon_lsm_pinned_*"]' falcon-module
+  assert_attributed_restore 'RIP in falcon_lsm_pinned_16306 \(strong\)'
+  assert_eq "$(cat "$ROOT/etc/alpha/rules.bin")" alpha-good "alpha restored"
+}
+
+# The negative control: alpha names last week's build by its plain name.
+t_module_without_glob_does_not_attribute() {
+  identity_boot '    kernel_modules: [falcon_lsm_serviceable, falcon_lsm_pinned_16305]\n    processes: ["falcon-sensor*"]' \
+    falcon-module
+  assert_not_attributed falcon-module
+}
+
+# A fake /lib/modules: two kernel releases, compressed and dashed file
+# names, a non-module file, and Debian's build link into /usr/src (never
+# followed: the module there is not installed).
+fake_modules() {
+  local m=$ROOT/lib/modules
+  mkdir -p "$m/6.1.0-56-amd64/extra/falcon" "$m/6.1.0-57-amd64/updates" "$ROOT/usr/src/hdr"
+  : >"$m/6.1.0-56-amd64/extra/falcon/falcon_lsm_pinned_16306.ko"
+  : >"$m/6.1.0-57-amd64/updates/falcon-lsm-pinned-16307.ko.zst"
+  : >"$m/6.1.0-57-amd64/updates/falcon_lsm_pinned_16308.ko.xz"
+  : >"$m/6.1.0-57-amd64/updates/falcon_lsm_pinned_notes.txt"
+  : >"$m/6.1.0-57-amd64/updates/falcon_nf_netcontain.ko"
+  : >"$ROOT/usr/src/hdr/falcon_lsm_pinned_1.ko"
+  ln -s ../../../usr/src/hdr "$m/6.1.0-57-amd64/build" # relative: followed, it would stay inside the root
+}
+
+# modprobe takes no globs: quarantine writes the installed modules a glob
+# matches (every release), and the real modprobe refuses to load them.
+t_quarantine_expands_module_globs() {
+  setup_good "$(identity_policy '    kernel_modules: [fakesensor, "falcon_lsm_pinned_*", "nomatch_*"]')"
+  fake_modules
+  lg quarantine apply alpha; assert_rc 0 "quarantine apply"
+  assert_out 'Quarantined alpha: 4 modules'
+  local conf=$ROOT/etc/modprobe.d/lastgood-quarantine.conf
+  local m
+  for m in fakesensor falcon_lsm_pinned_16306 falcon_lsm_pinned_16307 falcon_lsm_pinned_16308; do
+    grep -qx "blacklist $m" "$conf" || fail "no blacklist line for $m: $(cat "$conf")"
+    grep -qx "install $m /bin/false" "$conf" || fail "no install line for $m: $(cat "$conf")"
+  done
+  ! grep -qE '\*|nomatch|notes|falcon_lsm_pinned_1$|falcon_nf' "$conf" || fail "a glob or a non-match was written: $(cat "$conf")"
+  if command -v modprobe >/dev/null; then
+    local out
+    out=$(modprobe -d "$ROOT" -C "$ROOT/etc/modprobe.d" -n -v falcon_lsm_pinned_16307 2>&1) || true
+    grep -q 'install /bin/false' <<<"$out" || fail "modprobe does not see the block: $out"
+    out=$(modprobe -d "$ROOT" -C "$ROOT/etc/modprobe.d" -n -v falcon_nf_netcontain 2>&1) || true
+    ! grep -q 'install /bin/false' <<<"$out" || fail "modprobe blocks an unlisted module: $out"
+  fi
+  lg quarantine list --json
+  assert_eq "$(jq -c '.quarantined[0].kernel_modules' <<<"$OUT")" \
+    '["fakesensor","falcon_lsm_pinned_16306","falcon_lsm_pinned_16307","falcon_lsm_pinned_16308"]'
+  lg quarantine release alpha; assert_rc 0
+  assert_no_file "$conf"
+}
+
+# Through the ladder: a glob that matches nothing installed writes nothing,
+# and the quarantine's event says so.
+t_quarantine_says_when_a_glob_matches_nothing() {
+  setup_good "$(identity_policy '    kernel_modules: ["falcon_lsm_pinned_*"]')"
+  echo alpha-bad >"$ROOT/etc/alpha/rules.bin"
+  boot
+  crash_boot falcon-module; assert_out 'mode=recovery:restore-content'
+  crash_boot falcon-module; assert_out 'mode=recovery:quarantine'
+  assert_no_file "$ROOT/etc/modprobe.d/lastgood-quarantine.conf"
+  lg log --json
+  jq -e 'map(select(.type == "recovery-quarantine" and .component == "alpha")) | .[-1].message
+         | test("kernel_modules falcon_lsm_pinned_\\* matched no installed module, nothing blacklisted")' \
+    <<<"$OUT" >/dev/null || fail "the quarantine event does not say the glob matched nothing: $OUT"
+}
+
+# Safe mode expands the same way, into /run/modprobe.d, and lists the
+# globs that matched nothing in its marker.
+t_safe_mode_expands_module_globs() {
+  setup_good "$(identity_policy '    kernel_modules: ["falcon_lsm_pinned_*", "nomatch_*"]')"
+  fake_modules
+  lg safe-mode --next-boot
+  boot; assert_out 'mode=safe'
+  local conf=$ROOT/run/modprobe.d/lastgood-safemode.conf
+  for m in falcon_lsm_pinned_16306 falcon_lsm_pinned_16307 falcon_lsm_pinned_16308 betamod; do
+    grep -qx "install $m /bin/false" "$conf" || fail "no install line for $m: $(cat "$conf")"
+  done
+  ! grep -q '\*' "$conf" || fail "a glob was written: $(cat "$conf")"
+  grep -qx 'kernel_modules globs matching no installed module: nomatch_\*' "$ROOT/run/lastgood/safe-mode" ||
+    fail "the marker does not list the unmatched glob: $(cat "$ROOT/run/lastgood/safe-mode")"
 }
 
 run_tests

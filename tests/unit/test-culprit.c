@@ -329,12 +329,84 @@ static void test_evidence_strength(void **state) {
         assert_int_equal(v.strength, CRASH_STRENGTH_NONE);
 }
 
+/* The identity keys reach the weighing: processes (Comm:, cut at 15),
+ * bpf_programs and kernel_modules globs; a component without the key that
+ * matches is not named (the negative controls). */
+static void test_identity_keys(void **state) {
+        static char *procs[] = { (char *) "falcon-sensor*", NULL };
+        static char *progs[] = { (char *) "falcon_*", NULL };
+        static char *mod_glob[] = { (char *) "falcon_lsm_pinned_*", NULL };
+        static char *mod_plain[] = { (char *) "falcon_lsm_serviceable", NULL };
+        static const struct {
+                const char *pstore; /* under tests/fixtures/pstore-synthetic */
+                Component c;
+                CrashStrength strength;
+                const char *why;
+        } idc[] = {
+                { "falcon-comm", { .processes = procs }, CRASH_STRENGTH_STRONG, "crashing task falcon-sensor-b (strong)" },
+                { "falcon-comm",
+                  { .bpf_programs = progs, .kernel_modules = mod_glob },
+                  CRASH_STRENGTH_NONE,
+                  "cleared: the crash was in the core kernel (falcon-sensor-b)" },
+                { "bpf-comm",
+                  { .bpf_programs = progs },
+                  CRASH_STRENGTH_MEDIUM,
+                  "call trace through BPF program falcon_x (medium)" },
+                { "bpf-comm", { .kernel_modules = mod_glob }, CRASH_STRENGTH_NONE, "cleared: " },
+                { "falcon-module",
+                  { .kernel_modules = mod_glob },
+                  CRASH_STRENGTH_STRONG,
+                  "RIP in falcon_lsm_pinned_16306 (strong)" },
+                { "falcon-module",
+                  { .kernel_modules = mod_plain, .processes = procs, .bpf_programs = progs },
+                  CRASH_STRENGTH_NONE,
+                  "cleared: the crash was in falcon_lsm_pinned_16306 (falcond)" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(idc); i++) {
+                char dir[256];
+                snprintf(dir, sizeof dir, "tests/fixtures/pstore-synthetic/%s", idc[i].pstore);
+                CrashEvidence ev = {};
+                assert_int_equal(crash_evidence_collect(-1, NULL, dir, &ev), 0);
+                assert_true(ev.fatal);
+                Component c = idc[i].c;
+                c.name = (char *) "falcon";
+                CrashVerdict v;
+                crash_evidence_weigh(&ev, &c, &v);
+                if (v.strength != idc[i].strength || !strstr(v.why, idc[i].why))
+                        fail_msg("case %zu (%s): %s, \"%s\"; expected %s, \"%s\"", i, idc[i].pstore,
+                                 crash_strength_to_string(v.strength), v.why,
+                                 crash_strength_to_string(idc[i].strength), idc[i].why);
+                crash_evidence_done(&ev);
+        }
+
+        /* and culprit_find() blames by them: the comm names agent, not the changed other */
+        Fixture *f;
+        assert_int_equal(setup((void **) &f), 0);
+        change(f, OTHER, NONE);
+        f->c[AGENT].processes = procs;
+        CrashEvidence ev = {};
+        assert_int_equal(crash_evidence_collect(f->root_fd, &f->p,
+                                                "tests/fixtures/pstore-synthetic/falcon-comm", &ev),
+                         0);
+        Culprit cu;
+        assert_int_equal(culprit_find(f->root_fd, &f->p, &ev, 0, &cu), 0);
+        if (!cu.component || !streq(cu.component->name, "agent") || !cu.attributed)
+                fail_msg("culprit %s (%s)", cu.component ? cu.component->name : "none", cu.why);
+        culprit_done(&cu);
+        f->c[AGENT].processes = NULL;
+        assert_int_equal(culprit_find(f->root_fd, &f->p, &ev, 0, &cu), 0);
+        if (cu.component && cu.attributed)
+                fail_msg("attributed %s without processes (%s)", cu.component->name, cu.why);
+        culprit_done(&cu);
+        crash_evidence_done(&ev);
+        teardown((void **) &f);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_culprit_table),
-                cmocka_unit_test(test_unreadable_registry),
-                cmocka_unit_test(test_from_name),
-                cmocka_unit_test(test_evidence_strength),
+                cmocka_unit_test(test_culprit_table), cmocka_unit_test(test_unreadable_registry),
+                cmocka_unit_test(test_from_name),     cmocka_unit_test(test_evidence_strength),
+                cmocka_unit_test(test_identity_keys),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

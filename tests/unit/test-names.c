@@ -168,6 +168,10 @@ static void test_content_path(void **unused) {
         assert_false(name_is_content_path("/opt/./vendor"));
         assert_false(name_is_content_path("/opt/../etc"));
         assert_false(name_is_content_path("/opt/ven\ndor"));
+        /* Globs: taken literally they would name nothing the admin meant. */
+        assert_false(name_is_content_path("/var/opt/microsoft/mdatp/definitions.noindex/*"));
+        assert_false(name_is_content_path("/opt/vendor/defs?"));
+        assert_false(name_is_content_path("/opt/vendor/[ab]"));
         /* The kernel's and the runtime's virtual trees. */
         assert_false(name_is_content_path("/proc/sys"));
         assert_false(name_is_content_path("/sys"));
@@ -195,6 +199,105 @@ static void test_content_path(void **unused) {
         free(long_);
 }
 
+static void test_module_pattern(void **unused) {
+        assert_true(name_is_module_pattern("fakesensor"));
+        assert_true(name_is_module_pattern("falcon_lsm_pinned_*"));
+        assert_true(name_is_module_pattern("falcon-lsm-pinned-?????"));
+        assert_true(name_is_module_pattern("acme_[a-z0-9]*"));
+        assert_true(name_is_module_pattern("acme_[!x]"));
+        assert_true(name_is_module_pattern("acme_[^x-]"));
+        assert_true(name_is_module_pattern("*"));
+        char *max = repeat('*', NAME_PATTERN_MAX, "");
+        assert_true(name_is_module_pattern(max));
+        free(max);
+
+        /* Whatever it expands to becomes a modprobe.d line. */
+        assert_false(name_is_module_pattern(NULL));
+        assert_false(name_is_module_pattern(""));
+        assert_false(name_is_module_pattern("acme *"));
+        assert_false(name_is_module_pattern("acme\n*"));
+        assert_false(name_is_module_pattern("acme\\*"));
+        assert_false(name_is_module_pattern("acme\\_*")); /* no escapes: nothing needs one */
+        assert_false(name_is_module_pattern("acme.*"));
+        assert_false(name_is_module_pattern("acme[ ]*"));
+        assert_false(name_is_module_pattern("acme[\n]*"));
+        /* fnmatch would take a lone '[' literally: no module name has one. */
+        assert_false(name_is_module_pattern("acme_[a-z*"));
+        assert_false(name_is_module_pattern("acme_[]*"));
+        assert_false(name_is_module_pattern("acme_[z-a]*"));
+        char *long_ = repeat('*', NAME_PATTERN_MAX + 1, "");
+        assert_false(name_is_module_pattern(long_));
+        free(long_);
+        /* needs more characters than any module name has */
+        char *needs = repeat('?', NAME_MODULE_MAX + 1, "*");
+        assert_false(name_is_module_pattern(needs));
+        needs[1] = '*';
+        assert_true(name_is_module_pattern(needs));
+        free(needs);
+        /* a plain name keeps the name rules */
+        char *name = repeat('m', NAME_MODULE_MAX + 1, "");
+        assert_false(name_is_module_pattern(name));
+        free(name);
+
+        char n[] = "falcon-lsm-[a-z]-[!-]*-x";
+        name_module_pattern_normalize(n);
+        assert_string_equal(n, "falcon_lsm_[a-z]_[!-]*_x");
+        assert_true(name_module_match(n, "falcon-lsm-q-y-x"));
+        assert_true(name_has_glob("a*") && name_has_glob("a?") && name_has_glob("a[b]"));
+        assert_false(name_has_glob("a-b_c") || name_has_glob(NULL));
+}
+
+static void test_process_pattern(void **unused) {
+        assert_true(name_is_process_pattern("falcon-sensor*"));
+        assert_true(name_is_process_pattern("falcon-sensor-b")); /* 15: as the kernel prints it */
+        assert_true(name_is_process_pattern("falcon-sensor-b*"));
+        assert_true(name_is_process_pattern("falcon-sensor-bpf*")); /* ends in '*': a prefix, said so */
+        assert_true(name_is_process_pattern("kworker/[0-9]:*"));
+        assert_true(name_is_process_pattern("Web Content"));
+        assert_true(name_is_process_pattern("a\\*b"));
+        assert_true(name_is_process_pattern("???????????????")); /* 15 */
+        assert_true(name_is_process_pattern("[a][b][c][d][e][f][g][h][i][j][k][l][m][n][o]"));
+
+        /* Longer than the kernel keeps, without a '*' saying "and more". */
+        assert_false(name_is_process_pattern("falcon-sensor-bpf"));
+        assert_false(name_is_process_pattern("????????????????"));
+        assert_false(name_is_process_pattern("[a][b][c][d][e][f][g][h][i][j][k][l][m][n][o][p]"));
+        assert_false(name_is_process_pattern("falcon-sensor-bp\\*")); /* an escaped '*' is a character */
+        assert_false(name_is_process_pattern(NULL));
+        assert_false(name_is_process_pattern(""));
+        assert_false(name_is_process_pattern(" sensor"));
+        assert_false(name_is_process_pattern("sensor "));
+        assert_false(name_is_process_pattern("sen\nsor"));
+        assert_false(name_is_process_pattern("sen\x1bsor"));
+        assert_false(name_is_process_pattern("s\xc3\xa9nsor"));
+        assert_false(name_is_process_pattern("sensor\\"));
+        assert_false(name_is_process_pattern("sensor[ab"));
+        assert_false(name_is_process_pattern("sensor[\\]]"));
+        char *long_ = repeat('*', NAME_PATTERN_MAX + 1, "");
+        assert_false(name_is_process_pattern(long_));
+        free(long_);
+}
+
+static void test_bpf_pattern(void **unused) {
+        assert_true(name_is_bpf_pattern("falcon_*"));
+        assert_true(name_is_bpf_pattern("falcon_x"));
+        assert_true(name_is_bpf_pattern("tracepoint.sys_enter*"));
+        char *btf = repeat('f', NAME_PATTERN_MAX, ""); /* BTF function names may be long */
+        assert_true(name_is_bpf_pattern(btf));
+        free(btf);
+
+        assert_false(name_is_bpf_pattern(NULL));
+        assert_false(name_is_bpf_pattern(""));
+        assert_false(name_is_bpf_pattern("falcon-x"));
+        assert_false(name_is_bpf_pattern("falcon x"));
+        assert_false(name_is_bpf_pattern("falcon_[x"));
+        assert_false(name_is_bpf_pattern("falcon_\\*"));
+        assert_false(name_is_bpf_pattern("falcon\\_*"));
+        char *long_ = repeat('f', NAME_PATTERN_MAX + 1, "");
+        assert_false(name_is_bpf_pattern(long_));
+        free(long_);
+}
+
 /* The policy refuses what quarantine would refuse later: at load, with the
  * place in the file, not when the component first fails. */
 static void test_component_in_policy(void **unused) {
@@ -211,9 +314,11 @@ static void test_component_in_policy(void **unused) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_component),    cmocka_unit_test(test_module),
-                cmocka_unit_test(test_glob),         cmocka_unit_test(test_unit),
-                cmocka_unit_test(test_content_path), cmocka_unit_test(test_component_in_policy),
+                cmocka_unit_test(test_component),      cmocka_unit_test(test_module),
+                cmocka_unit_test(test_glob),           cmocka_unit_test(test_unit),
+                cmocka_unit_test(test_content_path),   cmocka_unit_test(test_component_in_policy),
+                cmocka_unit_test(test_module_pattern), cmocka_unit_test(test_process_pattern),
+                cmocka_unit_test(test_bpf_pattern),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

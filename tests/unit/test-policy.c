@@ -110,6 +110,43 @@ static void test_parse_values(void **state) {
         policy_done(&p);
 }
 
+/* The identity keys of issue 10, on its Falcon example (exclude is a later step). */
+static void test_identity_keys(void **state) {
+        Policy p;
+        load(&p,
+             "components:\n"
+             "  - name: falcon\n"
+             "    content: [/opt/CrowdStrike]\n"
+             "    kernel_modules: [falcon_lsm_serviceable, falcon_nf_netcontain, \"falcon_lsm_pinned_*\"]\n"
+             "    processes: [\"falcon-sensor*\"]\n"
+             "    bpf_programs: [\"falcon_*\"]\n"
+             "    units: [falcon-sensor.service]\n",
+             0);
+        const Component *c = policy_find_component(&p, "falcon");
+        assert_non_null(c);
+        assert_int_equal(strv_length(c->kernel_modules), 3);
+        assert_string_equal(c->kernel_modules[2], "falcon_lsm_pinned_*");
+        assert_int_equal(strv_length(c->processes), 1);
+        assert_string_equal(c->processes[0], "falcon-sensor*"); /* a comm keeps its dashes */
+        assert_int_equal(strv_length(c->bpf_programs), 1);
+        assert_string_equal(c->bpf_programs[0], "falcon_*");
+
+        /* A drop-in replaces each list it sets, and only those. */
+        assert_int_equal(parse(&p, "components: [{name: falcon, processes: [falcon-sensor-b, \"falcond*\"]}]\n"),
+                         0);
+        c = policy_find_component(&p, "falcon");
+        assert_int_equal(strv_length(c->processes), 2);
+        assert_string_equal(c->processes[1], "falcond*");
+        assert_string_equal(c->bpf_programs[0], "falcon_*");
+        assert_int_equal(strv_length(c->kernel_modules), 3);
+        policy_done(&p);
+
+        /* A dash inside brackets may be a range: only those outside fold. */
+        load(&p, "components: [{name: a, kernel_modules: [\"acme-[a-z]-*\"]}]\n", 0);
+        assert_string_equal(p.components[0].kernel_modules[0], "acme_[a-z]_*");
+        policy_done(&p);
+}
+
 static void test_bounds(void **state) {
         static const struct {
                 const char *yaml;
@@ -154,6 +191,20 @@ static void test_bounds(void **state) {
                 { "report: {prometheus_textfile: relative.prom}", 1 },
                 { "components: [{name: a, units: [.service]}]", 1 },
                 { "components: [{name: a, units: [a.unknowntype]}]", 1 },
+                /* units stay literal (globs are a later step) */
+                { "components: [{name: a, units: [\"a*.service\"]}]", 1 },
+                { "components: [{name: a, kernel_modules: [\"a[b\"]}]", 1 },
+                { "components: [{name: a, kernel_modules: [\"a.*\"]}]", 1 },
+                { "components: [{name: a, processes: [abcdefghijklmno]}]", 0 },
+                { "components: [{name: a, processes: [abcdefghijklmnop]}]", 1 },
+                { "components: [{name: a, processes: [\"abcdefghijklmnop*\"]}]", 0 },
+                { "components: [{name: a, processes: [\"kworker/*\"]}]", 0 },
+                { "components: [{name: a, processes: [\"a\\nb\"]}]", 1 },
+                { "components: [{name: a, processes: []}]", 0 },
+                { "components: [{name: a, bpf_programs: [\"a-b\"]}]", 1 },
+                { "components: [{name: a, bpf_programs: [a.b_c]}]", 0 },
+                { "components: [{name: a, content: [\"/opt/a/*\"]}]", 1 },
+                { "components: [{name: a, content: [\"/opt/a[1]\"]}]", 1 },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 Policy p;
@@ -367,7 +418,8 @@ static const char golden_in[] =
         "  health_checks:\n"
         "    - {name: h, command: [/bin/true, \"a b\"], timeout: 2min}\n"
         "components:\n"
-        "  - {name: a, content: [/etc/a], kernel_modules: [a-mod], units: [a.service], quarantine: never,\n"
+        "  - {name: a, content: [/etc/a], kernel_modules: [a-mod, \"a-[a-c]-*\"], processes: [\"a d*\"],\n"
+        "     bpf_programs: [a_*], units: [a.service], quarantine: never,\n"
         "     safe_mode: keep, max_failed_boots: 2}\n"
         "  - {name: b}\n"
         "recovery: {ladder: [quarantine, safe-mode], suspect_window: 90min}\n"
@@ -389,7 +441,9 @@ static const char golden_yaml[] = "# The effective lastgood policy: built-in def
                                   "components:\n"
                                   "  - name: \"a\"\n"
                                   "    content: [\"/etc/a\"]\n"
-                                  "    kernel_modules: [\"a_mod\"]\n"
+                                  "    kernel_modules: [\"a_mod\", \"a_[a-c]_*\"]\n"
+                                  "    processes: [\"a d*\"]\n"
+                                  "    bpf_programs: [\"a_*\"]\n"
                                   "    units: [\"a.service\"]\n"
                                   "    quarantine: never\n"
                                   "    safe_mode: keep\n"
@@ -397,6 +451,8 @@ static const char golden_yaml[] = "# The effective lastgood policy: built-in def
                                   "  - name: \"b\"\n"
                                   "    content: []\n"
                                   "    kernel_modules: []\n"
+                                  "    processes: []\n"
+                                  "    bpf_programs: []\n"
                                   "    units: []\n"
                                   "    quarantine: allow\n"
                                   "    safe_mode: disable\n"
@@ -425,9 +481,10 @@ static const char golden_json[] =
         "\"state_device\":\"LABEL=st\",\"state_file\":\"/var/lib/lastgood/state\","
         "\"count_unknown_failures\":true},\"confirm\":{\"health_checks\":[{\"name\":\"h\","
         "\"command\":[\"/bin/true\",\"a b\"],\"timeout\":\"2min\"}]},"
-        "\"components\":[{\"name\":\"a\",\"content\":[\"/etc/a\"],\"kernel_modules\":[\"a_mod\"],"
-        "\"units\":[\"a.service\"],\"quarantine\":\"never\",\"safe_mode\":\"keep\","
-        "\"max_failed_boots\":2},{\"name\":\"b\",\"content\":[],\"kernel_modules\":[],\"units\":[],"
+        "\"components\":[{\"name\":\"a\",\"content\":[\"/etc/a\"],\"kernel_modules\":[\"a_mod\",\"a_[a-c]_*\"],"
+        "\"processes\":[\"a d*\"],\"bpf_programs\":[\"a_*\"],\"units\":[\"a.service\"],\"quarantine\":\"never\",\"safe_mode\":\"keep\","
+        "\"max_failed_boots\":2},{\"name\":\"b\",\"content\":[],\"kernel_modules\":[],\"processes\":[],"
+        "\"bpf_programs\":[],\"units\":[],"
         "\"quarantine\":\"allow\",\"safe_mode\":\"disable\",\"max_failed_boots\":3}],"
         "\"recovery\":{\"ladder\":[\"quarantine\",\"safe-mode\"],\"attributed_crash_threshold\":1,"
         "\"require_suspect\":true,\"suspect_window\":\"90min\","
@@ -628,6 +685,7 @@ int main(void) {
                 cmocka_unit_test(test_error_cap),
                 cmocka_unit_test(test_strings),
                 cmocka_unit_test(test_dump),
+                cmocka_unit_test(test_identity_keys),
                 cmocka_unit_test(test_dump_golden),
                 cmocka_unit_test(test_dump_round_trip),
                 cmocka_unit_test(test_copy_settings),
