@@ -237,7 +237,13 @@ static int check_header(ScanState *st, struct archive_entry *in, char path[stati
         e->mode = e->type == 'l' ? 0777 : (uint32_t) (al->archive_entry_perm(in) & 07777);
         e->uid = (uint32_t) uid;
         e->gid = (uint32_t) gid;
-        e->mtime_ns = (int64_t) al->archive_entry_mtime(in) * 1000000000 + al->archive_entry_mtime_nsec(in);
+        /* A hostile header can carry any time: refuse one that does not
+         * fit in nanoseconds rather than overflow (found by fuzzing). */
+        int64_t mtime_ns;
+        if (__builtin_mul_overflow((int64_t) al->archive_entry_mtime(in), (int64_t) 1000000000, &mtime_ns) ||
+            __builtin_add_overflow(mtime_ns, (int64_t) al->archive_entry_mtime_nsec(in), &mtime_ns))
+                return scan_refuse(s, -EBADMSG, path, "bad modification time");
+        e->mtime_ns = mtime_ns;
         e->size = (uint64_t) size;
         if (e->type == 'l') {
                 const char *target = al->archive_entry_symlink(in);
