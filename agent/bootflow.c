@@ -42,10 +42,12 @@ static void boot_done(Boot *b) {
         state_stores_done(&b->stores);
 }
 
-/* What is known about the previous boot: its crash records and the culprit. */
+/* What is known about the previous boot: its crash records, the suspect,
+ * and whether it ran another kernel than the last confirmed boot. */
 typedef struct Evidence {
         CrashEvidence crash;
         Culprit culprit;
+        char kernel_change[2 * KERNEL_RELEASE_SIZE + 64]; /* "kernel changed A → B since …", or "" */
 } Evidence;
 
 static void evidence_done(Evidence *e) {
@@ -107,16 +109,30 @@ static void boot_event(const Boot *b, EventType type, const char *component, con
         if (ev->crash.found)
                 event_add(&e, "crash_record", ev->crash.summary);
         if (c->component) {
-                event_add(&e, "culprit_evidence", c->why);
+                event_add(&e, "suspect", suspect_reason_to_string(c->reason));
+                event_add(&e, "culprit_evidence", c->evidence);
                 event_add(&e, "attributed", c->attributed ? "true" : "false");
                 if (ev->crash.found)
                         event_add(&e, "crash_strength", crash_strength_to_string(c->strength));
                 event_add(&e, "changed", c->changed ? "true" : "false");
-        } else if (c->why[0])
-                event_add(&e, "why", c->why);
+        }
+        /* Every component's evidence, in words: who was weighed and why
+         * each is or is not a suspect; once in one line, and per component
+         * (evidence.NAME) for `status`. */
+        if (c->why[0])
+                event_add(&e, "evidence", c->why);
+        if (ev->kernel_change[0])
+                event_add(&e, "kernel_change", ev->kernel_change);
         event_addf(&e, "max_failed_boots", "%u", b->env->policy->boot.max_failed_boots);
         for (size_t i = 0; res && i < res->n_evidence; i++)
                 event_add(&e, res->evidence[i].key, res->evidence[i].value);
+        /* Last: beyond EVENT_EVIDENCE_MAX they are dropped (and counted);
+         * the one-line form above has them all. */
+        char keys[EVENT_EVIDENCE_MAX][EVENT_KEY_MAX + 1];
+        for (size_t i = 0; i < c->n_components && i < ELEMENTSOF(keys); i++)
+                if (snprintf(keys[i], sizeof keys[i], "evidence.%s", c->components[i].component->name) <
+                    (int) sizeof keys[i])
+                        event_add(&e, keys[i], c->components[i].words);
         record_append(b->env->root_fd, &e);
 }
 
@@ -233,22 +249,29 @@ static void boot_gather_evidence(Boot *b, Evidence *ev) {
         }
         /* What happened to it: a crash record, or nothing (power cut, reset,
          * hang, or a boot nobody confirmed). */
-        r = crash_evidence_collect(env->root_fd, env->policy, env->pstore_dir, &ev->crash);
+        r = crash_evidence_collect(env->pstore_dir, &ev->crash);
         if (r < 0)
                 log_warning_errno(r, "Failed to read crash records, treating the failure as unknown: %m");
+
+        /* The failed boot ran this kernel too (lastgood runs early in it):
+         * a kernel update since the last confirmed boot is worth saying
+         * (the 2024 sensor panics on RHEL 9.4 and Debian followed them). It
+         * blames no component. */
+        char now[KERNEL_RELEASE_SIZE];
+        if (b->st.confirmed_kernel[0] && read_kernel_release(now) >= 0 && !streq(now, b->st.confirmed_kernel))
+                snprintf(ev->kernel_change, sizeof ev->kernel_change,
+                         "kernel changed %s \u2192 %s since the last confirmed boot", b->st.confirmed_kernel,
+                         now);
 }
 
-/* The culprit: chosen once per incident, kept for its later steps. */
+/* The suspect: weighed again at every failed boot, the incident's culprit
+ * preferred among equals. */
 static void boot_find_culprit(const Boot *b, const LadderPlan *plan, Evidence *ev) {
         const BootEnv *env = b->env;
-        int r;
-        if (plan->keep_culprit)
-                r = culprit_from_name(env->root_fd, env->policy, plan->state.culprit, &ev->crash, &ev->culprit);
-        else
-                r = culprit_find(env->root_fd, env->policy, &ev->crash, plan->state.loop_started_usec,
-                                 &ev->culprit);
+        const char *incident_culprit = plan->state.culprit[0] ? plan->state.culprit : NULL;
+        int r = culprit_find(env->root_fd, env->policy, &ev->crash, incident_culprit, &ev->culprit);
         if (r < 0)
-                log_warning_errno(r, "Failed to determine the culprit: %m");
+                log_warning_errno(r, "Failed to weigh the evidence, no suspect: %m");
 }
 
 /* The count goes to disk before the crash records are archived and cleared:
@@ -307,7 +330,9 @@ static void boot_no_suspect(Boot *b, const LadderPlan *plan, const Evidence *ev,
                 snprintf(o->step, sizeof o->step, "%s", ladder_step_to_string(LADDER_SAFE_MODE));
                 summary(o, "no suspect component (%s); safe mode for this boot", c->why);
         } else
-                summary(o, "crash loop but no suspect component: %s; no component touched%s", c->why,
+                summary(o, "crash loop but no suspect component%s%s%s: %s; no component touched%s",
+                        plan->culprit_gone ? " (" : "", plan->culprit_gone ? plan->state.culprit : "",
+                        plan->culprit_gone ? ", the incident's culprit, is no longer one)" : "", c->why,
                         ladder_has_safe_mode(b->env->policy) ? " (recovery.safe_mode_without_suspect is false)"
                                                              : "");
         boot_event(b, EVENT_NO_SUSPECT, NULL, o->step[0] ? o->step : NULL, o->summary, ev, NULL);
@@ -342,6 +367,15 @@ static void boot_climb(Boot *b, const LadderEvidence *lev, LadderPlan *plan, con
                          * forbidden): the next step, in this same boot. */
                         log_notice("Recovery step %s for %s skipped: %s", o->step, comp->name, res.message);
                         ladder_skip(p, lev, plan);
+                        if (plan->verdict == LADDER_WAIT) {
+                                /* The next step waits for its own threshold. */
+                                ladder_state_apply(&b->st, &plan->state);
+                                o->mode = BOOT_MODE_NORMAL;
+                                o->threshold = plan->threshold;
+                                summary(o, "%s; %u of %u failed boots before the next step", res.message,
+                                        plan->count, plan->threshold);
+                                return;
+                        }
                         continue;
                 }
                 if (r < 0)
@@ -396,9 +430,11 @@ static void boot_ladder(Boot *b, bool safe_requested, LadderOutcome *ret) {
 
         switch (plan.verdict) {
         case LADDER_WAIT:
-                summary(&o, "previous boot failed (%s); %u of %u failed boots before recovery%s%s",
+                summary(&o, "previous boot failed (%s); %u of %u failed boots before recovery%s%s%s%s%s%s",
                         ev.crash.found ? "crash" : "unknown", plan.count, plan.threshold,
-                        c->component ? "; suspect: " : "", c->component ? c->component->name : "");
+                        c->component ? "; suspect: " : "", c->component ? c->component->name : "",
+                        c->component ? " (" : "", c->component ? c->evidence : "", c->component ? ")" : "",
+                        plan.culprit_gone ? "; the incident's culprit is no longer a suspect" : "");
                 boot_event(b, EVENT_BOOT_COUNTED, c->component ? c->component->name : NULL, NULL, o.summary,
                            &ev, NULL);
                 break;

@@ -45,6 +45,8 @@ static const struct {
         [EVENT_CRASH_RECORD] = { "crash-record", "6ec759b134b6b1560e46c841220a0203", LOG_INFO },
         [EVENT_STATE_CORRUPT] = { "state-corrupt", "1518ade42128fcc6cbd49560a3a4ff8a", LOG_WARNING },
         [EVENT_STATE_FALLTHROUGH] = { "state-fallthrough", "d25d291acf4146f80a31deeb745942b6", LOG_NOTICE },
+        [EVENT_CRASH_RECORD_NOT_COUNTED] = { "crash-record-not-counted", "98fe6d3a0d8d49e69e56af34efbdaced",
+                                             LOG_NOTICE },
 };
 
 static bool event_type_valid(EventType t) {

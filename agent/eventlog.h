@@ -72,6 +72,7 @@ typedef enum EventType {
         EVENT_CRASH_RECORD,
         EVENT_STATE_CORRUPT,
         EVENT_STATE_FALLTHROUGH,
+        EVENT_CRASH_RECORD_NOT_COUNTED,
         _EVENT_TYPE_MAX,
         _EVENT_TYPE_INVALID = -EINVAL,
 } EventType;

@@ -88,6 +88,8 @@ static int get_str(Cursor *c, char *out, size_t field) {
         U64(loop_started_usec) U64(last_action_usec)                   \
         STR(last_confirmed_boot_id) STR(boot_id) ACT(last_action)      \
         STR(culprit) STR(last_error)
+/* Appended by version 3: absent (read as "") from older records. */
+#define STATE_FIELDS_V3(STR) STR(confirmed_kernel)
 /* clang-format on */
 
 #define STATE_V1_ACTION_SIZE 48
@@ -97,7 +99,8 @@ static int get_str(Cursor *c, char *out, size_t field) {
 #define SZ64(f) +8
 #define SZSTR(f) +sizeof(((BootState *) 0)->f)
 #define SZV1(f) +STATE_V1_ACTION_SIZE
-_Static_assert(8 + (0 STATE_FIELDS(SZ32, SZ64, SZSTR, SZ32)) <= STATE_RECORD_SIZE - 4, "state record too small");
+_Static_assert(8 + (0 STATE_FIELDS(SZ32, SZ64, SZSTR, SZ32) STATE_FIELDS_V3(SZSTR)) <= STATE_RECORD_SIZE - 4,
+               "state record too small");
 _Static_assert(8 + (0 STATE_FIELDS(SZ32, SZ64, SZSTR, SZV1)) <= STATE_RECORD_SIZE - 4, "v1 record too small");
 #undef SZ32
 #undef SZ64
@@ -115,6 +118,7 @@ void state_encode(const BootState *s, uint8_t buf[static STATE_RECORD_SIZE]) {
 #define W64(f) put_u64(&c, s->f);
 #define WSTR(f) put_str(&c, s->f, sizeof(s->f));
         STATE_FIELDS(W32, W64, WSTR, W32)
+        STATE_FIELDS_V3(WSTR)
 #undef W32
 #undef W64
 #undef WSTR
@@ -154,7 +158,7 @@ int state_decode(const uint8_t *buf, size_t len, BootState *ret) {
                 return -EBADMSG;
         c.pos = 4;
         uint16_t version = get_u16(&c);
-        if ((version != STATE_FORMAT_VERSION && version != 1) || get_u16(&c) != STATE_RECORD_SIZE)
+        if (version < 1 || version > STATE_FORMAT_VERSION || get_u16(&c) != STATE_RECORD_SIZE)
                 return -EBADMSG;
 
         BootState s = {};
@@ -173,6 +177,9 @@ int state_decode(const uint8_t *buf, size_t len, BootState *ret) {
                 STATE_FIELDS(R32, R64, RSTR, RACT1)
         } else {
                 STATE_FIELDS(R32, R64, RSTR, RACT)
+        }
+        if (version >= 3) {
+                STATE_FIELDS_V3(RSTR)
         }
 #undef R32
 #undef R64

@@ -13,7 +13,9 @@
  *
  * Version 2 stores last_action as a u32 (LadderAction) where version 1 had a
  * 48-byte string; version-1 records (on installed machines) still decode,
- * their string mapped to the enum, and are rewritten as version 2.
+ * their string mapped to the enum. Version 3 appends confirmed_kernel;
+ * version-1 and version-2 records decode with it empty. Every record is
+ * written back as the current version.
  */
 
 #include <stdint.h>
@@ -22,7 +24,7 @@
 #include "recovery/ladder.h"
 
 #define STATE_RECORD_SIZE 384
-#define STATE_FORMAT_VERSION 2
+#define STATE_FORMAT_VERSION 3
 #define STATE_MAGIC "LGST"
 
 typedef enum BootMode {
@@ -52,13 +54,16 @@ typedef struct BootState {
         char boot_id[37];    /* the boot that set in_boot */
         char culprit[64];    /* component the current incident blames */
         char last_error[40]; /* short description of the last internal error */
+        /* uname(2) release of the last confirmed boot (read_kernel_release()),
+         * "" when unknown (written before version 3). */
+        char confirmed_kernel[KERNEL_RELEASE_SIZE];
 } BootState;
 
 const char *boot_mode_to_string(BootMode m);
 
 /* Serialises S into BUF (exactly STATE_RECORD_SIZE bytes). */
 void state_encode(const BootState *s, uint8_t buf[static STATE_RECORD_SIZE]);
-/* Decodes a version-2 or version-1 record. -EBADMSG on a bad magic, size,
+/* Decodes a version-3, -2 or -1 record. -EBADMSG on a bad magic, size,
  * version, CRC, an unterminated string or an out-of-range value. */
 int state_decode(const uint8_t *buf, size_t len, BootState *ret) _wur_;
 

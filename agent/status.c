@@ -40,10 +40,12 @@ static int collect_components(int root_fd, const Policy *p, bool check_content, 
                                 }
                 snapshot_info_free(l, n);
                 if (check_content && !cs->quarantined) {
-                        uint64_t u;
-                        if (snapshot_content_changed(root_fd, p, c, /* refresh_cache= */ false, &cs->changed,
-                                                     &u) >= 0)
+                        ContentChange ch;
+                        if (snapshot_content_changed(root_fd, p, c, /* refresh_cache= */ false, &ch) >= 0) {
                                 cs->changed_known = true;
+                                cs->changed = ch.changed;
+                                cs->n_changed = ch.n_changed + ch.n_removed;
+                        }
                 }
         }
         return 0;

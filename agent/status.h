@@ -16,6 +16,7 @@ typedef struct ComponentStatus {
         char *newest_snapshot; /* id, or NULL */
         uint64_t newest_snapshot_usec;
         bool changed_known, changed;
+        uint64_t n_changed; /* entries changed, added or removed since the newest snapshot */
 } ComponentStatus;
 
 typedef struct StatusData {

@@ -96,7 +96,8 @@ static int do_create(Context *ctx, Policy *p, int argc, char **argv) {
                 _cleanup_free_ char *id = NULL;
                 bool created = true;
                 int r = force ? snapshot_create(ctx->root_fd, p, list[i], &id)
-                              : snapshot_create_if_changed(ctx->root_fd, p, list[i], &created, &id);
+                              : snapshot_create_if_changed(ctx->root_fd, p, list[i], /* not_after_usec= */ 0,
+                                                           &created, &id, NULL);
                 if (r < 0) {
                         log_error_errno(r, "Failed to snapshot component '%s': %m", list[i]->name);
                         ret = EXIT_FAIL;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "agent/context.h"
+#include "agent/eventlog.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "agent/status.h"
@@ -21,7 +22,55 @@ static void iso_time(uint64_t usec, char buf[static 32]) {
         strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void print_json(const StatusData *s) {
+/* The newest evidence the boot flow recorded for each component
+ * (evidence.NAME in the events of failed boots), NULL where none. On a
+ * read error *ret is still valid (all NULL). */
+typedef struct LastEvidence {
+        EventRecord *records;
+        size_t n;
+        const char **words; /* per component */
+        const char **time;
+} LastEvidence;
+
+static void last_evidence_done(LastEvidence *l) {
+        event_records_free(l->records, l->n);
+        free(l->words);
+        free(l->time);
+}
+
+static int last_evidence_collect(int root_fd, const StatusData *s, LastEvidence *ret) {
+        LastEvidence l = {};
+        l.words = calloc(s->n_components + 1, sizeof(char *));
+        l.time = calloc(s->n_components + 1, sizeof(char *));
+        if (!l.words || !l.time) {
+                last_evidence_done(&l);
+                *ret = (LastEvidence) {};
+                return -ENOMEM;
+        }
+        int r = eventlog_read(root_fd, &l.records, &l.n);
+        if (r < 0) {
+                /* No evidence to show; the status still is (*ret valid). */
+                *ret = l;
+                return r == -ENOENT ? 0 : r;
+        }
+        for (size_t i = 0; i < s->n_components; i++) {
+                char key[EVENT_KEY_MAX + 1];
+                snprintf(key, sizeof key, "evidence.%s", s->components[i].name);
+                for (size_t k = l.n; k > 0 && !l.words[i]; k--) {
+                        const EventRecord *e = &l.records[k - 1];
+                        for (char **kv = e->valid ? e->evidence : NULL; kv && kv[0] && kv[1]; kv += 2)
+                                if (streq(kv[0], key)) {
+                                        l.words[i] = kv[1];
+                                        l.time[i] = e->time;
+                                        break;
+                                }
+                }
+        }
+        *ret = l;
+        return 0;
+}
+
+static void print_json(const StatusData *s, const LastEvidence *le) {
         JsonWriter w;
         char tb[32];
         json_init(&w, stdout);
@@ -48,6 +97,8 @@ static void print_json(const StatusData *s) {
                 json_object_end(&w);
         } else
                 json_null(&w);
+        /* uname release the last confirmed boot ran; null: not recorded (older record) */
+        json_kv_string(&w, "confirmed_kernel", s->st.confirmed_kernel[0] ? s->st.confirmed_kernel : NULL);
         json_kv_u64(&w, "safe_mode_requested", s->st.safe_mode_requested);
         json_kv_bool(&w, "safe_mode_active", s->safe_mode_active);
         json_kv_u64(&w, "incident", s->st.incident);
@@ -87,6 +138,14 @@ static void print_json(const StatusData *s) {
                         json_bool(&w, c->changed);
                 else
                         json_null(&w);
+                json_key(&w, "changed_entries");
+                if (c->changed_known)
+                        json_u64(&w, c->n_changed);
+                else
+                        json_null(&w);
+                /* What the last failed boot's evidence said of it, in words. */
+                json_kv_string(&w, "last_evidence", le->words[i]);
+                json_kv_string(&w, "last_evidence_time", le->time[i]);
                 json_object_end(&w);
         }
         json_array_end(&w);
@@ -94,7 +153,7 @@ static void print_json(const StatusData *s) {
         fputc('\n', stdout);
 }
 
-static void print_human(const StatusData *s) {
+static void print_human(const StatusData *s, const LastEvidence *le) {
         char tb[32];
         printf("State:           %s (%s)%s%s\n", s->backend, s->backend_location, s->state_ok ? "" : " — ",
                s->state_ok ? "" : s->state_problem);
@@ -109,6 +168,8 @@ static void print_human(const StatusData *s) {
                 printf("Last confirmed:  %s\n", tb);
         } else
                 printf("Last confirmed:  never\n");
+        if (s->st.confirmed_kernel[0])
+                printf("Kernel then:     %s\n", s->st.confirmed_kernel);
         if (s->st.safe_mode_requested)
                 printf("Safe mode:       requested for the next %u boot(s)\n", s->st.safe_mode_requested);
         if (s->st.incident)
@@ -133,6 +194,8 @@ static void print_human(const StatusData *s) {
                                              : "active",
                        c->newest_snapshot ?: "none",
                        c->changed_known && c->changed ? "; content changed since" : "");
+                if (le->words[i])
+                        printf("  evidence       %s (%s)\n", le->words[i], le->time[i] ?: "?");
         }
 }
 
@@ -145,9 +208,15 @@ int verb_status(Context *ctx, int argc, char **argv) {
         r = status_collect(ctx->root_fd, p, true, &s);
         if (r < 0)
                 return log_error_errno(r, "Failed to collect the status: %m");
+        _cleanup_(last_evidence_done) LastEvidence le = {};
+        r = last_evidence_collect(ctx->root_fd, &s, &le);
+        if (r == -ENOMEM)
+                return log_error_errno(r, "Out of memory");
+        if (r < 0)
+                log_warning_errno(r, "Failed to read the event log, no evidence shown: %m");
         if (ctx->json)
-                print_json(&s);
+                print_json(&s, &le);
         else
-                print_human(&s);
+                print_human(&s, &le);
         return EXIT_OK;
 }

@@ -41,6 +41,7 @@ typedef enum FieldType {
         FT_DEVICE,         /* char *: LABEL=, PARTLABEL=, UUID=, or NULL (null or "") */
         FT_NAME,           /* char *: [a-zA-Z0-9_.-]{1,63}, not starting with '.' */
         FT_DATA_PATH_LIST, /* char **: content paths (name_is_content_path()) */
+        FT_EXCLUDE_LIST,   /* char **: paths or globs below the content (name_is_exclude_pattern()) */
         FT_MODULE_LIST,    /* char **: kernel module names or globs */
         FT_PROCESS_LIST,   /* char **: globs of a task's comm */
         FT_BPF_LIST,       /* char **: globs of BPF program names */
@@ -71,6 +72,7 @@ static inline FieldKind policy_field_kind(FieldType t) {
         case FT_NAME:
                 return FK_STRING;
         case FT_DATA_PATH_LIST:
+        case FT_EXCLUDE_LIST:
         case FT_MODULE_LIST:
         case FT_PROCESS_LIST:
         case FT_BPF_LIST:
@@ -111,7 +113,7 @@ typedef struct Field {
 /* The top level (applied to a Policy), and the items of its two lists. */
 extern const Field policy_top_fields[8];
 extern const Field policy_health_check_fields[3];
-extern const Field policy_component_fields[9];
+extern const Field policy_component_fields[10];
 
 static inline void *policy_field_at(void *base, const Field *f) {
         return (char *) base + f->offset;

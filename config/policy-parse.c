@@ -411,6 +411,8 @@ static const char *describe(char buf[static 160], const Field *f) {
         case FT_DATA_PATH_LIST:
                 return "a normalized absolute path outside /proc, /sys, /dev, /run and " LASTGOOD_STATE_DIR
                        ", not holding " LASTGOOD_STATE_DIR ", " MODPROBE_CONF_DIR " or " SYSTEMD_SYSTEM_DIR;
+        case FT_EXCLUDE_LIST:
+                return "a normalized absolute path or glob of one (* ? [...], '*' not crossing '/')";
         case FT_DEVICE:
                 return "LABEL=…, PARTLABEL=… or UUID=…";
         case FT_NAME:
@@ -469,6 +471,8 @@ static bool list_item_ok(const Field *f, const char *v, size_t index) {
         switch (f->type) {
         case FT_DATA_PATH_LIST:
                 return name_is_content_path(v);
+        case FT_EXCLUDE_LIST:
+                return name_is_exclude_pattern(v);
         case FT_MODULE_LIST:
                 return name_is_module_pattern(v);
         case FT_PROCESS_LIST:
@@ -643,6 +647,7 @@ static void parse_value(ParseContext *c, const char *path, const Field *f, const
                 parse_fields(c, path, f->sub, f->n_sub, n, base, NULL);
                 return;
         case FT_DATA_PATH_LIST:
+        case FT_EXCLUDE_LIST:
         case FT_MODULE_LIST:
         case FT_PROCESS_LIST:
         case FT_BPF_LIST:
@@ -895,6 +900,7 @@ static void component_merge(Component *dst, Component *src, unsigned set) {
                 case FT_NAME:
                         break; /* the key it was found by */
                 case FT_DATA_PATH_LIST:
+                case FT_EXCLUDE_LIST:
                 case FT_MODULE_LIST:
                 case FT_PROCESS_LIST:
                 case FT_BPF_LIST:
@@ -911,6 +917,56 @@ static void component_merge(Component *dst, Component *src, unsigned set) {
                         break;
                 default:
                         abort(); /* a component field type added without a merge rule */
+                }
+        }
+}
+
+static const YNode *mapping_value(const YNode *map, const char *key) {
+        for (size_t i = 0; map->type == YNODE_MAPPING && i + 1 < map->n_items; i += 2)
+                if (map->items[i]->type == YNODE_SCALAR && streq(map->items[i]->value, key))
+                        return map->items[i + 1];
+        return NULL;
+}
+
+static unsigned component_field_bit(FieldType t) {
+        for (size_t i = 0; i < ELEMENTSOF(policy_component_fields); i++)
+                if (policy_component_fields[i].type == t)
+                        return 1u << i;
+        return 0;
+}
+
+/* Every exclude entry of the component COMP (as merged with earlier files)
+ * lies below one of its content paths: an exclude elsewhere would name state
+ * the component does not own, and one naming a content path itself would
+ * exclude the whole path silently. ITEM set the keys SET: an entry of this
+ * file is reported where it is written, one from an earlier file at the
+ * content this file gave. */
+static void check_excludes(ParseContext *c, const char *ipath, const YNode *item, const Component *comp,
+                           unsigned set) {
+        bool set_exclude = set & component_field_bit(FT_EXCLUDE_LIST);
+        if (!set_exclude && !(set & component_field_bit(FT_DATA_PATH_LIST)))
+                return; /* neither changed here: checked with the file that set them */
+        const YNode *list = set_exclude ? mapping_value(item, "exclude") : NULL;
+        const YNode *content = mapping_value(item, "content");
+        for (size_t i = 0; comp->exclude && comp->exclude[i]; i++) {
+                const char *e = comp->exclude[i];
+                bool under = false, whole = false;
+                for (char **cp = comp->content; cp && *cp; cp++) {
+                        under = under || name_exclude_is_under(e, *cp);
+                        whole = whole || streq(e, *cp);
+                }
+                if (under)
+                        continue;
+                const char *why = whole ? "names a content path itself (remove it from content instead)"
+                                        : "is not below any of the component's content paths";
+                char v[96];
+                if (list && list->type == YNODE_SEQUENCE && i < list->n_items)
+                        perr_node(c, list->items[i], "%s.exclude[%zu]: %s %s", ipath, i,
+                                  show(v, list->items[i]), why);
+                else {
+                        YNode shown = { .type = YNODE_SCALAR, .value = (char *) e };
+                        perr_node(c, content ?: item, "%s.content: exclude entry %s (from an earlier file) %s",
+                                  ipath, show(v, &shown), why);
                 }
         }
 }
@@ -935,8 +991,10 @@ static void parse_components(ParseContext *c, const char *path, const YNode *n, 
                 if (existing) {
                         component_merge(existing, &comp, set);
                         policy_component_done(&comp);
+                        check_excludes(c, ipath, item, existing, set);
                         continue;
                 }
+                check_excludes(c, ipath, item, &comp, set);
                 if (p->n_components >= POLICY_MAX_COMPONENTS) {
                         perr_node(c, item, "%s: more than %u components in all", ipath, POLICY_MAX_COMPONENTS);
                         policy_component_done(&comp);

@@ -35,9 +35,10 @@ static const Field confirm_fields[] = {
 };
 
 #define C(member) offsetof(Component, member)
-const Field policy_component_fields[9] = {
+const Field policy_component_fields[10] = {
         F("name", FT_NAME, C(name), .required = true),
         F("content", FT_DATA_PATH_LIST, C(content)),
+        F("exclude", FT_EXCLUDE_LIST, C(exclude)),
         F("kernel_modules", FT_MODULE_LIST, C(kernel_modules)),
         F("processes", FT_PROCESS_LIST, C(processes)),
         F("bpf_programs", FT_BPF_LIST, C(bpf_programs)),
@@ -51,6 +52,7 @@ const Field policy_component_fields[9] = {
 static const Field recovery_fields[] = {
         /* The default ladder is every step, in the order of LadderStep. */
         F("ladder", FT_LADDER, P(recovery.ladder), ENUM(policy_ladder_names), .count_offset = P(recovery.n_ladder)),
+        F("restore_threshold", FT_U32, P(recovery.restore_threshold), .min = 1, .max = 50, .def = 1),
         F("attributed_crash_threshold", FT_U32, P(recovery.attributed_crash_threshold), .min = 1, .max = 50,
           .def = 1),
         F("require_suspect", FT_BOOL, P(recovery.require_suspect), .def = true),

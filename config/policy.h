@@ -18,7 +18,7 @@
  * file (or one holding only comments) is an error, "empty policy": an empty
  * policy.yaml is more likely a truncated write than an intent, and the admin
  * should hear about it. Lists other than `components` (health_checks, ladder,
- * a component's content/kernel_modules/processes/bpf_programs/units) are replaced as a whole by a
+ * a component's content/exclude/kernel_modules/processes/bpf_programs/units) are replaced as a whole by a
  * later file; `components` entries merge by `name`, a later entry overriding
  * only the keys it sets.
  */
@@ -72,6 +72,9 @@ typedef struct HealthCheck {
 typedef struct Component {
         char *name;
         char **content;        /* absolute paths (dirs or files) of its updatable content */
+        char **exclude;        /* paths or globs below content that change in normal operation
+                                * (name_is_exclude_pattern(), name_exclude_is_under()): never
+                                * snapshotted, restored, moved aside or counted as a change */
         char **kernel_modules; /* module names or globs, as in lsmod (dashes outside brackets
                                 * normalised to '_'; name_is_module_pattern()) */
         char **processes;      /* globs of the crashing task's comm (name_is_process_pattern()) */
@@ -104,10 +107,11 @@ typedef struct Policy {
         struct {
                 LadderStep ladder[POLICY_MAX_LADDER];
                 size_t n_ladder;                     /* default restore-content, quarantine, safe-mode */
+                uint32_t restore_threshold;          /* 1..50, default 1: restore is low impact */
                 uint32_t attributed_crash_threshold; /* 1..50, default 1 */
                 bool require_suspect;                /* default true */
-                uint64_t suspect_window_usec;        /* default 72h */
-                bool safe_mode_without_suspect;      /* default false */
+                uint64_t suspect_window_usec;   /* default 72h; bounds nothing since v0.3 (see policy(5)) */
+                bool safe_mode_without_suspect; /* default false */
         } recovery;
 
         struct {

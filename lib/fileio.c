@@ -241,19 +241,33 @@ int mkdir_durable_root(int root_fd, const char *path, mode_t mode, int *ret_fd) 
         r = parent_path(path, &parent, &name);
         if (r < 0)
                 return r;
-        _cleanup_close_ int pfd = -1;
+        _cleanup_close_ int pfd = -1, fd = -1;
         r = mkdir_durable_root(root_fd, parent, 0755, &pfd);
         if (r < 0)
                 return r;
-        r = fault_point("mkdir");
-        if (r < 0)
-                return r;
-        if (mkdirat(pfd, name, mode) < 0 && errno != EEXIST)
-                return -errno;
-        r = fsync_dir(pfd);
+        r = mkdir_durable_at(pfd, name, mode, &fd);
         if (r < 0)
                 return r;
         return root_open_dir(root_fd, path, false, 0, ret_fd);
+}
+
+int mkdir_durable_at(int dir_fd, const char *name, mode_t mode, int *ret_fd) {
+        int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) {
+                int r = fault_point("mkdir");
+                if (r < 0)
+                        return r;
+                if (mkdirat(dir_fd, name, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                r = fsync_dir(dir_fd);
+                if (r < 0)
+                        return r;
+                fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        if (fd < 0)
+                return -errno;
+        *ret_fd = fd;
+        return 0;
 }
 
 int root_open_parent_durable(int root_fd, const char *path, int *ret_dir_fd, const char **ret_name) {
@@ -385,6 +399,16 @@ static bool test_force_exdev(void) {
 #else
         return false;
 #endif
+}
+
+const char *fileio_leftover_of(const char *leftover) {
+        static const char *const prefixes[] = { FILEIO_TMP_PREFIX, FILEIO_DOOMED_PREFIX };
+        for (size_t i = 0; leftover && i < ELEMENTSOF(prefixes); i++) {
+                size_t l = strlen(prefixes[i]);
+                if (strneq(leftover, prefixes[i], l) && leftover[l] != '\0')
+                        return leftover + l;
+        }
+        return NULL;
 }
 
 int move_tree_durable(int from_dir, const char *from, int to_dir, const char *to, bool *ret_copied) {

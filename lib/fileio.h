@@ -98,6 +98,10 @@ int unlink_durable_at(int dir_fd, const char *name) _wur_;
  * entry durable (fsync of its parent). Fault point "mkdir" per directory
  * made. */
 int mkdir_durable_root(int root_fd, const char *path, mode_t mode, int *ret_fd) _wur_;
+/* Opens the directory NAME in dir_fd, never through a symlink, creating it
+ * with MODE when missing and making the new entry durable (fsync of dir_fd).
+ * Fault point "mkdir" when it makes one. */
+int mkdir_durable_at(int dir_fd, const char *name, mode_t mode, int *ret_fd) _wur_;
 /* The parent of the absolute PATH beneath root_fd, made as
  * mkdir_durable_root() does; *ret_name points into PATH. */
 int root_open_parent_durable(int root_fd, const char *path, int *ret_dir_fd, const char **ret_name) _wur_;
@@ -132,3 +136,9 @@ int remove_tree_durable(int dir_fd, const char *name) _wur_;
  * copy, plus those of the steps above.
  */
 int move_tree_durable(int from_dir, const char *from, int to_dir, const char *to, bool *ret_copied) _wur_;
+/* The name a temp or doomed leftover (FILEIO_TMP_PREFIX or
+ * FILEIO_DOOMED_PREFIX NAME) stands for, pointing into LEFTOVER; NULL when
+ * it is none. For callers that move a directory's entries one by one: a
+ * leftover is finished by moving the name it stands for, never moved
+ * itself. */
+const char *fileio_leftover_of(const char *leftover);

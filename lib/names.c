@@ -54,6 +54,11 @@ static char fold(char c, NameMatchFlags flags) {
 static bool glob_one(const char **pp, char c, NameMatchFlags flags) {
         const char *p = *pp;
         char fc = fold(c, flags);
+        if ((flags & NAME_MATCH_PATHNAME) && c == '/') {
+                /* Only a '/' of the pattern separates components. */
+                *pp = p + 1;
+                return *p == '/';
+        }
         if (*p == '?') {
                 *pp = p + 1;
                 return true;
@@ -102,14 +107,21 @@ bool name_glob_match(const char *pattern, const char *s, NameMatchFlags flags) {
                 }
                 if (*s == '\0') {
                         /* A truncated name: whatever pattern is left, some
-                         * continuation of S matches it. */
-                        if (*p == '\0' || (flags & NAME_MATCH_TRUNCATED))
+                         * continuation of S matches it. A directory above a
+                         * match: the pattern goes on with a component. */
+                        if (*p == '\0' || (flags & NAME_MATCH_TRUNCATED) ||
+                            ((flags & NAME_MATCH_ANCESTOR) && *p == '/'))
                                 return true;
-                } else if (*p != '\0' && glob_one(&p, *s, flags)) {
+                } else if (*p == '\0' && *s == '/' && (flags & NAME_MATCH_LEADING_DIR))
+                        return true; /* S lies below what matched */
+                else if (*p != '\0' && glob_one(&p, *s, flags)) {
                         s++;
                         continue;
                 }
-                if (!star_p || *star_s == '\0')
+                /* With PATHNAME a '*' never takes a '/', and since an
+                 * earlier one cannot either, the components line up: this
+                 * was the last chance. */
+                if (!star_p || *star_s == '\0' || ((flags & NAME_MATCH_PATHNAME) && *star_s == '/'))
                         return false;
                 p = star_p;
                 s = ++star_s;
@@ -277,4 +289,50 @@ bool name_is_content_path(const char *s) {
                         p++;
         }
         return true;
+}
+
+static bool char_is_path(char c) {
+        /* Any byte of a file name (UTF-8 included) but '/' and controls. */
+        return (unsigned char) c >= 0x20 && c != 0x7f && c != '/';
+}
+
+bool name_is_exclude_pattern(const char *s) {
+        if (!s || !path_is_normalized_absolute(s) || streq(s, "/"))
+                return false;
+        for (const char *p = s + 1; *p;) {
+                size_t len = strcspn(p, "/");
+                char component[NAME_FILE_MAX + 1];
+                size_t n;
+                bool star;
+                if (len > NAME_FILE_MAX)
+                        return false;
+                memcpy(component, p, len);
+                component[len] = '\0';
+                /* Escapes allowed (a file name may hold a '*'), but not one
+                 * that would eat the '/' after it. */
+                if (!pattern_scan(component, char_is_path, true, &n, &star))
+                        return false;
+                p += len;
+                if (*p == '/')
+                        p++;
+        }
+        return true;
+}
+
+bool name_exclude_is_under(const char *pattern, const char *content) {
+        if (!pattern || !content || streq(content, "/"))
+                return false;
+        /* Compare as the glob reads it: an escaped character is itself, an
+         * unescaped glob character can match anything, so it cannot vouch
+         * for the content prefix. */
+        const char *p = pattern;
+        for (const char *c = content; *c; c++, p++) {
+                if (*p == '\\')
+                        p++;
+                else if (strchr("*?[", *p))
+                        return false;
+                if (*p != *c)
+                        return false;
+        }
+        return p[0] == '/' && p[1] != '\0';
 }

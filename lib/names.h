@@ -35,10 +35,17 @@ bool name_is_module_n(const char *s, size_t n);
 bool name_module_equal(const char *a, const char *b);
 
 typedef enum NameMatchFlags {
-        NAME_MATCH_MODULE = 1 << 0,    /* '-' and '_' are one character, as in module names */
-        NAME_MATCH_TRUNCATED = 1 << 1, /* S may be the first bytes of a longer name (a task's comm
+        NAME_MATCH_MODULE = 1 << 0,      /* '-' and '_' are one character, as in module names */
+        NAME_MATCH_TRUNCATED = 1 << 1,   /* S may be the first bytes of a longer name (a task's comm
                                         * cut at 15 by the kernel): true if some name that begins
                                         * with S matches */
+        NAME_MATCH_PATHNAME = 1 << 2,    /* '/' in S only matches a '/' in PATTERN (FNM_PATHNAME): '*',
+                                          * '?' and brackets stay within one path component */
+        NAME_MATCH_LEADING_DIR = 1 << 3, /* also true when PATTERN matches a leading part of S that ends
+                                          * before a '/' (FNM_LEADING_DIR): S lies below a match */
+        NAME_MATCH_ANCESTOR = 1 << 4,    /* also true when S is a leading directory of some path that
+                                          * matches (S ends where PATTERN still has a '/' to match):
+                                          * something below S may match */
 } NameMatchFlags;
 /* Shell glob PATTERN ('*', '?', '[…]' with '!'/'^' and ranges, '\' escapes:
  * fnmatch(3) without flags) against S. Linear in the worst case (no
@@ -96,3 +103,17 @@ bool name_is_unit(const char *s);
  * it) nor a directory lastgood writes into, nor an ancestor of one ("/",
  * "/etc", …): replacing those would make a recovery undo itself. */
 bool name_is_content_path(const char *s);
+
+/* An `exclude` entry of a component: an absolute path or a glob of one,
+ * matched with NAME_MATCH_PATHNAME ('*' never crosses a '/'). Normalized as
+ * a path (path_is_normalized_absolute(): no "..", ".", empty components or
+ * trailing '/'), each component at most NAME_FILE_MAX bytes and, if it holds
+ * glob characters, a well-formed glob (brackets closed, no '\' escaping the
+ * end of a component). Whether it lies under the component's content is the
+ * policy parser's check (name_exclude_is_under()). */
+bool name_is_exclude_pattern(const char *s);
+/* The exclude entry PATTERN lies strictly below the content path CONTENT:
+ * CONTENT, literally, is its leading part and at least one component
+ * follows. "/opt/cs/log.*" is under "/opt/cs"; "/opt/cs" and "/opt/c*" are
+ * not. */
+bool name_exclude_is_under(const char *pattern, const char *content);

@@ -265,6 +265,32 @@ int openat_regular(int dir_fd, const char *name, struct stat *ret_st) {
         return TAKE_FD(fd);
 }
 
+int open_dir_nofollow_at(int dir_fd, const char *path, int *ret_fd) {
+        _cleanup_close_ int cur = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cur < 0)
+                return -errno;
+        for (const char *p = path; *p;) {
+                size_t l = strcspn(p, "/");
+                char name[NAME_MAX + 1];
+                if (l == 0 || l > NAME_MAX)
+                        return -EINVAL;
+                memcpy(name, p, l);
+                name[l] = '\0';
+                if (streq(name, ".") || streq(name, ".."))
+                        return -EINVAL;
+                int next = openat(cur, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (next < 0)
+                        return -errno;
+                close(cur);
+                cur = next;
+                p += l;
+                if (*p == '/' && *++p == '\0')
+                        return -EINVAL; /* a trailing '/' */
+        }
+        *ret_fd = TAKE_FD(cur);
+        return 0;
+}
+
 int mkdir_p_at(int dir_fd, const char *path, mode_t mode) {
         _cleanup_free_ char *copy = strdup(path);
         if (!copy)

@@ -36,6 +36,11 @@ int root_open_parent(int root_fd, const char *path, bool create, int *ret_dir_fd
  * (-EBADF for anything but a regular file). *ret_st (optional): its stat. */
 int openat_regular(int dir_fd, const char *name, struct stat *ret_st) _wur_;
 
+/* Opens the directory PATH, relative to dir_fd ("" is dir_fd itself), never
+ * through a symlink at any of its components (-ENOTDIR or -ELOOP), and only
+ * with components that are names (no "." or "..": -EINVAL). */
+int open_dir_nofollow_at(int dir_fd, const char *path, int *ret_fd) _wur_;
+
 /* mkdir -p of a path relative to dir_fd (no ".." components allowed). */
 int mkdir_p_at(int dir_fd, const char *path, mode_t mode) _wur_;
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/random.h>
+#include <sys/utsname.h>
 #include <time.h>
 
 void strv_free(char **l) {
@@ -214,6 +215,22 @@ void read_boot_id(char buf[static 37]) {
                 return;
         }
         buf[36] = '\0';
+}
+
+int read_kernel_release(char buf[static KERNEL_RELEASE_SIZE]) {
+        /* LASTGOOD_KERNEL_RELEASE lets tests simulate a kernel update on one host. */
+        const char *e = getenv("LASTGOOD_KERNEL_RELEASE");
+        struct utsname u;
+        if (!e) {
+                if (uname(&u) < 0)
+                        return -errno;
+                e = u.release;
+        }
+        size_t n = strnlen(e, KERNEL_RELEASE_SIZE);
+        if (n == 0 || n >= KERNEL_RELEASE_SIZE)
+                return -EINVAL;
+        memcpy(buf, e, n + 1);
+        return 0;
 }
 
 const char *format_utc_stamp(char buf[static UTC_STAMP_LEN + 1], uint64_t usec) {

@@ -90,6 +90,13 @@ uint64_t now_monotonic_usec(void);
 /* Returns the current boot id (from /proc), or "" when unknown. */
 void read_boot_id(char buf[static 37]);
 
+/* The running kernel's release (uname(2), e.g. "6.1.0-58-amd64") into BUF,
+ * written only on success. LASTGOOD_KERNEL_RELEASE, when set, replaces it
+ * (tests simulate a kernel update). -EINVAL when that is empty or longer
+ * than KERNEL_RELEASE_SIZE - 1, -errno when uname() fails. */
+#define KERNEL_RELEASE_SIZE 65 /* struct utsname's release[] */
+int read_kernel_release(char buf[static KERNEL_RELEASE_SIZE]) _wur_;
+
 /* A UTC time stamp "YYYYMMDDTHHMMSSZ" (sortable, a file-name part) of USEC
  * since the epoch; "19700101T000000Z" when it cannot be formatted. Returns BUF. */
 #define UTC_STAMP_LEN 16

@@ -352,7 +352,9 @@ static int scan_entry(ScanState *st, struct archive_entry *in) {
         if (r < 0)
                 return r;
 
-        struct archive *disk = st->disk ? st->disk[k] : NULL;
+        bool excluded = manifest_path_excluded(s->exclude, path);
+        struct archive *disk = st->disk && !excluded ? st->disk[k] : NULL;
+        struct archive *repack = excluded ? NULL : s->repack;
         if (disk) {
                 /* "etc/sensor/x" -> "sensor/x" below the root's staging dir. */
                 const char *root = s->roots[k];
@@ -369,10 +371,10 @@ static int scan_entry(ScanState *st, struct archive_entry *in) {
                         return scan_refuse(s, -EBADMSG, path, "refused by extraction: %s",
                                            al->archive_error_string(disk) ?: "?");
         }
-        if (s->repack) {
+        if (repack) {
                 fill_out(st, &e, &x, path, false);
-                if (al->archive_write_header(s->repack, st->out) != ARCHIVE_OK)
-                        return archive_err(al, s->repack);
+                if (al->archive_write_header(repack, st->out) != ARCHIVE_OK)
+                        return archive_err(al, repack);
         }
 
         if (e.type == 'f') {
@@ -395,8 +397,8 @@ static int scan_entry(ScanState *st, struct archive_entry *in) {
                         sha256_update(&ctx, len, buf);
                         if (disk && al->archive_write_data_block(disk, buf, len, off) != ARCHIVE_OK)
                                 return archive_err(al, disk);
-                        if (s->repack && al->archive_write_data(s->repack, buf, len) != (la_ssize_t) len)
-                                return archive_err(al, s->repack);
+                        if (repack && al->archive_write_data(repack, buf, len) != (la_ssize_t) len)
+                                return archive_err(al, repack);
                         done += len;
                 }
                 if (done != e.size)
@@ -407,9 +409,9 @@ static int scan_entry(ScanState *st, struct archive_entry *in) {
         }
         if (disk && al->archive_write_finish_entry(disk) != ARCHIVE_OK)
                 return scan_refuse(s, -EIO, path, "extraction failed: %s", al->archive_error_string(disk) ?: "?");
-        if (s->repack && al->archive_write_finish_entry(s->repack) != ARCHIVE_OK)
-                return archive_err(al, s->repack);
-        if (s->found) {
+        if (repack && al->archive_write_finish_entry(repack) != ARCHIVE_OK)
+                return archive_err(al, repack);
+        if (s->found && !excluded) {
                 r = manifest_add(s->found, &e);
                 if (r < 0)
                         return r;

@@ -128,9 +128,15 @@ typedef void (*ArchiveProgressFn)(uint64_t entries, uint64_t bytes, void *userda
  * (e.g. "etc/sensor/x" -> <stage>/sensor/x), with libarchive's secure
  * extraction flags, owner and xattrs, by switching the working directory (restored after).
  * With REPACK, each accepted entry is copied to that writer.
+ *
+ * Entries EXCLUDE (a component's exclude entries, manifest_path_excluded())
+ * excludes are checked like any other, but neither extracted, repacked nor
+ * added to FOUND: an import drops them, and a restore from a snapshot taken
+ * before the exclude was set leaves the live state in place.
  */
 typedef struct ArchiveScan {
         char *const *roots;
+        char *const *exclude;
         const Manifest *expect;
         uint64_t max_entries;
         uint64_t max_expanded_bytes;

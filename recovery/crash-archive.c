@@ -53,6 +53,17 @@ static int archive_prune(int afd) {
 }
 
 int pstore_archive_and_clear(const char *dir, int root_fd, const char *archive_dir, char **ret_archived_name) {
+        return pstore_archive_and_clear_as(dir, root_fd, archive_dir, CRASH_RECORD_COUNTED, ret_archived_name);
+}
+
+int pstore_archive_and_clear_as(const char *dir, int root_fd, const char *archive_dir, CrashRecordFate fate,
+                                char **ret_archived_name) {
+        static const char *const suffix[_CRASH_RECORD_FATE_MAX] = {
+                [CRASH_RECORD_COUNTED] = "",
+                [CRASH_RECORD_FROM_CONFIRMED_BOOT] = ".from-confirmed-boot",
+        };
+        if ((unsigned) fate >= _CRASH_RECORD_FATE_MAX)
+                return -EINVAL;
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0) {
                 if (errno != ENOENT)
@@ -103,7 +114,7 @@ int pstore_archive_and_clear(const char *dir, int root_fd, const char *archive_d
                 uint64_t t = c[i].time_sec ?: now_realtime_usec() / USEC_PER_SEC;
                 char stamp[UTC_STAMP_LEN + 1], aname[256];
                 format_utc_stamp(stamp, t <= UINT64_MAX / USEC_PER_SEC ? t * USEC_PER_SEC : UINT64_MAX);
-                r = xsnprintf(aname, sizeof aname, "%s-%s", stamp, name);
+                r = xsnprintf(aname, sizeof aname, "%s-%s%s", stamp, name, suffix[fate]);
                 if (r >= 0)
                         /* A rerun after a power cut rewrites the same name. */
                         r = write_atomic_at(afd, aname, data, len, 0600);

@@ -24,3 +24,18 @@
  * records are still handled).
  */
 int pstore_archive_and_clear(const char *dir, int root_fd, const char *archive_dir, char **ret_archived_name) _wur_;
+
+/* Why a record is archived, written into its archive name so that whoever
+ * reads the archive later (an admin, a support bundle) knows whether it
+ * counted. */
+typedef enum CrashRecordFate {
+        CRASH_RECORD_COUNTED,             /* "<stamp>-<name>": evidence of a failed boot */
+        CRASH_RECORD_FROM_CONFIRMED_BOOT, /* "<stamp>-<name>.from-confirmed-boot": a non-fatal
+                                           * oops (panic_on_oops=0) of a boot later confirmed;
+                                           * never evidence against a later boot */
+        _CRASH_RECORD_FATE_MAX,
+} CrashRecordFate;
+
+/* pstore_archive_and_clear() with the archive name telling FATE. */
+int pstore_archive_and_clear_as(const char *dir, int root_fd, const char *archive_dir, CrashRecordFate fate,
+                                char **ret_archived_name) _wur_;

@@ -6,9 +6,8 @@
 
 #include "lib/log.h"
 #include "recovery/quarantine.h"
-#include "recovery/snapshot.h"
 
-int crash_evidence_collect(int root_fd, const Policy *p, const char *pstore_dir, CrashEvidence *ret) {
+int crash_evidence_collect(const char *pstore_dir, CrashEvidence *ret) {
         CrashEvidence e = {};
         int r = pstore_read(pstore_dir, &e.report);
         if (r < 0)
@@ -22,6 +21,10 @@ int crash_evidence_collect(int root_fd, const Policy *p, const char *pstore_dir,
         return 0;
 }
 
+void crash_evidence_done(CrashEvidence *e) {
+        crash_report_done(&e->report);
+}
+
 void crash_evidence_weigh(const CrashEvidence *e, const Component *c, CrashVerdict *ret) {
         CrashIdentity id = { .kernel_modules = c->kernel_modules,
                              .processes = c->processes,
@@ -33,169 +36,158 @@ void crash_evidence_weigh(const CrashEvidence *e, const Component *c, CrashVerdi
         pstore_weigh(&e->report, &id, ret);
 }
 
-static bool verdict_attributes(const CrashVerdict *v) {
-        return v->strength >= CRASH_STRENGTH_MEDIUM;
-}
-
-static void culprit_set_verdict(Culprit *c, const CrashVerdict *v) {
-        c->attributed = verdict_attributes(v);
-        c->strength = v->strength;
-        c->cleared = v->cleared;
-        snprintf(c->evidence, sizeof c->evidence, "%s", v->why);
-}
-
-void crash_evidence_done(CrashEvidence *e) {
-        crash_report_done(&e->report);
+const char *suspect_reason_to_string(SuspectReason r) {
+        static const char *const t[_SUSPECT_REASON_MAX] = {
+                [SUSPECT_NONE] = "none",
+                [SUSPECT_ATTRIBUTED] = "attributed",
+                [SUSPECT_CHANGED] = "changed",
+        };
+        return r >= 0 && r < _SUSPECT_REASON_MAX ? t[r] : NULL;
 }
 
 void culprit_done(Culprit *c) {
-        (void) c;
+        free(c->components);
+        c->components = NULL;
+        c->n_components = 0;
 }
 
-static void why_append(Culprit *c, const char *fmt, ...) _printf_(2, 3);
-static void why_append(Culprit *c, const char *fmt, ...) {
-        size_t n = strlen(c->why);
-        if (n >= sizeof c->why - 1)
+static void appendf(char *buf, size_t size, const char *fmt, ...) _printf_(3, 4);
+static void appendf(char *buf, size_t size, const char *fmt, ...) {
+        size_t n = strnlen(buf, size);
+        if (n >= size - 1)
                 return;
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(c->why + n, sizeof c->why - n, fmt, ap);
+        vsnprintf(buf + n, size - n, fmt, ap);
         va_end(ap);
 }
 
-static void format_age(uint64_t now, uint64_t then, char buf[static 32]) {
-        uint64_t d = now > then ? now - then : 0;
-        if (d < 3600 * USEC_PER_SEC)
-                snprintf(buf, 32, "%" PRIu64 "min", d / (60 * USEC_PER_SEC));
-        else if (d < 72 * 3600 * USEC_PER_SEC)
-                snprintf(buf, 32, "%" PRIu64 "h", d / (3600 * USEC_PER_SEC));
+static void change_words(const ContentChange *ch, char *buf, size_t size) {
+        uint64_t n = ch->n_changed + ch->n_removed;
+        if (!ch->baseline)
+                appendf(buf, size, "no known-good snapshot to compare with");
+        else if (!ch->changed)
+                appendf(buf, size, "unchanged since the last confirmed boot");
+        else if (n == 0)
+                appendf(buf, size, "changed since the last confirmed boot (its snapshot's manifest is unusable)");
         else
-                snprintf(buf, 32, "%" PRIu64 "d", d / (86400 * USEC_PER_SEC));
+                appendf(buf, size, "changed since the last confirmed boot: %" PRIu64 " file%s", n,
+                        n == 1 ? "" : "s");
 }
 
-int culprit_find(int root_fd, const Policy *p, const CrashEvidence *ev, uint64_t loop_started_usec, Culprit *ret) {
-        Culprit best = {};
-        const Component *attributed = NULL, *recent = NULL;
-        uint64_t recent_usec = 0;
-        CrashVerdict attr_v = {};
-        uint64_t now = now_realtime_usec();
-        uint64_t ref = loop_started_usec ?: now;
+/* Weighs one component. Never fails: what cannot be known is said. */
+static void weigh_component(int root_fd, const Policy *p, const CrashEvidence *e, const Component *c,
+                            ComponentEvidence *ret) {
+        ComponentEvidence ce = { .component = c };
+        char *w = ce.words;
+        size_t ws = sizeof ce.words;
 
-        for (size_t i = 0; i < p->n_components; i++) {
-                const Component *c = &p->components[i];
-                int q = quarantine_is_active(root_fd, c->name);
-                if (q < 0) {
-                        /* Fail closed: a damaged registry must not put a
-                         * quarantined component back among the suspects. */
-                        log_warning_errno(q,
-                                          "Failed to read the quarantine registry, treating %s as quarantined "
-                                          "(state unknown): %m",
+        crash_evidence_weigh(e, c, &ce.verdict);
+        bool attributed = ce.verdict.strength >= CRASH_STRENGTH_MEDIUM;
+
+        ce.quarantined = quarantine_is_active(root_fd, c->name);
+        if (ce.quarantined < 0)
+                /* Fail closed: a damaged registry must not put a quarantined
+                 * component back among the suspects by change. */
+                log_warning_errno(ce.quarantined,
+                                  "Failed to read the quarantine registry, treating %s as quarantined "
+                                  "(state unknown): %m",
+                                  c->name);
+        else if (ce.quarantined == 0) {
+                int r = snapshot_content_changed(root_fd, p, c, /* refresh_cache= */ true, &ce.change);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to compare %s with its known-good snapshot, ignoring: %m",
                                           c->name);
-                        why_append(&best, "%s: quarantine state unknown (registry unreadable), not a suspect; ",
-                                   c->name);
-                }
-                if (q != 0)
-                        continue; /* already out of the way: not what crashes now */
-
-                /* Strong or medium evidence attributes; the strongest wins,
-                 * the first listed among equals. */
-                CrashVerdict v;
-                crash_evidence_weigh(ev, c, &v);
-                if (verdict_attributes(&v) && (!attributed || v.strength > attr_v.strength)) {
-                        attributed = c;
-                        attr_v = v;
-                }
-
-                bool changed = false;
-                uint64_t changed_usec = 0;
-                int r = snapshot_content_changed(root_fd, p, c, /* refresh_cache= */ true, &changed, &changed_usec);
-                if (r < 0) {
-                        log_warning_errno(r, "Failed to compare %s with its known-good snapshot, ignoring it: %m",
-                                          c->name);
-                        continue;
-                }
-                if (!changed)
-                        continue;
-                /* A suspect changed within the window before the loop began
-                 * (or after: the update that started it). */
-                bool in_window = changed_usec + p->recovery.suspect_window_usec >= ref;
-                char age[32];
-                format_age(now, changed_usec, age);
-                if (!in_window && p->recovery.require_suspect) {
-                        why_append(&best, "%s changed %s ago (outside the %s window); ", c->name, age,
-                                   format_duration((char[32]) {}, p->recovery.suspect_window_usec));
-                        continue;
-                }
-                if (!recent || changed_usec > recent_usec) {
-                        recent = c;
-                        recent_usec = changed_usec;
-                }
+                else
+                        ce.change_known = true;
         }
 
-        /* Attribution outranks recency. */
+        bool changed = ce.change_known && ce.change.changed;
         if (attributed) {
-                best.component = attributed;
-                culprit_set_verdict(&best, &attr_v);
-                bool ch = false;
-                uint64_t cu = 0;
-                if (snapshot_content_changed(root_fd, p, attributed, /* refresh_cache= */ true, &ch, &cu) >= 0) {
-                        best.changed = ch;
-                        best.changed_usec = cu;
+                ce.suspect = SUSPECT_ATTRIBUTED;
+                appendf(w, ws, "attributed: %s", ce.verdict.why);
+        } else if (ce.quarantined != 0) {
+                appendf(w, ws, "%s, not a suspect unless a crash record names it",
+                        ce.quarantined < 0 ? "quarantine state unknown (registry unreadable)" : "quarantined");
+                if (ce.verdict.cleared)
+                        appendf(w, ws, "; %s", ce.verdict.why);
+        } else if (ce.verdict.cleared) {
+                /* The kernel left a record pointing elsewhere: recency
+                 * blames nothing (unless the admin turned that off). */
+                if (changed && !p->recovery.require_suspect)
+                        ce.suspect = SUSPECT_CHANGED;
+                appendf(w, ws, "%s", ce.verdict.why);
+                if (ce.change_known) {
+                        appendf(w, ws, "; ");
+                        change_words(&ce.change, w, ws);
                 }
-                best.why[0] = '\0';
-                why_append(&best, "crash record: %s; %s", attr_v.why, ev->summary);
-                if (best.changed)
-                        why_append(&best, "; content changed since its known-good snapshot");
-        } else if (recent) {
-                best.component = recent;
-                best.changed = true;
-                best.changed_usec = recent_usec;
-                CrashVerdict v;
-                crash_evidence_weigh(ev, recent, &v);
-                culprit_set_verdict(&best, &v);
-                char age[32];
-                format_age(now, recent_usec, age);
-                best.why[0] = '\0';
-                why_append(&best,
-                           "most recently changed component: content changed %s ago, after its known-good "
-                           "snapshot",
-                           age);
-                /* the verdict first: the summary that follows is long */
-                if (ev->found)
-                        why_append(&best, "%s%s; the crash record names none of the components (%s)",
-                                   best.evidence[0] ? "; " : "", best.evidence, ev->summary);
+                if (ce.suspect == SUSPECT_CHANGED)
+                        appendf(w, ws, "; a suspect anyway (recovery.require_suspect is false)");
         } else {
-                if (!best.why[0])
-                        why_append(&best, "no component's content changed since its known-good snapshot");
+                if (changed)
+                        ce.suspect = SUSPECT_CHANGED;
+                if (ce.change_known)
+                        change_words(&ce.change, w, ws);
                 else
-                        best.why[strlen(best.why) - 2] = '\0';
-                if (ev->found)
-                        why_append(&best, "%s%s; the crash record names none of the components (%s)",
-                                   ev->fatal ? "; cleared: the crash was in " : "",
-                                   ev->fatal ? ev->points_at : "", ev->summary);
-                else
-                        why_append(&best, "; no crash record");
+                        appendf(w, ws, "content not compared (error)");
+                if (e->found && !e->fatal)
+                        appendf(w, ws, "; the crash record has no oops or panic report");
+                if (ce.verdict.why[0])
+                        appendf(w, ws, "; %s", ce.verdict.why); /* weak evidence: said, never used */
         }
-        *ret = best;
-        return 0;
+        *ret = ce;
 }
 
-int culprit_from_name(int root_fd, const Policy *p, const char *name, const CrashEvidence *ev, Culprit *ret) {
+/* Is A a better suspect than B (NULL: none yet)? */
+static bool better(const ComponentEvidence *a, const ComponentEvidence *b, const char *preferred) {
+        if (a->suspect == SUSPECT_NONE)
+                return false;
+        if (!b)
+                return true;
+        if (a->suspect != b->suspect)
+                return a->suspect == SUSPECT_ATTRIBUTED;
+        if (a->suspect == SUSPECT_ATTRIBUTED && a->verdict.strength != b->verdict.strength)
+                return a->verdict.strength > b->verdict.strength;
+        bool ap = preferred && streq(a->component->name, preferred);
+        bool bp = preferred && streq(b->component->name, preferred);
+        if (ap != bp)
+                return ap;
+        /* Two changed components, no crash record: the newer change is
+         * restored first (restoring is low impact; if the loop goes on, the
+         * other one is the suspect at the next boot). */
+        return a->suspect == SUSPECT_CHANGED && a->change.newest_ctime_usec > b->change.newest_ctime_usec;
+}
+
+int culprit_find(int root_fd, const Policy *p, const CrashEvidence *e, const char *preferred, Culprit *ret) {
         Culprit c = {};
-        c.component = policy_find_component(p, name);
-        if (!c.component) {
-                /* The policy changed under the incident: start over. */
-                return culprit_find(root_fd, p, ev, 0, ret);
+        if (p->n_components > 0) {
+                c.components = calloc(p->n_components, sizeof(ComponentEvidence));
+                if (!c.components)
+                        return -ENOMEM;
         }
-        CrashVerdict v;
-        crash_evidence_weigh(ev, c.component, &v);
-        culprit_set_verdict(&c, &v);
-        if (snapshot_content_changed(root_fd, p, c.component, /* refresh_cache= */ true, &c.changed,
-                                     &c.changed_usec) < 0)
-                c.changed = false;
-        why_append(&c, "culprit of the ongoing incident: %s", name);
-        if (ev->found)
-                why_append(&c, "; %s%s%s", ev->summary, c.evidence[0] ? "; " : "", c.evidence);
+        c.n_components = p->n_components;
+
+        const ComponentEvidence *best = NULL;
+        for (size_t i = 0; i < p->n_components; i++) {
+                weigh_component(root_fd, p, e, &p->components[i], &c.components[i]);
+                if (better(&c.components[i], best, preferred))
+                        best = &c.components[i];
+                appendf(c.why, sizeof c.why, "%s%s: %s", i > 0 ? "; " : "", p->components[i].name,
+                        c.components[i].words);
+        }
+        if (p->n_components == 0)
+                appendf(c.why, sizeof c.why, "the policy lists no components");
+        if (!e->found)
+                appendf(c.why, sizeof c.why, "; no crash record");
+
+        if (best) {
+                c.component = best->component;
+                c.reason = best->suspect;
+                c.attributed = best->suspect == SUSPECT_ATTRIBUTED;
+                c.strength = best->verdict.strength;
+                c.changed = best->change_known && best->change.changed;
+                snprintf(c.evidence, sizeof c.evidence, "%s", best->words);
+        }
         *ret = c;
         return 0;
 }

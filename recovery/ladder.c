@@ -64,27 +64,54 @@ void ladder_count(const Policy *p, const LadderState *st, const LadderEvidence *
                         s->step_failed_boots++;
                 plan.verdict = LADDER_WAIT;
                 plan.count = plan_count(s);
-                plan.keep_culprit = s->ladder_step > 0 && s->culprit[0];
         }
         *ret = plan;
 }
 
-/* Takes the step the ladder is at, or at its end safe mode (if the ladder
- * has it: it keeps the machine usable each time the loop goes on). The
- * intent is what the record says before the step touches anything. */
+/* The step the ladder takes next: the one it is at, or at its end safe mode
+ * (if the ladder has it: it keeps the machine usable each time the loop
+ * goes on) unless safe mode is what just did not apply. */
+static bool peek_next_step(const Policy *p, const LadderPlan *plan, LadderStep *ret) {
+        const LadderState *s = &plan->state;
+        if (s->ladder_step < p->recovery.n_ladder)
+                *ret = p->recovery.ladder[s->ladder_step];
+        else if (ladder_has_safe_mode(p) && !(plan->verdict == LADDER_STEP && plan->step == LADDER_SAFE_MODE))
+                *ret = LADDER_SAFE_MODE;
+        else
+                return false;
+        return true;
+}
+
+/* The failed boots STEP waits for. Restoring known-good content keeps the
+ * sensor on: it needs little. Quarantine and safe mode switch it off: they
+ * wait the component's max_failed_boots, less only when the crash record
+ * attributes it. */
+static uint32_t step_threshold(const Policy *p, const LadderEvidence *ev, LadderStep step, bool *ret_fast) {
+        uint32_t t = step == LADDER_RESTORE_CONTENT ? p->recovery.restore_threshold
+                                                    : policy_component_threshold(p, ev->culprit);
+        bool fast = false;
+        if (ev->attributed && p->recovery.attributed_crash_threshold < t) {
+                t = p->recovery.attributed_crash_threshold;
+                fast = true;
+        }
+        if (ret_fast)
+                *ret_fast = fast;
+        return t;
+}
+
+/* Takes the step peek_next_step() names. The intent is what the record says
+ * before the step touches anything. */
 static void take_next_step(const Policy *p, const LadderEvidence *ev, LadderPlan *plan) {
         LadderState *s = &plan->state;
         LadderStep step;
-        if (s->ladder_step < p->recovery.n_ladder)
-                step = p->recovery.ladder[s->ladder_step++];
-        else if (ladder_has_safe_mode(p) && !(plan->verdict == LADDER_STEP && plan->step == LADDER_SAFE_MODE))
-                step = LADDER_SAFE_MODE;
-        else {
+        if (!peek_next_step(p, plan, &step)) {
                 /* The end, or the end's safe mode did not apply either. */
                 plan->verdict = LADDER_EXHAUSTED;
                 plan->step = _LADDER_STEP_MAX;
                 return;
         }
+        if (s->ladder_step < p->recovery.n_ladder)
+                s->ladder_step++;
         plan->verdict = LADDER_STEP;
         plan->step = step;
         s->step_failed_boots = 0;
@@ -98,25 +125,39 @@ void ladder_plan(const Policy *p, const LadderEvidence *ev, LadderPlan *plan) {
         LadderState *s = &plan->state;
         const Component *c = ev->culprit;
 
-        uint32_t threshold = c ? policy_component_threshold(p, c) : p->boot.max_failed_boots;
-        /* The fast path: a crash record that names a changed component acts
-         * after attributed_crash_threshold. It also applies to later steps:
-         * a crash record that still names the culprit after its content was
-         * restored is strong evidence that the next step is needed (e.g. a
-         * bad module). */
-        if (c && ev->attributed && (ev->changed || s->ladder_step > 0) &&
-            p->recovery.attributed_crash_threshold < threshold) {
-                threshold = p->recovery.attributed_crash_threshold;
-                plan->fast_path = true;
+        if (s->ladder_step > 0 && s->culprit[0] && (!c || !streq(c->name, s->culprit))) {
+                if (c) {
+                        /* Another component is the suspect now: the evidence
+                         * moved, and so does the ladder. Its steps start at
+                         * the first, in a new incident. */
+                        s->ladder_step = 0;
+                        s->step_failed_boots = 0;
+                        s->last_action = LADDER_ACTION_NONE;
+                        s->culprit[0] = '\0';
+                        plan->new_culprit = true;
+                } else
+                        /* Known-good content that did not end the loop, or a
+                         * crash record pointing elsewhere: the incident's
+                         * culprit is innocent as far as this boot shows.
+                         * Its place on the ladder is kept should it become a
+                         * suspect again. */
+                        plan->culprit_gone = true;
         }
+
+        /* At the end of the ladder, exhaustion is due when another step would be. */
+        LadderStep next = LADDER_SAFE_MODE;
+        (void) peek_next_step(p, plan, &next);
+        bool fast = false;
+        uint32_t threshold = c ? step_threshold(p, ev, next, &fast) : p->boot.max_failed_boots;
         plan->threshold = threshold;
+        plan->fast_path = fast;
         plan->count = plan_count(s);
 
         /* A restore that a power cut interrupted before its swap is undone
          * at the start of the next boot, so the content is still the
          * changed one: the step never happened. Redo it at once (it was due
          * already), once, rather than wait and then escalate. */
-        bool redo = c && s->ladder_step > 0 && s->ladder_step <= p->recovery.n_ladder &&
+        bool redo = c && !plan->new_culprit && s->ladder_step > 0 && s->ladder_step <= p->recovery.n_ladder &&
                     p->recovery.ladder[s->ladder_step - 1] == LADDER_RESTORE_CONTENT &&
                     s->last_action == LADDER_ACTION_RESTORE_CONTENT && ev->changed;
 
@@ -149,6 +190,7 @@ void ladder_plan(const Policy *p, const LadderEvidence *ev, LadderPlan *plan) {
                 plan->verdict = LADDER_STEP;
                 plan->redo = true;
                 plan->step = LADDER_RESTORE_CONTENT;
+                plan->threshold = threshold;
                 s->step_failed_boots = 0;
                 s->last_action = LADDER_ACTION_RESTORE_CONTENT_RETRY;
                 s->last_action_usec = ev->now_usec;
@@ -161,5 +203,22 @@ void ladder_skip(const Policy *p, const LadderEvidence *ev, LadderPlan *plan) {
         if (plan->verdict != LADDER_STEP)
                 return;
         plan->redo = false;
+        LadderStep next;
+        if (peek_next_step(p, plan, &next)) {
+                bool fast;
+                uint32_t t = step_threshold(p, ev, next, &fast);
+                if (plan->count < t) {
+                        /* The skipped step counts as taken; the next one
+                         * waits for its own threshold, counting on. */
+                        plan->verdict = LADDER_WAIT;
+                        plan->step = _LADDER_STEP_MAX;
+                        plan->threshold = t;
+                        plan->fast_path = fast;
+                        plan->state.step_failed_boots = plan->count;
+                        return;
+                }
+                plan->threshold = t;
+                plan->fast_path = fast;
+        }
         take_next_step(p, ev, plan);
 }

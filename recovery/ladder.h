@@ -8,22 +8,27 @@
  * incident.
  *
  * No I/O here: the boot flow (agent/bootflow.c) reads the record, gathers
- * the evidence (crash records, the culprit: recovery/culprit.h), asks the
+ * the evidence (crash records, the suspect: recovery/culprit.h), asks the
  * ladder, writes the record and runs the step (recovery/steps.h). A plan is
- * made in two calls because the culprit is chosen against the counted state
- * (the suspect window starts with the loop):
+ * made in two calls because the suspect search prefers the incident's
+ * culprit, which the counted state names:
  *
  *   ladder_count(p, &state, &ev, &plan);      counted or not
- *   … choose the culprit (plan.keep_culprit, plan.state.loop_started_usec) …
+ *   … find the suspect (preferring plan.state.culprit) …
  *   ladder_plan(p, &ev, &plan);               threshold, due, which step
  *   … run plan.step; if it did not apply: ladder_skip(p, &ev, &plan) …
  *
- * The culprit is chosen once per incident: a component a crash record
- * attributes outranks the most recently changed one; with
- * recovery.require_suspect only a component that changed within
- * recovery.suspect_window before the loop began, or that a crash record
- * names, is ever touched (anti-tamper: crashing a machine must not switch
- * off its security product).
+ * Each step acts only on a current suspect (culprit.h: attributed by the
+ * crash record, or changed with no crash record); the suspect is found
+ * again at every failed boot. When the incident's culprit is no longer a
+ * suspect (its restored content did not end the loop, a crash record now
+ * points elsewhere) nothing is touched; when another component is, its own
+ * ladder starts. Thresholds per step:
+ *   restore-content   recovery.restore_threshold (default 1): low impact,
+ *                     protection stays on;
+ *   quarantine,       the component's max_failed_boots (boot.max_failed_boots),
+ *   safe-mode         or recovery.attributed_crash_threshold when a crash
+ *                     record attributes it (the fast path).
  */
 
 #include <errno.h>
@@ -67,8 +72,8 @@ typedef struct LadderState {
 typedef struct LadderEvidence {
         bool previous_failed;     /* it never confirmed (or its record was corrupt) */
         bool crash_record;        /* it left a crash record */
-        const Component *culprit; /* the suspect (ladder_plan only), or NULL */
-        bool attributed;          /* a crash record names the suspect */
+        const Component *culprit; /* the current suspect (ladder_plan only), or NULL */
+        bool attributed;          /* the crash record names it (strong or medium) */
         bool changed;             /* its content differs from its newest known-good snapshot */
         bool safe_mode_requested; /* a safe-mode request is honoured this boot */
         uint64_t now_usec;
@@ -90,8 +95,9 @@ typedef struct LadderPlan {
         LadderVerdict verdict;
         uint32_t threshold; /* the failed boots that make a step due */
         uint32_t count;     /* failed boots toward it (the incident's, or the current step's) */
-        bool keep_culprit;  /* an incident is under way: its culprit stays the suspect */
         bool fast_path;     /* a crash record naming the culprit lowered the threshold */
+        bool culprit_gone;  /* the incident's culprit is no longer a suspect */
+        bool new_culprit;   /* another component is the suspect now: its ladder starts over */
         bool redo;          /* LADDER_STEP: a restore that a power cut undid, redone at once */
         bool new_incident;  /* LADDER_STEP: this step opens incident state.incident */
         LadderStep step;    /* LADDER_STEP, LADDER_NO_SUSPECT_SAFE_MODE: the step to take */
@@ -108,6 +114,6 @@ void ladder_count(const Policy *p, const LadderState *st, const LadderEvidence *
 void ladder_plan(const Policy *p, const LadderEvidence *ev, LadderPlan *plan);
 
 /* The step of a LADDER_STEP plan did not apply (nothing to restore,
- * quarantine: never): the next step, in this same boot, or the end of the
- * ladder. */
+ * quarantine: never): the next step, in this same boot if its threshold is
+ * met (else LADDER_WAIT at that step), or the end of the ladder. */
 void ladder_skip(const Policy *p, const LadderEvidence *ev, LadderPlan *plan);

@@ -9,14 +9,15 @@
 #include <time.h>
 
 #include "lib/encode.h"
+#include "lib/names.h"
 #include "lib/rootfs.h"
 
 /* A directory nesting deeper than this is refused (each level holds an fd). */
 #define WALK_MAX_DEPTH 256
 /* An entry whose ctime is this close to the start of the scan that cached its
  * stat data may have changed again within the same timestamp tick: do not
- * trust its cache (git's "racy" entries). Covers coarse (jiffy) ctimes. */
-#define RACY_MARGIN_NS ((int64_t) 50 * 1000 * 1000)
+ * trust its cache (git's "racy" entries). */
+#define RACY_MARGIN_NS MANIFEST_RACY_MARGIN_NS
 
 Manifest *manifest_new(void) {
         Manifest *m = calloc(1, sizeof(Manifest));
@@ -736,11 +737,31 @@ int manifest_hash_fd(int fd, uint8_t ret[static SHA256_LEN], uint64_t *ret_size)
         return 0;
 }
 
+/* ---- exclusion ---- */
+
+static bool exclude_match(char *const *exclude, const char *path, NameMatchFlags flags) {
+        for (char *const *e = exclude; e && *e; e++)
+                /* Entries are absolute (name_is_exclude_pattern()), paths relative. */
+                if ((*e)[0] == '/' && name_glob_match(*e + 1, path, NAME_MATCH_PATHNAME | flags))
+                        return true;
+        return false;
+}
+
+bool manifest_path_excluded(char *const *exclude, const char *path) {
+        return exclude_match(exclude, path, NAME_MATCH_LEADING_DIR);
+}
+
+bool manifest_path_holds_excluded(char *const *exclude, const char *path) {
+        return exclude_match(exclude, path, NAME_MATCH_ANCESTOR);
+}
+
 /* ---- walking ---- */
 
-static int walk_rec(int dir_fd, const char *name, char *path, size_t plen, unsigned depth, ManifestWalkFn fn,
-                    void *ud) {
+static int walk_rec(int dir_fd, const char *name, char *path, size_t plen, unsigned depth,
+                    char *const *exclude, ManifestWalkFn fn, void *ud) {
         struct stat st;
+        if (manifest_path_excluded(exclude, path))
+                return 0; /* the component's live state: not content */
         if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return -errno;
         if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
@@ -766,7 +787,7 @@ static int walk_rec(int dir_fd, const char *name, char *path, size_t plen, unsig
                         return -ENAMETOOLONG;
                 path[plen] = '/';
                 memcpy(path + plen + 1, names[i], l + 1);
-                r = walk_rec(fd, names[i], path, plen + 1 + l, depth + 1, fn, ud);
+                r = walk_rec(fd, names[i], path, plen + 1 + l, depth + 1, exclude, fn, ud);
                 path[plen] = '\0';
                 if (r < 0)
                         return r;
@@ -774,16 +795,17 @@ static int walk_rec(int dir_fd, const char *name, char *path, size_t plen, unsig
         return 0;
 }
 
-int manifest_walk_at(int parent_fd, const char *name, const char *path, ManifestWalkFn fn, void *userdata) {
+int manifest_walk_at(int parent_fd, const char *name, const char *path, char *const *exclude,
+                     ManifestWalkFn fn, void *userdata) {
         char buf[MANIFEST_PATH_MAX + 1];
         size_t l = strlen(path);
         if (l > MANIFEST_PATH_MAX)
                 return -ENAMETOOLONG;
         memcpy(buf, path, l + 1);
-        return walk_rec(parent_fd, name, buf, l, 0, fn, userdata);
+        return walk_rec(parent_fd, name, buf, l, 0, exclude, fn, userdata);
 }
 
-int manifest_walk(int root_fd, char *const *roots, ManifestWalkFn fn, void *userdata) {
+int manifest_walk(int root_fd, char *const *roots, char *const *exclude, ManifestWalkFn fn, void *userdata) {
         for (size_t i = 0; roots && roots[i]; i++) {
                 _cleanup_close_ int parent_fd = -1;
                 const char *name;
@@ -792,7 +814,7 @@ int manifest_walk(int root_fd, char *const *roots, ManifestWalkFn fn, void *user
                         continue;
                 if (r < 0)
                         return r;
-                r = manifest_walk_at(parent_fd, name, roots[i], fn, userdata);
+                r = manifest_walk_at(parent_fd, name, roots[i], exclude, fn, userdata);
                 if (r == -ENOENT)
                         continue;
                 if (r < 0)
@@ -808,6 +830,7 @@ typedef struct CompareCtx {
         char *const *roots;
         bool *root_seen;
         size_t matched;
+        uint64_t n_changed; /* changed or added entries */
         bool changed, cache_updated;
         int64_t newest_ns;     /* changed/added entries */
         int64_t dir_change_ns; /* directories whose ctime moved: where removals show */
@@ -816,6 +839,7 @@ typedef struct CompareCtx {
 
 static void note_change(CompareCtx *c, const struct stat *st) {
         c->changed = true;
+        c->n_changed++;
         int64_t t = timespec_ns(&st->st_ctim);
         if (t > c->newest_ns)
                 c->newest_ns = t;
@@ -911,8 +935,7 @@ static int compare_one(int dir_fd, const char *name, const char *path, const str
         return settle(c, dir_fd, name, fd, st, e);
 }
 
-int manifest_compare_live(int root_fd, char *const *roots, Manifest *m, bool *ret_changed,
-                          int64_t *ret_newest_change_ns, bool *ret_cache_updated) {
+int manifest_compare_live(int root_fd, char *const *roots, char *const *exclude, Manifest *m, ManifestDiff *ret) {
         size_t n_roots = strv_length(roots);
         _cleanup_free_ bool *root_seen = calloc(n_roots + 1, sizeof(bool));
         if (!root_seen)
@@ -924,11 +947,17 @@ int manifest_compare_live(int root_fd, char *const *roots, Manifest *m, bool *re
                 .root_seen = root_seen,
                 .racy_after_ns = m->created_ns - RACY_MARGIN_NS,
         };
-        int r = manifest_walk(root_fd, roots, compare_one, &c);
+        int r = manifest_walk(root_fd, roots, exclude, compare_one, &c);
         if (r < 0)
                 return r;
 
-        if (c.matched != m->n) {
+        /* Removals show as entries of M the walk did not meet; the walk
+         * never meets excluded ones, so they are not expected either. */
+        size_t n_excluded = 0;
+        for (size_t i = 0; exclude && i < m->n; i++)
+                n_excluded += manifest_path_excluded(exclude, m->entries[i].path);
+        size_t expected = m->n - n_excluded;
+        if (c.matched != expected) {
                 /* Something was removed: its directory's ctime says when. */
                 c.changed = true;
                 if (c.dir_change_ns > c.newest_ns)
@@ -948,8 +977,15 @@ int manifest_compare_live(int root_fd, char *const *roots, Manifest *m, bool *re
                 c.cache_updated = false;
         else if (c.cache_updated)
                 m->created_ns = started;
-        *ret_changed = c.changed;
-        *ret_newest_change_ns = c.changed ? c.newest_ns : 0;
-        *ret_cache_updated = c.cache_updated;
+        *ret = (ManifestDiff) {
+                .changed = c.changed,
+                .n_changed = c.n_changed,
+                /* matched ≤ expected: every matched entry is one of the
+                 * manifest's, and not excluded (the walk skips those) */
+                .n_removed = expected - c.matched,
+                .newest_change_ns = c.changed ? c.newest_ns : 0,
+                .cache_updated = c.cache_updated,
+                .n_excluded = n_excluded,
+        };
         return 0;
 }

@@ -51,6 +51,11 @@
  * kernel's XATTR_SIZE_MAX). */
 #define MANIFEST_XATTRS_MAX 64
 #define MANIFEST_XATTR_VALUE_MAX (64u * 1024u)
+/* File systems stamp mtime and ctime from a coarse clock (one jiffy: up to
+ * 10 ms) unless they have multigrain time stamps (Linux 6.13): two changes
+ * within one tick may carry the same ctime, and a ctime may be up to a tick
+ * older than the change. A ctime this close to "now" proves nothing yet. */
+#define MANIFEST_RACY_MARGIN_NS ((int64_t) 50 * 1000 * 1000)
 
 typedef struct ManifestEntry {
         char *path;    /* relative to the root, e.g. "etc/sensor/x.bin" */
@@ -177,32 +182,59 @@ char *manifest_xattrs_names(const char *text);
 int manifest_hash_fd(int fd, uint8_t ret[static SHA256_LEN], uint64_t *ret_size) _wur_;
 
 /*
+ * A component's `exclude` entries (absolute paths or globs, config/policy.h)
+ * against PATH, relative to the root like every manifest path: PATH is
+ * excluded when an entry matches it or one of its directories ('*' never
+ * crosses a '/'). The one test of exclusion: the walks below, the archive
+ * scan (archive.h), restore and quarantine all ask it.
+ */
+bool manifest_path_excluded(char *const *exclude, const char *path);
+/* Something below the directory PATH (not excluded itself) may be excluded:
+ * an entry could match a path that goes on from it. */
+bool manifest_path_holds_excluded(char *const *exclude, const char *path);
+
+/*
  * Walks ROOTS beneath root_fd without following symlinks: FN is called for
  * each root that exists, then depth-first for everything below a directory,
  * parents before children, siblings in strcmp order. Sockets, FIFOs and
- * device nodes are skipped (not content). PATH is relative to root_fd;
- * DIR_FD + NAME address the entry. FN returns < 0 to stop.
+ * device nodes are skipped (not content), and so is whatever EXCLUDE (a
+ * component's exclude entries, NULL: none) excludes, with all below it,
+ * unvisited. PATH is relative to root_fd; DIR_FD + NAME address the entry.
+ * FN returns < 0 to stop, > 0 to skip what is below the entry.
  */
 typedef int (*ManifestWalkFn)(int dir_fd, const char *name, const char *path, const struct stat *st,
                               void *userdata);
-int manifest_walk(int root_fd, char *const *roots, ManifestWalkFn fn, void *userdata) _wur_;
+int manifest_walk(int root_fd, char *const *roots, char *const *exclude, ManifestWalkFn fn, void *userdata) _wur_;
 /* The same for one tree: NAME inside parent_fd, reported as PATH.
  * -ENOENT when NAME does not exist. */
-int manifest_walk_at(int parent_fd, const char *name, const char *path, ManifestWalkFn fn, void *userdata) _wur_;
+int manifest_walk_at(int parent_fd, const char *name, const char *path, char *const *exclude,
+                     ManifestWalkFn fn, void *userdata) _wur_;
+
+typedef struct ManifestDiff {
+        bool changed;
+        uint64_t n_changed;       /* entries changed or added */
+        uint64_t n_removed;       /* entries of M no longer there */
+        int64_t newest_change_ns; /* see manifest_compare_live(); 0 when unchanged */
+        bool cache_updated;       /* M's stat cache was refreshed in place */
+        uint64_t n_excluded;      /* entries of M that EXCLUDE excludes: not compared */
+} ManifestDiff;
 
 /*
  * Compares the live content under ROOTS with M (sorted). Only entries whose
  * lstat data (type, mode, uid, gid, size, mtime, ctime, inode) differ from
  * the stat cache — or were modified too close to when the cache was taken
- * to trust it ("racy", as in git) — are hashed. *ret_newest_change_ns: the
+ * to trust it ("racy", as in git) — are hashed. newest_change_ns: the
  * newest ctime among changed/added entries (and, for removed ones, their
  * directories), 0 when unchanged. When the content is unchanged but stat
  * data moved (e.g. after a restore), M's cache is updated in place and
- * *ret_cache_updated is set so the caller can store it. Extended attributes
+ * cache_updated is set so the caller can store it. Extended attributes
  * are read, like the content, only for entries whose stat data moved (a
  * changed xattr moves the ctime), and only when M records them.
+ * What EXCLUDE excludes is neither walked nor compared, on either side: an
+ * excluded file added, changed or removed is no change, and the excluded
+ * entries of an older M (taken before the exclude was set) are not missed.
  */
-int manifest_compare_live(int root_fd, char *const *roots, Manifest *m, bool *ret_changed,
-                          int64_t *ret_newest_change_ns, bool *ret_cache_updated) _wur_;
+int manifest_compare_live(int root_fd, char *const *roots, char *const *exclude, Manifest *m,
+                          ManifestDiff *ret) _wur_;
 
 int64_t manifest_now_ns(void);

@@ -130,6 +130,7 @@ void quarantine_registry_entry_done(QuarantineRegistryEntry *e) {
         }
         free(e->units);
         strv_free(e->content);
+        strv_free(e->exclude);
         *e = (QuarantineRegistryEntry) {};
 }
 
@@ -217,6 +218,11 @@ int quarantine_registry_format(const QuarantineRegistry *reg, char **ret, size_t
                 for (char **c = e->content; c && *c; c++) {
                         fputs("content", f);
                         field_put(f, *c);
+                        fputc('\n', f);
+                }
+                for (char **x = e->exclude; x && *x; x++) {
+                        fputs("exclude", f);
+                        field_put(f, *x);
                         fputc('\n', f);
                 }
                 fputs("end\n", f);
@@ -354,6 +360,15 @@ static int registry_parse_line(QuarantineRegistry *reg, QuarantineRegistryEntry 
                 if (!name_is_content_path(path))
                         return -EBADMSG;
                 return strv_push(&e->content, path);
+        }
+        if (streq(tok[0], "exclude") && n == 2) {
+                _cleanup_free_ char *pattern = NULL;
+                r = pct_field_decode(tok[1], &pattern);
+                if (r < 0)
+                        return r;
+                if (!name_is_exclude_pattern(pattern) || strv_length(e->exclude) >= POLICY_MAX_LIST)
+                        return -EBADMSG;
+                return strv_push(&e->exclude, pattern);
         }
         if (streq(tok[0], "end") && n == 1) {
                 *cur = NULL;

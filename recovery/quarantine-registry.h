@@ -19,6 +19,7 @@
  *   module NAME
  *   unit NAME PRIOR
  *   content PATH
+ *   exclude PATTERN                   the component's exclude entries, as applied
  *   end
  *
  *   PRIOR := none | symlink TARGET | file MODE UID GID MTIME_SEC MTIME_NSEC HEX
@@ -64,6 +65,8 @@ typedef struct QuarantineRegistryEntry {
         QuarantineUnitChange *units;
         size_t n_units;
         char **content; /* live paths that were moved away */
+        char **exclude; /* what stayed in place below them (the component's exclude, at the apply):
+                         * release and a resumed apply follow it, not today's policy */
 } QuarantineRegistryEntry;
 
 typedef struct QuarantineRegistry {

@@ -20,6 +20,7 @@
 #include "lib/names.h"
 #include "lib/paths.h"
 #include "lib/rootfs.h"
+#include "recovery/manifest.h"
 #include "recovery/module-expand.h"
 #include "recovery/quarantine-registry.h"
 
@@ -142,6 +143,162 @@ static int modprobe_sync(Q *q, size_t exclude) {
         return write_atomic_at_full(dir_fd, LASTGOOD_QUARANTINE_MODPROBE_CONF_NAME, text, size, &o);
 }
 
+/* ---- content, less what the component excludes ------------------------------------- */
+
+/* The entries of a directory whose entries move one by one: those of FROM
+ * and of the container TO (-1: none yet), a leftover of an interrupted move
+ * as the name it stands for, sorted, unique. Each is then moved by
+ * move_tree_durable(), which finishes whatever state a power cut left. */
+static int split_names(int from_fd, int to_fd, char ***ret) {
+        _cleanup_strv_free_ char **a = NULL, **b = NULL, **names = NULL;
+        int r = from_fd >= 0 ? dir_list_at(from_fd, NULL, 0, &a) : 0;
+        if (r >= 0 && to_fd >= 0)
+                r = dir_list_at(to_fd, NULL, 0, &b);
+        if (r < 0)
+                return r;
+        char **lists[] = { a, b };
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++)
+                for (char **n = lists[i]; n && *n; n++)
+                        if ((r = strv_push(&names, fileio_leftover_of(*n) ?: *n)) < 0)
+                                return r;
+        strv_sort(names);
+        size_t w = 0;
+        for (size_t i = 0; names && names[i]; i++) {
+                if (w > 0 && streq(names[w - 1], names[i])) {
+                        free(names[i]);
+                        continue;
+                }
+                names[w++] = names[i];
+        }
+        if (names)
+                names[w] = NULL;
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
+/* One step of a content move, on the entry FROM of from_dir and its
+ * counterpart TO in to_dir, at PATH (relative to the root). */
+typedef int (*ContentStepFn)(int from_dir, const char *from, int to_dir, const char *to, const char *path,
+                             char *const *exclude, bool *copied);
+
+/* FN on each entry of the directory FROM_FD (and of TO_FD, -1: not those),
+ * as split_names() gives them. */
+static int content_step_each(ContentStepFn fn, int from_fd, int to_fd, bool both, const char *path,
+                             char *const *exclude, bool *copied) {
+        _cleanup_strv_free_ char **names = NULL;
+        int r = split_names(from_fd, both ? to_fd : -1, &names);
+        for (char **n = names; r >= 0 && n && *n; n++) {
+                _cleanup_free_ char *sub = NULL;
+                if (asprintf(&sub, "%s/%s", path, *n) < 0)
+                        return -ENOMEM;
+                r = fn(from_fd, *n, to_fd, *n, sub, exclude, copied);
+        }
+        return r;
+}
+
+static int open_dir_at(int dir_fd, const char *name, int *ret_fd) {
+        int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        *ret_fd = fd;
+        return 0;
+}
+
+/*
+ * Moves the content tree FROM (PATH, relative to the root) from from_dir to
+ * TO in to_dir, except what EXCLUDE names, which stays where it is: a
+ * directory that holds excluded entries stays too, and its other entries
+ * move one by one into a container TO of its mode and owner (so that it
+ * can come back whole should the live one be gone by the release).
+ * Without anything to exclude below PATH it is move_tree_durable(), and
+ * idempotent the same way: entries still in FROM are moved, those already
+ * in TO are done.
+ */
+static int content_move_out(int from_dir, const char *from, int to_dir, const char *to, const char *path,
+                            char *const *exclude, bool *copied) {
+        if (manifest_path_excluded(exclude, path))
+                return 0; /* the component's live state stays live */
+        struct stat st;
+        int r = exists_at(from_dir, from, &st);
+        if (r < 0)
+                return r;
+        if (r == 0 || !S_ISDIR(st.st_mode) || !manifest_path_holds_excluded(exclude, path))
+                return move_tree_durable(from_dir, from, to_dir, to, copied);
+
+        _cleanup_close_ int from_fd = -1, to_fd = -1;
+        r = open_dir_at(from_dir, from, &from_fd);
+        if (r >= 0)
+                r = mkdir_durable_at(to_dir, to, 0700, &to_fd);
+        if (r >= 0)
+                r = fault_point("quarantine-split");
+        if (r < 0)
+                return r;
+        if (fchown(to_fd, st.st_uid, st.st_gid) < 0 || fchmod(to_fd, st.st_mode & 07777) < 0 || fsync(to_fd) < 0)
+                return -errno;
+        return content_step_each(content_move_out, from_fd, to_fd, true, path, exclude, copied);
+}
+
+/* The container FROM (in the stash) whose directory TO stayed live, and
+ * that directory, opened; 0 when FROM is no such container (moved whole). */
+static int split_pair(int from_dir, const char *from, int to_dir, const char *to, const char *path,
+                      char *const *exclude, int *ret_from, int *ret_to) {
+        struct stat st, live;
+        int r = exists_at(from_dir, from, &st);
+        if (r <= 0)
+                return r;
+        r = exists_at(to_dir, to, &live);
+        if (r <= 0 || !S_ISDIR(st.st_mode) || manifest_path_excluded(exclude, path) ||
+            !manifest_path_holds_excluded(exclude, path))
+                return r < 0 ? r : 0;
+        if (!S_ISDIR(live.st_mode))
+                return -EEXIST; /* something else where the directory stayed */
+        _cleanup_close_ int a = -1;
+        r = open_dir_at(from_dir, from, &a);
+        if (r >= 0)
+                r = open_dir_at(to_dir, to, ret_to);
+        if (r < 0)
+                return r;
+        *ret_from = TAKE_FD(a);
+        return 1;
+}
+
+/* Undoes content_move_out(): FROM (in the stash) back to TO at PATH. A
+ * container whose directory stayed live is emptied into it, entry by entry,
+ * then removed; one whose directory is gone comes back whole. */
+static int content_move_back(int from_dir, const char *from, int to_dir, const char *to, const char *path,
+                             char *const *exclude, bool *copied) {
+        if (manifest_path_excluded(exclude, path))
+                return 0; /* never moved */
+        _cleanup_close_ int from_fd = -1, to_fd = -1;
+        int r = split_pair(from_dir, from, to_dir, to, path, exclude, &from_fd, &to_fd);
+        if (r <= 0)
+                return r < 0 ? r : move_tree_durable(from_dir, from, to_dir, to, copied);
+        r = content_step_each(content_move_back, from_fd, to_fd, false, path, exclude, copied);
+        if (r >= 0)
+                r = fault_point("quarantine-split");
+        if (r < 0)
+                return r;
+        if (unlinkat(from_dir, from, AT_REMOVEDIR) < 0)
+                return -errno;
+        return fsync_dir(from_dir);
+}
+
+/* Whether content_move_back() of FROM to TO would replace anything live:
+ * -EEXIST when it would. */
+static int content_check_back(int from_dir, const char *from, int to_dir, const char *to, const char *path,
+                              char *const *exclude, bool *copied) {
+        _cleanup_close_ int from_fd = -1, to_fd = -1;
+        int r = split_pair(from_dir, from, to_dir, to, path, exclude, &from_fd, &to_fd);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return content_step_each(content_check_back, from_fd, to_fd, false, path, exclude, copied);
+        /* Moved whole: it comes back only where nothing is. */
+        r = exists_at(from_dir, from, NULL);
+        if (r > 0)
+                r = exists_at(to_dir, to, NULL);
+        return r < 0 ? r : r > 0 ? -EEXIST : 0;
+}
 /* ---- one entry: apply and release (both idempotent) ---------------------------------- */
 
 static int entry_apply(Q *q, size_t idx, bool *copied) {
@@ -185,7 +342,7 @@ static int entry_apply(Q *q, size_t idx, bool *copied) {
                         continue; /* gone since the plan: nothing to move */
                 if (r < 0)
                         return r;
-                r = move_tree_durable(parent_fd, base, stash_fd, enc, copied);
+                r = content_move_out(parent_fd, base, stash_fd, enc, *c + 1, e->exclude, copied);
                 if (r < 0)
                         return r;
         }
@@ -257,7 +414,7 @@ static int entry_release(Q *q, size_t idx) {
                                 continue; /* neither stash nor parent: nothing to bring back */
                         if (r < 0)
                                 return r;
-                        r = move_tree_durable(stash_fd, enc, parent_fd, base, NULL);
+                        r = content_move_back(stash_fd, enc, parent_fd, base, path + 1, e->exclude, NULL);
                         if (r < 0)
                                 return r;
                 }
@@ -459,6 +616,10 @@ static int entry_plan(Q *q, const Component *c, uint32_t incident, const char *r
                         return r;
                 res->n_content++;
         }
+        /* What stays in place, as it is now: release follows the record. */
+        for (char **x = c->exclude; !strv_isempty_(e->content) && x && *x; x++)
+                if ((r = strv_push(&e->exclude, *x)) < 0)
+                        return r;
         return 0;
 }
 
@@ -562,9 +723,11 @@ static int release_check_conflicts(Q *q, const QuarantineRegistryEntry *e) {
                                 continue;
                         if (r < 0)
                                 return r;
-                        r = exists_at(parent_fd, base, NULL);
-                        if (r != 0)
-                                return r < 0 ? r : -EEXIST;
+                        /* The directories that held excluded state are live
+                         * still: only their other entries may conflict. */
+                        r = content_check_back(stash_fd, enc, parent_fd, base, *p + 1, e->exclude, NULL);
+                        if (r < 0)
+                                return r;
                 }
         }
         if (e->n_units > 0) {

@@ -27,6 +27,13 @@
  *            Hard links inside the tree are not preserved by the copy, nor
  *            are extended attributes; device nodes, FIFOs and sockets are
  *            refused (-EOPNOTSUPP, the apply is rolled back).
+ *            What the component's `exclude` names stays where it is (its
+ *            live state): a directory holding excluded entries stays too,
+ *            and its other entries are moved one by one into a directory
+ *            of its mode and owner in the stash; release moves them back
+ *            into it (or, if it is gone, the whole directory). The registry
+ *            keeps the exclude entries of the apply, so that a release or
+ *            a resumed apply follows them whatever the policy says later.
  *
  * The registry, /var/lib/lastgood/quarantine/registry, is a text file
  * written atomically (deterministic temp name, fsync, rename, fsync dir).

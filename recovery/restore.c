@@ -10,10 +10,15 @@
  *   4. intent "exchange" written, with the inode of each staged tree
  *   5. renameat2(RENAME_EXCHANGE) staged <-> live (plain rename if P is
  *      missing): P is wholly old or wholly new at every instant
- *   6. the old content (now in the staging dir) moved to the keep dir
- *   7. staging dirs and intent removed
+ *   6. what the component's `exclude` names (never in a snapshot, never
+ *      extracted) moved from the old content back into the new one, to the
+ *      same place, where its directory is part of the restored content
+ *   7. the old content (now in the staging dir) moved to the keep dir
+ *   8. staging dirs and intent removed
  * A power cut before 4 is undone (staging removed); from 4 on it is finished:
- * an inode comparison tells whether a path was already exchanged.
+ * an inode comparison tells whether a path was already exchanged, and an
+ * excluded entry still in the old content was not moved back yet (the
+ * intent keeps the exclude entries: the policy may change meanwhile).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -44,6 +49,7 @@ typedef struct Intent {
         char *keep_dir;
         IntentRoot *roots;
         size_t n_roots;
+        char **exclude; /* the component's exclude entries */
 } Intent;
 
 static void intent_done(Intent *in) {
@@ -51,6 +57,7 @@ static void intent_done(Intent *in) {
                 free(in->roots[i].path);
         free(in->roots);
         free(in->keep_dir);
+        strv_free(in->exclude);
         *in = (Intent) {};
 }
 
@@ -71,6 +78,11 @@ static int intent_write(int work_fd, const Intent *in) {
                 fputs("root ", f);
                 pct_token_write(f, in->roots[i].path);
                 fprintf(f, " %d %llu\n", in->roots[i].present, (unsigned long long) in->roots[i].new_ino);
+        }
+        for (char **e = in->exclude; e && *e; e++) {
+                fputs("exclude ", f);
+                pct_token_write(f, *e);
+                fputc('\n', f);
         }
         _cleanup_free_ char *buf = NULL;
         size_t len;
@@ -103,7 +115,15 @@ static int intent_parse(char *buf, Intent *ret) {
                 else if (lineno == 4 && streq(line, "keep")) {
                         if (pct_token_decode(arg, &in.keep_dir) < 0 || in.keep_dir[0] != '/')
                                 goto fail;
-                } else if (lineno >= 5 && streq(line, "root") && in.n_roots < 1024) {
+                } else if (lineno >= 5 && streq(line, "exclude") && strv_length(in.exclude) < POLICY_MAX_LIST) {
+                        _cleanup_free_ char *e = NULL;
+                        if (pct_token_decode(arg, &e) < 0 || !name_is_exclude_pattern(e))
+                                goto fail;
+                        if (strv_push(&in.exclude, e) < 0) {
+                                r = -ENOMEM;
+                                goto fail;
+                        }
+                } else if (lineno >= 5 && !in.exclude && streq(line, "root") && in.n_roots < 1024) {
                         char *present = strchr(arg, ' ');
                         char *ino = present ? strchr(present + 1, ' ') : NULL;
                         if (!ino)
@@ -181,6 +201,77 @@ static int keep_old(int keep_fd, const char *path, int stage_fd, const char *nam
         return -EEXIST;
 }
 
+/* ---- excluded state: from the old content into the restored one ---- */
+
+typedef struct KeepExcluded {
+        int live_fd;          /* the restored content root (a directory) */
+        size_t root_len;      /* of its path: the rest of a path is below it */
+        char *const *exclude; /* the intent's */
+} KeepExcluded;
+
+/* One entry of the old content: an excluded one goes back to its place in
+ * the restored content, if that has its directory (never through a
+ * symlink) and nothing at its name; otherwise it stays with the replaced
+ * content (said once per entry). */
+static int keep_excluded_one(int dir_fd, const char *name, const char *path, const struct stat *st,
+                             void *userdata) {
+        KeepExcluded *k = userdata;
+        if (strlen(path) <= k->root_len)
+                return 0; /* the content root itself stays what the restore made it */
+        if (!manifest_path_excluded(k->exclude, path))
+                /* Below a directory nothing could be excluded in: not worth a look. */
+                return S_ISDIR(st->st_mode) && !manifest_path_holds_excluded(k->exclude, path);
+
+        const char *below = path + k->root_len + 1; /* never the root: exclude lies strictly below */
+        const char *slash = strrchr(below, '/');
+        _cleanup_free_ char *dir = strndup(below, slash ? (size_t) (slash - below) : 0);
+        if (!dir)
+                return -ENOMEM;
+        _cleanup_close_ int to_fd = -1;
+        int r = open_dir_nofollow_at(k->live_fd, dir, &to_fd);
+        if (r >= 0)
+                r = exists_at(to_fd, name, NULL);
+        if (r < 0 && r != -ENOENT && r != -ENOTDIR && r != -ELOOP)
+                return r;
+        if (r != 0) {
+                log_notice("Excluded /%s has no place in the restored content (%s), leaving it with the "
+                           "replaced content",
+                           path,
+                           r > 0 ? "something else is at its path" : "its directory is not in the snapshot");
+                return 1;
+        }
+        /* Nothing is at its name (checked above, under the store's lock). */
+        r = rename_durable(dir_fd, name, to_fd, name);
+        if (r < 0)
+                return r;
+        return 1; /* moved, with all below it */
+}
+
+/* Moves what the exclude entries name from the old content (BASE in
+ * stage_fd) to the restored one (BASE in parent_fd), before the old content
+ * goes to the keep dir: the component's live state stays live. Idempotent:
+ * whatever is still in the old content has not been moved yet. */
+static int keep_excluded(int parent_fd, int stage_fd, const char *base, const char *path, char *const *exclude) {
+        if (!exclude || !exclude[0])
+                return 0;
+        struct stat st;
+        if (fstatat(stage_fd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+            !manifest_path_holds_excluded(exclude, path))
+                return 0; /* no old content, or none of it can be excluded */
+        KeepExcluded k = { .live_fd = -1, .root_len = strlen(path), .exclude = exclude };
+        _cleanup_close_ int live_fd = openat(parent_fd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (live_fd < 0) {
+                if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
+                        return -errno;
+                log_notice("Excluded state below /%s has no place in the restored content (the snapshot "
+                           "has no directory there), leaving it with the replaced content",
+                           path);
+                return 0;
+        }
+        k.live_fd = live_fd;
+        return manifest_walk_at(stage_fd, base, path, NULL, keep_excluded_one, &k);
+}
+
 static int finish_root(int root_fd, int keep_fd, const Intent *in, size_t k) {
         const IntentRoot *ir = &in->roots[k];
         char stage[96];
@@ -232,6 +323,10 @@ static int finish_root(int root_fd, int keep_fd, const Intent *in, size_t k) {
                 if (r < 0)
                         return r;
         }
+
+        r = keep_excluded(parent_fd, stage_fd, base, ir->path, in->exclude);
+        if (r < 0)
+                return r;
 
         /* Whatever is left in the staging dir is the replaced content. */
         if (fstatat(stage_fd, base, &staged, AT_SYMLINK_NOFOLLOW) >= 0) {
@@ -448,6 +543,7 @@ static int restore_one(RestoreCtx *x, const char *id) {
         snprintf(in.component, sizeof in.component, "%s", component);
         snprintf(in.id, sizeof in.id, "%s", id);
         in.keep_dir = (char *) x->keep_dir;
+        in.exclude = x->c->exclude; /* borrowed, as keep_dir */
         _cleanup_free_ IntentRoot *iroots = calloc(x->n_roots + 1, sizeof(IntentRoot));
         _cleanup_free_ int *parent_fd = calloc(x->n_roots + 1, sizeof(int));
         _cleanup_free_ int *stage_fd = calloc(x->n_roots + 1, sizeof(int));
@@ -493,6 +589,7 @@ static int restore_one(RestoreCtx *x, const char *id) {
         }
 
         ArchiveScan s = { .roots = x->roots,
+                          .exclude = x->c->exclude,
                           .expect = m,
                           .max_entries = max_entries,
                           .max_expanded_bytes = max_expanded,
@@ -510,10 +607,12 @@ static int restore_one(RestoreCtx *x, const char *id) {
                 if (!iroots[k].present)
                         continue;
                 StageCheck sc = { .m = m };
-                r = manifest_walk_at(stage_fd[k], base[k], x->roots[k], stage_check_one, &sc);
+                r = manifest_walk_at(stage_fd[k], base[k], x->roots[k], x->c->exclude, stage_check_one, &sc);
+                /* Excluded entries of an older snapshot were not extracted. */
                 size_t expected = 0;
                 for (size_t i = 0; i < m->n; i++)
-                        if (manifest_roots_find(x->roots, m->entries[i].path) == (ssize_t) k)
+                        if (manifest_roots_find(x->roots, m->entries[i].path) == (ssize_t) k &&
+                            !manifest_path_excluded(x->c->exclude, m->entries[i].path))
                                 expected++;
                 if (r >= 0 && sc.count != expected)
                         r = stage_refuse(&sc, x->roots[k], "extracted tree does not match the manifest");
@@ -684,7 +783,9 @@ int snapshot_import(int root_fd, const Policy *p, const Component *c, const char
         snapshot_limits(p, &max_entries, &max_expanded);
         SnapshotMeta meta = {};
         snprintf(meta.component, sizeof meta.component, "%s", c->name);
+        /* Excluded entries are checked, then dropped: never snapshotted. */
         ArchiveScan s = { .roots = roots,
+                          .exclude = c->exclude,
                           .max_entries = max_entries,
                           .max_expanded_bytes = max_expanded,
                           .progress = snapshot_archive_progress,

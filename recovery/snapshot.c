@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <nettle/sha2.h>
+#include <time.h>
 
 #include "lib/encode.h"
 #include "lib/fault.h"
@@ -36,9 +37,12 @@ typedef struct CreateCtx {
         struct archive_entry *entry;
         Manifest *m;
         char *const *roots;
+        char *const *exclude; /* the component's: never snapshotted */
         uint64_t max_entries, max_expanded, expanded;
         int64_t newest_ctime_ns;
+        int64_t not_after_ns; /* 0: no bound; else files changed since then are refused */
         char *reason;
+        char *newer; /* the entry that changed after not_after_ns */
 } CreateCtx;
 
 static int create_refuse(CreateCtx *x, int error, const char *path, const char *what) {
@@ -47,6 +51,39 @@ static int create_refuse(CreateCtx *x, int error, const char *path, const char *
         if (asprintf(&x->reason, "entry '%s': %s", esc ?: "?", what) < 0)
                 x->reason = NULL;
         return error;
+}
+
+/* Same file, same content as far as its stat data can tell. */
+static bool same_identity(const struct stat *a, const struct stat *b) {
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_mode == b->st_mode &&
+               a->st_uid == b->st_uid && a->st_gid == b->st_gid && a->st_size == b->st_size &&
+               a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+               a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static void sleep_ns(int64_t ns) {
+        struct timespec ts = { .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+/* A change within the tick of the entry's ctime would not move it, so its
+ * identity cannot vouch for the data until that tick is over: wait it out,
+ * then the entry must still be what the walk saw. A ctime far in the future
+ * (a clock set back) is not racy: any change now gives another ctime. */
+static int create_settle(CreateCtx *x, int dir_fd, const char *name, const char *path, const struct stat *st) {
+        int64_t ct = (int64_t) st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+        int64_t now = manifest_now_ns();
+        if (ct <= now - MANIFEST_RACY_MARGIN_NS || ct >= now + MANIFEST_RACY_MARGIN_NS)
+                return 0;
+        sleep_ns(ct + MANIFEST_RACY_MARGIN_NS - now);
+        struct stat again;
+        if (fstatat(dir_fd, name, &again, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? create_refuse(x, -EBUSY, path, "removed while it was being archived")
+                                       : -errno;
+        if (!same_identity(st, &again))
+                return create_refuse(x, -EBUSY, path, "changed while it was being archived");
+        return 0;
 }
 
 static int create_copy_data(CreateCtx *x, int fd, const struct stat *st, ManifestEntry *e) {
@@ -74,9 +111,7 @@ static int create_copy_data(CreateCtx *x, int fd, const struct stat *st, Manifes
         if (fstat(fd, &after) < 0)
                 return -errno;
         /* Written to while we read it: the archive would hold a mix. */
-        if (done != e->size || after.st_size != st->st_size || after.st_mtim.tv_sec != st->st_mtim.tv_sec ||
-            after.st_mtim.tv_nsec != st->st_mtim.tv_nsec || after.st_ctim.tv_sec != st->st_ctim.tv_sec ||
-            after.st_ctim.tv_nsec != st->st_ctim.tv_nsec)
+        if (done != e->size || !same_identity(st, &after))
                 return create_refuse(x, -EBUSY, e->path, "changed while it was being archived");
         return 0;
 }
@@ -87,6 +122,18 @@ static int create_one(int dir_fd, const char *name, const char *path, const stru
         ManifestEntry e = { .path = (char *) path };
         manifest_entry_from_stat(&e, st);
         char target[MANIFEST_PATH_MAX + 2];
+
+        /* Known-good means it booted: a file changed since the boot began
+         * waits for the next confirmed boot. Directories are exempt:
+         * excluded state moves their ctime. */
+        if (x->not_after_ns > 0 && e.type != 'd' && e.ctime_ns >= x->not_after_ns) {
+                free(x->newer);
+                x->newer = strdup(path);
+                return x->newer ? -EAGAIN : -ENOMEM;
+        }
+        int r = create_settle(x, dir_fd, name, path, st);
+        if (r < 0)
+                return r;
 
         if (x->m->n >= x->max_entries)
                 return create_refuse(x, -E2BIG, path, "more entries than snapshots.max_entries");
@@ -134,13 +181,15 @@ static int create_one(int dir_fd, const char *name, const char *path, const stru
                         return -errno;
                 if (fst.st_ino != st->st_ino || fst.st_dev != st->st_dev)
                         return create_refuse(x, -EBUSY, path, "replaced while it was being archived");
+                if (!same_identity(st, &fst))
+                        return create_refuse(x, -EBUSY, path, "changed while it was being archived");
         }
         /* Extended attributes (SELinux label, file capabilities, IMA
          * signature, user.*): into the archive (pax SCHILY.xattr records)
          * and, as names and hashes, into the manifest. */
         _cleanup_(manifest_xattrs_done) ManifestXattrs xa = {};
         _cleanup_free_ char *xtext = NULL;
-        int r = manifest_xattrs_read(dir_fd, name, fd, st, &xa);
+        r = manifest_xattrs_read(dir_fd, name, fd, st, &xa);
         if (r == -EBUSY)
                 return create_refuse(x, -EBUSY, path, "replaced while it was being archived");
         if (r == -E2BIG || r == -EFBIG)
@@ -175,9 +224,50 @@ static int create_one(int dir_fd, const char *name, const char *path, const stru
         return 0;
 }
 
+typedef struct RecheckCtx {
+        CreateCtx *x;
+        bool *seen; /* per manifest entry */
+} RecheckCtx;
+
+/* After the walk: every archived entry is still what was archived. Entries
+ * the walk did not take (excluded, or added since) are not descended into:
+ * an entry added to a directory moves the directory's own ctime. */
+static int recheck_one(int dir_fd, const char *name, const char *path, const struct stat *st, void *userdata) {
+        RecheckCtx *k = userdata;
+        ssize_t i = manifest_find(k->x->m, path);
+        if (i < 0)
+                return 1;
+        const ManifestEntry *e = &k->x->m->entries[i];
+        ManifestEntry now = {};
+        manifest_entry_from_stat(&now, st);
+        if (now.type != e->type || now.mode != e->mode || now.uid != e->uid || now.gid != e->gid ||
+            now.size != e->size || now.mtime_ns != e->mtime_ns || now.ctime_ns != e->ctime_ns ||
+            now.ino != e->ino || now.dev != e->dev)
+                return create_refuse(k->x, -EBUSY, path, "changed while the content was being archived");
+        k->seen[i] = true;
+        return 0;
+}
+
+static int create_recheck(int root_fd, char *const *roots, CreateCtx *x) {
+        manifest_sort(x->m);
+        _cleanup_free_ bool *seen = calloc(x->m->n + 1, sizeof(bool));
+        if (!seen)
+                return -ENOMEM;
+        RecheckCtx k = { .x = x, .seen = seen };
+        int r = manifest_walk(root_fd, roots, x->exclude, recheck_one, &k);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < x->m->n; i++)
+                if (!seen[i])
+                        return create_refuse(x, -EBUSY, x->m->entries[i].path,
+                                             "removed while the content was being archived");
+        return 0;
+}
+
 /* Writes the archive of ROOTS into tmp_fd and builds its manifest. */
-static int create_archive(int root_fd, int tmp_fd, const Policy *p, char *const *roots, Manifest **ret_m,
-                          SnapshotMeta *meta, char **ret_reason) {
+static int create_archive(int root_fd, int tmp_fd, const Policy *p, char *const *roots, char *const *exclude,
+                          int64_t not_after_ns, Manifest **ret_m, SnapshotMeta *meta, char **ret_reason,
+                          char **ret_newer) {
         const ArchiveLib *al;
         int r = archive_lib_load(&al);
         if (r < 0)
@@ -202,11 +292,16 @@ static int create_archive(int root_fd, int tmp_fd, const Policy *p, char *const 
                         al->archive_entry_free(entry);
                 return -ENOMEM;
         }
-        CreateCtx x = { .al = al, .w = w, .entry = entry, .m = m, .roots = roots };
+        CreateCtx x = {
+                .al = al, .w = w, .entry = entry, .m = m, .roots = roots, .exclude = exclude, .not_after_ns = not_after_ns
+        };
         snapshot_limits(p, &x.max_entries, &x.max_expanded);
         m->created_ns = manifest_now_ns();
 
-        r = manifest_walk(root_fd, roots, create_one, &x);
+        /* Excluded state (databases, logs, queues) is never snapshotted. */
+        r = manifest_walk(root_fd, roots, exclude, create_one, &x);
+        if (r >= 0)
+                r = create_recheck(root_fd, roots, &x);
         if (r >= 0 && al->archive_write_close(w) != ARCHIVE_OK) {
                 int k = al->archive_errno(w);
                 r = k > 0 ? -k : -EIO;
@@ -217,9 +312,11 @@ static int create_archive(int root_fd, int tmp_fd, const Policy *p, char *const 
                 r = -errno;
         if (r < 0) {
                 *ret_reason = TAKE_PTR(x.reason);
+                *ret_newer = TAKE_PTR(x.newer);
                 return r;
         }
         free(x.reason);
+        free(x.newer);
         manifest_sort(m);
         snprintf(meta->compression, sizeof meta->compression, "%s", comp);
         meta->created_usec = now_realtime_usec();
@@ -231,14 +328,14 @@ static int create_archive(int root_fd, int tmp_fd, const Policy *p, char *const 
         return 0;
 }
 
-int snapshot_create(int root_fd, const Policy *p, const Component *c, char **ret_id) {
-        _cleanup_strv_free_ char **roots = NULL;
-        int r = snapshot_component_roots(c, &roots);
-        if (r < 0)
-                return r;
+/* One attempt. -EBUSY with *ret_reason: the content changed meanwhile;
+ * -EAGAIN with *ret_newer: an entry changed after NOT_AFTER_NS. Other
+ * refusals are logged here. */
+static int create_once(int root_fd, const Policy *p, const Component *c, char *const *roots,
+                       int64_t not_after_ns, char **ret_id, char **ret_reason, char **ret_newer) {
         _cleanup_(snapshot_txn_done) SnapshotTxn t = SNAPSHOT_TXN_INIT;
         _cleanup_close_ int tmp_fd = -1;
-        r = snapshot_txn_begin(root_fd, p, c->name, "create", &t);
+        int r = snapshot_txn_begin(root_fd, p, c->name, "create", &t);
         if (r < 0)
                 return r;
         r = snapshot_txn_mkdir(&t, &tmp_fd);
@@ -246,14 +343,18 @@ int snapshot_create(int root_fd, const Policy *p, const Component *c, char **ret
                 return r;
 
         _cleanup_manifest_ Manifest *m = NULL;
-        _cleanup_free_ char *reason = NULL;
+        _cleanup_free_ char *reason = NULL, *newer = NULL;
         SnapshotMeta meta = {};
         snprintf(meta.component, sizeof meta.component, "%s", c->name);
-        r = create_archive(root_fd, tmp_fd, p, roots, &m, &meta, &reason);
+        r = create_archive(root_fd, tmp_fd, p, roots, c->exclude, not_after_ns, &m, &meta, &reason, &newer);
         if (r >= 0)
                 r = snapshot_store_commit(t.dir_fd, t.work_fd, tmp_fd, t.tmp, t.comp_fd, t.id, m, &meta, p);
         if (r < 0) {
-                if (reason)
+                if (r == -EBUSY)
+                        *ret_reason = TAKE_PTR(reason);
+                else if (r == -EAGAIN)
+                        *ret_newer = TAKE_PTR(newer);
+                else if (reason)
                         log_error("Cannot snapshot component '%s': %s", c->name, reason);
                 (void) !rm_rf_at(t.work_fd, t.tmp);
                 snapshot_store_work_done(t.dir_fd);
@@ -267,32 +368,49 @@ int snapshot_create(int root_fd, const Policy *p, const Component *c, char **ret
         return 0;
 }
 
-/* ---- the change check ---- */
-
-typedef struct NewestCtx {
-        int64_t newest;
-} NewestCtx;
-
-static int newest_one(int dir_fd, const char *name, const char *path, const struct stat *st, void *userdata) {
-        NewestCtx *x = userdata;
-        int64_t t = (int64_t) st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
-        if (t > x->newest)
-                x->newest = t;
-        return 0;
-}
-
-int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, bool refresh_cache,
-                             bool *ret_changed, uint64_t *ret_newest_change_usec) {
+/* Retries while the content changes under the archiver (an updater at
+ * work), with a growing pause that lets it finish. */
+static int create_snapshot(int root_fd, const Policy *p, const Component *c, uint64_t not_after_usec,
+                           char **ret_id, char **ret_newer) {
         _cleanup_strv_free_ char **roots = NULL;
         int r = snapshot_component_roots(c, &roots);
         if (r < 0)
                 return r;
-        if (!roots[0]) {
-                /* No content paths (e.g. only kernel modules): nothing to snapshot. */
-                *ret_changed = false;
-                *ret_newest_change_usec = 0;
-                return 0;
+        int64_t not_after_ns = not_after_usec == 0                 ? 0
+                               : not_after_usec > INT64_MAX / 1000 ? INT64_MAX
+                                                                   : (int64_t) not_after_usec * 1000;
+        for (unsigned attempt = 1;; attempt++) {
+                _cleanup_free_ char *reason = NULL;
+                r = create_once(root_fd, p, c, roots, not_after_ns, ret_id, &reason, ret_newer);
+                if (r != -EBUSY)
+                        return r;
+                if (attempt >= SNAPSHOT_CREATE_ATTEMPTS) {
+                        log_error("Cannot snapshot component '%s': %s (%u attempts), not storing a torn snapshot",
+                                  c->name, reason ?: "content changed", attempt);
+                        return r;
+                }
+                log_info("Content of %s changed while it was being archived (%s), retrying.", c->name,
+                         reason ?: "?");
+                sleep_ns((int64_t) attempt * 200 * 1000 * 1000);
         }
+}
+
+int snapshot_create(int root_fd, const Policy *p, const Component *c, char **ret_id) {
+        _cleanup_free_ char *newer = NULL;
+        return create_snapshot(root_fd, p, c, 0, ret_id, &newer);
+}
+
+/* ---- the change check ---- */
+
+int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, bool refresh_cache,
+                             ContentChange *ret) {
+        _cleanup_strv_free_ char **roots = NULL;
+        int r = snapshot_component_roots(c, &roots);
+        if (r < 0)
+                return r;
+        *ret = (ContentChange) {};
+        if (!roots[0])
+                return 0; /* No content paths (e.g. only kernel modules): nothing to snapshot. */
         _cleanup_close_ int dir_fd = -1, comp_fd = -1, snap_fd = -1;
         char id[SNAPSHOT_ID_LEN + 1];
         r = snapshot_store_open(root_fd, p, false, &dir_fd);
@@ -300,18 +418,11 @@ int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, b
                 r = snapshot_store_component(dir_fd, c->name, false, &comp_fd);
         if (r >= 0)
                 r = snapshot_store_newest_good(comp_fd, &snap_fd, id);
-        if (r == -ENOENT) {
-                /* Never snapshotted: all of it counts as new. */
-                NewestCtx x = {};
-                r = manifest_walk(root_fd, roots, newest_one, &x);
-                if (r < 0)
-                        return r;
-                *ret_changed = true;
-                *ret_newest_change_usec = (uint64_t) (x.newest > 0 ? x.newest / 1000 : 0);
-                return 0;
-        }
+        if (r == -ENOENT)
+                return 0; /* never snapshotted: no baseline */
         if (r < 0)
                 return r;
+        ret->baseline = true;
 
         uint64_t max_entries, max_expanded;
         snapshot_limits(p, &max_entries, &max_expanded);
@@ -325,17 +436,15 @@ int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, b
                 /* An unreadable manifest cannot vouch for anything. */
                 log_warning_errno(r, "Snapshot %s/%s: manifest unusable (%s), treating content as changed: %m",
                                   c->name, id, reason ?: "read failed");
-                *ret_changed = true;
-                *ret_newest_change_usec = 0;
+                ret->changed = true;
                 return 0;
         }
 
-        bool changed, updated;
-        int64_t newest;
-        r = manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated);
+        ManifestDiff d;
+        r = manifest_compare_live(root_fd, roots, c->exclude, m, &d);
         if (r < 0)
                 return r;
-        if (updated && refresh_cache) {
+        if (d.cache_updated && refresh_cache) {
                 /* Only touched or restored (new inodes): store the new stat
                  * data so that the next check is cheap again. Skipped when
                  * another lastgood holds the store. */
@@ -348,23 +457,31 @@ int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, b
                                                   c->name, id);
                 }
         }
-        *ret_changed = changed;
-        *ret_newest_change_usec = (uint64_t) (newest > 0 ? newest / 1000 : 0);
+        ret->changed = d.changed;
+        ret->n_changed = d.n_changed;
+        ret->n_removed = d.n_removed;
+        ret->newest_ctime_usec = (uint64_t) (d.newest_change_ns > 0 ? d.newest_change_ns / 1000 : 0);
         return 0;
 }
 
-int snapshot_create_if_changed(int root_fd, const Policy *p, const Component *c, bool *ret_created, char **ret_id) {
-        bool changed;
-        uint64_t newest;
-        int r = snapshot_content_changed(root_fd, p, c, /* refresh_cache= */ true, &changed, &newest);
+int snapshot_create_if_changed(int root_fd, const Policy *p, const Component *c, uint64_t not_after_usec,
+                               bool *ret_created, char **ret_id, char **ret_newer) {
+        ContentChange ch;
+        int r = snapshot_content_changed(root_fd, p, c, /* refresh_cache= */ true, &ch);
         if (r < 0)
                 return r;
+        /* Without a baseline, everything is new: the first snapshot. */
+        bool make = ch.changed || !ch.baseline;
         char *id = NULL;
-        if (changed) {
-                r = snapshot_create(root_fd, p, c, &id);
-                if (r < 0)
+        _cleanup_free_ char *newer = NULL;
+        if (make) {
+                r = create_snapshot(root_fd, p, c, not_after_usec, &id, &newer);
+                if (r == -EAGAIN)
+                        make = false; /* not yet known-good: the newest existing one stays */
+                else if (r < 0)
                         return r;
-        } else {
+        }
+        if (!make) {
                 _cleanup_close_ int dir_fd = -1, comp_fd = -1, snap_fd = -1;
                 char nid[SNAPSHOT_ID_LEN + 1];
                 if (snapshot_store_open(root_fd, p, false, &dir_fd) >= 0 &&
@@ -375,8 +492,10 @@ int snapshot_create_if_changed(int root_fd, const Policy *p, const Component *c,
                                 return -ENOMEM;
                 }
         }
-        *ret_created = changed;
+        *ret_created = make;
         *ret_id = id;
+        if (ret_newer)
+                *ret_newer = TAKE_PTR(newer);
         return 0;
 }
 

@@ -2,7 +2,10 @@
 #pragma once
 
 /*
- * Known-good content snapshots of a component's content paths.
+ * Known-good content snapshots of a component's content paths, less what
+ * its `exclude` names (live state: databases, queues, logs), which is never
+ * snapshotted, never compared, never restored (a restore puts the content
+ * back around it, leaving it as it was) and dropped from an import.
  *
  * Layout, beneath the root, in policy snapshots.dir:
  *   <dir>/<component>/<id>/content.tar.zst   (or content.tar.gz) pax archive
@@ -60,26 +63,70 @@ void snapshot_info_free(SnapshotInfo *list, size_t n);
 typedef void (*SnapshotProgressFn)(const char *what, uint64_t entries, uint64_t bytes, void *userdata);
 void snapshot_set_progress(SnapshotProgressFn fn, void *userdata);
 
+/* How C's live content differs from its newest known-good snapshot. */
+typedef struct ContentChange {
+        bool baseline;              /* a known-good snapshot exists to compare with */
+        bool changed;               /* differs from it (no baseline: false) */
+        uint64_t n_changed;         /* entries changed or added (an unusable manifest: 0) */
+        uint64_t n_removed;         /* entries gone */
+        uint64_t newest_ctime_usec; /* newest ctime among them, for the record only */
+} ContentChange;
+
 /*
  * Compares the live content of C with its newest snapshot not marked bad.
  * Cheap when unchanged: lstat data against the manifest's stat cache; a file
- * is hashed only when its stat data moved. *ret_newest_change_usec: newest
- * ctime among changed/added entries (0 when unchanged). No snapshot at all:
- * changed, with the newest ctime in the content. No content paths: never
- * changed. With REFRESH_CACHE it rewrites the manifest's stat cache (not its
- * content) when files were only touched or restored, so the next check is
- * cheap again; read-only queries (status) pass false and write nothing.
+ * is hashed only when its stat data moved. The answer comes from the
+ * manifest and the files' identity, never from the clock: a change is a
+ * change however old its time stamps say it is.
+ *
+ * No snapshot at all: no baseline, not changed (nothing known-good to tell
+ * a change from; the caller decides what that means — confirm snapshots,
+ * the culprit search finds no change). An unusable manifest: changed (it
+ * cannot vouch for anything). No content paths: never changed. With
+ * REFRESH_CACHE it rewrites the manifest's stat cache (not its content)
+ * when files were only touched or restored, so the next check is cheap
+ * again; read-only queries (status) pass false and write nothing.
  */
 int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, bool refresh_cache,
-                             bool *ret_changed, uint64_t *ret_newest_change_usec) _wur_;
+                             ContentChange *ret) _wur_;
 
-/* Always makes a new snapshot of C, then prunes (keep, max_bytes; never the
- * newest good one). *ret_id: the new id (free()). */
+/*
+ * Always makes a new snapshot of C, then prunes (keep, max_bytes; never the
+ * newest good one). *ret_id: the new id (free()).
+ *
+ * Never stored torn: each entry's identity (lstat data as the walk saw it,
+ * fstat of the open file before and after its data was read: type, mode,
+ * owner, size, mtime, ctime, inode) must hold, and after the walk every
+ * archived entry is looked at again: the snapshot is the content as it was
+ * at one instant. An entry whose ctime lies within a time-stamp tick of
+ * "now" (MANIFEST_RACY_MARGIN_NS) is waited for first, because a change in
+ * the same tick would not move it. When the content changes meanwhile the
+ * attempt is dropped and retried (SNAPSHOT_CREATE_ATTEMPTS in all, a short
+ * pause between); -EBUSY when every attempt saw a change.
+ */
+#define SNAPSHOT_CREATE_ATTEMPTS 3
 int snapshot_create(int root_fd, const Policy *p, const Component *c, char **ret_id) _wur_;
-/* Makes one only when snapshot_content_changed() says so. *ret_id: the new
- * id, or the newest existing one when nothing changed (NULL if none). */
-int snapshot_create_if_changed(int root_fd, const Policy *p, const Component *c, bool *ret_created,
-                               char **ret_id) _wur_;
+/*
+ * Makes one only when snapshot_content_changed() says so (or C has none).
+ * *ret_id: the new id, or the newest existing one when none was made (NULL
+ * if none).
+ *
+ * NOT_AFTER_USEC (0: no bound), CLOCK_REALTIME: only content already in
+ * place then may be snapshotted (`confirm` passes the start of the boot it
+ * confirms: content that changed later has not booted yet). When a file or
+ * symlink of the content has a ctime at or after it, nothing is made:
+ * returns 0, *ret_created false, and *ret_newer (when not NULL) is that
+ * entry's path (free()), else NULL. A change before the bound never has a
+ * ctime at or after it; a change within one time-stamp tick after it may
+ * (coarse ctimes), which `boot`, running before any service, leaves to no
+ * updater. Directories are not held to the
+ * bound: their ctime moves with every entry added or removed in them,
+ * excluded state included; what they hold is judged by their entries (so
+ * an entry removed during the boot, with nothing else changed, is not
+ * held back).
+ */
+int snapshot_create_if_changed(int root_fd, const Policy *p, const Component *c, uint64_t not_after_usec,
+                               bool *ret_created, char **ret_id, char **ret_newer) _wur_;
 
 /* Snapshots of COMPONENT (NULL: all), sorted by component, then id (oldest
  * first). A snapshot whose meta cannot be read is listed as bad. */
@@ -97,8 +144,10 @@ int snapshot_verify(int root_fd, const Policy *p, const Component *c, const char
  * is the ctime of a change, and the snapshot's newest content ctime must be
  * older, so that it cannot hold that change. Each content path is
  * extracted into a staging dir beside it, checked completely, then swapped
- * in with renameat2(RENAME_EXCHANGE). The replaced content is moved below
- * KEEP_DIR (a path beneath the root, created), e.g.
+ * in with renameat2(RENAME_EXCHANGE). What C's exclude names is then moved
+ * from the replaced content back into the restored one, to the same place
+ * (where its directory is part of the restored content). The replaced
+ * content is moved below KEEP_DIR (a path beneath the root, created), e.g.
  * KEEP_DIR/etc/sensor. Durable intent makes it resumable after a power cut
  * (snapshot_recover_interrupted()). *ret_id: the snapshot used.
  */

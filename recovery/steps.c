@@ -43,10 +43,11 @@ static int step_restore(int root_fd, const Policy *p, const Culprit *c, uint32_t
         if (xsnprintf(keep, sizeof keep, LASTGOOD_QUARANTINE_DIR "/%s/%u/replaced", comp->name, incident) < 0)
                 return -ENAMETOOLONG;
         _cleanup_free_ char *id = NULL;
-        int r = snapshot_restore(root_fd, p, comp, NULL, c->changed_usec, keep, &id);
+        /* The newest verified snapshot: it holds only content a confirmed boot
+         * began with (snapshot.h), whatever the time stamps say. */
+        int r = snapshot_restore(root_fd, p, comp, NULL, /* before_usec= */ 0, keep, &id);
         if (r == -ENOENT) {
-                msg(res, "%s: no verified known-good snapshot taken before the change; nothing to restore",
-                    comp->name);
+                msg(res, "%s: no verified known-good snapshot; nothing to restore", comp->name);
                 return -EALREADY;
         }
         if (r < 0) {
@@ -54,7 +55,7 @@ static int step_restore(int root_fd, const Policy *p, const Culprit *c, uint32_t
                 return r;
         }
         msg(res, "restored %s content from known-good snapshot %s (%s); the replaced content is kept in %s",
-            comp->name, id, c->why, keep);
+            comp->name, id, c->evidence, keep);
         evidence(res, "snapshot", "%s", id);
         evidence(res, "replaced_kept_in", "%s", keep);
         return 0;
@@ -67,7 +68,7 @@ static int step_quarantine(int root_fd, const Culprit *c, uint32_t incident, Ste
                 return -EPERM;
         }
         QuarantineResult qr = {};
-        int r = quarantine_apply(root_fd, comp, incident, c->why, &qr);
+        int r = quarantine_apply(root_fd, comp, incident, c->evidence, &qr);
         if (r < 0) {
                 msg(res, "%s: quarantine failed: %s", comp->name, strerror(-r));
                 return r;
@@ -86,7 +87,7 @@ static int step_quarantine(int root_fd, const Culprit *c, uint32_t incident, Ste
         msg(res,
             "quarantined %s (modules blacklisted, units masked, content kept aside)%s — %s; "
             "undo with: lastgood quarantine release %s",
-            comp->name, globs, c->why, comp->name);
+            comp->name, globs, c->evidence, comp->name);
         evidence(res, "modules_blacklisted", "%u", qr.n_modules);
         evidence(res, "units_masked", "%u", qr.n_units);
         evidence(res, "content_moved", "%u", qr.n_content);
@@ -95,7 +96,8 @@ static int step_quarantine(int root_fd, const Culprit *c, uint32_t incident, Ste
 
 static int step_safe_mode(int root_fd, int runtime_fd, const Policy *p, const Culprit *c, StepResult *res) {
         char reason[600];
-        snprintf(reason, sizeof reason, "recovery ladder: %s", c->component ? c->why : "crash loop, no suspect");
+        snprintf(reason, sizeof reason, "recovery ladder: %s",
+                 c->component ? c->evidence : "crash loop, no suspect");
         int r = safemode_apply(root_fd, runtime_fd, p, reason);
         if (r < 0) {
                 msg(res, "safe mode failed: %s", strerror(-r));

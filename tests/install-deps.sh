@@ -15,6 +15,7 @@ PKGS=(
   grub-common systemd-boot-efi         
   prometheus                           
   python3 python3-jsonschema jq
+  faketime                             # clock-moved tests (libfaketime)
   debhelper lintian
   groff-base man-db                    
 )

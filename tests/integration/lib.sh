@@ -18,10 +18,13 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 _fail_msgs=()
 
 # lg ARGS… — run lastgood against $ROOT with the fake efivarfs; output in
-# $OUT/$ERR files, status in $RC.
+# $OUT/$ERR files, status in $RC. FAKETIME_BOOT=OFFSET (e.g. +1d) runs it
+# with the clock moved (libfaketime; ASan must then tolerate the preload).
 lg() {
+  local pre=()
+  [[ -n ${FAKETIME_BOOT:-} ]] && pre=(env ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" faketime -f "$FAKETIME_BOOT")
   EFIVARFS_PATH="$EFI/" LIBEFIVAR_OPS=efivarfs LASTGOOD_BOOT_ID="${BOOT_ID:-}" \
-    "$LG_BIN" --root "$ROOT" --pstore "${PSTORE:-$ROOT/sys/fs/pstore}" --cmdline "${CMDLINE:-quiet}" "$@" \
+    "${pre[@]}" "$LG_BIN" --root "$ROOT" --pstore "${PSTORE:-$ROOT/sys/fs/pstore}" --cmdline "${CMDLINE:-quiet}" "$@" \
     >"$T/out" 2>"$T/err"
   RC=$?
   OUT=$(cat "$T/out"); ERR=$(cat "$T/err")

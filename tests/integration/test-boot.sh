@@ -8,8 +8,9 @@ boot:
   max_failed_boots: 3
   state: file'
 
-# A component whose content changed recently (no known-good snapshot yet),
-# so it is a suspect when the loop starts.
+# Two components, confirmed once (their known-good snapshots), with a ladder
+# of quarantine only: a change and no crash record make a suspect, and
+# quarantine waits for the component's threshold (restore would not).
 POLICY_COMPONENT='version: 1
 boot:
   max_failed_boots: 3
@@ -21,13 +22,16 @@ components:
   - name: other
     content: [/etc/other]
     kernel_modules: [other]
-    max_failed_boots: 5'
+    max_failed_boots: 5
+recovery:
+  ladder: [quarantine]'
 
-setup_components() {  # sensor is the most recently changed
+setup_components() {  # both confirmed good, then sensor changes
   mkdir -p "$ROOT/etc/sensor" "$ROOT/etc/other"
   echo good >"$ROOT/etc/other/rules.bin"
-  sleep 0.05
   echo good >"$ROOT/etc/sensor/rules.bin"
+  boot; lg confirm; assert_rc 0 "the baseline confirm"
+  echo update >"$ROOT/etc/sensor/rules.bin"
 }
 
 t_first_boot_is_normal_and_counted() {
@@ -43,18 +47,19 @@ t_first_boot_is_normal_and_counted() {
 
 t_threshold_reached_exactly() {
   write_policy "$POLICY_COMPONENT"; setup_components
-  boot; assert_out 'mode=normal'                       # fresh
+  boot; assert_out 'mode=normal'                       # the boot that fails
   boot; assert_out 'mode=normal'; assert_out 'failed_boots=1/3'
   boot; assert_out 'mode=normal'; assert_out 'failed_boots=2/3'
-  boot; assert_out 'mode=recovery'; assert_out 'failed_boots=3/3'
-  assert_eq "$(status_field culprit)" sensor "the most recently changed component is the culprit"
+  boot; assert_out 'mode=recovery:quarantine'; assert_out 'failed_boots=3/3'
+  assert_eq "$(status_field culprit)" sensor "the changed component is the culprit"
 }
 
 t_per_component_threshold() {
   write_policy "$POLICY_COMPONENT"; setup_components
-  sleep 0.05; echo newer >"$ROOT/etc/other/rules.bin"   # other changed last: threshold 5
-  for i in 1 2 3 4 5; do boot; assert_out 'mode=normal'; done
-  boot; assert_out 'mode=recovery'; assert_out 'failed_boots=5/5'
+  echo good >"$ROOT/etc/sensor/rules.bin"; echo newer >"$ROOT/etc/other/rules.bin"   # other changed: threshold 5
+  boot
+  for i in 1 2 3 4; do boot; assert_out 'mode=normal'; done
+  boot; assert_out 'mode=recovery:quarantine'; assert_out 'failed_boots=5/5'
 }
 
 t_confirm_resets() {

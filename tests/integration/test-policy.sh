@@ -113,6 +113,7 @@ t_identity_keys_dump() {
   assert_out '^    kernel_modules: \["falcon_lsm_serviceable", "falcon_nf_netcontain", "falcon_lsm_pinned_\*"\]$'
   assert_out '^    processes: \["falcon-sensor\*"\]$'
   assert_out '^    bpf_programs: \["falcon_\*"\]$'
+  assert_out '^    exclude: \["/opt/CrowdStrike/falconstore", "/opt/CrowdStrike/\*.log"\]$'
   printf '%s\n' "$OUT" >"$T/dump.yaml"; chmod 0644 "$T/dump.yaml"
   lg policy check "$T/dump.yaml"
   assert_rc 0 "the dump of the identity keys is a valid policy"
@@ -123,6 +124,7 @@ t_identity_keys_dump() {
   assert_eq "$(jq -c '.components[0].processes' <<<"$OUT")" '["falcon-sensor*"]'
   assert_eq "$(jq -c '.components[0].bpf_programs' <<<"$OUT")" '["falcon_*"]'
   assert_eq "$(jq -c '.components[0].units' <<<"$OUT")" '["falcon-sensor.service"]'
+  assert_eq "$(jq -c '.components[0].exclude' <<<"$OUT")" '["/opt/CrowdStrike/falconstore","/opt/CrowdStrike/*.log"]'
 }
 
 t_shipped_policy_passes() {

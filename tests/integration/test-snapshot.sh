@@ -510,4 +510,112 @@ t_version1_manifest_still_works() {
   assert_live_unchanged "version 1 restore"
 }
 
+# The release binary (what runs on machines, with its real speed) when it is
+# built, else the test build.
+release_bin() {
+  local b
+  for b in "${BUILDDIR:-$TOP/build}/release/lastgood" "$TOP/lastgood"; do
+    [[ -x "$b" ]] && { echo "$b"; return; }
+  done
+  echo "$LG_BIN"
+}
+
+# The vendor's updater: rewrites FILE in place, again and again, alternating
+# version A and version B (same size), in chunks with pauses so that a
+# reader overlapping a rewrite would see both; short quiet spells between
+# rewrites, and with "spells" also long ones (0.4 s) that let snapshots
+# through. Runs until killed.
+start_updater() { # FILE busy|spells
+  "$PY" - "$1" "$T/vA" "$T/vB" "$2" <<'PYEOF' &
+import os, sys, time
+path, a, b, mode = sys.argv[1:5]
+va, vb = open(a, "rb").read(), open(b, "rb").read()
+fd = os.open(path, os.O_WRONLY)
+n = 0
+while True:
+    n += 1
+    v = vb if n % 2 else va
+    for o in range(0, len(v), 65536):
+        os.pwrite(fd, v[o:o + 65536], o)
+        time.sleep(0.0002)
+    time.sleep(0.4 if mode == "spells" and n % 5 == 0 else (n % 3) * 0.02)
+PYEOF
+  UPDATER=$!
+}
+stop_updater() { kill "$UPDATER" 2>/dev/null; wait "$UPDATER" 2>/dev/null; }
+
+# Every stored snapshot, extracted, holds exactly one version of FILE (a
+# path below etc/sensor: the installed one, A or B); prints how many there are.
+snapshots_hold_one_version() {
+  local d n=0 x
+  for d in "$ROOT/$SNAPS"/*/; do
+    n=$((n + 1)); x=$T/extract/$n; mkdir -p "$x"
+    bsdtar -xf "$d"/content.tar.* -C "$x" || fail "cannot extract $d"
+    cmp -s "$x/etc/sensor/$1" "$T/vA" || cmp -s "$x/etc/sensor/$1" "$T/vB" || cmp -s "$x/etc/sensor/$1" "$T/v0" ||
+      fail "snapshot $(basename "$d") holds a torn $1 (not one version)"
+    assert_eq "$(cat "$x/etc/sensor/a.conf")" conf "the rest of snapshot $(basename "$d")"
+  done
+  echo "$n"
+}
+
+# A snapshot racing an updater. `confirm` snapshots only content that was in
+# place when the boot began: while the updater rewrites a file during the
+# boot, no confirm stores a snapshot of it, and says why. `snapshot create`
+# (no such bound) racing it stores only snapshots that hold one version,
+# retried or refused (-EBUSY) otherwise. Once the updater is done, the next
+# confirmed boot takes the content it left.
+t_snapshot_racing_an_updater() {
+  local LG_BIN; LG_BIN=$(release_bin)
+  policy_sensor "snapshots:
+  keep: 100
+  max_bytes: 1G"
+  mkdir -p "$ROOT/etc/sensor"; echo conf >"$ROOT/etc/sensor/a.conf"
+  head -c 2097152 /dev/zero | tr '\0' A >"$T/vA"
+  head -c 2097152 /dev/zero | tr '\0' B >"$T/vB"
+  head -c 2097152 /dev/zero | tr '\0' O >"$T/v0"
+  cp "$T/v0" "$ROOT/etc/sensor/channel.bin"     # as installed: neither A nor B
+  sleep 0.1
+  boot; lg confirm; assert_rc 0 "first confirm"
+  assert_eq "$(n_snaps)" 1 "the first known-good snapshot"
+
+  # Busy: it writes within every boot before the confirm.
+  local i held=0 end n
+  boot
+  start_updater "$ROOT/etc/sensor/channel.bin" busy
+  for i in 1 2 3; do
+    sleep 0.3
+    lg confirm; assert_rc 0 "confirm while the updater runs"
+    grep -q "changed during this boot (/etc/sensor/channel.bin); it becomes known-good at the next confirmed boot" \
+      <<<"$ERR" && held=$((held + 1))
+    boot
+  done
+  assert_eq "$(n_snaps)" 1 "no confirm stored content that changed during its boot"
+  ((held > 0)) || fail "confirm never said why it took no snapshot: [$ERR]"
+  stop_updater
+
+  start_updater "$ROOT/etc/sensor/channel.bin" spells
+  local stored=0 busy=0
+  end=$((SECONDS + 4))
+  while ((SECONDS < end)); do
+    lg snapshot create
+    if [[ $RC == 0 ]]; then grep -q "created snapshot" <<<"$OUT" && stored=$((stored + 1))
+    elif grep -q "not storing a torn snapshot" <<<"$ERR"; then busy=$((busy + 1))
+    else fail "snapshot create: rc=$RC [$ERR]"; fi
+  done
+  stop_updater
+  echo "racing: $stored snapshots stored, $busy refused as busy"
+  n=$(snapshots_hold_one_version channel.bin)
+  ((stored > 0 && n == stored + 1)) || fail "stored $stored snapshots while the updater ran, $n in the store"
+
+  # Quiet again: what the updater left becomes known-good at the next boot.
+  cp "$ROOT/etc/sensor/channel.bin" "$T/left"
+  sleep 0.1
+  boot; lg confirm; assert_rc 0
+  grep -q "changed during this boot" <<<"$ERR" && fail "held back after the updater stopped: [$ERR]"
+  lg snapshot verify sensor; assert_rc 0 "every stored snapshot verifies"
+  local last; last=$(newest_snap); mkdir -p "$T/last"
+  bsdtar -xf "$last"/content.tar.* -C "$T/last"
+  cmp -s "$T/last/etc/sensor/channel.bin" "$T/left" || fail "the newest snapshot is not what the updater left"
+}
+
 run_tests

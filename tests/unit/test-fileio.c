@@ -283,6 +283,39 @@ static void test_mkdir_durable_root(void **state) {
         close(root_fd);
 }
 
+static void test_mkdir_durable_at(void **state) {
+        Fixture *f = *state;
+        int fd = -1;
+        assert_int_equal(mkdir_durable_at(f->fd, "d", 0710, &fd), 0);
+        close(fd);
+        struct stat st;
+        assert_int_equal(fstatat(f->fd, "d", &st, 0), 0);
+        assert_int_equal(st.st_mode & 0777, 0710);
+        /* Existing: opened, not changed, no durable step. */
+        assert_int_equal(mkdir_durable_at(f->fd, "d", 0700, &fd), 0);
+        close(fd);
+        assert_int_equal(fstatat(f->fd, "d", &st, 0), 0);
+        assert_int_equal(st.st_mode & 0777, 0710);
+        /* Never through a symlink. */
+        sh(f->dir, "ln -s d link && : > file");
+        assert_true(mkdir_durable_at(f->fd, "link", 0700, &fd) < 0);
+        assert_int_equal(mkdir_durable_at(f->fd, "file", 0700, &fd), -ENOTDIR);
+        fail_point(1);
+        assert_int_equal(mkdir_durable_at(f->fd, "new", 0700, &fd), -EIO);
+        failed_at("mkdir");
+        assert_int_equal(exists_at(f->fd, "new", NULL), 0);
+}
+
+static void test_leftover_of(void **unused) {
+        assert_string_equal(fileio_leftover_of(FILEIO_TMP_PREFIX "defs"), "defs");
+        assert_string_equal(fileio_leftover_of(FILEIO_DOOMED_PREFIX "a.sig"), "a.sig");
+        assert_null(fileio_leftover_of(FILEIO_TMP_PREFIX));
+        assert_null(fileio_leftover_of("defs"));
+        assert_null(fileio_leftover_of(".#other.defs"));
+        assert_null(fileio_leftover_of(NULL));
+}
+
+/* ---- trees ---- */
 /* ---- trees ---- */
 
 static const char TREE[] =
@@ -419,6 +452,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_readlink_long_target, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_exists_and_unlink, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_mkdir_durable_root, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_mkdir_durable_at, setup, teardown),
+                cmocka_unit_test(test_leftover_of),
                 cmocka_unit_test_setup_teardown(test_copy_tree_keeps_metadata, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_remove_tree_durable, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_move_tree_rename, setup, teardown),

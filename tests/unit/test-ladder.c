@@ -32,12 +32,14 @@ typedef struct Case {
         bool crash;  /* it left a crash record */
         int suspect; /* 0 none, 1 "sensor" (threshold 3), 5 "slow" (its own threshold 5) */
         bool attributed, changed, safe_requested;
-        unsigned skips; /* steps that did not apply, in this boot */
+        bool other_culprit; /* the ongoing incident blames "other", not the suspect */
+        unsigned skips;     /* steps that did not apply, in this boot */
         /* the plan */
         LadderVerdict verdict;
         uint32_t threshold, count;
         LadderStep step;
         bool fast_path, redo, new_incident;
+        bool gone, switched; /* culprit_gone, new_culprit */
         /* the record it makes */
         uint32_t want_failed, want_step_failed, want_ladder_step, want_incident;
         LadderAction want_action;
@@ -59,41 +61,56 @@ static const Case cases[] = {
           .threshold = 3, .step = NONE },
         { "unknown failure, count_unknown_failures=false", .no_unknown = true, .suspect = 1,
           .verdict = LADDER_NOT_COUNTED, .threshold = 3, .step = NONE },
-        { "a crash counts even then", .no_unknown = true, .crash = true, .suspect = 1,
-          .verdict = LADDER_WAIT, .threshold = 3, .count = 1, .step = NONE, .want_failed = 1 },
-        { "unknown failure counts by default", .suspect = 1, .failed = 1, .verdict = LADDER_WAIT,
-          .threshold = 3, .count = 2, .step = NONE, .want_failed = 2 },
+        { "a crash counts even then", .no_unknown = true, .crash = true, .verdict = LADDER_WAIT,
+          .threshold = 3, .count = 1, .step = NONE, .want_failed = 1 },
+        { "unknown failure counts by default", .failed = 1, .verdict = LADDER_WAIT, .threshold = 3,
+          .count = 2, .step = NONE, .want_failed = 2 },
 
-        /* ---- the threshold ---- */
-        { "threshold reached: the first step, a new incident", .failed = 2, .incident = 4, .suspect = 1,
-          .changed = true, .verdict = LADDER_STEP, .threshold = 3, .count = 3, .step = RESTORE, .new_incident = true,
-          .want_failed = 3, .want_ladder_step = 1, .want_incident = 5, .want_action = A_RESTORE },
-        { "a component's own threshold", .failed = 3, .suspect = 5, .verdict = LADDER_WAIT, .threshold = 5,
-          .count = 4, .step = NONE, .want_failed = 4 },
+        /* ---- the thresholds: restore at restore_threshold, the rest later ---- */
+        { "a changed suspect: restore after one failed boot, a new incident", .incident = 4, .suspect = 1,
+          .changed = true, .verdict = LADDER_STEP, .threshold = 1, .count = 1, .step = RESTORE, .new_incident = true,
+          .want_failed = 1, .want_ladder_step = 1, .want_incident = 5, .want_action = A_RESTORE },
+        { "attributed but unchanged: restore is tried first (it will not apply)", .crash = true,
+          .suspect = 1, .attributed = true, .verdict = LADDER_STEP, .threshold = 1, .count = 1,
+          .step = RESTORE, .new_incident = true, .want_failed = 1, .want_ladder_step = 1, .want_incident = 1,
+          .want_action = A_RESTORE },
+        { "a component's own threshold for quarantine", .failed = 5, .step_failed = 3, .ladder_step = 1,
+          .incident = 1, .last_action = A_RESTORE, .suspect = 5, .crash = true, .verdict = LADDER_WAIT,
+          .threshold = 5, .count = 4, .step = NONE, .want_failed = 6, .want_step_failed = 4,
+          .want_ladder_step = 1, .want_incident = 1, .want_action = A_RESTORE },
         { "after a step, the step's own count", .failed = 5, .step_failed = 1, .ladder_step = 1,
-          .incident = 1, .last_action = A_RESTORE, .suspect = 1, .verdict = LADDER_WAIT, .threshold = 3,
-          .count = 2, .step = NONE, .want_failed = 6, .want_step_failed = 2, .want_ladder_step = 1,
-          .want_incident = 1, .want_action = A_RESTORE },
+          .incident = 1, .last_action = A_RESTORE, .suspect = 1, .crash = true, .verdict = LADDER_WAIT,
+          .threshold = 3, .count = 2, .step = NONE, .want_failed = 6, .want_step_failed = 2,
+          .want_ladder_step = 1, .want_incident = 1, .want_action = A_RESTORE },
         { "the step's count reaches the threshold: next step", .failed = 6, .step_failed = 2,
           .ladder_step = 1, .incident = 1, .last_action = A_RESTORE, .suspect = 1, .verdict = LADDER_STEP,
           .threshold = 3, .count = 3, .step = QUARANTINE, .want_failed = 7, .want_ladder_step = 2,
           .want_incident = 1, .want_action = A_QUARANTINE },
 
-        /* ---- the fast path ---- */
-        { "fast path: a crash names a changed component", .crash = true, .suspect = 1, .attributed = true,
-          .changed = true, .verdict = LADDER_STEP, .threshold = 1, .count = 1, .step = RESTORE,
-          .fast_path = true, .new_incident = true, .want_failed = 1, .want_ladder_step = 1,
-          .want_incident = 1, .want_action = A_RESTORE },
-        { "no fast path for an unchanged component before the first step", .crash = true, .suspect = 1,
-          .attributed = true, .verdict = LADDER_WAIT, .threshold = 3, .count = 1, .step = NONE, .want_failed = 1 },
+        /* ---- the fast path: attribution lowers quarantine and safe mode ---- */
         { "fast path at a later step: the crash still names it", .failed = 3, .ladder_step = 1,
           .incident = 1, .last_action = A_RESTORE, .crash = true, .suspect = 1, .attributed = true,
           .verdict = LADDER_STEP, .threshold = 1, .count = 1, .step = QUARANTINE, .fast_path = true,
           .want_failed = 4, .want_ladder_step = 2, .want_incident = 1, .want_action = A_QUARANTINE },
-        { "fast path lowers a component's own threshold too", .crash = true, .suspect = 5,
-          .attributed = true, .changed = true, .verdict = LADDER_STEP, .threshold = 1, .count = 1,
-          .step = RESTORE, .fast_path = true, .new_incident = true, .want_failed = 1, .want_ladder_step = 1,
-          .want_incident = 1, .want_action = A_RESTORE },
+        { "fast path lowers a component's own threshold too", .failed = 3, .ladder_step = 1, .incident = 1,
+          .last_action = A_RESTORE, .crash = true, .suspect = 5, .attributed = true, .verdict = LADDER_STEP,
+          .threshold = 1, .count = 1, .step = QUARANTINE, .fast_path = true, .want_failed = 4,
+          .want_ladder_step = 2, .want_incident = 1, .want_action = A_QUARANTINE },
+
+        /* ---- the evidence moves ---- */
+        { "the incident's culprit is no longer a suspect: nothing touched", .failed = 4, .step_failed = 2,
+          .ladder_step = 1, .incident = 1, .last_action = A_RESTORE, .verdict = LADDER_NO_SUSPECT,
+          .threshold = 3, .count = 3, .step = NONE, .gone = true, .want_failed = 5, .want_step_failed = 3,
+          .want_ladder_step = 1, .want_incident = 1, .want_action = A_RESTORE },
+        { "no longer a suspect, below the threshold: wait", .failed = 2, .ladder_step = 1, .incident = 1,
+          .last_action = A_RESTORE, .verdict = LADDER_WAIT, .threshold = 3, .count = 1, .step = NONE,
+          .gone = true, .want_failed = 3, .want_step_failed = 1, .want_ladder_step = 1, .want_incident = 1,
+          .want_action = A_RESTORE },
+        { "another component is the suspect now: its ladder starts over", .failed = 4, .step_failed = 2,
+          .ladder_step = 2, .incident = 1, .last_action = A_QUARANTINE, .other_culprit = true, .suspect = 1,
+          .changed = true, .verdict = LADDER_STEP, .threshold = 1, .count = 5, .step = RESTORE,
+          .switched = true, .new_incident = true, .want_failed = 5, .want_ladder_step = 1,
+          .want_incident = 2, .want_action = A_RESTORE },
 
         /* ---- redo after a power cut ---- */
         { "a restore a power cut undid is redone at once", .failed = 3, .ladder_step = 1, .incident = 1,
@@ -114,7 +131,7 @@ static const Case cases[] = {
 
         /* ---- requests and anti-tamper ---- */
         { "due, but safe mode was requested: the count is kept", .failed = 2, .suspect = 1, .changed = true,
-          .safe_requested = true, .verdict = LADDER_DEFERRED, .threshold = 3, .count = 3, .step = NONE,
+          .safe_requested = true, .verdict = LADDER_DEFERRED, .threshold = 1, .count = 3, .step = NONE,
           .want_failed = 3 },
         { "due, no suspect: nothing touched", .failed = 2, .verdict = LADDER_NO_SUSPECT, .threshold = 3,
           .count = 3, .step = NONE, .want_failed = 3 },
@@ -124,17 +141,24 @@ static const Case cases[] = {
           .safe_without_suspect = true, .failed = 2, .verdict = LADDER_NO_SUSPECT, .threshold = 3,
           .count = 3, .step = NONE, .want_failed = 3 },
 
-        /* ---- a step that does not apply: the next one, in the same boot ---- */
-        { "restore skipped: quarantine", .failed = 2, .suspect = 1, .skips = 1, .verdict = LADDER_STEP,
+        /* ---- a step that does not apply: the next one, when it is due ---- */
+        { "restore skipped: quarantine, due", .failed = 2, .suspect = 1, .skips = 1, .verdict = LADDER_STEP,
           .threshold = 3, .count = 3, .step = QUARANTINE, .new_incident = true, .want_failed = 3,
           .want_ladder_step = 2, .want_incident = 1, .want_action = A_QUARANTINE },
+        { "restore skipped: quarantine waits for its own threshold", .suspect = 1, .changed = true, .skips = 1,
+          .verdict = LADDER_WAIT, .threshold = 3, .count = 1, .step = NONE, .new_incident = true, .want_failed = 1,
+          .want_step_failed = 1, .want_ladder_step = 1, .want_incident = 1, .want_action = A_RESTORE },
+        { "restore skipped, attributed: quarantine at once", .crash = true, .suspect = 1, .attributed = true,
+          .skips = 1, .verdict = LADDER_STEP, .threshold = 1, .count = 1, .step = QUARANTINE,
+          .fast_path = true, .new_incident = true, .want_failed = 1, .want_ladder_step = 2,
+          .want_incident = 1, .want_action = A_QUARANTINE },
         { "restore and quarantine skipped: safe mode", .failed = 2, .suspect = 1, .skips = 2,
           .verdict = LADDER_STEP, .threshold = 3, .count = 3, .step = SAFE, .new_incident = true,
           .want_failed = 3, .want_ladder_step = 3, .want_incident = 1, .want_action = A_SAFE },
-        { "a redo that does not apply: the next step", .failed = 3, .ladder_step = 1, .incident = 1,
-          .last_action = A_RESTORE, .suspect = 1, .changed = true, .skips = 1, .verdict = LADDER_STEP,
-          .threshold = 3, .count = 1, .step = QUARANTINE, .want_failed = 4, .want_ladder_step = 2,
-          .want_incident = 1, .want_action = A_QUARANTINE },
+        { "a redo that does not apply: the next step waits", .failed = 3, .ladder_step = 1, .incident = 1,
+          .last_action = A_RESTORE, .suspect = 1, .changed = true, .skips = 1, .verdict = LADDER_WAIT,
+          .threshold = 3, .count = 1, .step = NONE, .want_failed = 4, .want_step_failed = 1,
+          .want_ladder_step = 1, .want_incident = 1, .want_action = A_RETRY },
 
         /* ---- exhaustion ---- */
         { "exhausted, the ladder has safe mode: safe mode again", .failed = 9, .step_failed = 2, .ladder_step = 3,
@@ -145,7 +169,7 @@ static const Case cases[] = {
           .verdict = LADDER_EXHAUSTED, .threshold = 3, .count = 3, .step = NONE, .want_failed = 7,
           .want_step_failed = 3, .want_ladder_step = 2, .want_incident = 1, .want_action = A_QUARANTINE },
         { "the only step skipped: exhausted", .shape = RESTORE_ONLY, .failed = 2, .suspect = 1, .skips = 1,
-          .verdict = LADDER_EXHAUSTED, .threshold = 3, .count = 3, .step = NONE, .new_incident = true,
+          .verdict = LADDER_EXHAUSTED, .threshold = 1, .count = 3, .step = NONE, .new_incident = true,
           .want_failed = 3, .want_ladder_step = 1, .want_incident = 1, .want_action = A_RESTORE },
         { "the safe-mode fallback cannot be skipped forever", .failed = 9, .step_failed = 2,
           .ladder_step = 3, .incident = 1, .last_action = A_SAFE, .suspect = 1, .skips = 1,
@@ -178,8 +202,9 @@ static void run_case(const Case *c) {
                 .last_action = c->last_action,
                 .last_action_usec = c->last_action ? EARLIER : 0,
         };
+        /* An ongoing incident blames the suspect (or, without one, "sensor"). */
         if (c->ladder_step > 0)
-                strcpy(st.culprit, "sensor");
+                strcpy(st.culprit, c->other_culprit ? "other" : c->suspect == 5 ? "slow" : "sensor");
         LadderEvidence ev = {
                 .previous_failed = !c->ok,
                 .crash_record = c->crash,
@@ -189,8 +214,6 @@ static void run_case(const Case *c) {
 
         LadderPlan plan;
         ladder_count(&p, &st, &ev, &plan);
-        /* The culprit is chosen against the counted state. */
-        assert_int_equal(plan.keep_culprit, c->ladder_step > 0 && plan.verdict == LADDER_WAIT);
         if (plan.verdict == LADDER_WAIT)
                 assert_int_equal(plan.state.loop_started_usec, c->failed > 0 ? EARLIER : NOW);
         ev.culprit = c->suspect == 1 ? &sensor : c->suspect == 5 ? &slow : NULL;
@@ -209,6 +232,8 @@ static void run_case(const Case *c) {
         assert_int_equal(plan.fast_path, c->fast_path);
         assert_int_equal(plan.redo, c->redo);
         assert_int_equal(plan.new_incident, c->new_incident);
+        assert_int_equal(plan.culprit_gone, c->gone);
+        assert_int_equal(plan.new_culprit, c->switched);
         const LadderState *s = &plan.state;
         assert_int_equal(s->failed_boots, c->want_failed);
         assert_int_equal(s->step_failed_boots, c->want_step_failed);
@@ -233,37 +258,58 @@ static void test_table(void **unused) {
         }
 }
 
-/* A whole crash loop, boot after boot, through every step of the default
- * ladder and into exhaustion: what the boot flow does with the plan. */
-static void test_crash_loop_climbs_the_ladder(void **unused) {
+/* Two whole crash loops, boot after boot, with what the suspect search
+ * would find. A crash record that names the sensor at every boot climbs the
+ * default ladder at the attributed threshold and then takes safe mode each
+ * boot; a loop without crash records restores the changed content once and
+ * then, the content back to its snapshot, touches nothing. */
+static void test_crash_loops(void **unused) {
         Policy p;
         assert_int_equal(policy_init_defaults(&p), 0);
         Component sensor = { .name = (char *) "sensor" };
-        LadderState st = {};
-        LadderStep seen[8];
-        size_t n = 0;
-        for (unsigned boot = 1; boot <= 12; boot++) {
-                LadderEvidence ev = { .previous_failed = true, .now_usec = NOW + boot };
-                LadderPlan plan;
-                ladder_count(&p, &st, &ev, &plan);
-                ev.culprit = &sensor;
-                ev.changed = plan.state.ladder_step == 0; /* the restore made it unchanged */
-                ladder_plan(&p, &ev, &plan);
-                if (plan.verdict == LADDER_STEP && n < ELEMENTSOF(seen))
-                        seen[n++] = plan.step;
-                st = plan.state;
+        for (int attributed = 1; attributed >= 0; attributed--) {
+                LadderState st = {};
+                LadderVerdict verdicts[12];
+                LadderStep seen[12];
+                size_t n = 0;
+                for (unsigned boot = 1; boot <= 12; boot++) {
+                        LadderEvidence ev = { .previous_failed = true,
+                                              .crash_record = attributed,
+                                              .now_usec = NOW + boot };
+                        LadderPlan plan;
+                        ladder_count(&p, &st, &ev, &plan);
+                        bool restored = plan.state.ladder_step > 0;
+                        ev.culprit = attributed || !restored ? &sensor : NULL;
+                        ev.attributed = attributed;
+                        ev.changed = !restored;
+                        ladder_plan(&p, &ev, &plan);
+                        verdicts[boot - 1] = plan.verdict;
+                        if (plan.verdict == LADDER_STEP)
+                                seen[n++] = plan.step;
+                        st = plan.state;
+                }
+                if (attributed) {
+                        /* restore, quarantine, then safe mode at every boot */
+                        assert_int_equal(n, 12);
+                        assert_int_equal(seen[0], RESTORE);
+                        assert_int_equal(seen[1], QUARANTINE);
+                        for (size_t i = 2; i < n; i++)
+                                assert_int_equal(seen[i], SAFE);
+                        assert_int_equal(st.ladder_step, 3);
+                } else {
+                        /* one restore; then every third boot "no suspect" */
+                        assert_int_equal(n, 1);
+                        assert_int_equal(seen[0], RESTORE);
+                        assert_int_equal(verdicts[1], LADDER_WAIT);
+                        assert_int_equal(verdicts[3], LADDER_NO_SUSPECT);
+                        for (size_t i = 1; i < 12; i++)
+                                assert_true(verdicts[i] == LADDER_WAIT || verdicts[i] == LADDER_NO_SUSPECT);
+                        assert_int_equal(st.ladder_step, 1);
+                }
+                assert_int_equal(st.failed_boots, 12);
+                assert_int_equal(st.incident, 1);
+                assert_string_equal(st.culprit, "sensor");
         }
-        /* 3 boots to the restore, 3 more to quarantine, 3 to safe mode, then
-         * safe mode every 3 boots. */
-        assert_int_equal(n, 4);
-        assert_int_equal(seen[0], RESTORE);
-        assert_int_equal(seen[1], QUARANTINE);
-        assert_int_equal(seen[2], SAFE);
-        assert_int_equal(seen[3], SAFE);
-        assert_int_equal(st.failed_boots, 12);
-        assert_int_equal(st.incident, 1);
-        assert_int_equal(st.ladder_step, 3);
-        assert_string_equal(st.culprit, "sensor");
         policy_done(&p);
 }
 
@@ -279,7 +325,7 @@ static void test_has_safe_mode(void **unused) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_table),
-                cmocka_unit_test(test_crash_loop_climbs_the_ladder),
+                cmocka_unit_test(test_crash_loops),
                 cmocka_unit_test(test_has_safe_mode),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

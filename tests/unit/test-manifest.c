@@ -197,6 +197,15 @@ static void test_check_roots(void **state) {
         strv_free(roots);
 }
 
+static void compare(int root_fd, char **roots, Manifest *m, bool *changed, int64_t *newest, bool *updated) {
+        ManifestDiff d;
+        assert_int_equal(manifest_compare_live(root_fd, roots, NULL, m, &d), 0);
+        *changed = d.changed;
+        *newest = d.newest_change_ns;
+        *updated = d.cache_updated;
+        assert_true(d.changed == (d.n_changed + d.n_removed > 0));
+}
+
 static int collect(int dir_fd, const char *name, const char *path, const struct stat *st, void *userdata) {
         Manifest *m = userdata;
         ManifestEntry e = { .path = (char *) path };
@@ -217,6 +226,86 @@ static int collect(int dir_fd, const char *name, const char *path, const struct 
         return manifest_add(m, &e);
 }
 
+/* exclude: never walked, never a change (added, changed or removed), and
+ * the excluded entries of an older manifest are not missed. */
+static void test_exclude(void **state) {
+        char *d = unit_mkdtemp();
+        unit_sh("cd %s && mkdir -p var/osquery/osquery.db var/osquery/sub && echo 1 > var/osquery/osquery.db/000001.sst"
+                " && echo conf > var/osquery/osquery.conf && echo l > var/osquery/a.log && echo l > var/osquery/sub/b.log"
+                " && touch -d 2001-01-01 var/osquery/osquery.conf",
+                d);
+        int root_fd;
+        assert_int_equal(root_open(d, &root_fd), 0);
+        char *content[] = { "/var/osquery", NULL };
+        char *exclude[] = { "/var/osquery/osquery.db", "/var/osquery/*.log", NULL };
+        char **roots = NULL;
+        assert_int_equal(manifest_roots(content, &roots), 0);
+
+        assert_true(manifest_path_excluded(exclude, "var/osquery/osquery.db"));
+        assert_true(manifest_path_excluded(exclude, "var/osquery/osquery.db/000001.sst"));
+        assert_true(manifest_path_excluded(exclude, "var/osquery/a.log"));
+        assert_false(manifest_path_excluded(exclude, "var/osquery/sub/b.log")); /* '*' stays in its component */
+        assert_false(manifest_path_excluded(exclude, "var/osquery/osquery.dbx"));
+        assert_false(manifest_path_excluded(exclude, "var/osquery"));
+        assert_false(manifest_path_excluded(NULL, "var/osquery/a.log"));
+        assert_true(manifest_path_holds_excluded(exclude, "var/osquery"));
+        assert_true(manifest_path_holds_excluded(exclude, "var"));
+        assert_false(manifest_path_holds_excluded(exclude, "var/osquery/sub"));
+
+        Manifest *m = manifest_new();
+        m->created_ns = manifest_now_ns() + 1000000000LL;
+        assert_int_equal(manifest_walk(root_fd, roots, exclude, collect, m), 0);
+        manifest_sort(m);
+        assert_int_equal(m->n, 4); /* var/osquery, osquery.conf, sub, sub/b.log */
+        assert_int_equal(manifest_find(m, "var/osquery/osquery.db"), -1);
+        assert_int_equal(manifest_find(m, "var/osquery/a.log"), -1);
+        assert_true(manifest_find(m, "var/osquery/sub/b.log") >= 0);
+
+        /* The database churns, a log comes and another goes: no change. */
+        unit_sh("cd %s && echo 2 > var/osquery/osquery.db/000002.sst && rm var/osquery/osquery.db/000001.sst"
+                " && echo more >> var/osquery/a.log && echo new > var/osquery/c.log",
+                d);
+        ManifestDiff diff;
+        assert_int_equal(manifest_compare_live(root_fd, roots, exclude, m, &diff), 0);
+        assert_false(diff.changed);
+        assert_int_equal(diff.n_changed + diff.n_removed, 0);
+        /* Negative control: the same churn without the exclude is a change. */
+        assert_int_equal(manifest_compare_live(root_fd, roots, NULL, m, &diff), 0);
+        assert_true(diff.changed);
+        assert_int_equal(diff.n_changed, 4); /* osquery.db, its 000002.sst, a.log, c.log: added */
+        /* ...and the content proper is still watched. */
+        unit_sh("cd %s && echo other > var/osquery/osquery.conf", d);
+        assert_int_equal(manifest_compare_live(root_fd, roots, exclude, m, &diff), 0);
+        assert_true(diff.changed);
+        assert_int_equal(diff.n_changed, 1);
+
+        /* A manifest taken before the exclude was set holds the excluded
+         * entries: gone or changed, they are not missed. */
+        Manifest *old = manifest_new();
+        old->created_ns = manifest_now_ns() + 1000000000LL;
+        assert_int_equal(manifest_walk(root_fd, roots, NULL, collect, old), 0);
+        manifest_sort(old);
+        unit_sh("cd %s && rm -r var/osquery/osquery.db var/osquery/c.log", d);
+        assert_int_equal(manifest_compare_live(root_fd, roots, exclude, old, &diff), 0);
+        assert_false(diff.changed);
+        assert_int_equal(diff.n_removed, 0);
+        assert_int_equal(diff.n_excluded, 4); /* osquery.db, 000002.sst, a.log, c.log */
+        assert_int_equal(manifest_compare_live(root_fd, roots, NULL, old, &diff), 0);
+        assert_true(diff.changed);
+        assert_int_equal(diff.n_removed, 3);
+        /* Removing an entry that is not excluded is still a removal. */
+        unit_sh("cd %s && rm var/osquery/sub/b.log", d);
+        assert_int_equal(manifest_compare_live(root_fd, roots, exclude, old, &diff), 0);
+        assert_true(diff.changed);
+        assert_int_equal(diff.n_removed, 1);
+
+        manifest_free(old);
+        manifest_free(m);
+        strv_free(roots);
+        close(root_fd);
+        unit_rmdir(d);
+}
+
 static void test_walk_and_compare_live(void **state) {
         char *d = unit_mkdtemp();
         char cmd[1024];
@@ -233,7 +322,7 @@ static void test_walk_and_compare_live(void **state) {
 
         Manifest *m = manifest_new();
         m->created_ns = manifest_now_ns() + 1000000000LL; /* as if the scan began later: nothing racy */
-        assert_int_equal(manifest_walk(root_fd, roots, collect, m), 0);
+        assert_int_equal(manifest_walk(root_fd, roots, NULL, collect, m), 0);
         /* parents first, siblings sorted, the FIFO skipped */
         assert_int_equal(m->n, 6);
         assert_string_equal(m->entries[0].path, "etc/sensor");
@@ -243,7 +332,7 @@ static void test_walk_and_compare_live(void **state) {
 
         bool changed, updated;
         int64_t newest;
-        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        compare(root_fd, roots, m, &changed, &newest, &updated);
         assert_false(changed);
         assert_false(updated);
         assert_int_equal(newest, 0);
@@ -252,10 +341,10 @@ static void test_walk_and_compare_live(void **state) {
         snprintf(cmd, sizeof cmd, "touch -d '2001-01-01' %s/etc/sensor/a", d);
         assert_int_equal(system(cmd), 0);
         usleep(100 * 1000); /* else the refreshed cache is "racy" and checked again */
-        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        compare(root_fd, roots, m, &changed, &newest, &updated);
         assert_false(changed);
         assert_true(updated);
-        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        compare(root_fd, roots, m, &changed, &newest, &updated);
         assert_false(changed);
         assert_false(updated);
 
@@ -265,23 +354,23 @@ static void test_walk_and_compare_live(void **state) {
         struct stat st;
         snprintf(cmd, sizeof cmd, "%s/etc/sensor/a", d);
         assert_int_equal(lstat(cmd, &st), 0);
-        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        compare(root_fd, roots, m, &changed, &newest, &updated);
         assert_true(changed);
         assert_int_equal(newest, (int64_t) st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec);
 
         /* removed and added entries count as changes too */
         Manifest *m2 = manifest_new();
         m2->created_ns = manifest_now_ns() + 1000000000LL;
-        assert_int_equal(manifest_walk(root_fd, roots, collect, m2), 0);
+        assert_int_equal(manifest_walk(root_fd, roots, NULL, collect, m2), 0);
         manifest_sort(m2);
         snprintf(cmd, sizeof cmd, "rm %s/etc/sensor/sub/b", d);
         assert_int_equal(system(cmd), 0);
-        assert_int_equal(manifest_compare_live(root_fd, roots, m2, &changed, &newest, &updated), 0);
+        compare(root_fd, roots, m2, &changed, &newest, &updated);
         assert_true(changed);
         assert_true(newest > 0);
         snprintf(cmd, sizeof cmd, "echo x > %s/etc/sensor/sub/b && chmod 600 %s/etc/sensor/sub/b", d, d);
         assert_int_equal(system(cmd), 0);
-        assert_int_equal(manifest_compare_live(root_fd, roots, m2, &changed, &newest, &updated), 0);
+        compare(root_fd, roots, m2, &changed, &newest, &updated);
         assert_true(changed); /* mode differs */
 
         manifest_free(m);
@@ -412,7 +501,7 @@ static void test_compare_live_xattrs(void **state) {
         assert_int_equal(manifest_roots(content, &roots), 0);
 
         Manifest *m = manifest_new();
-        assert_int_equal(manifest_walk(root_fd, roots, collect, m), 0);
+        assert_int_equal(manifest_walk(root_fd, roots, NULL, collect, m), 0);
         manifest_sort(m);
         m->created_ns = manifest_now_ns() + 1000000000LL;
         ManifestEntry *e = &m->entries[manifest_find(m, "etc/sensor/bin")];
@@ -427,29 +516,29 @@ static void test_compare_live_xattrs(void **state) {
 
         bool changed, updated;
         int64_t newest;
-        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        compare(root_fd, roots, m, &changed, &newest, &updated);
         assert_false(changed);
 
         /* The fast path: stat data unmoved, so the (here deliberately wrong)
          * record is not even read against the file. */
         free(e->xattrs);
         e->xattrs = NULL;
-        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        compare(root_fd, roots, m, &changed, &newest, &updated);
         assert_false(changed);
         e->xattrs = strdup(recorded);
 
         /* another capability, same bytes: a change */
         usleep(60 * 1000);
         assert_int_equal(setxattr(path, "security.capability", cap2, sizeof cap2, 0), 0);
-        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        compare(root_fd, roots, m, &changed, &newest, &updated);
         assert_true(changed);
         /* capability dropped: a change */
         assert_int_equal(removexattr(path, "security.capability"), 0);
-        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        compare(root_fd, roots, m, &changed, &newest, &updated);
         assert_true(changed);
         /* back as recorded: only touched */
         assert_int_equal(setxattr(path, "security.capability", cap1, sizeof cap1, 0), 0);
-        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        compare(root_fd, roots, m, &changed, &newest, &updated);
         assert_false(changed);
         assert_true(updated);
 
@@ -457,7 +546,7 @@ static void test_compare_live_xattrs(void **state) {
         m->xattrs_known = false;
         usleep(60 * 1000);
         assert_int_equal(setxattr(path, "security.capability", cap2, sizeof cap2, 0), 0);
-        assert_int_equal(manifest_compare_live(root_fd, roots, m, &changed, &newest, &updated), 0);
+        compare(root_fd, roots, m, &changed, &newest, &updated);
         assert_false(changed);
 
         free(recorded);
@@ -476,6 +565,7 @@ int main(void) {
                 cmocka_unit_test(test_roots),
                 cmocka_unit_test(test_check_roots),
                 cmocka_unit_test(test_walk_and_compare_live),
+                cmocka_unit_test(test_exclude),
                 cmocka_unit_test(test_xattrs_field),
                 cmocka_unit_test(test_xattrs_add),
                 cmocka_unit_test(test_compare_live_xattrs),

@@ -128,6 +128,114 @@ static void test_glob(void **unused) {
         assert_true(name_glob_match(pat, str, 0));
 }
 
+/* Paths ('*' never crosses a '/'), as fnmatch() with FNM_PATHNAME, and with
+ * FNM_LEADING_DIR (what lies below a match); ANCESTOR by hand. */
+static void test_path_glob(void **unused) {
+        static const char *const patterns[] = {
+                "opt/cs/*.log", "opt/cs/db",  "opt/*/x",  "opt/cs/[a-c]*", "opt/cs/?", "opt/c*", "*",
+                "*/*",          "opt/cs/\\*", "opt/**/x", "a*b/c",
+        };
+        static const char *const paths[] = {
+                "opt/cs/a.log",
+                "opt/cs/sub/a.log",
+                "opt/cs/db",
+                "opt/cs/db/x",
+                "opt/cs/dbx",
+                "opt/a/x",
+                "opt/a/b/x",
+                "opt/a/x/y",
+                "opt/cs/b",
+                "opt/cs/b/c",
+                "opt/cs",
+                "opt",
+                "opt/cs/*",
+                "opt/cs/a",
+                "opt/cs/ab",
+                "aXb/c",
+                "aX/b/c",
+                "opt/x",
+                "",
+                "opt/cs/.log",
+                "opt/cs/a.log/z",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(patterns); i++)
+                for (size_t j = 0; j < ELEMENTSOF(paths); j++) {
+                        const char *pt = patterns[i], *pa = paths[j];
+                        if (name_glob_match(pt, pa, NAME_MATCH_PATHNAME) != (fnmatch(pt, pa, FNM_PATHNAME) == 0))
+                                fail_msg("'%s' vs '%s' differs from fnmatch(FNM_PATHNAME)", pt, pa);
+                        if (name_glob_match(pt, pa, NAME_MATCH_PATHNAME | NAME_MATCH_LEADING_DIR) !=
+                            (fnmatch(pt, pa, FNM_PATHNAME | FNM_LEADING_DIR) == 0))
+                                fail_msg("'%s' vs '%s' differs from fnmatch(FNM_PATHNAME|FNM_LEADING_DIR)",
+                                         pt, pa);
+                }
+        /* Without PATHNAME a '*' takes '/' as fnmatch(3) does. */
+        assert_true(name_glob_match("opt/cs/*.log", "opt/cs/sub/a.log", 0));
+        assert_false(name_glob_match("opt/cs/*.log", "opt/cs/sub/a.log", NAME_MATCH_PATHNAME));
+
+        /* Something below the directory may match. */
+        const NameMatchFlags anc = NAME_MATCH_PATHNAME | NAME_MATCH_ANCESTOR;
+        assert_true(name_glob_match("opt/cs/*.log", "opt/cs", anc));
+        assert_true(name_glob_match("opt/cs/*.log", "opt", anc));
+        assert_true(name_glob_match("opt/*/x", "opt/a", anc));
+        assert_true(name_glob_match("opt/a*b/x", "opt/aab", anc));
+        assert_false(name_glob_match("opt/cs/*.log", "opt/other", anc));
+        assert_false(name_glob_match("opt/cs/*.log", "opt/cs/sub", anc));
+        assert_false(name_glob_match("opt/*/x", "opt/a/b", anc));
+        assert_false(name_glob_match("opt/cs/db", "opt/cs/db/x", anc)); /* below a match: not this flag */
+}
+
+static void test_exclude_pattern(void **unused) {
+        static const char *const good[] = {
+                "/opt/CrowdStrike/falconstore",
+                "/opt/CrowdStrike/*.log",
+                "/var/osquery/osquery.db",
+                "/var/ossec/queue",
+                "/opt/x/[a-c]?/\\*",
+                "/opt/x/caf\xc3\xa9",
+                "/opt/x/a b",
+        };
+        static const char *const bad[] = {
+                NULL,
+                "",
+                "/",
+                "opt/x",
+                "/opt/x/",
+                "/opt//x",
+                "/opt/./x",
+                "/opt/x/..",
+                "/opt/x/../y",
+                "/opt/x/[ab",
+                "/opt/x/a\\",
+                "/opt/x/\x01",
+                "/opt/x/[a\\]]",
+                "/opt/x/[z-a]",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(good); i++)
+                if (!name_is_exclude_pattern(good[i]))
+                        fail_msg("'%s' refused", good[i]);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                if (name_is_exclude_pattern(bad[i]))
+                        fail_msg("'%s' accepted", bad[i]);
+        char long_component[NAME_FILE_MAX + 16] = "/opt/";
+        memset(long_component + 5, 'a', NAME_FILE_MAX + 1);
+        long_component[5 + NAME_FILE_MAX + 1] = '\0';
+        assert_false(name_is_exclude_pattern(long_component));
+        long_component[5 + NAME_FILE_MAX] = '\0';
+        assert_true(name_is_exclude_pattern(long_component));
+
+        assert_true(name_exclude_is_under("/opt/cs/x", "/opt/cs"));
+        assert_true(name_exclude_is_under("/opt/cs/*.log", "/opt/cs"));
+        assert_true(name_exclude_is_under("/opt/\\cs/x", "/opt/cs")); /* an escaped 'c' is a 'c' */
+        assert_false(name_exclude_is_under("/opt/cs", "/opt/cs"));
+        assert_false(name_exclude_is_under("/opt/csx/y", "/opt/cs"));
+        assert_false(name_exclude_is_under("/opt/c*/y", "/opt/cs"));
+        assert_false(name_exclude_is_under("/opt/c?/y", "/opt/cs"));
+        assert_false(name_exclude_is_under("/opt/[c]s/y", "/opt/cs"));
+        assert_false(name_exclude_is_under("/opt", "/opt/cs"));
+        assert_false(name_exclude_is_under("/x", "/"));
+        assert_false(name_exclude_is_under(NULL, "/opt"));
+}
+
 static void test_unit(void **unused) {
         assert_true(name_is_unit("sensor.service"));
         assert_true(name_is_unit("getty@tty1.service"));
@@ -314,11 +422,17 @@ static void test_component_in_policy(void **unused) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_component),      cmocka_unit_test(test_module),
-                cmocka_unit_test(test_glob),           cmocka_unit_test(test_unit),
-                cmocka_unit_test(test_content_path),   cmocka_unit_test(test_component_in_policy),
-                cmocka_unit_test(test_module_pattern), cmocka_unit_test(test_process_pattern),
+                cmocka_unit_test(test_component),
+                cmocka_unit_test(test_module),
+                cmocka_unit_test(test_glob),
+                cmocka_unit_test(test_unit),
+                cmocka_unit_test(test_content_path),
+                cmocka_unit_test(test_component_in_policy),
+                cmocka_unit_test(test_module_pattern),
+                cmocka_unit_test(test_process_pattern),
                 cmocka_unit_test(test_bpf_pattern),
+                cmocka_unit_test(test_path_glob),
+                cmocka_unit_test(test_exclude_pattern),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

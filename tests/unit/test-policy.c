@@ -110,7 +110,7 @@ static void test_parse_values(void **state) {
         policy_done(&p);
 }
 
-/* The identity keys of issue 10, on its Falcon example (exclude is a later step). */
+/* The identity keys of issue 10, on its Falcon example (exclude: test_exclude). */
 static void test_identity_keys(void **state) {
         Policy p;
         load(&p,
@@ -144,6 +144,79 @@ static void test_identity_keys(void **state) {
         /* A dash inside brackets may be a range: only those outside fold. */
         load(&p, "components: [{name: a, kernel_modules: [\"acme-[a-z]-*\"]}]\n", 0);
         assert_string_equal(p.components[0].kernel_modules[0], "acme_[a-z]_*");
+        policy_done(&p);
+}
+
+/* exclude: paths or globs strictly below the component's own content, each
+ * error at its line and column. */
+static void test_exclude(void **state) {
+        Policy p;
+        load(&p,
+             "components:\n"
+             "  - name: falcon\n"
+             "    content: [/opt/CrowdStrike, /var/osquery]\n"
+             "    exclude: [/opt/CrowdStrike/falconstore, \"/opt/CrowdStrike/*.log\", /var/osquery/osquery.db]\n",
+             0);
+        const Component *c = policy_find_component(&p, "falcon");
+        assert_int_equal(strv_length(c->exclude), 3);
+        assert_string_equal(c->exclude[1], "/opt/CrowdStrike/*.log");
+
+        /* A drop-in may set exclude alone: checked against the content it inherits. */
+        assert_int_equal(parse(&p, "components: [{name: falcon, exclude: [/var/osquery/osquery.db]}]\n"), 0);
+        assert_int_equal(strv_length(policy_find_component(&p, "falcon")->exclude), 1);
+        /* ...and one that moves the content from under an inherited exclude
+         * is refused where it sets the content, contributing nothing. */
+        assert_int_equal(parse(&p, "components:\n"
+                                   "  - name: falcon\n"
+                                   "    content: [/opt/CrowdStrike]\n"),
+                         1);
+        assert_string_equal(p.errors[0],
+                            "t.yaml:3:14: components[0].content: exclude entry '/var/osquery/osquery.db' "
+                            "(from an earlier file) is not below any of the component's content paths");
+        assert_int_equal(strv_length(policy_find_component(&p, "falcon")->content), 2);
+        policy_done(&p);
+
+        /* Malformed entries: what name_is_exclude_pattern() refuses. */
+#define COMPONENT_A "components:\n  - name: a\n    content: [/opt/a]\n    exclude:\n"
+        load(&p,
+             COMPONENT_A "      - opt/a/x\n"          /* 5: relative */
+                         "      - /opt/a/../etc\n"    /* 6: .. */
+                         "      - /opt/a/db/\n"       /* 7: trailing slash */
+                         "      - \"/opt/a/[ab\"\n"   /* 8: unclosed bracket */
+                         "      - \"/opt/a/x\\\\\"\n" /* 9: an escape eating the end */
+                         "      - \"/opt/a/x\\n\"\n", /* 10: a control character */
+             6);
+        assert_string_equal(p.errors[0], "t.yaml:5:9: components[0].exclude[0]: expected a normalized absolute path or "
+                                         "glob of one (* ? [...], '*' not crossing '/'), got 'opt/a/x'");
+        for (int i = 1; i < 6; i++) {
+                char want[96];
+                snprintf(want, sizeof want, "t.yaml:%d:9: components[0].exclude[%d]: expected", 5 + i, i);
+                assert_non_null(strstr(p.errors[i], want));
+        }
+        /* Once every entry of a component is well-formed, where each lies is checked. */
+        policy_done(&p);
+        load(&p,
+             COMPONENT_A "      - /etc/a\n"       /* not below the content */
+                         "      - /opt/a\n"       /* the content itself */
+                         "      - /opt/ab/x\n"    /* a sibling with the same prefix */
+                         "      - \"/opt/*/x\"\n" /* a glob over the content path */
+                         "      - /opt/a/ok\n"
+                         "      - \"/opt/a/\\\\*.log\"\n" /* an escaped '*' is still below */
+                         "  - {name: b, exclude: [/opt/b/x]}\n",
+             5);
+        assert_string_equal(p.errors[0], "t.yaml:5:9: components[0].exclude[0]: '/etc/a' is not below any of the "
+                                         "component's content paths");
+        assert_string_equal(p.errors[1], "t.yaml:6:9: components[0].exclude[1]: '/opt/a' names a content path "
+                                         "itself (remove it from content instead)");
+        assert_string_equal(p.errors[2], "t.yaml:7:9: components[0].exclude[2]: '/opt/ab/x' is not below any of "
+                                         "the component's content paths");
+        assert_string_equal(p.errors[3], "t.yaml:8:9: components[0].exclude[3]: '/opt/*/x' is not below any of "
+                                         "the component's content paths");
+        assert_string_equal(p.errors[4], "t.yaml:11:25: components[1].exclude[0]: '/opt/b/x' is not below any of "
+                                         "the component's content paths");
+#undef COMPONENT_A
+        /* Nothing of a file with errors applies. */
+        assert_int_equal(p.n_components, 0);
         policy_done(&p);
 }
 
@@ -412,19 +485,19 @@ static char *dump(const Policy *p, bool json) {
 /* The exact output of `policy check` for one policy holding every kind of
  * key, in both dialects: the one walk over the schema must print what the
  * hand-written dumpers printed, byte for byte (scripts read it). */
-static const char golden_in[] =
-        "boot: {state_device: \"LABEL=st\"}\n"
-        "confirm:\n"
-        "  health_checks:\n"
-        "    - {name: h, command: [/bin/true, \"a b\"], timeout: 2min}\n"
-        "components:\n"
-        "  - {name: a, content: [/etc/a], kernel_modules: [a-mod, \"a-[a-c]-*\"], processes: [\"a d*\"],\n"
-        "     bpf_programs: [a_*], units: [a.service], quarantine: never,\n"
-        "     safe_mode: keep, max_failed_boots: 2}\n"
-        "  - {name: b}\n"
-        "recovery: {ladder: [quarantine, safe-mode], suspect_window: 90min}\n"
-        "snapshots: {max_bytes: 1536M, max_entries: 7}\n"
-        "report: {prometheus_textfile: \"\"}\n";
+static const char golden_in[] = "boot: {state_device: \"LABEL=st\"}\n"
+                                "confirm:\n"
+                                "  health_checks:\n"
+                                "    - {name: h, command: [/bin/true, \"a b\"], timeout: 2min}\n"
+                                "components:\n"
+                                "  - {name: a, content: [/etc/a], exclude: [/etc/a/db, \"/etc/a/*.log\"],\n"
+                                "     kernel_modules: [a-mod, \"a-[a-c]-*\"], processes: [\"a d*\"],\n"
+                                "     bpf_programs: [a_*], units: [a.service], quarantine: never,\n"
+                                "     safe_mode: keep, max_failed_boots: 2}\n"
+                                "  - {name: b}\n"
+                                "recovery: {ladder: [quarantine, safe-mode], suspect_window: 90min}\n"
+                                "snapshots: {max_bytes: 1536M, max_entries: 7}\n"
+                                "report: {prometheus_textfile: \"\"}\n";
 static const char golden_yaml[] = "# The effective lastgood policy: built-in defaults\n"
                                   "version: 1\n"
                                   "boot:\n"
@@ -441,6 +514,7 @@ static const char golden_yaml[] = "# The effective lastgood policy: built-in def
                                   "components:\n"
                                   "  - name: \"a\"\n"
                                   "    content: [\"/etc/a\"]\n"
+                                  "    exclude: [\"/etc/a/db\", \"/etc/a/*.log\"]\n"
                                   "    kernel_modules: [\"a_mod\", \"a_[a-c]_*\"]\n"
                                   "    processes: [\"a d*\"]\n"
                                   "    bpf_programs: [\"a_*\"]\n"
@@ -450,6 +524,7 @@ static const char golden_yaml[] = "# The effective lastgood policy: built-in def
                                   "    max_failed_boots: 2\n"
                                   "  - name: \"b\"\n"
                                   "    content: []\n"
+                                  "    exclude: []\n"
                                   "    kernel_modules: []\n"
                                   "    processes: []\n"
                                   "    bpf_programs: []\n"
@@ -459,6 +534,7 @@ static const char golden_yaml[] = "# The effective lastgood policy: built-in def
                                   "    # max_failed_boots: 3 (boot.max_failed_boots)\n"
                                   "recovery:\n"
                                   "  ladder: [quarantine, safe-mode]\n"
+                                  "  restore_threshold: 1\n"
                                   "  attributed_crash_threshold: 1\n"
                                   "  require_suspect: true\n"
                                   "  suspect_window: 90min\n"
@@ -481,12 +557,14 @@ static const char golden_json[] =
         "\"state_device\":\"LABEL=st\",\"state_file\":\"/var/lib/lastgood/state\","
         "\"count_unknown_failures\":true},\"confirm\":{\"health_checks\":[{\"name\":\"h\","
         "\"command\":[\"/bin/true\",\"a b\"],\"timeout\":\"2min\"}]},"
-        "\"components\":[{\"name\":\"a\",\"content\":[\"/etc/a\"],\"kernel_modules\":[\"a_mod\",\"a_[a-c]_*\"],"
+        "\"components\":[{\"name\":\"a\",\"content\":[\"/etc/a\"],"
+        "\"exclude\":[\"/etc/a/db\",\"/etc/a/*.log\"],\"kernel_modules\":[\"a_mod\",\"a_[a-c]_*\"],"
         "\"processes\":[\"a d*\"],\"bpf_programs\":[\"a_*\"],\"units\":[\"a.service\"],\"quarantine\":\"never\",\"safe_mode\":\"keep\","
-        "\"max_failed_boots\":2},{\"name\":\"b\",\"content\":[],\"kernel_modules\":[],\"processes\":[],"
+        "\"max_failed_boots\":2},{\"name\":\"b\",\"content\":[],\"exclude\":[],\"kernel_modules\":[],\"processes\":[],"
         "\"bpf_programs\":[],\"units\":[],"
         "\"quarantine\":\"allow\",\"safe_mode\":\"disable\",\"max_failed_boots\":3}],"
-        "\"recovery\":{\"ladder\":[\"quarantine\",\"safe-mode\"],\"attributed_crash_threshold\":1,"
+        "\"recovery\":{\"ladder\":[\"quarantine\",\"safe-mode\"],\"restore_threshold\":1,"
+        "\"attributed_crash_threshold\":1,"
         "\"require_suspect\":true,\"suspect_window\":\"90min\","
         "\"safe_mode_without_suspect\":false},"
         "\"snapshots\":{\"dir\":\"/var/lib/lastgood/snapshots\",\"keep\":3,"
@@ -686,6 +764,7 @@ int main(void) {
                 cmocka_unit_test(test_strings),
                 cmocka_unit_test(test_dump),
                 cmocka_unit_test(test_identity_keys),
+                cmocka_unit_test(test_exclude),
                 cmocka_unit_test(test_dump_golden),
                 cmocka_unit_test(test_dump_round_trip),
                 cmocka_unit_test(test_copy_settings),

@@ -52,8 +52,26 @@ static void sh(const char *dir, const char *script) {
         assert_int_equal(system(cmd), 0);
 }
 
+/* Live state below the content, for the tests of `exclude`. */
+static const char EXCLUDED_STATE[] = "set -e\n"
+                                     "mkdir -p opt/vendor/defs/state/wal\n"
+                                     "printf 'db' > opt/vendor/defs/state/db\n"
+                                     "printf 'w' > opt/vendor/defs/state/wal/1\n"
+                                     "printf 'log' > opt/vendor/defs/a.log\n"
+                                     "printf 'sublog' > opt/vendor/defs/sub/b.log\n"
+                                     "chmod 0710 opt/vendor/defs\n"
+                                     "chown 1234:4321 opt/vendor/defs\n"
+                                     "find opt/vendor -exec touch -h -d @1600000000 {} +\n";
+static const char *const VENDOR_EXCLUDE[] = { "/opt/vendor/defs/state", "/opt/vendor/defs/*.log",
+                                              "/opt/vendor/defs/sub/*.log", NULL };
+/* Set by the tests of `exclude`: every tree gets the state, every
+ * component (children's too) the exclude entries. */
+static bool with_exclude;
+
 static void populate(const char *root) {
         sh(root, POPULATE);
+        if (with_exclude)
+                sh(root, EXCLUDED_STATE);
 }
 
 /* Names, types, modes, owners, sizes, link targets; file mtimes (but the
@@ -118,6 +136,7 @@ static Component make_component(const char *name, const char *const *mods, const
         c.kernel_modules = mods ? strv_copy((char *const *) mods) : NULL;
         c.units = units ? strv_copy((char *const *) units) : NULL;
         c.content = content ? strv_copy((char *const *) content) : NULL;
+        c.exclude = with_exclude ? strv_copy((char *const *) VENDOR_EXCLUDE) : NULL;
         return c;
 }
 
@@ -126,6 +145,7 @@ static void component_free(Component *c) {
         strv_free(c->kernel_modules);
         strv_free(c->units);
         strv_free(c->content);
+        strv_free(c->exclude);
 }
 
 static const char *const VENDOR_MODS[] = { "vendor_av", "vendor-net", NULL };
@@ -152,7 +172,13 @@ static int teardown(void **state) {
         unit_rmdir(f->root);
         free(f);
         unsetenv("LASTGOOD_TEST_FORCE_EXDEV");
+        with_exclude = false;
         return 0;
+}
+
+static int setup_exclude(void **state) {
+        with_exclude = true;
+        return setup(state);
 }
 
 static size_t n_entries(int root_fd) {
@@ -503,6 +529,94 @@ static void test_recover_cheap_when_nothing(void **state) {
         free(after);
 }
 
+/* ---- exclude: live state stays in place ---- */
+
+static void exclude_roundtrip(Fixture *f, bool exdev) {
+        if (exdev)
+                setenv("LASTGOOD_TEST_FORCE_EXDEV", "1", 1);
+        char *before = snapshot(f->root, "etc opt lib");
+        QuarantineResult res = {};
+        assert_int_equal(quarantine_apply(f->root_fd, &f->vendor, 3, "", &res), 0);
+        assert_int_equal(res.n_content, 2);
+        const char *stash = "/var/lib/lastgood/quarantine/vendor/3/content/opt%2Fvendor%2Fdefs";
+        /* The content is aside... */
+        assert_false(path_exists(f->root, "/opt/vendor/defs/a.sig"));
+        assert_false(path_exists(f->root, "/opt/vendor/defs/current"));
+        assert_false(path_exists(f->root, "/opt/vendor/defs/sub/b.sig"));
+        assert_true(path_exists(f->root,
+                                "/var/lib/lastgood/quarantine/vendor/3/content/opt%2Fvendor%2Fdefs/a.sig"));
+        assert_true(path_exists(f->root,
+                                "/var/lib/lastgood/quarantine/vendor/3/content/opt%2Fvendor%2Fdefs/sub/b.sig"));
+        /* ...the live state is where it was, the directories holding it too... */
+        char *db = read_file(f->root, "/opt/vendor/defs/state/db");
+        assert_non_null(db);
+        assert_string_equal(db, "db");
+        free(db);
+        assert_true(path_exists(f->root, "/opt/vendor/defs/state/wal/1"));
+        assert_true(path_exists(f->root, "/opt/vendor/defs/a.log"));
+        assert_true(path_exists(f->root, "/opt/vendor/defs/sub/b.log"));
+        /* ...and none of it in the quarantine directory. */
+        char p[512];
+        snprintf(p, sizeof p, "%s/state", stash);
+        assert_false(path_exists(f->root, p));
+        snprintf(p, sizeof p, "%s/a.log", stash);
+        assert_false(path_exists(f->root, p));
+        /* The container for a directory that stayed has its mode and owner. */
+        struct stat st;
+        snprintf(p, sizeof p, "%s%s", f->root, stash);
+        assert_int_equal(lstat(p, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0710);
+        assert_int_equal(st.st_uid, 1234);
+
+        /* The state lives on while the component is quarantined. */
+        sh(f->root, "printf 'db2' > opt/vendor/defs/state/db && touch -d @1600000000 opt/vendor/defs/state/db\n");
+        /* New content where content comes back: refused, nothing changed. */
+        sh(f->root, "printf new > opt/vendor/defs/a.sig\n");
+        char *mid = snapshot(f->root, "etc opt var");
+        assert_int_equal(quarantine_release(f->root_fd, "vendor"), -EEXIST);
+        char *mid2 = snapshot(f->root, "etc opt var");
+        assert_string_equal(mid, mid2);
+        sh(f->root, "rm opt/vendor/defs/a.sig\n");
+
+        assert_int_equal(quarantine_release(f->root_fd, "vendor"), 0);
+        db = read_file(f->root, "/opt/vendor/defs/state/db");
+        assert_string_equal(db, "db2");
+        free(db);
+        sh(f->root, "printf 'db' > opt/vendor/defs/state/db && touch -d @1600000000 opt/vendor/defs/state/db\n");
+        char *after = snapshot(f->root, "etc opt lib");
+        assert_string_equal(before, after);
+        assert_false(path_exists(f->root, "/var/lib/lastgood/quarantine/vendor"));
+        free(before);
+        free(mid);
+        free(mid2);
+        free(after);
+}
+
+static void test_exclude_stays_in_place(void **state) {
+        exclude_roundtrip(*state, false);
+}
+
+static void test_exclude_stays_in_place_exdev(void **state) {
+        exclude_roundtrip(*state, true);
+}
+
+/* The live directory that held the state was removed meanwhile: the content
+ * comes back whole, with the directory's mode and owner. */
+static void test_exclude_directory_gone(void **state) {
+        Fixture *f = *state;
+        assert_int_equal(quarantine_apply(f->root_fd, &f->vendor, 3, "", NULL), 0);
+        sh(f->root, "rm -r opt/vendor/defs\n");
+        assert_int_equal(quarantine_release(f->root_fd, "vendor"), 0);
+        struct stat st;
+        char p[512];
+        snprintf(p, sizeof p, "%s/opt/vendor/defs", f->root);
+        assert_int_equal(lstat(p, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0710);
+        assert_true(path_exists(f->root, "/opt/vendor/defs/sub/b.sig"));
+        assert_false(path_exists(f->root, "/opt/vendor/defs/state"));
+        assert_int_equal(n_entries(f->root_fd), 0);
+}
+
 /* ---- power cuts ---- */
 
 typedef enum Op { OP_APPLY, OP_RELEASE, OP_RECOVER } Op;
@@ -728,6 +842,17 @@ static void test_power_cut_release_exdev(void **state) {
         kill_loop(OP_RELEASE, true);
 }
 
+/* The same with live state to leave in place: directories split, their
+ * entries moved one by one, each step resumable. */
+static void test_power_cut_exclude(void **state) {
+        with_exclude = true;
+        kill_loop(OP_APPLY, false);
+        kill_loop(OP_RELEASE, false);
+        kill_loop(OP_APPLY, true);
+        kill_loop(OP_RELEASE, true);
+        with_exclude = false;
+}
+
 /* Counts the fault points OP passes in a clean run (LASTGOOD_FAULT_TRACE). */
 static unsigned count_points(const char *root, Op op, bool exdev) {
         char trace[512];
@@ -805,10 +930,14 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_unreadable_registry_is_unknown, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_damaged_registry_after_apply, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_recover_cheap_when_nothing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_exclude_stays_in_place, setup_exclude, teardown),
+                cmocka_unit_test_setup_teardown(test_exclude_stays_in_place_exdev, setup_exclude, teardown),
+                cmocka_unit_test_setup_teardown(test_exclude_directory_gone, setup_exclude, teardown),
                 cmocka_unit_test(test_power_cut_apply),
                 cmocka_unit_test(test_power_cut_apply_exdev),
                 cmocka_unit_test(test_power_cut_release),
                 cmocka_unit_test(test_power_cut_release_exdev),
+                cmocka_unit_test(test_power_cut_exclude),
                 cmocka_unit_test(test_io_error_apply),
                 cmocka_unit_test(test_io_error_release),
         };

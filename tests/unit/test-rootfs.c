@@ -165,11 +165,37 @@ static void test_dir_iteration(void **unused) {
         unit_rmdir(d);
 }
 
+static void test_open_dir_nofollow(void **unused) {
+        char *d = unit_mkdtemp();
+        unit_sh("cd %s && mkdir -p a/b/c && ln -s b a/link && : > a/file", d);
+        int dir_fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd = -1;
+        assert_true(dir_fd >= 0);
+        assert_int_equal(open_dir_nofollow_at(dir_fd, "a/b/c", &fd), 0);
+        struct stat st, want;
+        assert_int_equal(fstat(fd, &st), 0);
+        close(fd);
+        assert_int_equal(fstatat(dir_fd, "a/b/c", &want, 0), 0);
+        assert_true(st.st_ino == want.st_ino);
+        assert_int_equal(open_dir_nofollow_at(dir_fd, "", &fd), 0); /* the directory itself */
+        close(fd);
+        /* A symlink anywhere on the way, a file, "." or ".." are refused. */
+        assert_true(open_dir_nofollow_at(dir_fd, "a/link/c", &fd) < 0);
+        assert_true(open_dir_nofollow_at(dir_fd, "a/link", &fd) < 0);
+        assert_int_equal(open_dir_nofollow_at(dir_fd, "a/file", &fd), -ENOTDIR);
+        assert_int_equal(open_dir_nofollow_at(dir_fd, "a/../a", &fd), -EINVAL);
+        assert_int_equal(open_dir_nofollow_at(dir_fd, "a/./b", &fd), -EINVAL);
+        assert_int_equal(open_dir_nofollow_at(dir_fd, "a//b", &fd), -EINVAL);
+        assert_int_equal(open_dir_nofollow_at(dir_fd, "a/b/", &fd), -EINVAL);
+        assert_int_equal(open_dir_nofollow_at(dir_fd, "a/missing", &fd), -ENOENT);
+        close(dir_fd);
+        unit_rmdir(d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_openat2),       cmocka_unit_test(test_userspace_walk),
                 cmocka_unit_test(test_safe_relative), cmocka_unit_test(test_path_predicates),
-                cmocka_unit_test(test_dir_iteration),
+                cmocka_unit_test(test_dir_iteration), cmocka_unit_test(test_open_dir_nofollow),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

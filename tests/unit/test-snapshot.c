@@ -2,6 +2,7 @@
 #include "unit.h"
 
 #include <dlfcn.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 
@@ -68,6 +69,15 @@ static char *tree_sig(const char *dir, const char *sub) {
         return buf;
 }
 
+/* Whether E's content changed since its newest snapshot; *newest: the
+ * newest ctime among the changes. */
+static bool content_changed(Env *e, bool refresh, uint64_t *newest) {
+        ContentChange ch;
+        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, refresh, &ch), 0);
+        *newest = ch.newest_ctime_usec;
+        return ch.changed;
+}
+
 static size_t count_snapshots(Env *e) {
         SnapshotInfo *l;
         size_t n;
@@ -92,7 +102,7 @@ static void test_healthy_path_does_not_load_libarchive(void **state) {
 
         bool changed;
         uint64_t newest;
-        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, true, &changed, &newest), 0);
+        changed = content_changed(e, true, &newest);
         assert_false(changed);
         assert_int_equal(newest, 0);
         assert_int_equal(snapshot_recover_interrupted(e->root_fd, &e->p), 0);
@@ -120,11 +130,11 @@ static void test_change_check_writes_only_when_asked(void **state) {
                 e->dir);
         bool changed;
         uint64_t newest;
-        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, false, &changed, &newest), 0);
+        changed = content_changed(e, false, &newest);
         assert_false(changed);
         char *sig1 = manifest_sig(e);
         assert_string_equal(sig0, sig1);
-        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, true, &changed, &newest), 0);
+        changed = content_changed(e, true, &newest);
         assert_false(changed);
         char *sig2 = manifest_sig(e);
         assert_string_not_equal(sig1, sig2);
@@ -147,7 +157,7 @@ static void test_roundtrip(void **state) {
                 e->dir);
         bool changed;
         uint64_t newest;
-        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, true, &changed, &newest), 0);
+        changed = content_changed(e, true, &newest);
         assert_true(changed);
         assert_true(newest > 0);
 
@@ -162,7 +172,7 @@ static void test_roundtrip(void **state) {
 
         /* restored content has new inodes: the first check hashes and
          * refreshes the cache, and reports no change */
-        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, true, &changed, &newest), 0);
+        changed = content_changed(e, true, &newest);
         assert_false(changed);
 
         /* the keep dir must not be inside the content */
@@ -196,7 +206,7 @@ static void test_xattrs_roundtrip(void **state) {
         assert_int_equal(removexattr(path, "security.capability"), 0);
         bool changed;
         uint64_t newest;
-        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, false, &changed, &newest), 0);
+        changed = content_changed(e, false, &newest);
         assert_true(changed);
         assert_int_equal(removexattr(path, "user.vendor"), 0);
 
@@ -210,7 +220,7 @@ static void test_xattrs_roundtrip(void **state) {
         struct stat st;
         assert_int_equal(stat(path, &st), 0);
         assert_int_equal(st.st_uid, 1234);
-        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, true, &changed, &newest), 0);
+        changed = content_changed(e, true, &newest);
         assert_false(changed);
         free(id);
         free(used);
@@ -221,21 +231,168 @@ static void test_create_if_changed(void **state) {
         Env *e = env_new();
         bool created;
         char *id1 = NULL, *id2 = NULL, *id3 = NULL;
-        assert_int_equal(snapshot_create_if_changed(e->root_fd, &e->p, &e->c, &created, &id1), 0);
+        assert_int_equal(snapshot_create_if_changed(e->root_fd, &e->p, &e->c, 0, &created, &id1, NULL), 0);
         assert_true(created);
         usleep(100 * 1000);
-        assert_int_equal(snapshot_create_if_changed(e->root_fd, &e->p, &e->c, &created, &id2), 0);
+        assert_int_equal(snapshot_create_if_changed(e->root_fd, &e->p, &e->c, 0, &created, &id2, NULL), 0);
         assert_false(created);
         assert_string_equal(id1, id2);
         assert_int_equal(count_snapshots(e), 1);
         unit_sh("echo more >> %s/etc/sensor/a.conf", e->dir);
-        assert_int_equal(snapshot_create_if_changed(e->root_fd, &e->p, &e->c, &created, &id3), 0);
+        assert_int_equal(snapshot_create_if_changed(e->root_fd, &e->p, &e->c, 0, &created, &id3, NULL), 0);
         assert_true(created);
         assert_true(strcmp(id3, id1) > 0); /* ids sort by creation */
         assert_int_equal(count_snapshots(e), 2);
         free(id1);
         free(id2);
         free(id3);
+        env_free(e);
+}
+
+/* Known-good means it booted: with a bound (the start of the boot confirm
+ * confirms) a file changed at or after it is not snapshotted; the previous
+ * snapshot stays the newest, and the change becomes known-good at the next
+ * boot. */
+static void test_create_holds_back_content_changed_after_bound(void **state) {
+        Env *e = env_new();
+        usleep(120 * 1000); /* the content predates the boot by more than a tick */
+        uint64_t boot1 = now_realtime_usec();
+        bool created;
+        char *id1 = NULL, *id2 = NULL, *id3 = NULL, *id4 = NULL, *newer = NULL;
+        assert_int_equal(snapshot_create_if_changed(e->root_fd, &e->p, &e->c, boot1, &created, &id1, &newer), 0);
+        assert_true(created);
+        assert_null(newer);
+
+        /* The updater rewrites a file during the boot. */
+        unit_sh("echo updated >> %s/etc/sensor/a.conf", e->dir);
+        assert_int_equal(snapshot_create_if_changed(e->root_fd, &e->p, &e->c, boot1, &created, &id2, &newer), 0);
+        assert_false(created);
+        assert_string_equal(newer, "etc/sensor/a.conf");
+        assert_string_equal(id2, id1); /* the previous one stays known-good */
+        assert_int_equal(count_snapshots(e), 1);
+        free(newer);
+        newer = NULL;
+
+        /* The next boot: all of it was in place when it began. */
+        usleep(120 * 1000);
+        uint64_t boot2 = now_realtime_usec();
+        assert_int_equal(snapshot_create_if_changed(e->root_fd, &e->p, &e->c, boot2, &created, &id3, &newer), 0);
+        assert_true(created);
+        assert_null(newer);
+        assert_true(strcmp(id3, id1) > 0);
+        assert_int_equal(count_snapshots(e), 2);
+
+        /* A file added during that boot (a new channel file) waits too. */
+        unit_sh("echo new > %s/etc/sensor/sub/channel-291", e->dir);
+        free(id2);
+        assert_int_equal(snapshot_create_if_changed(e->root_fd, &e->p, &e->c, boot2, &created, &id2, &newer), 0);
+        assert_false(created);
+        assert_string_equal(newer, "etc/sensor/sub/channel-291");
+        assert_string_equal(id2, id3);
+        free(newer);
+        newer = NULL;
+
+        /* A directory's ctime is no bar: it moves with whatever is made in
+         * it (here a FIFO, which is not content; excluded state alike). */
+        unit_sh("echo again >> %s/etc/sensor/a.conf", e->dir);
+        usleep(120 * 1000);
+        uint64_t boot3 = now_realtime_usec();
+        unit_sh("mkfifo %s/etc/sensor/fifo", e->dir);
+        assert_int_equal(snapshot_create_if_changed(e->root_fd, &e->p, &e->c, boot3, &created, &id4, &newer), 0);
+        assert_true(created);
+        assert_null(newer);
+        assert_int_equal(count_snapshots(e), 3);
+        free(id1);
+        free(id2);
+        free(id3);
+        free(id4);
+        env_free(e);
+}
+
+/* The updater of test_create_racing_updater: rewrites PATH in place, again
+ * and again, alternating version A (SIZE bytes of 'A') and version B (of
+ * 'B'), in chunks with pauses so that a reader overlapping a rewrite would
+ * see both; the quiet spells between rewrites (some long) let snapshots
+ * through. Runs until killed. */
+static _Noreturn void updater(const char *path, size_t size) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                _exit(1);
+        char chunk[16384];
+        for (unsigned n = 1;; n++) {
+                memset(chunk, n % 2 ? 'B' : 'A', sizeof chunk);
+                for (size_t o = 0; o < size; o += sizeof chunk) {
+                        if (pwrite(fd, chunk, sizeof chunk, (off_t) o) != (ssize_t) sizeof chunk)
+                                _exit(1);
+                        usleep(200);
+                }
+                usleep(n % 5 == 0 ? 400 * 1000 : (n % 3) * 20 * 1000);
+        }
+}
+
+/* 'A' or 'B' when the file holds one version throughout, else 0. */
+static char file_version(const char *path, size_t size) {
+        _cleanup_free_ char *buf = malloc(size + 1);
+        assert_non_null(buf);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        ssize_t n = loop_read(fd, buf, size + 1);
+        close(fd);
+        if (n != (ssize_t) size || (buf[0] != 'A' && buf[0] != 'B'))
+                return 0;
+        for (size_t i = 1; i < size; i++)
+                if (buf[i] != buf[0])
+                        return 0;
+        return buf[0];
+}
+
+/* A snapshot taken while the vendor's updater rewrites a file is never
+ * stored torn: every snapshot that was stored, restored, holds exactly one
+ * version, or create said -EBUSY. */
+static void test_create_racing_updater(void **state) {
+        Env *e = env_new();
+        e->p.snapshots.keep = 100;
+        const size_t size = 1024 * 1024;
+        char path[600];
+        snprintf(path, sizeof path, "%s/etc/sensor/big.bin", e->dir);
+        unit_sh("head -c 1048576 /dev/zero | tr '\\0' A > %s/etc/sensor/big.bin", e->dir);
+        assert_int_equal(file_version(path, size), 'A');
+
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+                updater(path, size);
+        char *ids[64] = {};
+        size_t n_ok = 0, n_busy = 0;
+        uint64_t end = now_monotonic_usec() + 5 * USEC_PER_SEC;
+        while (now_monotonic_usec() < end && n_ok < ELEMENTSOF(ids)) {
+                char *id = NULL;
+                int r = snapshot_create(e->root_fd, &e->p, &e->c, &id);
+                if (r == -EBUSY) {
+                        n_busy++;
+                        continue;
+                }
+                assert_int_equal(r, 0);
+                ids[n_ok++] = id;
+        }
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFSIGNALED(status)); /* the updater ran the whole time */
+        print_message("racing updater: %zu snapshots stored, %zu refused as busy\n", n_ok, n_busy);
+        assert_true(n_ok > 0);
+
+        for (size_t i = 0; i < n_ok; i++) {
+                char keep[64], *used = NULL;
+                snprintf(keep, sizeof keep, "/var/lib/keep/%zu", i);
+                assert_int_equal(snapshot_restore(e->root_fd, &e->p, &e->c, ids[i], 0, keep, &used), 0);
+                char v = file_version(path, size);
+                if (v == 0)
+                        fail_msg("snapshot %s holds a torn big.bin", ids[i]);
+                unit_sh("grep -qx hello %s/etc/sensor/a.conf", e->dir);
+                free(used);
+                free(ids[i]);
+        }
         env_free(e);
 }
 
@@ -283,7 +440,7 @@ static void test_restore_change_right_after_snapshot(void **state) {
         close(fd);
         bool changed;
         uint64_t when;
-        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, true, &changed, &when), 0);
+        changed = content_changed(e, true, &when);
         assert_true(changed);
         assert_true(when > 0);
         /* What a coarse ctime looks like when the change follows the
@@ -347,7 +504,7 @@ static void test_bad_snapshot_is_skipped(void **state) {
         /* the change check compares with the newest good one */
         bool changed;
         uint64_t t;
-        assert_int_equal(snapshot_content_changed(e->root_fd, &e->p, &e->c, true, &changed, &t), 0);
+        changed = content_changed(e, true, &t);
         assert_false(changed);
         free(old);
         free(new);
@@ -450,6 +607,96 @@ static void test_invalid_arguments(void **state) {
         env_free(e);
 }
 
+/* exclude: live state (a database, logs) is never snapshotted, never a
+ * change, never restored, and never moved to the keep dir: a restore puts
+ * the content back around it. */
+static void test_exclude(void **state) {
+        Env *e = env_new();
+        char *exclude[] = { "/etc/sensor/db", "/etc/sensor/*.log", NULL };
+        e->c.exclude = exclude;
+        unit_sh("cd %s && mkdir etc/sensor/db && echo 1 > etc/sensor/db/000001.sst && echo l1 > etc/sensor/x.log"
+                " && echo s > etc/sensor/sub/s.log",
+                e->dir);
+        usleep(60 * 1000); /* older than a tick: nothing racy */
+        char *id = NULL;
+        assert_int_equal(snapshot_create(e->root_fd, &e->p, &e->c, &id), 0);
+        char mpath[600];
+        snprintf(mpath, sizeof mpath, "%s/var/lib/lastgood/snapshots/sensor/%s/manifest", e->dir, id);
+        unit_sh("! grep -q 'etc/sensor/db\\|x.log' %s && grep -q etc/sensor/sub/s.log %s", mpath);
+        assert_int_equal(snapshot_verify(e->root_fd, &e->p, &e->c, NULL), 0);
+
+        /* The live state churns: no change. */
+        unit_sh("cd %s && echo 2 > etc/sensor/db/000002.sst && rm etc/sensor/db/000001.sst && echo l2 >> etc/sensor/x.log"
+                " && echo y > etc/sensor/y.log",
+                e->dir);
+        uint64_t newest;
+        assert_false(content_changed(e, false, &newest));
+        e->c.exclude = NULL; /* negative control */
+        assert_true(content_changed(e, false, &newest));
+        e->c.exclude = exclude;
+
+        /* A bad update of the content proper, then a restore. */
+        unit_sh("cd %s && echo broken > etc/sensor/a.conf && echo new > etc/sensor/new", e->dir);
+        assert_true(content_changed(e, false, &newest));
+        char *db_before = tree_sig(e->dir, "etc/sensor/db");
+        char *used = NULL;
+        assert_int_equal(snapshot_restore(e->root_fd, &e->p, &e->c, id, 0, "/var/lib/keep", &used), 0);
+        /* The content is the snapshot's, the live state what it was, in place. */
+        unit_sh("cd %s && grep -qx hello etc/sensor/a.conf && test ! -e etc/sensor/new"
+                " && test \"$(cat etc/sensor/x.log)\" = \"$(printf 'l1\\nl2')\" && grep -qx y etc/sensor/y.log"
+                " && test ! -e etc/sensor/db/000001.sst",
+                e->dir);
+        char *db_after = tree_sig(e->dir, "etc/sensor/db");
+        assert_string_equal(db_before, db_after);
+        /* The keep dir has the replaced content, not the live state. */
+        unit_sh("cd %s/var/lib/keep/etc/sensor && grep -qx broken a.conf && test -f new && test ! -e db"
+                " && test ! -e x.log && test ! -e y.log && test -f sub/s.log",
+                e->dir);
+        assert_false(content_changed(e, true, &newest));
+
+        /* A snapshot taken before the exclude was set holds the state: a
+         * restore from it leaves the live state alone all the same. */
+        e->c.exclude = NULL;
+        char *all = NULL;
+        sleep(1); /* a new id */
+        assert_int_equal(snapshot_create(e->root_fd, &e->p, &e->c, &all), 0);
+        snprintf(mpath, sizeof mpath, "%s/var/lib/lastgood/snapshots/sensor/%s/manifest", e->dir, all);
+        unit_sh("grep -q etc/sensor/db/000002.sst %s", mpath);
+        e->c.exclude = exclude;
+        unit_sh("cd %s && echo 3 > etc/sensor/db/000003.sst && rm etc/sensor/y.log && echo broken > etc/sensor/a.conf",
+                e->dir);
+        free(db_before);
+        db_before = tree_sig(e->dir, "etc/sensor/db");
+        free(used);
+        assert_int_equal(snapshot_restore(e->root_fd, &e->p, &e->c, all, 0, "/var/lib/keep2", &used), 0);
+        free(db_after);
+        db_after = tree_sig(e->dir, "etc/sensor/db");
+        assert_string_equal(db_before, db_after);
+        unit_sh("cd %s && grep -qx hello etc/sensor/a.conf && test ! -e etc/sensor/y.log"
+                " && test ! -e var/lib/keep2/etc/sensor/db",
+                e->dir);
+        assert_int_equal(snapshot_verify(e->root_fd, &e->p, &e->c, NULL), 0);
+
+        /* An import drops excluded entries (checked like the others). */
+        char tarball[600];
+        snprintf(tarball, sizeof tarball, "%s/import.tar", e->dir);
+        unit_sh("cd %s && tar --numeric-owner --exclude etc/sensor/bin -cf import.tar etc/sensor", e->dir);
+        char *imported = NULL;
+        assert_int_equal(snapshot_import(e->root_fd, &e->p, &e->c, tarball, &imported), 0);
+        snprintf(mpath, sizeof mpath, "%s/var/lib/lastgood/snapshots/sensor/%s/manifest", e->dir, imported);
+        unit_sh("! grep -q 'etc/sensor/db\\|x.log' %s && grep -q etc/sensor/a.conf %s", mpath);
+        assert_int_equal(snapshot_verify(e->root_fd, &e->p, &e->c, imported), 0);
+
+        e->c.exclude = NULL;
+        free(imported);
+        free(all);
+        free(db_before);
+        free(db_after);
+        free(used);
+        free(id);
+        env_free(e);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_healthy_path_does_not_load_libarchive),
@@ -457,11 +704,14 @@ int main(void) {
                 cmocka_unit_test(test_xattrs_roundtrip),
                 cmocka_unit_test(test_change_check_writes_only_when_asked),
                 cmocka_unit_test(test_create_if_changed),
+                cmocka_unit_test(test_create_holds_back_content_changed_after_bound),
+                cmocka_unit_test(test_create_racing_updater),
                 cmocka_unit_test(test_prune_keeps_newest),
                 cmocka_unit_test(test_restore_change_right_after_snapshot),
                 cmocka_unit_test(test_bad_snapshot_is_skipped),
                 cmocka_unit_test(test_extraction_refuses_write_through_symlink),
                 cmocka_unit_test(test_invalid_arguments),
+                cmocka_unit_test(test_exclude),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

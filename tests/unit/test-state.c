@@ -27,13 +27,16 @@ static BootState sample(void) {
         state_set_str(s.boot_id, "0b1c2d3e-0000-4000-8000-000000000002");
         state_set_str(s.culprit, "fakesensor");
         state_set_str(s.last_error, "none");
+        state_set_str(s.confirmed_kernel, "6.1.0-58-amd64");
         return s;
 }
 
-/* Offsets of the version-2 layout: 8 bytes of header, 2 u64, 8 u32, 4 u64,
- * two boot ids of 37 bytes, then last_action (u32) and culprit. */
+/* Offsets of the version-3 layout: 8 bytes of header, 2 u64, 8 u32, 4 u64,
+ * two boot ids of 37 bytes, then last_action (u32), culprit (64),
+ * last_error (40) and, new in version 3, confirmed_kernel (65). */
 #define OFF_LAST_ACTION (8 + 16 + 32 + 32 + 74)
 #define OFF_CULPRIT (OFF_LAST_ACTION + 4)
+#define OFF_CONFIRMED_KERNEL (OFF_CULPRIT + 64 + 40)
 
 static void fix_crc(uint8_t buf[static STATE_RECORD_SIZE]) {
         uint32_t crc = (uint32_t) crc32(0L, buf, STATE_RECORD_SIZE - 4);
@@ -46,12 +49,15 @@ static void put_le(uint8_t *p, uint64_t v, int n) {
                 p[i] = (uint8_t) (v >> (8 * i));
 }
 
-/* A version-1 record as installed machines have it (last_action a 48-byte
- * string), written out field by field, independently of state_encode(). */
-static void encode_v1(const BootState *s, const char *action, uint8_t buf[static STATE_RECORD_SIZE]) {
+/* A version-1 record (last_action a 48-byte string ACTION) or a version-2
+ * one (last_action a u32; ACTION NULL) as installed machines have them,
+ * written out field by field, independently of state_encode(). Neither has
+ * confirmed_kernel. */
+static void encode_old(unsigned version, const BootState *s, const char *action,
+                       uint8_t buf[static STATE_RECORD_SIZE]) {
         memset(buf, 0, STATE_RECORD_SIZE);
         memcpy(buf, "LGST", 4);
-        put_le(buf + 4, 1, 2);
+        put_le(buf + 4, version, 2);
         put_le(buf + 6, STATE_RECORD_SIZE, 2);
         size_t o = 8;
         put_le(buf + o, s->generation, 8), o += 8;
@@ -67,11 +73,18 @@ static void encode_v1(const BootState *s, const char *action, uint8_t buf[static
                 put_le(buf + o, u64s[i], 8), o += 8;
         memcpy(buf + o, s->last_confirmed_boot_id, strlen(s->last_confirmed_boot_id)), o += 37;
         memcpy(buf + o, s->boot_id, strlen(s->boot_id)), o += 37;
-        memcpy(buf + o, action, strlen(action)), o += 48;
+        if (version == 1)
+                memcpy(buf + o, action, strlen(action)), o += 48;
+        else
+                put_le(buf + o, s->last_action, 4), o += 4;
         memcpy(buf + o, s->culprit, strlen(s->culprit)), o += 64;
         memcpy(buf + o, s->last_error, strlen(s->last_error)), o += 40;
         assert_true(o <= STATE_RECORD_SIZE - 4);
         fix_crc(buf);
+}
+
+static void encode_v1(const BootState *s, const char *action, uint8_t buf[static STATE_RECORD_SIZE]) {
+        encode_old(1, s, action, buf);
 }
 
 static void test_roundtrip(void **unused) {
@@ -87,13 +100,14 @@ static void test_layout_is_little_endian_and_versioned(void **unused) {
         uint8_t buf[STATE_RECORD_SIZE];
         state_encode(&s, buf);
         assert_memory_equal(buf, "LGST", 4);
-        assert_int_equal(STATE_FORMAT_VERSION, 2);
+        assert_int_equal(STATE_FORMAT_VERSION, 3);
         assert_int_equal(buf[4] | buf[5] << 8, STATE_FORMAT_VERSION);
         assert_int_equal(buf[6] | buf[7] << 8, STATE_RECORD_SIZE);
         assert_int_equal(buf[8], 7); /* generation, LE */
         /* last_action is a u32 now, the enum's stored value */
         assert_int_equal(buf[OFF_LAST_ACTION], LADDER_ACTION_RESTORE_CONTENT);
         assert_memory_equal(buf + OFF_CULPRIT, "fakesensor", 11);
+        assert_memory_equal(buf + OFF_CONFIRMED_KERNEL, "6.1.0-58-amd64", 15);
 }
 
 static void test_every_single_bit_flip_is_rejected(void **unused) {
@@ -128,7 +142,8 @@ static void test_unknown_versions_and_actions_are_refused(void **unused) {
                 state_encode(&s, buf);
                 put_le(buf + 4, v, 2); /* v1: this layout does not parse as one */
                 fix_crc(buf);
-                assert_int_equal(state_decode(buf, sizeof buf, &d), v == 2 ? 0 : -EBADMSG);
+                /* v2: the same layout without the fields version 3 appended */
+                assert_int_equal(state_decode(buf, sizeof buf, &d), v == 2 || v == 3 ? 0 : -EBADMSG);
         }
         /* a last_action beyond the enum (with a valid CRC) */
         state_encode(&s, buf);
@@ -165,7 +180,7 @@ static void test_garbage_after_nul_is_canonicalised(void **unused) {
 }
 
 /* Version-1 records exist on installed machines: they decode, the action's
- * name mapped to the enum, and are written back as version 2. */
+ * name mapped to the enum, and are written back as the current version. */
 static void test_version_1_records_decode(void **unused) {
         static const struct {
                 const char *name;
@@ -180,12 +195,13 @@ static void test_version_1_records_decode(void **unused) {
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {
                 BootState s = sample(), d, e;
                 s.last_action = table[i].action;
+                state_set_str(s.confirmed_kernel, ""); /* version 1 has none */
                 uint8_t buf[STATE_RECORD_SIZE];
                 encode_v1(&s, table[i].name, buf);
                 assert_int_equal(state_decode(buf, sizeof buf, &d), 0);
                 assert_memory_equal(&s, &d, sizeof s);
                 state_encode(&d, buf);
-                assert_int_equal(buf[4] | buf[5] << 8, 2);
+                assert_int_equal(buf[4] | buf[5] << 8, STATE_FORMAT_VERSION);
                 assert_int_equal(state_decode(buf, sizeof buf, &e), 0);
                 assert_memory_equal(&d, &e, sizeof d);
         }
@@ -200,6 +216,44 @@ static void test_version_1_records_decode(void **unused) {
         full[48] = '\0';
         encode_v1(&s, full, buf);
         assert_int_equal(state_decode(buf, sizeof buf, &d), -EBADMSG);
+}
+
+/* Version-2 records (installed machines before the kernel release was
+ * kept) decode with confirmed_kernel empty, every other field as written,
+ * and are written back as version 3 with the field in place. */
+static void test_version_2_records_decode(void **unused) {
+        BootState s = sample(), d, e;
+        uint8_t buf[STATE_RECORD_SIZE];
+        encode_old(2, &s, NULL, buf);
+        assert_int_equal(state_decode(buf, sizeof buf, &d), 0);
+        assert_string_equal(d.confirmed_kernel, "");
+        assert_string_equal(d.culprit, "fakesensor");
+        assert_string_equal(d.last_error, "none");
+        assert_int_equal(d.last_action, LADDER_ACTION_RESTORE_CONTENT);
+        state_set_str(s.confirmed_kernel, "");
+        assert_memory_equal(&s, &d, sizeof s);
+
+        /* Bytes where version 3 keeps the field are padding in version 2:
+         * whatever they hold, a version-2 record does not read them. */
+        encode_old(2, &s, NULL, buf);
+        memcpy(buf + OFF_CONFIRMED_KERNEL, "planted", 8);
+        fix_crc(buf);
+        assert_int_equal(state_decode(buf, sizeof buf, &d), 0);
+        assert_string_equal(d.confirmed_kernel, "");
+
+        /* Confirmed on a new kernel: written back as version 3, kept. */
+        state_set_str(d.confirmed_kernel, "6.1.0-59-amd64");
+        state_encode(&d, buf);
+        assert_int_equal(buf[4] | buf[5] << 8, 3);
+        assert_int_equal(state_decode(buf, sizeof buf, &e), 0);
+        assert_memory_equal(&d, &e, sizeof d);
+        assert_string_equal(e.confirmed_kernel, "6.1.0-59-amd64");
+
+        /* An unterminated release is refused like any unterminated string. */
+        state_encode(&d, buf);
+        memset(buf + OFF_CONFIRMED_KERNEL, 'k', 65);
+        fix_crc(buf);
+        assert_int_equal(state_decode(buf, sizeof buf, &e), -EBADMSG);
 }
 
 static void test_action_names(void **unused) {
@@ -223,6 +277,7 @@ int main(void) {
                 cmocka_unit_test(test_strings_are_bounded),
                 cmocka_unit_test(test_garbage_after_nul_is_canonicalised),
                 cmocka_unit_test(test_version_1_records_decode),
+                cmocka_unit_test(test_version_2_records_decode),
                 cmocka_unit_test(test_action_names),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

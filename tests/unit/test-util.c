@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "unit.h"
 
+#include <sys/utsname.h>
+
 #include "agent/cmdline.h"
 #include "lib/util.h"
 
@@ -164,12 +166,46 @@ static void test_memstream(void **unused) {
         fputs("never finished", f);
 }
 
+static void test_kernel_release(void **unused) {
+        char buf[KERNEL_RELEASE_SIZE], want[KERNEL_RELEASE_SIZE];
+        struct utsname u;
+        assert_int_equal(uname(&u), 0);
+        snprintf(want, sizeof want, "%s", u.release);
+
+        unsetenv("LASTGOOD_KERNEL_RELEASE");
+        assert_int_equal(read_kernel_release(buf), 0);
+        assert_string_equal(buf, want);
+
+        /* Tests simulate a kernel update. */
+        setenv("LASTGOOD_KERNEL_RELEASE", "6.1.0-58-amd64", 1);
+        assert_int_equal(read_kernel_release(buf), 0);
+        assert_string_equal(buf, "6.1.0-58-amd64");
+
+        /* 64 bytes fit, 65 do not; empty is refused; BUF untouched then. */
+        char longest[KERNEL_RELEASE_SIZE + 1];
+        memset(longest, 'k', sizeof longest);
+        longest[KERNEL_RELEASE_SIZE - 1] = '\0';
+        setenv("LASTGOOD_KERNEL_RELEASE", longest, 1);
+        assert_int_equal(read_kernel_release(buf), 0);
+        assert_string_equal(buf, longest);
+        longest[KERNEL_RELEASE_SIZE - 1] = 'k';
+        longest[KERNEL_RELEASE_SIZE] = '\0';
+        strcpy(buf, "kept");
+        setenv("LASTGOOD_KERNEL_RELEASE", longest, 1);
+        assert_int_equal(read_kernel_release(buf), -EINVAL);
+        assert_string_equal(buf, "kept");
+        setenv("LASTGOOD_KERNEL_RELEASE", "", 1);
+        assert_int_equal(read_kernel_release(buf), -EINVAL);
+        assert_string_equal(buf, "kept");
+        unsetenv("LASTGOOD_KERNEL_RELEASE");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_duration), cmocka_unit_test(test_parse_size_and_numbers),
                 cmocka_unit_test(test_cmdline),        cmocka_unit_test(test_strv),
                 cmocka_unit_test(test_utc_stamp),      cmocka_unit_test(test_loops),
-                cmocka_unit_test(test_memstream),
+                cmocka_unit_test(test_memstream),      cmocka_unit_test(test_kernel_release),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
