@@ -162,12 +162,19 @@ static void note_policy_errors(Boot *b) {
         size_t n = strv_length(errors);
         if (n == 0)
                 return;
-        count_error(b, -EINVAL, "policy errors, using defaults where invalid");
+        PolicyFallback fb = b->env->policy->fallback;
+        const char *instead = fb == POLICY_FALLBACK_LAST_GOOD ? "the last-known-good policy is used instead"
+                              : fb == POLICY_FALLBACK_STRICT ? "no last-known-good copy: strict settings are used"
+                                                             : "defaults are used where it is invalid";
+        count_error(b, -EINVAL,
+                    fb != POLICY_FALLBACK_NONE ? "policy invalid, fallback in use"
+                                               : "policy errors, using defaults where invalid");
         char msg[160];
-        snprintf(msg, sizeof msg, "the policy has %zu error%s; defaults are used where it is invalid", n,
-                 n == 1 ? "" : "s");
+        snprintf(msg, sizeof msg, "the policy has %zu error%s; %s", n, n == 1 ? "" : "s", instead);
         Event e = { .type = EVENT_POLICY_ERROR, .message = msg };
         event_addf(&e, "policy_errors", "%zu", n);
+        if (fb != POLICY_FALLBACK_NONE)
+                event_add(&e, "policy_fallback", policy_fallback_to_string(fb));
         for (size_t i = 0; i < n && i < ELEMENTSOF(keys); i++)
                 event_add(&e, keys[i], errors[i]);
         record_append(b->env->root_fd, &e);
@@ -185,6 +192,15 @@ static int boot_read(Boot *b) {
                 b->st = (BootState) { .failed_boots = 0, .in_boot = 1 };
                 state_set_str(b->st.boot_id, "corrupt-record");
                 log_warning("State record corrupt: counting restarts from one unconfirmed boot.");
+        } else if (r > 0 && (b->stores.saw_corrupt || b->stores.unauthenticated)) {
+                /* A corrupt copy beside a valid one may have been the newer:
+                 * the valid one's progress is kept, the boot counted
+                 * conservatively. An unauthenticated record is distrusted
+                 * (state_distrust()): counted, but it starts nothing. */
+                b->corrupt = true;
+                b->st.in_boot = 1;
+                log_warning("State record %s: counting the previous boot as failed.",
+                            b->stores.unauthenticated ? "not authenticated" : "has a corrupt copy");
         } else if (r < 0)
                 log_warning_errno(r, "Failed to read the state record, starting a new one: %m");
         return r;
@@ -241,7 +257,13 @@ static void boot_gather_evidence(Boot *b, Evidence *ev) {
         if (b->corrupt) {
                 Event e = {
                         .type = EVENT_STATE_CORRUPT,
-                        .message = "the state record is corrupt; counting restarts from one unconfirmed boot",
+                        .message = b->stores.unauthenticated
+                                           ? "the state record is not authenticated; the previous boot counts as "
+                                             "failed, and the record names no culprit, step or safe-mode request"
+                                   : b->stores.saw_corrupt
+                                           ? "a corrupt copy of the state record was found beside a valid one; "
+                                             "the previous boot counts as failed"
+                                           : "the state record is corrupt; counting restarts from one unconfirmed boot",
                 };
                 if (b->stores.problems)
                         event_add(&e, "problem", b->stores.problems[0]);
@@ -491,6 +513,14 @@ static void boot_finish(Boot *b, BootMode mode) {
         b->st.boot_mode = mode;
         b->st.last_boot_usec = b->env->now_usec;
         state_set_str(b->st.boot_id, b->env->boot_id);
+        /* The event log's head goes with the record (`log verify` checks
+         * the log still holds it); a head that cannot be read keeps the
+         * last one, an older prefix point. */
+        EventLogHead head;
+        if (eventlog_head(b->env->root_fd, &head) >= 0) {
+                b->st.log_head_seq = head.seq;
+                state_set_str(b->st.log_head_hash, head.hash);
+        }
         (void) boot_write(b, "could not record this boot in any state store");
 }
 

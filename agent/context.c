@@ -11,6 +11,12 @@ int context_policy(Context *ctx, Policy **ret) {
                 ctx->policy_loaded = true;
                 for (char **e = ctx->policy.errors; e && *e; e++)
                         log_warning("policy: %s", *e);
+                if (ctx->policy.fallback == POLICY_FALLBACK_LAST_GOOD)
+                        log_warning("policy: invalid, using the last-known-good copy %s instead.",
+                                    LASTGOOD_POLICY_LAST_GOOD_FILE);
+                else if (ctx->policy.fallback == POLICY_FALLBACK_STRICT)
+                        log_warning("policy: invalid and no last-known-good copy: codes required, "
+                                    "nothing quarantined or disabled in safe mode.");
         }
         *ret = &ctx->policy;
         return 0;

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "lib/efivars.h"
+#include "lib/encode.h"
 #include "lib/fault.h"
 #include "lib/fileio.h"
 #include "lib/paths.h"
@@ -117,6 +119,86 @@ static char *probe_fstype(const char *path, uint64_t offset, uint64_t size) {
         return strdup(type);
 }
 
+/* ---- which disk: sysfs ---- */
+
+bool esp_disk_removable_at(int sys_fd, dev_t dev) {
+        char path[64];
+        if (xsnprintf(path, sizeof path, "dev/block/%u:%u/removable", major(dev), minor(dev)) < 0)
+                return false;
+        _cleanup_free_ char *buf = NULL;
+        if (read_full_at(sys_fd, path, 32, &buf, NULL) < 0)
+                return false;
+        return buf[0] == '1';
+}
+
+/* DEVNAME and DEVTYPE from the uevent file of the sysfs block device dir_fd. */
+static int read_uevent(int dir_fd, char name[static 256], bool *ret_partition) {
+        _cleanup_free_ char *buf = NULL;
+        int r = read_full_at(dir_fd, "uevent", 4096, &buf, NULL);
+        if (r < 0)
+                return r;
+        bool have_name = false, partition = false;
+        for (char *line = buf, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                if (strneq(line, "DEVNAME=", 8) && line[8] && strlen(line + 8) < 256) {
+                        strcpy(name, line + 8);
+                        have_name = true;
+                } else if (streq(line, "DEVTYPE=partition"))
+                        partition = true;
+        }
+        if (!have_name)
+                return -ENODEV;
+        *ret_partition = partition;
+        return 0;
+}
+
+static bool slave_filter(int dir_fd, const char *name) {
+        return name[0] != '.';
+}
+
+int esp_boot_disk_at(int sys_fd, dev_t dev, char **ret) {
+        char path[64];
+        if (xsnprintf(path, sizeof path, "dev/block/%u:%u", major(dev), minor(dev)) < 0)
+                return -EINVAL;
+        /* sysfs is the kernel's: its links are followed. */
+        _cleanup_close_ int fd = openat(sys_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? -ENODEV : -errno;
+        /* dm-crypt on LVM on a partition is three steps down; a loop of
+         * slaves is the kernel's bug, not a reason to spin. */
+        for (unsigned depth = 0; depth < 8; depth++) {
+                char name[256];
+                bool partition;
+                int r = read_uevent(fd, name, &partition);
+                if (r < 0)
+                        return r == -ENOENT ? -ENODEV : r;
+                if (partition) {
+                        _cleanup_close_ int disk_fd = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (disk_fd < 0)
+                                return -errno;
+                        r = read_uevent(disk_fd, name, &partition);
+                        if (r < 0)
+                                return r == -ENOENT ? -ENODEV : r;
+                        return asprintf(ret, "/dev/%s", name) < 0 ? -ENOMEM : 0;
+                }
+                _cleanup_strv_free_ char **slaves = NULL;
+                _cleanup_close_ int slaves_fd = openat(fd, "slaves", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (slaves_fd >= 0 && dir_list_at(slaves_fd, slave_filter, 64, &slaves) >= 0 && slaves &&
+                    slaves[0]) {
+                        int next = openat(slaves_fd, slaves[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (next < 0)
+                                return -errno;
+                        closep(&fd);
+                        fd = next;
+                        continue;
+                }
+                return asprintf(ret, "/dev/%s", name) < 0 ? -ENOMEM : 0;
+        }
+        return -ELOOP;
+}
+
 static bool partition_is_esp(blkid_partition par) {
         const char *type = blkid_partition_get_type_string(par);
         if (type && strcasecmp(type, ESP_TYPE_GUID) == 0)
@@ -124,6 +206,14 @@ static bool partition_is_esp(blkid_partition par) {
         blkid_parttable t = blkid_partition_get_table(par);
         const char *tt = t ? blkid_parttable_get_type(t) : NULL;
         return tt && streq(tt, "dos") && blkid_partition_get_type(par) == ESP_MBR_TYPE;
+}
+
+static bool disk_removable(const char *disk) {
+        struct stat st;
+        if (stat(disk, &st) < 0 || !S_ISBLK(st.st_mode))
+                return false; /* an image file */
+        _cleanup_close_ int sys_fd = open("/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return sys_fd >= 0 && esp_disk_removable_at(sys_fd, st.st_rdev);
 }
 
 static int probe_disk(const char *disk, EspPartition **list, size_t *n) {
@@ -165,6 +255,7 @@ static int probe_disk(const char *disk, EspPartition **list, size_t *n) {
                         return -ENOMEM;
                 }
                 p->node = partition_node(disk, p->partno);
+                p->removable = disk_removable(disk);
                 p->fstype = probe_fstype(disk, p->offset, p->size);
                 (*n)++;
         }
@@ -194,6 +285,51 @@ int esp_find(char *const *disks, EspPartition **ret, size_t *ret_n) {
         }
         *ret = list;
         *ret_n = n;
+        return 0;
+}
+
+int esp_select(const EspPartition *l, size_t n, const char *loader_partuuid, const char *boot_disk,
+               size_t *ret_idx) {
+        for (size_t i = 0; i < n; i++) {
+                if (l[i].removable)
+                        continue;
+                /* The loader's word, when there is one, is the only one:
+                 * no falling back to another disk's ESP. */
+                bool match = loader_partuuid ? l[i].uuid && strcasecmp(l[i].uuid, loader_partuuid) == 0
+                                             : boot_disk && streq(l[i].disk, boot_disk);
+                if (match) {
+                        *ret_idx = i;
+                        return 0;
+                }
+        }
+        return -ENODEV;
+}
+
+static bool guid_is_valid(const char *s) {
+        if (strlen(s) != 36)
+                return false;
+        for (size_t i = 0; i < 36; i++)
+                if ((i == 8 || i == 13 || i == 18 || i == 23) ? s[i] != '-' : unhexchar(s[i]) < 0)
+                        return false;
+        return true;
+}
+
+int esp_loader_partuuid(char ret[static 37]) {
+        _cleanup_free_ uint8_t *data = NULL;
+        size_t size = 0;
+        /* 36 UTF-16 units and a NUL; a little room for a loader's padding. */
+        int r = efivars_read(ESP_LOADER_GUID, ESP_LOADER_PARTUUID_NAME, 128, &data, &size);
+        if (r == -EFBIG)
+                return -EBADMSG;
+        if (r < 0)
+                return r;
+        char s[37];
+        if (utf16le_to_ascii(data, size, s, sizeof s) < 0 || !guid_is_valid(s))
+                return -EBADMSG;
+        for (char *c = s; *c; c++)
+                if (*c >= 'A' && *c <= 'F')
+                        *c = (char) (*c - 'A' + 'a');
+        memcpy(ret, s, sizeof s);
         return 0;
 }
 
@@ -421,7 +557,7 @@ static int take_from_partition(const EspPartition *p, EspRequest *ret) {
         return r;
 }
 
-int esp_take_request(const char *esp_dir, char *const *disks, EspRequest *ret) {
+int esp_take_request(const char *esp_dir, int root_fd, char *const *disks, EspRequest *ret) {
         if (esp_dir)
                 return take_from_dir(esp_dir, ret);
 
@@ -430,20 +566,20 @@ int esp_take_request(const char *esp_dir, char *const *disks, EspRequest *ret) {
         int r = esp_find(disks, &list, &n);
         if (r < 0)
                 return r;
-        int first_error = 0;
-        r = 0;
-        for (size_t i = 0; i < n; i++) {
-                int k = take_from_partition(&list[i], ret);
-                if (k == 1 || k == -EFBIG || k == -EBADMSG) {
-                        /* A request was found (and removed) on this ESP. */
-                        r = k;
-                        break;
-                }
-                if (k < 0 && first_error == 0)
-                        first_error = k;
+        char loader[37];
+        bool have_loader = esp_loader_partuuid(loader) >= 0;
+        _cleanup_free_ char *boot_disk = NULL;
+        if (!have_loader) {
+                /* No loader that says: the disk the root file system is on. */
+                struct stat st;
+                _cleanup_close_ int sys_fd = open("/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (sys_fd >= 0 && fstat(root_fd, &st) >= 0 && esp_boot_disk_at(sys_fd, st.st_dev, &boot_disk) < 0)
+                        boot_disk = NULL; /* unknown: no ESP is read */
         }
+        size_t idx;
+        r = esp_select(list, n, have_loader ? loader : NULL, boot_disk, &idx);
+        if (r >= 0)
+                r = take_from_partition(&list[idx], ret);
         esp_partitions_free(list, n);
-        if (r != 0)
-                return r;
-        return first_error;
+        return r;
 }

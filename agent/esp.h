@@ -38,6 +38,7 @@ typedef struct EspPartition {
         uint64_t size;   /* bytes */
         char *fstype;    /* "vfat" when the file system was recognised, else NULL */
         char *uuid;      /* PARTUUID (GPT) or NULL */
+        bool removable;  /* the whole disk's sysfs "removable" says 1 (USB sticks, SD cards) */
 } EspPartition;
 
 void esp_partition_done(EspPartition *p);
@@ -50,6 +51,41 @@ void esp_partitions_free(EspPartition *l, size_t n);
  * table are skipped. -ENODEV when no ESP is found.
  */
 int esp_find(char *const *disks, EspPartition **ret, size_t *ret_n) _wur_;
+
+/*
+ * Which ESP may carry a request: only the one this machine booted from, so
+ * that a USB stick (or a second disk) someone plugged in cannot ask for
+ * safe mode. In order:
+ *   - never one on a removable disk;
+ *   - LOADER_PARTUUID (the boot loader's LoaderDevicePartUUID) when given:
+ *     exactly that partition, case-insensitively, or none;
+ *   - else BOOT_DISK (the whole disk holding the root file system): its
+ *     first ESP;
+ *   - neither known: none.
+ * *ret_idx indexes L. -ENODEV when none qualifies.
+ */
+int esp_select(const EspPartition *l, size_t n, const char *loader_partuuid, const char *boot_disk,
+               size_t *ret_idx) _wur_;
+
+/* systemd-boot's (and other loaders') record of the partition they were
+ * loaded from: a UTF-16LE GUID in LoaderDevicePartUUID, vendor GUID
+ * ESP_LOADER_GUID (volatile, set at every boot). */
+#define ESP_LOADER_GUID "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
+#define ESP_LOADER_PARTUUID_NAME "LoaderDevicePartUUID"
+
+/* The loader's partition UUID, lowercase, read through libefivar (EFIVARFS_PATH
+ * in tests). -ENOENT when the loader did not set it, -EOPNOTSUPP without
+ * efivarfs, -EBADMSG when it is not a GUID. */
+int esp_loader_partuuid(char ret[static 37]) _wur_;
+
+/* The whole disk ("/dev/NAME") holding the block device DEV, through the
+ * sysfs tree at sys_fd (/sys): a partition's parent, a device-mapper or md
+ * device's first slave, followed down (bounded). -ENODEV when DEV is not a
+ * block device sysfs knows (tmpfs, overlay, NFS). */
+int esp_boot_disk_at(int sys_fd, dev_t dev, char **ret) _wur_;
+
+/* Whether the whole disk DEV is removable (sysfs "removable" is 1). */
+bool esp_disk_removable_at(int sys_fd, dev_t dev);
 
 /* Where the block device DEVNUM is mounted, from a mountinfo stream
  * (/proc/self/mountinfo format, octal escapes decoded). -ENOENT if nowhere. */
@@ -82,10 +118,12 @@ int esp_take_request_at(int esp_fd, EspRequest *ret) _wur_;
 
 /*
  * What `boot` calls: takes the request from esp_dir (a mounted ESP, --esp)
- * when set, else from each ESP esp_find(disks) returns, mounting it at
- * LASTGOOD_ESP_MOUNT_DIR (vfat, nosuid,nodev,noexec) when it is not mounted and
- * unmounting it afterwards. The first request found wins (it is removed
- * from that ESP only). Same returns as esp_take_request_at(); -ENODEV when
- * there is no ESP (BIOS machines: not an error worth more than debug).
+ * when set, else from the one ESP esp_select() picks among those
+ * esp_find(disks) returns (the loader's partition UUID from efivarfs, else
+ * the disk holding root_fd's file system), mounting it at
+ * LASTGOOD_ESP_MOUNT_DIR (vfat, nosuid,nodev,noexec) when it is not mounted
+ * and unmounting it afterwards. Other ESPs are never read. Same returns as
+ * esp_take_request_at(); -ENODEV when there is no such ESP (BIOS machines,
+ * an unknown boot disk: not an error worth more than debug).
  */
-int esp_take_request(const char *esp_dir, char *const *disks, EspRequest *ret) _wur_;
+int esp_take_request(const char *esp_dir, int root_fd, char *const *disks, EspRequest *ret) _wur_;

@@ -331,6 +331,35 @@ static int eventlog_open_locked(int dir_fd, int *ret_fd, struct stat *ret_st) {
         return -EBUSY;
 }
 
+/* Reads the tail of the locked log FD of SIZE bytes: a small window first,
+ * a bounded larger one if the last line is longer than that. *ret_buf holds
+ * the last *ret_win bytes (NULL when SIZE is 0). */
+static int tail_read(int fd, size_t size, char **ret_buf, size_t *ret_win, EventLogTail *ret_tail) {
+        _cleanup_free_ char *buf = NULL;
+        EventLogTail tail = {};
+        size_t win = 0;
+        static const size_t windows[] = { 8192, 2 * EVENTLOG_LINE_MAX + 2 };
+        for (size_t i = 0; i < ELEMENTSOF(windows) && size > 0; i++) {
+                win = size < windows[i] ? size : windows[i];
+                free(buf);
+                buf = malloc(win);
+                if (!buf)
+                        return -ENOMEM;
+                ssize_t n = loop_pread(fd, buf, win, (off_t) (size - win));
+                if (n < 0)
+                        return (int) n;
+                if ((size_t) n < win)
+                        return -EIO; /* shrank under our lock: someone ignores it */
+                eventlog_tail_analyze(buf, win, win == size, &tail);
+                if (!tail.need_more || win == size)
+                        break;
+        }
+        *ret_buf = TAKE_PTR(buf);
+        *ret_win = win;
+        *ret_tail = tail;
+        return 0;
+}
+
 int eventlog_append(int root_fd, const Event *e) {
         if (!e || !event_type_valid(e->type) || !e->message)
                 return -EINVAL;
@@ -345,28 +374,13 @@ int eventlog_append(int root_fd, const Event *e) {
         if (r < 0)
                 return r;
 
-        /* Only the tail: a small read first, a bounded larger one if the last
-         * line is longer than that. */
         size_t size = (size_t) st.st_size;
         _cleanup_free_ char *tailbuf = NULL;
         EventLogTail tail = {};
         size_t win = 0;
-        static const size_t windows[] = { 8192, 2 * EVENTLOG_LINE_MAX + 2 };
-        for (size_t i = 0; i < ELEMENTSOF(windows) && size > 0; i++) {
-                win = size < windows[i] ? size : windows[i];
-                free(tailbuf);
-                tailbuf = malloc(win);
-                if (!tailbuf)
-                        return -ENOMEM;
-                ssize_t n = loop_pread(fd, tailbuf, win, (off_t) (size - win));
-                if (n < 0)
-                        return (int) n;
-                if ((size_t) n < win)
-                        return -EIO; /* shrank under our lock: someone ignores it */
-                eventlog_tail_analyze(tailbuf, win, win == size, &tail);
-                if (!tail.need_more || win == size)
-                        break;
-        }
+        r = tail_read(fd, size, &tailbuf, &win, &tail);
+        if (r < 0)
+                return r;
 
         AppendExtra extra = {};
         uint64_t seq = 1;
@@ -801,7 +815,43 @@ static int problemf(char **ret, const char *fmt, ...) {
         return n < 0 ? -ENOMEM : 1;
 }
 
+/* What one walk over a log found: besides the chain's first problem, where
+ * ANCHOR (if any) is, and the set-aside logs its lines name. */
+typedef enum AnchorSeen {
+        ANCHOR_NOT_SEEN,
+        ANCHOR_MATCH,
+        ANCHOR_MISMATCH,
+} AnchorSeen;
+
+typedef struct Walk {
+        const EventLogHead *anchor; /* NULL: none */
+        AnchorSeen anchor_seen;
+        uint64_t last_seq;
+        char **previous_logs; /* eventlog_previous_log values, in order */
+} Walk;
+
+static void walk_done(Walk *w) {
+        strv_free(w->previous_logs);
+}
+
+static int walk_record(Walk *w, const EventRecord *rec, const char *hash) {
+        w->last_seq = rec->seq;
+        if (w->anchor && w->anchor->seq == rec->seq && w->anchor_seen == ANCHOR_NOT_SEEN)
+                w->anchor_seen = streq(w->anchor->hash, hash) ? ANCHOR_MATCH : ANCHOR_MISMATCH;
+        for (char **e = rec->evidence; e && e[0] && e[1]; e += 2)
+                if (streq(e[0], "eventlog_previous_log") && strv_push(&w->previous_logs, e[1]) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+static int verify_walk(int fd, Walk *w, size_t *ret_lines, char **ret_problem);
+
 int eventlog_verify_fd(int fd, size_t *ret_lines, char **ret_problem) {
+        _cleanup_(walk_done) Walk w = {};
+        return verify_walk(fd, &w, ret_lines, ret_problem);
+}
+
+static int verify_walk(int fd, Walk *w, size_t *ret_lines, char **ret_problem) {
         LineReader lr;
         int r = line_reader_init(&lr, fd);
         if (r < 0)
@@ -845,7 +895,12 @@ int eventlog_verify_fd(int fd, size_t *ret_lines, char **ret_problem) {
                 }
                 uint64_t seq = rec.seq;
                 bool prev_ok = streq(rec.prev, prev);
+                char hash[HASH_HEX_LEN + 1];
+                sha256_hex(line, len, hash);
+                r = seq == n && prev_ok ? walk_record(w, &rec, hash) : 0;
                 event_record_done(&rec);
+                if (r < 0)
+                        return r;
                 if (seq != n) {
                         result = problemf(&problem,
                                           "line %zu: seq %" PRIu64
@@ -863,7 +918,7 @@ int eventlog_verify_fd(int fd, size_t *ret_lines, char **ret_problem) {
                                                   n, n - 1, n - 1);
                         break;
                 }
-                sha256_hex(line, len, prev);
+                memcpy(prev, hash, sizeof prev);
         }
         if (result < 0)
                 return result;
@@ -956,4 +1011,117 @@ int eventlog_read(int root_fd, EventRecord **ret, size_t *ret_n) {
         *ret = recs;
         *ret_n = n;
         return 0;
+}
+
+int eventlog_head(int root_fd, EventLogHead *ret) {
+        _cleanup_close_ int fd = -1;
+        int r = eventlog_open_read(root_fd, &fd);
+        if (r == -ENOENT) {
+                *ret = (EventLogHead) {};
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        /* Shared: an append in progress (exclusive) finishes first. */
+        if (flock(fd, LOCK_SH) < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        _cleanup_free_ char *buf = NULL;
+        size_t win = 0;
+        EventLogTail tail = {};
+        r = tail_read(fd, (size_t) st.st_size, &buf, &win, &tail);
+        if (r < 0)
+                return r;
+        if (tail.need_more)
+                return -EBADMSG;
+        if (!tail.last_line) {
+                *ret = (EventLogHead) {};
+                return 0;
+        }
+        EventRecord last = {};
+        r = eventlog_parse_line(tail.last_line, tail.last_len, &last);
+        uint64_t seq = last.seq;
+        event_record_done(&last);
+        if (r < 0)
+                return r;
+        EventLogHead h = { .seq = seq };
+        sha256_hex(tail.last_line, tail.last_len, h.hash);
+        *ret = h;
+        return 0;
+}
+
+/* Walks the log NAME in dir_fd looking for HEAD. */
+static int walk_file(int dir_fd, const char *name, const EventLogHead *head, Walk *w, size_t *ret_lines,
+                     char **ret_problem) {
+        _cleanup_close_ int fd = openat_regular(dir_fd, name, NULL);
+        if (fd < 0)
+                return fd;
+        *w = (Walk) { .anchor = head };
+        return verify_walk(fd, w, ret_lines, ret_problem);
+}
+
+int eventlog_verify_head(int root_fd, const EventLogHead *head, size_t *ret_lines, char **ret_problem) {
+        if (!head || head->seq == 0)
+                return eventlog_verify(root_fd, ret_lines, ret_problem);
+
+        _cleanup_close_ int dir_fd = -1;
+        int r = root_open_dir(root_fd, EVENTLOG_DIR, false, 0, &dir_fd);
+        _cleanup_(walk_done) Walk w = {};
+        size_t lines = 0;
+        _cleanup_free_ char *problem = NULL;
+        if (r >= 0)
+                r = walk_file(dir_fd, EVENTLOG_NAME, head, &w, &lines, &problem);
+        if (r == -ENOENT) {
+                *ret_lines = 0;
+                return problemf(ret_problem,
+                                "the log is missing, but the state record saw it at seq %" PRIu64 " (deleted?)",
+                                head->seq);
+        }
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                *ret_lines = lines;
+                *ret_problem = TAKE_PTR(problem);
+                return 1;
+        }
+        /* A log set aside after a garbage line is evidence: it must stay. */
+        for (char **p = w.previous_logs; p && *p; p++) {
+                static const char prefix[] = EVENTLOG_NAME ".broken-";
+                /* Only a name we would have written, in this directory. */
+                bool ours = strncmp(*p, prefix, sizeof prefix - 1) == 0 && !strchr(*p, '/');
+                r = ours ? exists_at(dir_fd, *p, NULL) : 0;
+                if (r < 0)
+                        return r;
+                if (r == 0) {
+                        *ret_lines = lines;
+                        return problemf(ret_problem, "the log set aside as %s is missing (deleted?)", *p);
+                }
+        }
+        AnchorSeen seen = w.anchor_seen;
+        uint64_t last_seq = w.last_seq;
+        if (seen != ANCHOR_MATCH && w.previous_logs) {
+                /* The chain restarted after a garbage line: the head the state
+                 * record saw may be in the log set aside then. */
+                _cleanup_(walk_done) Walk pw = {};
+                size_t plines = 0;
+                _cleanup_free_ char *pproblem = NULL;
+                r = walk_file(dir_fd, w.previous_logs[0], head, &pw, &plines, &pproblem);
+                if (r >= 0 && pw.anchor_seen == ANCHOR_MATCH)
+                        seen = ANCHOR_MATCH;
+        }
+        *ret_lines = lines;
+        *ret_problem = NULL;
+        if (seen == ANCHOR_MATCH)
+                return 0;
+        if (seen == ANCHOR_MISMATCH)
+                return problemf(ret_problem,
+                                "seq %" PRIu64 " is not the line the state record saw there (the last line was edited, "
+                                "or the log was replaced by a freshly computed chain)",
+                                head->seq);
+        return problemf(ret_problem,
+                        "the log ends at seq %" PRIu64 ", but the state record saw seq %" PRIu64
+                        " (lines were removed at the end)",
+                        last_seq, head->seq);
 }

@@ -15,10 +15,15 @@
  * first line. `eventlog_verify` detects an edited, removed, inserted or
  * reordered line and names it.
  *
- * What the chain cannot see (it has no key, and nothing outside the file
- * anchors it): an edit of the LAST line, the removal of lines at the end, or
- * a rewrite that recomputes every later hash. It makes careless or partial
- * tampering evident, not a determined root attacker.
+ * What the chain alone cannot see: an edit of the LAST line, the removal of
+ * lines at the end, or a rewrite that recomputes every hash. The state
+ * record (written at every boot, authenticated: agent/state.h) therefore
+ * carries the log's head when it was written (EventLogHead: seq and the
+ * sha256 of that line), and eventlog_verify_head() requires the log to
+ * still contain exactly that line at that seq. The head is a prefix point:
+ * events appended after the record was written (confirm, other verbs) are
+ * fine. It makes tampering up to the last state write evident, not a
+ * determined root attacker on the running system (who holds the key too).
  *
  * Appending reads only the tail of the file (boot path). A line torn by a
  * power cut mid-append is cut back to the last newline by the next append,
@@ -187,3 +192,25 @@ typedef struct EventLogTail {
         bool need_more; /* BUF does not reach back to the last line's start */
 } EventLogTail;
 void eventlog_tail_analyze(const char *buf, size_t len, bool at_start, EventLogTail *ret);
+
+/* The log's head: the seq of its last complete line and that line's sha256
+ * (lowercase hex). {0, ""} for a missing or empty log. */
+typedef struct EventLogHead {
+        uint64_t seq;
+        char hash[65];
+} EventLogHead;
+
+/* The head now (under a shared lock: never a half-appended line). -EBADMSG
+ * when the last line is not an event (the next append sets the log aside). */
+int eventlog_head(int root_fd, EventLogHead *ret) _wur_;
+
+/*
+ * eventlog_verify(), and besides the chain: the line at HEAD->seq must be
+ * the one HEAD names (else: an edit of that line, or a replacement with a
+ * freshly computed chain), the log must reach that seq (else: truncated),
+ * and every log set aside after a garbage line that the log names
+ * ("eventlog_previous_log") must still exist. After a set-aside the head
+ * may be in that log. HEAD NULL or seq 0: eventlog_verify() only. Returns
+ * what eventlog_verify() does.
+ */
+int eventlog_verify_head(int root_fd, const EventLogHead *head, size_t *ret_lines, char **ret_problem) _wur_;

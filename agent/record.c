@@ -147,6 +147,8 @@ void record_report(int root_fd, const Policy *p, const StateStores *stores, cons
                 .safe_mode = s.safe_mode_active,
                 .last_confirmed_usec = st->last_confirmed_usec,
                 .policy_errors = (uint32_t) strv_length(p->errors),
+                .policy_fallback = policy_fallback_to_string(p->fallback),
+                .policy_fallback_reason = p->fallback_reason,
                 .internal_errors = st->internal_errors,
                 .recoveries = rr,
                 .n_recoveries = nrc,

@@ -98,6 +98,18 @@ static void write_metrics(FILE *f, const ReportData *d) {
                "Problems found in the policy (defaults used in their place).");
         fprintf(f, "lastgood_policy_errors %" PRIu32 "\n", d->policy_errors);
 
+        /* One series, always present: alert on lastgood_policy_fallback > 0. */
+        bool fb = d->policy_fallback && !streq(d->policy_fallback, "none");
+        header(f, "lastgood_policy_fallback", "gauge",
+               "1 when the policy failed validation and was replaced (kind: last-good copy or strict settings).");
+        fputs("lastgood_policy_fallback{kind=", f);
+        put_label_value(f, fb ? d->policy_fallback : "none");
+        if (fb) {
+                fputs(",reason=", f);
+                put_label_value(f, d->policy_fallback_reason);
+        }
+        fprintf(f, "} %d\n", fb);
+
         header(f, "lastgood_internal_errors", "gauge", "Internal errors recorded by the agent (cumulative).");
         fprintf(f, "lastgood_internal_errors %" PRIu32 "\n", d->internal_errors);
 
@@ -181,7 +193,9 @@ int report_write_prometheus(int root_fd, const char *path, const ReportData *d) 
                 return r;
         _cleanup_close_ int dir_fd = -1;
         const char *name;
-        r = root_open_parent(root_fd, path, false, &dir_fd, &name);
+        /* Written as root into node_exporter's directory: a symlink on the
+         * way (placed by whoever owns a directory there) would redirect it. */
+        r = root_open_parent_nofollow(root_fd, path, &dir_fd, &name);
         if (r < 0)
                 return r;
         /* The collector reads only *.prom: the temp file (".#name.XXXX")

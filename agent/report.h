@@ -13,6 +13,8 @@
  *   lastgood_safe_mode                                      gauge, 0|1
  *   lastgood_last_confirmed_boot_timestamp_seconds          gauge, 0 = never
  *   lastgood_policy_errors                                  gauge
+ *   lastgood_policy_fallback{kind="none|last-good|strict",reason}  gauge, 1 when an invalid
+ *                                                           policy was replaced (reason: its first error)
  *   lastgood_internal_errors                                gauge
  *   lastgood_recoveries_total{component,action}             counter
  *   lastgood_last_recovery_timestamp_seconds{component,action}  gauge
@@ -47,6 +49,8 @@ typedef struct ReportData {
         bool safe_mode;
         uint64_t last_confirmed_usec; /* 0 = never */
         uint32_t policy_errors;
+        const char *policy_fallback;        /* policy_fallback_to_string(), NULL = "none" */
+        const char *policy_fallback_reason; /* NULL when none */
         uint32_t internal_errors;
         const ReportRecovery *recoveries; /* each (component, action) once */
         size_t n_recoveries;
@@ -64,6 +68,7 @@ int report_format_prometheus(const ReportData *d, char **ret, size_t *ret_len) _
  * Writes the textfile atomically (mode 0644) at PATH beneath root_fd. An
  * empty or NULL path means reporting is disabled: returns 0, writes nothing.
  * The directory is node_exporter's to create: -ENOENT when it is missing
- * (callers may treat that as "no collector installed").
+ * (callers may treat that as "no collector installed"); -ELOOP or -ENOTDIR
+ * when a directory on the way is a symlink (never followed).
  */
 int report_write_prometheus(int root_fd, const char *path, const ReportData *d) _wur_;

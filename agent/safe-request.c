@@ -86,7 +86,7 @@ static void check_request(int root_fd, const Policy *p, SafeSource source, const
  * it asks, 0 when it does not say), 0 when there is none, <0 on error. */
 static int take_esp(const SafeRequestInput *in, Verdict *v, uint32_t *ret_boots) {
         EspRequest req = {};
-        int r = esp_take_request(in->esp_dir, NULL, &req);
+        int r = esp_take_request(in->esp_dir, in->root_fd, NULL, &req);
         if (r == -ENOENT || r == -ENODEV)
                 return 0;
         if (r == -EBADMSG || r == -EFBIG) {

@@ -164,6 +164,60 @@ static int open_efivar_store(StateStores *s, const Policy *p, StateStore *st) {
         return 0;
 }
 
+/* ---- the key that authenticates the record ---- */
+
+/* Loads the key: a regular file (never through a symlink at its name, never
+ * blocking), owned by us (root) and mode 0600, exactly STATE_KEY_SIZE bytes.
+ * -ENOENT when there is none yet, -EPERM for the wrong owner or mode. */
+static int key_load(StateStores *s) {
+        _cleanup_close_ int dfd = -1;
+        int r = root_open_dir(s->root_fd, LASTGOOD_STATE_DIR, false, 0, &dfd);
+        if (r < 0)
+                return r;
+        struct stat st;
+        _cleanup_close_ int fd = openat_regular(dfd, LASTGOOD_STATE_KEY_NAME, &st);
+        if (fd < 0)
+                return fd;
+        if (st.st_uid != geteuid() || (st.st_mode & 07777) != 0600)
+                return -EPERM;
+        if (st.st_size != STATE_KEY_SIZE)
+                return -EBADMSG;
+        uint8_t key[STATE_KEY_SIZE];
+        ssize_t n = loop_read(fd, key, sizeof key);
+        if (n < 0)
+                return (int) n;
+        if (n != STATE_KEY_SIZE)
+                return -EBADMSG;
+        memcpy(s->key, key, sizeof key);
+        explicit_bzero(key, sizeof key);
+        return 0;
+}
+
+/* Makes the key on the first write (the root must be writable: boot may
+ * remount it once, on the very first boot). The key on disk is then read
+ * back, so two writers racing end up using the one that won. */
+static int key_create(StateStores *s) {
+        uint8_t key[STATE_KEY_SIZE];
+        int r = random_bytes(key, sizeof key);
+        if (r < 0)
+                return r;
+        r = fault_point("state-key");
+        if (r >= 0) {
+                _cleanup_close_ int dfd = -1;
+                r = mkdir_durable_root(s->root_fd, LASTGOOD_STATE_DIR, 0700, &dfd);
+                if (r == -EROFS && s->allow_remount && root_ensure_writable(s->root_fd) >= 0)
+                        r = mkdir_durable_root(s->root_fd, LASTGOOD_STATE_DIR, 0700, &dfd);
+                if (r >= 0)
+                        r = write_atomic_at(dfd, LASTGOOD_STATE_KEY_NAME, key, sizeof key, 0600);
+                if (r == -EROFS && s->allow_remount && root_ensure_writable(s->root_fd) >= 0)
+                        r = write_atomic_at(dfd, LASTGOOD_STATE_KEY_NAME, key, sizeof key, 0600);
+        }
+        explicit_bzero(key, sizeof key);
+        if (r < 0)
+                return r;
+        return key_load(s);
+}
+
 int state_stores_open(int root_fd, const Policy *p, bool allow_remount, StateStores *ret) {
         StateStores s = { .root_fd = root_fd, .read_from = -1, .written_to = -1, .allow_remount = allow_remount };
         StoreKind order[3];
@@ -212,6 +266,13 @@ int state_stores_open(int root_fd, const Policy *p, bool allow_remount, StateSto
                 }
                 st->setup_error = r < 0 ? r : 0;
         }
+        s.key_error = key_load(&s);
+        if (s.key_error < 0 && s.key_error != -ENOENT)
+                problem(&s, "Refusing the state key %s: %s (records cannot be authenticated)",
+                        LASTGOOD_STATE_KEY_FILE,
+                        s.key_error == -EPERM   ? "not owned by root with mode 0600"
+                        : s.key_error == -EBADF ? "not a regular file"
+                                                : strerror(-s.key_error));
         *ret = s;
         return 0;
 }
@@ -224,11 +285,13 @@ void state_stores_done(StateStores *s) {
                 free(s->stores[i].dir_path);
         }
         strv_free(s->problems);
+        explicit_bzero(s->key, sizeof s->key);
         *s = (StateStores) { .read_from = -1, .written_to = -1 };
 }
 
-/* 1 found, 0 none, <0 error (-EBADMSG corrupt). */
-static int store_read(StateStore *st, BootState *ret) {
+/* The raw record: 1 found (*ret_data, *ret_size), 0 none, -EBADMSG what is
+ * there cannot be a record (*ret_why says what it is), <0 error. */
+static int store_read(StateStore *st, uint8_t **ret_data, size_t *ret_size, const char **ret_why) {
         _cleanup_free_ uint8_t *data = NULL;
         size_t size = 0;
 
@@ -246,31 +309,51 @@ static int store_read(StateStore *st, BootState *ret) {
         } else {
                 if (st->dir_fd < 0)
                         return 0;
-                char *buf;
-                int r = read_full_at(st->dir_fd, st->name, STATE_READ_MAX, &buf, &size);
-                if (r == -ENOENT)
+                /* Never following a link, never blocking: whatever was
+                 * planted here (FIFO, socket, device, symlink, directory)
+                 * is a corrupt copy, not a missing one (that would read as
+                 * a fresh, healthy machine). */
+                _cleanup_close_ int fd = openat_regular(st->dir_fd, st->name, NULL);
+                if (fd == -ENOENT)
                         return 0;
-                if (r == -EFBIG)
+                if (fd == -ELOOP || fd == -EBADF || fd == -EISDIR || fd == -ENXIO) {
+                        *ret_why = fd == -ELOOP ? "a symlink" : "not a regular file";
                         return -EBADMSG;
+                }
+                if (fd < 0)
+                        return fd;
+                char *buf;
+                int r = read_full_fd(fd, STATE_READ_MAX, &buf, &size);
+                if (r == -EFBIG) {
+                        *ret_why = "too large";
+                        return -EBADMSG;
+                }
                 if (r < 0)
                         return r;
                 data = (uint8_t *) buf;
         }
-        int r = state_decode(data, size, ret);
-        return r < 0 ? r : 1;
+        *ret_data = TAKE_PTR(data);
+        *ret_size = size;
+        return 1;
 }
 
 int state_stores_read(StateStores *s, BootState *ret) {
         bool corrupt = false;
         int best = -1;
+        bool best_auth = false, best_legacy = false;
         BootState best_state = {};
 
+        s->saw_corrupt = s->unauthenticated = false;
         for (size_t i = 0; i < s->n; i++) {
+                _cleanup_free_ uint8_t *data = NULL;
+                size_t size = 0;
+                const char *why = "bad magic, size, version or CRC";
                 BootState st;
-                int r = store_read(&s->stores[i], &st);
+                int r = store_read(&s->stores[i], &data, &size, &why);
+                if (r > 0)
+                        r = state_decode(data, size, &st) < 0 ? -EBADMSG : 1;
                 if (r == -EBADMSG) {
-                        problem(s, "Corrupt state record in %s (bad magic, size, version or CRC), ignoring it",
-                                s->stores[i].location);
+                        problem(s, "Corrupt state record in %s (%s), ignoring it", s->stores[i].location, why);
                         corrupt = true;
                         continue;
                 }
@@ -280,12 +363,32 @@ int state_stores_read(StateStores *s, BootState *ret) {
                 }
                 if (r == 0)
                         continue;
-                if (best < 0 || st.generation > best_state.generation) {
+                /* A record that authenticates wins over one that does not,
+                 * whatever its generation: a forged copy cannot shadow it. */
+                bool auth = state_authentic(data, size, s->key_error == 0 ? s->key : NULL);
+                if (best < 0 || auth > best_auth || (auth == best_auth && st.generation > best_state.generation)) {
                         best = (int) i;
                         best_state = st;
+                        best_auth = auth;
+                        best_legacy = size == STATE_RECORD_SIZE_V3;
                 }
         }
         if (best >= 0) {
+                if (!best_auth) {
+                        /* The upgrade from version 3: no key was ever made, so
+                         * the old record's count is kept (counted
+                         * conservatively); anything else restarts it. */
+                        bool upgrade = best_legacy && s->key_error == -ENOENT;
+                        problem(s, "State record in %s is not authenticated (%s), distrusting it",
+                                s->stores[best].location,
+                                upgrade                   ? "written before records were signed"
+                                : s->key_error == -ENOENT ? "no state key"
+                                : s->key_error < 0        ? "the state key was refused"
+                                                          : "bad or missing MAC");
+                        state_distrust(&best_state, upgrade);
+                        s->unauthenticated = true;
+                }
+                s->saw_corrupt = corrupt;
                 s->read_from = best;
                 *ret = best_state;
                 return 1;
@@ -328,8 +431,16 @@ int state_stores_write(StateStores *s, BootState *st) {
         uint8_t buf[STATE_RECORD_SIZE];
         int last = -ENODEV;
 
-        st->generation++;
-        state_encode(st, buf);
+        /* Never wraps: decode refuses anything above the maximum. */
+        if (st->generation < STATE_GENERATION_MAX)
+                st->generation++;
+        if (s->key_error == -ENOENT) {
+                s->key_error = key_create(s);
+                if (s->key_error < 0)
+                        problem(s, "Failed to make the state key %s, writing an unauthenticated record: %s",
+                                LASTGOOD_STATE_KEY_FILE, strerror(-s->key_error));
+        }
+        state_encode(st, s->key_error == 0 ? s->key : NULL, buf);
         for (size_t i = 0; i < s->n; i++) {
                 int r = store_write(s, &s->stores[i], buf);
                 if (r >= 0) {

@@ -15,6 +15,13 @@
  * that has a record and take the valid one with the highest generation, so a
  * write that fell through to a later store is never shadowed by a stale copy
  * in an earlier one. Writes go to the first store that accepts them.
+ *
+ * Whatever sits at a file store's path is opened without following a link
+ * and without blocking (a FIFO, socket or device never hangs `boot`); what
+ * is not a regular file holding a valid record is a corrupt copy. A record
+ * that authenticates (agent/state.h) beats one that does not whatever
+ * their generations; a valid copy beats a corrupt one, which is then only
+ * noted (saw_corrupt) so the caller counts the boot conservatively.
  */
 
 #include "config/policy.h"
@@ -46,6 +53,10 @@ typedef struct StateStores {
         int written_to;     /* index of the last successful write, -1 if none */
         bool allow_remount; /* boot: may remount the root rw for the root store */
         char **problems;    /* what went wrong, for logs, status and events */
+        uint8_t key[STATE_KEY_SIZE];
+        int key_error;        /* 0: key loaded; -ENOENT: none yet (made on the first write); else refused */
+        bool saw_corrupt;     /* a corrupt copy was found beside the record read */
+        bool unauthenticated; /* the record read did not authenticate: state_distrust() was applied */
 } StateStores;
 
 /* Sets up the stores the policy asks for; never fails but on OOM. Problems
@@ -54,13 +65,16 @@ int state_stores_open(int root_fd, const Policy *p, bool allow_remount, StateSto
 void state_stores_done(StateStores *s);
 
 /*
- * Reads the newest valid record. Returns 1 and fills *ret when one was found,
+ * Reads the newest valid record, preferring an authenticated one. Returns 1
+ * and fills *ret when one was found (distrusted when s->unauthenticated),
  * 0 when there is none anywhere, -EBADMSG when the only records found are
  * corrupt (each is described in s->problems).
  */
 int state_stores_read(StateStores *s, BootState *ret) _wur_;
 
-/* Bumps st->generation and writes it to the first store that accepts it.
+/* Bumps st->generation (never beyond STATE_GENERATION_MAX), signs the record
+ * with the root's key (making the key first if there is none: fault point
+ * "state-key"), and writes it to the first store that accepts it.
  * Failures of earlier stores are recorded in s->problems. Returns the index of
  * the store written, or the last error when none accepted it. */
 int state_stores_write(StateStores *s, BootState *st) _wur_;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "agent/state.h"
 
+#include <nettle/hmac.h>
+#include <nettle/memops.h>
 #include <zlib.h>
 
 const char *boot_mode_to_string(BootMode m) {
@@ -90,7 +92,12 @@ static int get_str(Cursor *c, char *out, size_t field) {
         STR(culprit) STR(last_error)
 /* Appended by version 3: absent (read as "") from older records. */
 #define STATE_FIELDS_V3(STR) STR(confirmed_kernel)
+/* Appended by version 4 (absent: 0 and ""); the MAC follows at STATE_MAC_OFFSET. */
+#define STATE_FIELDS_V4(U64, STR) U64(log_head_seq) STR(log_head_hash)
 /* clang-format on */
+
+/* The MAC sits right before the CRC and covers every byte before it. */
+#define STATE_MAC_OFFSET (STATE_RECORD_SIZE - 4 - STATE_MAC_SIZE)
 
 #define STATE_V1_ACTION_SIZE 48
 
@@ -99,15 +106,25 @@ static int get_str(Cursor *c, char *out, size_t field) {
 #define SZ64(f) +8
 #define SZSTR(f) +sizeof(((BootState *) 0)->f)
 #define SZV1(f) +STATE_V1_ACTION_SIZE
-_Static_assert(8 + (0 STATE_FIELDS(SZ32, SZ64, SZSTR, SZ32) STATE_FIELDS_V3(SZSTR)) <= STATE_RECORD_SIZE - 4,
+_Static_assert(8 + (0 STATE_FIELDS(SZ32, SZ64, SZSTR, SZ32) STATE_FIELDS_V3(SZSTR)) <= STATE_RECORD_SIZE_V3 - 4,
+               "v3 record too small");
+_Static_assert(8 + (0 STATE_FIELDS(SZ32, SZ64, SZSTR, SZV1)) <= STATE_RECORD_SIZE_V3 - 4, "v1 record too small");
+_Static_assert(8 + (0 STATE_FIELDS(SZ32, SZ64, SZSTR, SZ32) STATE_FIELDS_V3(SZSTR) STATE_FIELDS_V4(SZ64, SZSTR)) <=
+                       STATE_MAC_OFFSET,
                "state record too small");
-_Static_assert(8 + (0 STATE_FIELDS(SZ32, SZ64, SZSTR, SZV1)) <= STATE_RECORD_SIZE - 4, "v1 record too small");
 #undef SZ32
 #undef SZ64
 #undef SZSTR
 #undef SZV1
 
-void state_encode(const BootState *s, uint8_t buf[static STATE_RECORD_SIZE]) {
+static void state_mac(const uint8_t *buf, const uint8_t *key, uint8_t mac[static STATE_MAC_SIZE]) {
+        struct hmac_sha256_ctx ctx;
+        hmac_sha256_set_key(&ctx, STATE_KEY_SIZE, key);
+        hmac_sha256_update(&ctx, STATE_MAC_OFFSET, buf);
+        hmac_sha256_digest(&ctx, STATE_MAC_SIZE, mac);
+}
+
+void state_encode(const BootState *s, const uint8_t *key, uint8_t buf[static STATE_RECORD_SIZE]) {
         memset(buf, 0, STATE_RECORD_SIZE);
         Cursor c = { .w = buf };
         memcpy(buf, STATE_MAGIC, 4);
@@ -119,9 +136,12 @@ void state_encode(const BootState *s, uint8_t buf[static STATE_RECORD_SIZE]) {
 #define WSTR(f) put_str(&c, s->f, sizeof(s->f));
         STATE_FIELDS(W32, W64, WSTR, W32)
         STATE_FIELDS_V3(WSTR)
+        STATE_FIELDS_V4(W64, WSTR)
 #undef W32
 #undef W64
 #undef WSTR
+        if (key)
+                state_mac(buf, key, buf + STATE_MAC_OFFSET);
         uint32_t crc = (uint32_t) crc32(0L, buf, STATE_RECORD_SIZE - 4);
         c.pos = STATE_RECORD_SIZE - 4;
         put_u32(&c, crc);
@@ -148,17 +168,19 @@ static int get_action_v1(Cursor *c, LadderAction *ret) {
 }
 
 int state_decode(const uint8_t *buf, size_t len, BootState *ret) {
-        if (len != STATE_RECORD_SIZE)
+        if (len != STATE_RECORD_SIZE && len != STATE_RECORD_SIZE_V3)
                 return -EBADMSG;
         if (memcmp(buf, STATE_MAGIC, 4) != 0)
                 return -EBADMSG;
-        Cursor c = { .r = buf, .pos = STATE_RECORD_SIZE - 4 };
+        Cursor c = { .r = buf, .pos = len - 4 };
         uint32_t crc = get_u32(&c);
-        if (crc != (uint32_t) crc32(0L, buf, STATE_RECORD_SIZE - 4))
+        if (crc != (uint32_t) crc32(0L, buf, (uInt) len - 4))
                 return -EBADMSG;
         c.pos = 4;
         uint16_t version = get_u16(&c);
-        if (version < 1 || version > STATE_FORMAT_VERSION || get_u16(&c) != STATE_RECORD_SIZE)
+        /* Each version has exactly one size: 1-3 the small one, 4 the big. */
+        size_t want = version >= 4 ? STATE_RECORD_SIZE : STATE_RECORD_SIZE_V3;
+        if (version < 1 || version > STATE_FORMAT_VERSION || get_u16(&c) != want || len != want)
                 return -EBADMSG;
 
         BootState s = {};
@@ -181,6 +203,9 @@ int state_decode(const uint8_t *buf, size_t len, BootState *ret) {
         if (version >= 3) {
                 STATE_FIELDS_V3(RSTR)
         }
+        if (version >= 4) {
+                STATE_FIELDS_V4(R64, RSTR)
+        }
 #undef R32
 #undef R64
 #undef RSTR
@@ -188,6 +213,35 @@ int state_decode(const uint8_t *buf, size_t len, BootState *ret) {
 #undef RACT1
         if (s.boot_mode >= _BOOT_MODE_MAX)
                 return -EBADMSG;
+        /* Implausible: a forged generation near 2^64 would wrap. */
+        if (s.generation > STATE_GENERATION_MAX)
+                return -EBADMSG;
         *ret = s;
         return 0;
+}
+
+bool state_authentic(const uint8_t *buf, size_t len, const uint8_t *key) {
+        if (!key || len != STATE_RECORD_SIZE || memcmp(buf, STATE_MAGIC, 4) != 0)
+                return false;
+        if ((buf[4] | (buf[5] << 8)) != STATE_FORMAT_VERSION)
+                return false;
+        uint8_t mac[STATE_MAC_SIZE];
+        state_mac(buf, key, mac);
+        /* nettle's memeql_sec reads every byte whatever differs first. */
+        return memeql_sec(mac, buf + STATE_MAC_OFFSET, STATE_MAC_SIZE) != 0;
+}
+
+void state_distrust(BootState *s, bool keep_count) {
+        if (!keep_count)
+                s->failed_boots = 0;
+        s->step_failed_boots = 0;
+        s->ladder_step = 0;
+        s->last_action = LADDER_ACTION_NONE;
+        s->last_action_usec = 0;
+        s->safe_mode_requested = 0;
+        s->in_boot = 1;
+        state_set_str(s->culprit, "");
+        /* nor does it anchor the event log */
+        s->log_head_seq = 0;
+        state_set_str(s->log_head_hash, "");
 }

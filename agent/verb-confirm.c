@@ -169,6 +169,15 @@ int verb_confirm(Context *ctx, int argc, char **argv) {
                 return EXIT_FAIL;
         }
 
+        /* A healthy boot ran under this policy: it becomes the copy an
+         * invalid policy falls back to (written only when it changed). */
+        if (!ctx->policy_path) {
+                int k = policy_save_last_good(ctx->root_fd, p);
+                if (k < 0)
+                        log_warning_errno(k, "Failed to store the last-known-good policy %s, ignoring: %m",
+                                          LASTGOOD_POLICY_LAST_GOOD_FILE);
+        }
+
         if (r > 0 && !st.in_boot) {
                 /* Nothing to do: spare the NVRAM a write. But records a
                  * power cut kept the first confirm from archiving (or an

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * lastgood log [--json]    the event log, oldest first
- * lastgood log verify      check its hash chain
+ * lastgood log verify      check its hash chain, and that it still holds the
+ *                          head the (authenticated) state record saw
  *
  * Exit status: 0 shown / intact; 1 the log could not be read, or verify found
  * it broken (the problem and its line number on stderr); 2 usage.
@@ -11,6 +12,7 @@
 #include "agent/eventlog.h"
 #include "lib/json.h"
 #include "agent/journal.h"
+#include "agent/state-store.h"
 #include "lib/log.h"
 
 /* Text from the log goes to a terminal: control characters (an ESC sequence
@@ -112,10 +114,30 @@ static int log_show(Context *ctx) {
         return EXIT_OK;
 }
 
+/* The head the last state write saw: only from a record that authenticates
+ * (anyone can write an unsigned one). Empty when there is none. */
+static void log_anchor(Context *ctx, EventLogHead *ret, bool *ret_anchored) {
+        _cleanup_(state_stores_done) StateStores stores = {};
+        BootState st = {};
+        Policy *p;
+        *ret = (EventLogHead) {};
+        *ret_anchored = false;
+        if (context_state(ctx, &p, &stores, &st) <= 0 || stores.unauthenticated || st.log_head_seq == 0) {
+                log_notice("No authenticated state record with the event log's head: checking the chain only.");
+                return;
+        }
+        *ret = (EventLogHead) { .seq = st.log_head_seq };
+        state_set_str(ret->hash, st.log_head_hash);
+        *ret_anchored = true;
+}
+
 static int log_verify(Context *ctx) {
         size_t lines = 0;
         _cleanup_free_ char *problem = NULL;
-        int r = eventlog_verify(ctx->root_fd, &lines, &problem);
+        EventLogHead head;
+        bool anchored;
+        log_anchor(ctx, &head, &anchored);
+        int r = eventlog_verify_head(ctx->root_fd, &head, &lines, &problem);
         if (r < 0) {
                 log_error_errno(r, "Failed to read the event log %s/%s: %m", EVENTLOG_DIR, EVENTLOG_NAME);
                 return EXIT_FAIL;
@@ -126,6 +148,7 @@ static int log_verify(Context *ctx) {
                 json_object_begin(&w);
                 json_kv_bool(&w, "intact", r == 0);
                 json_kv_u64(&w, "lines", lines);
+                json_kv_bool(&w, "anchored", anchored);
                 json_kv_string(&w, "problem", problem);
                 json_object_end(&w);
                 putchar('\n');

@@ -190,6 +190,8 @@ static int verb_apply_for_tests(Context *ctx, const char *component) {
                 return log_error_errno(r, "Failed to quarantine %s: %m", component);
         printf("Quarantined %s: %u modules, %u units, %u content paths (%u absent)%s.\n", component,
                res.n_modules, res.n_units, res.n_content, res.n_content_absent, res.copied ? ", copied" : "");
+        if (res.unmatched_unit_globs[0])
+                printf("units %s matched no installed unit.\n", res.unmatched_unit_globs);
         return EXIT_OK;
 }
 #endif

@@ -119,6 +119,14 @@ static void print_json(const StatusData *s, const LastEvidence *le) {
         json_kv_string(&w, "last_error", s->st.last_error[0] ? s->st.last_error : NULL);
         json_kv_strv(&w, "policy_errors", s->policy->errors);
         json_kv_strv(&w, "policy_files", s->policy->files);
+        json_key(&w, "policy_fallback");
+        if (s->policy->fallback != POLICY_FALLBACK_NONE) {
+                json_object_begin(&w);
+                json_kv_string(&w, "kind", policy_fallback_to_string(s->policy->fallback));
+                json_kv_string(&w, "reason", s->policy->fallback_reason);
+                json_object_end(&w);
+        } else
+                json_null(&w);
         json_key(&w, "components");
         json_array_begin(&w);
         for (size_t i = 0; i < s->n_components; i++) {
@@ -182,8 +190,15 @@ static void print_human(const StatusData *s, const LastEvidence *le) {
         if (s->st.internal_errors)
                 printf("Internal errors: %u (last: %s)\n", s->st.internal_errors, s->st.last_error);
         size_t ne = strv_length(s->policy->errors);
-        printf("Policy:          %s%s\n", ne ? "ERRORS, defaults in use where invalid" : "ok",
-               strv_length(s->policy->files) ? "" : " (built-in defaults)");
+        if (s->policy->fallback == POLICY_FALLBACK_LAST_GOOD)
+                printf("Policy:          INVALID, the last-known-good copy is in use (%s)\n",
+                       LASTGOOD_POLICY_LAST_GOOD_FILE);
+        else if (s->policy->fallback == POLICY_FALLBACK_STRICT)
+                printf("Policy:          INVALID and no last-known-good copy: strict settings in use "
+                       "(codes required, no quarantine, components kept in safe mode)\n");
+        else
+                printf("Policy:          %s%s\n", ne ? "ERRORS, defaults in use where invalid" : "ok",
+                       strv_length(s->policy->files) ? "" : " (built-in defaults)");
         for (char **e = s->policy->errors; e && *e; e++)
                 printf("                 %s\n", *e);
         for (size_t i = 0; i < s->n_components; i++) {

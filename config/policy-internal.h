@@ -16,6 +16,7 @@ extern const char *const policy_state_backend_names[3];
 extern const char *const policy_quarantine_names[2];
 extern const char *const policy_safe_mode_names[2];
 extern const char *const policy_ladder_names[_LADDER_STEP_MAX];
+extern const char *const policy_fallback_names[_POLICY_FALLBACK_MAX];
 
 /* ---- the schema ---------------------------------------------------------
  *

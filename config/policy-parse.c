@@ -409,8 +409,7 @@ static const char *describe(char buf[static 160], const Field *f) {
         case FT_DATA_PATH:
                 return "a normalized absolute path, not / and not in /proc, /sys, /dev or /run";
         case FT_DATA_PATH_LIST:
-                return "a normalized absolute path outside /proc, /sys, /dev, /run and " LASTGOOD_STATE_DIR
-                       ", not holding " LASTGOOD_STATE_DIR ", " MODPROBE_CONF_DIR " or " SYSTEMD_SYSTEM_DIR;
+                return "a normalized absolute path";
         case FT_EXCLUDE_LIST:
                 return "a normalized absolute path or glob of one (* ? [...], '*' not crossing '/')";
         case FT_DEVICE:
@@ -425,7 +424,7 @@ static const char *describe(char buf[static 160], const Field *f) {
         case FT_BPF_LIST:
                 return "a BPF program name or glob (a-z A-Z 0-9 _ . * ? [...])";
         case FT_UNIT_LIST:
-                return "a unit name with a type suffix (like foo.service)";
+                return "a unit name with a type suffix (like foo.service) or a glob of one (foo*.service)";
         case FT_COMMAND:
                 return "a string";
         case FT_HEALTH_CHECKS:
@@ -480,7 +479,7 @@ static bool list_item_ok(const Field *f, const char *v, size_t index) {
         case FT_BPF_LIST:
                 return name_is_bpf_pattern(v);
         case FT_UNIT_LIST:
-                return name_is_unit(v);
+                return name_is_unit_pattern(v);
         case FT_COMMAND:
                 return strlen(v) <= ARG_MAX_LEN && (index > 0 || path_is_normalized_absolute(v));
         default:
@@ -528,6 +527,15 @@ static void parse_string_list(ParseContext *c, const char *path, const Field *f,
                          * be snapshotted, and nobody would hear of it. */
                         perr_node(c, item, "%s: content paths are literal, globs (* ? [) are not allowed, got %s",
                                   ipath, show(v, item));
+                        ok = false;
+                        continue;
+                }
+                const char *why = f->type == FT_DATA_PATH_LIST && path_is_normalized_absolute(s)
+                                          ? name_content_path_refusal(s)
+                                          : NULL;
+                if (why) {
+                        /* The system's directories and lastgood's own: see lastgood-policy(5). */
+                        perr_node(c, item, "%s: refusing %s as content: %s", ipath, show(v, item), why);
                         ok = false;
                         continue;
                 }
@@ -1011,6 +1019,75 @@ static void parse_components(ParseContext *c, const char *path, const YNode *n, 
         }
 }
 
+/* Where this file gave component NAME's content (its content list, else
+ * the entry), or NULL when this file does not set NAME. *ret_index gets the
+ * entry's place in the file. */
+static const YNode *file_component(const YNode *root, const char *name, size_t *ret_index) {
+        const YNode *list = mapping_value(root, "components");
+        for (size_t i = 0; list && list->type == YNODE_SEQUENCE && i < list->n_items; i++) {
+                const YNode *item = list->items[i], *nm = mapping_value(item, "name");
+                if (nm && nm->type == YNODE_SCALAR && streq(nm->value, name)) {
+                        *ret_index = i;
+                        return item;
+                }
+        }
+        return NULL;
+}
+
+/* INNER's content path A lies in OUTER's content path B (or is it): a
+ * restore or quarantine of OUTER would roll back or move INNER's content
+ * too, unless OUTER excludes A (an entry matching A or a directory of it). */
+static bool content_nested(const Component *outer, const char *b, const char *a) {
+        if (!path_is_under(a, b))
+                return false;
+        return streq(a, b) || !name_exclude_match(outer->exclude, a, NAME_MATCH_LEADING_DIR);
+}
+
+/* Content nested across two components of the merged policy P. Checked for
+ * each pair at least one of which this file (ROOT) sets, and reported once,
+ * at the later one this file sets: at its content entry when this file gave
+ * its content, else at the entry. */
+static void check_nesting(ParseContext *c, const YNode *root, const Policy *p) {
+        for (size_t i = 0; i < p->n_components && !c->stop && !c->oom; i++) {
+                const Component *x = &p->components[i];
+                size_t xi;
+                const YNode *item = file_component(root, x->name, &xi);
+                if (!item)
+                        continue;
+                const YNode *content = mapping_value(item, "content");
+                char ipath[128];
+                item_path(ipath, "components", xi);
+                for (size_t j = 0; j < p->n_components; j++) {
+                        const Component *y = &p->components[j];
+                        size_t yi;
+                        if (j == i || (file_component(root, y->name, &yi) && yi > xi))
+                                continue; /* reported at Y */
+                        for (size_t k = 0; x->content && x->content[k]; k++)
+                                for (char **b = y->content; b && *b; b++) {
+                                        bool inner = content_nested(y, *b, x->content[k]);
+                                        bool outer = !inner && content_nested(x, x->content[k], *b);
+                                        if (!inner && !outer)
+                                                continue;
+                                        const YNode *at = content && content->type == YNODE_SEQUENCE &&
+                                                                          k < content->n_items
+                                                                  ? content->items[k]
+                                                                  : item;
+                                        char v[96];
+                                        YNode shown = { .type = YNODE_SCALAR, .value = x->content[k] };
+                                        perr_node(c, at,
+                                                  "%s.content[%zu]: %s %s content '%s' of component '%s': "
+                                                  "restoring one would roll back the other (the outer "
+                                                  "component must exclude the inner path)",
+                                                  ipath, k, show(v, &shown),
+                                                  streq(x->content[k], *b) ? "is also"
+                                                  : inner                  ? "lies in"
+                                                                           : "holds",
+                                                  *b, y->name);
+                                }
+                }
+        }
+}
+
 int policy_parse_buffer(Policy *p, const char *filename, const char *buf, size_t len) {
         ParseContext c = { .p = p, .filename = filename, .buf = buf, .len = len };
         if (len > POLICY_MAX_FILE_SIZE) {
@@ -1035,6 +1112,8 @@ int policy_parse_buffer(Policy *p, const char *filename, const char *buf, size_t
         if (r < 0)
                 return r;
         parse_fields(&c, "", policy_top_fields, ELEMENTSOF(policy_top_fields), root, &scratch, NULL);
+        if (c.n_errors == 0)
+                check_nesting(&c, root, &scratch);
         if (c.oom) {
                 policy_done(&scratch);
                 return c.oom;

@@ -72,7 +72,7 @@ static const Field snapshots_fields[] = {
 
 static const Field safe_mode_fields[] = {
         F("allow_cmdline", FT_BOOL, P(safe_mode.allow_cmdline), .def = true),
-        F("require_code", FT_BOOL, P(safe_mode.require_code), .def = false),
+        F("require_code", FT_BOOL, P(safe_mode.require_code), .def = true),
         F("code_window", FT_U32, P(safe_mode.code_window), .min = 1, .max = 100, .def = 10),
         F("secret_file", FT_PATH, P(safe_mode.secret_file), .def_str = LASTGOOD_HELPDESK_SECRET_DEFAULT),
 };
@@ -236,6 +236,8 @@ int policy_copy_settings(const Policy *src, Policy *ret) {
         bool failed = false;
         Policy p = *src;
         p.errors = p.files = NULL;
+        p.fallback_reason = NULL; /* not a setting, like errors and files */
+        p.fallback = POLICY_FALLBACK_NONE;
         fields_copy(policy_top_fields, ELEMENTSOF(policy_top_fields), src, &p, &failed);
         if (failed) {
                 policy_done(&p);

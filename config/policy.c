@@ -35,6 +35,16 @@ const char *const policy_ladder_names[_LADDER_STEP_MAX] = {
 
 #define NAME_OR_UNKNOWN(table, v) ((unsigned) (v) < ELEMENTSOF(table) ? (table)[v] : "?")
 
+const char *const policy_fallback_names[_POLICY_FALLBACK_MAX] = {
+        [POLICY_FALLBACK_NONE] = "none",
+        [POLICY_FALLBACK_LAST_GOOD] = "last-good",
+        [POLICY_FALLBACK_STRICT] = "strict",
+};
+
+const char *policy_fallback_to_string(PolicyFallback f) {
+        return NAME_OR_UNKNOWN(policy_fallback_names, f);
+}
+
 const char *ladder_step_to_string(LadderStep s) {
         return NAME_OR_UNKNOWN(policy_ladder_names, s);
 }
@@ -88,17 +98,22 @@ void policy_done(Policy *p) {
         policy_settings_done(p);
         strv_free(p->errors);
         strv_free(p->files);
+        free(p->fallback_reason);
         *p = (Policy) {};
 }
 
 void policy_take_settings(Policy *p, Policy *src) {
         policy_settings_done(p);
-        char **errors = p->errors, **files = p->files;
+        char **errors = p->errors, **files = p->files, *reason = p->fallback_reason;
+        PolicyFallback fallback = p->fallback;
         *p = *src;
         p->errors = errors;
         p->files = files;
+        p->fallback = fallback;
+        p->fallback_reason = reason;
         strv_free(src->errors);
         strv_free(src->files);
+        free(src->fallback_reason);
         *src = (Policy) {};
 }
 
@@ -230,22 +245,43 @@ static bool is_dropin_name(int dir_fd, const char *n) {
         return n[0] != '.' && l > 5 && streq(n + l - 5, ".yaml");
 }
 
-static int policy_load_dropins(Policy *p, int root_fd) {
-        int dfd = root_openat(root_fd, POLICY_DROPIN_DIR, O_RDONLY | O_DIRECTORY, 0);
-        if (dfd == -ENOENT)
+/* Opens the directory PATH holding policy files: it must be as trusted as
+ * the files, as whoever may write it may add files or rename others over
+ * them. 0 and *ret_fd (-1 when PATH is absent), -EPERM when refused (the
+ * reason is in p->errors), -ENOMEM. */
+static int policy_open_trusted_dir(Policy *p, int root_fd, const char *path, int *ret_fd) {
+        _cleanup_close_ int dfd = root_openat(root_fd, path, O_RDONLY | O_DIRECTORY, 0);
+        int r;
+        if (dfd == -ENOENT) {
+                *ret_fd = -1;
                 return 0;
+        }
         if (dfd == -ENOMEM)
                 return dfd;
         if (dfd < 0) {
                 errno = -dfd;
-                return policy_add_error(p, POLICY_DROPIN_DIR, 1, 1, "cannot open: %m");
+                r = policy_add_error(p, path, 1, 1, "cannot open: %m");
+                return r < 0 ? r : -EPERM;
         }
-        /* A writable policy.d lets anyone add a drop-in: refuse all of it. */
-        int r = policy_check_trust(p, POLICY_DROPIN_DIR, dfd);
-        if (r < 0) {
-                close(dfd);
+        r = policy_check_trust(p, path, dfd);
+        if (r < 0 && r != -EPERM) {
+                errno = -r;
+                r = policy_add_error(p, path, 1, 1, "cannot stat: %m");
+                return r < 0 ? r : -EPERM;
+        }
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(dfd);
+        return 0;
+}
+
+static int policy_load_dropins(Policy *p, int root_fd) {
+        int dfd;
+        int r = policy_open_trusted_dir(p, root_fd, POLICY_DROPIN_DIR, &dfd);
+        if (r < 0 || dfd < 0)
+                /* Refused (a writable policy.d lets anyone add a drop-in: all
+                 * of it goes), or absent. */
                 return r == -EPERM ? 0 : r;
-        }
         _cleanup_strv_free_ char **names = NULL;
         r = dir_list_at(dfd, is_dropin_name, POLICY_MAX_DROPINS, &names);
         close(dfd);
@@ -266,6 +302,73 @@ static int policy_load_dropins(Policy *p, int root_fd) {
         return 0;
 }
 
+/* No usable last-known-good copy: nothing security-relevant may be weaker
+ * than the strictest reading of what the broken file could have said. */
+static void policy_make_strict(Policy *p) {
+        p->safe_mode.require_code = true;
+        p->safe_mode.allow_cmdline = false;
+        for (size_t i = 0; i < p->n_components; i++) {
+                p->components[i].quarantine = QUARANTINE_NEVER;
+                p->components[i].safe_mode = COMPONENT_SAFE_MODE_KEEP;
+        }
+}
+
+/* P (loaded beneath root_fd) had errors: replace it with the last-known-good
+ * copy, or make it strict. -ENOMEM or 0. */
+static int policy_fall_back(Policy *p, int root_fd) {
+        _cleanup_free_ char *reason = strdup(p->errors[0]);
+        if (!reason)
+                return -ENOMEM;
+        Policy copy;
+        int r = policy_init_defaults(&copy);
+        if (r < 0)
+                return r;
+        r = policy_load_path(&copy, root_fd, LASTGOOD_POLICY_LAST_GOOD_FILE, /* missing_ok= */ true);
+        if (r < 0) {
+                policy_done(&copy);
+                return r;
+        }
+        if (!copy.errors && strv_length(copy.files) == 1) {
+                char **files = TAKE_PTR(copy.files);
+                policy_take_settings(p, &copy);
+                strv_free(p->files);
+                p->files = files;
+                p->fallback = POLICY_FALLBACK_LAST_GOOD;
+        } else {
+                /* A copy that is itself unusable says so beside the policy's errors. */
+                for (char **e = copy.errors; e && *e; e++)
+                        if (strv_push(&p->errors, *e) < 0) {
+                                policy_done(&copy);
+                                return -ENOMEM;
+                        }
+                policy_done(&copy);
+                policy_make_strict(p);
+                p->fallback = POLICY_FALLBACK_STRICT;
+        }
+        p->fallback_reason = TAKE_PTR(reason);
+        return 0;
+}
+
+int policy_save_last_good(int root_fd, const Policy *p) {
+        /* Built-in defaults (no file read) are no admin's policy: a first
+         * broken one then means strict settings, not the defaults. */
+        if (p->errors || p->fallback != POLICY_FALLBACK_NONE || !p->files)
+                return 0;
+        _cleanup_free_ char *buf = NULL, *old = NULL;
+        size_t len = 0, old_len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+                return -ENOMEM;
+        policy_dump(p, f, /* json= */ false);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        int r = read_full_root(root_fd, LASTGOOD_POLICY_LAST_GOOD_FILE, POLICY_MAX_FILE_SIZE, &old, &old_len);
+        if (r >= 0 && old_len == len && memcmp(old, buf, len) == 0)
+                return 0; /* the usual case: nothing changed, nothing written */
+        r = write_atomic_root(root_fd, LASTGOOD_POLICY_LAST_GOOD_FILE, buf, len, 0600);
+        return r < 0 ? r : 1;
+}
+
 int policy_load(int root_fd, const char *explicit_path, Policy *ret) {
         Policy p;
         int r = policy_init_defaults(&p);
@@ -275,9 +378,18 @@ int policy_load(int root_fd, const char *explicit_path, Policy *ret) {
                 /* A host path the admin named: missing is an error here. */
                 r = policy_load_path(&p, -1, explicit_path, /* missing_ok= */ false);
         else {
-                r = policy_load_path(&p, root_fd, POLICY_MAIN_FILE, /* missing_ok= */ true);
+                int cfd = -1;
+                r = policy_open_trusted_dir(&p, root_fd, LASTGOOD_CONFIG_DIR, &cfd);
+                if (cfd >= 0)
+                        close(cfd);
+                if (r == 0)
+                        r = policy_load_path(&p, root_fd, POLICY_MAIN_FILE, /* missing_ok= */ true);
                 if (r >= 0)
                         r = policy_load_dropins(&p, root_fd);
+                if (r == -EPERM)
+                        r = 0; /* refused, and said so in p.errors */
+                if (r >= 0 && p.errors)
+                        r = policy_fall_back(&p, root_fd);
         }
         if (r < 0) {
                 policy_done(&p);

@@ -63,6 +63,14 @@ typedef enum LadderStep {
         _LADDER_STEP_MAX,
 } LadderStep;
 
+/* What stands in for a policy that failed validation (issue 11, finding 5). */
+typedef enum PolicyFallback {
+        POLICY_FALLBACK_NONE,      /* the policy as written (valid, or read by name: `policy check FILE`) */
+        POLICY_FALLBACK_LAST_GOOD, /* lastgood's copy of the last policy that validated */
+        POLICY_FALLBACK_STRICT,    /* no usable copy: what did validate, security keys at their strictest */
+        _POLICY_FALLBACK_MAX,
+} PolicyFallback;
+
 typedef struct HealthCheck {
         char *name;
         char **command; /* argv, NULL-terminated; command[0] is an absolute path */
@@ -124,7 +132,7 @@ typedef struct Policy {
 
         struct {
                 bool allow_cmdline;   /* lastgood.safemode= honoured, default true */
-                bool require_code;    /* cmdline/ESP requests need a helpdesk code, default false */
+                bool require_code;    /* cmdline/ESP requests need a helpdesk code, default true */
                 uint32_t code_window; /* HOTP look-ahead, default 10 */
                 char *secret_file;    /* default /var/lib/lastgood/helpdesk.secret */
         } safe_mode;
@@ -137,6 +145,10 @@ typedef struct Policy {
         char **errors;
         /* Files that were applied (read without errors), in order. */
         char **files;
+        /* Set by policy_load() when errors made it fall back; the reason is
+         * the first error. Like errors and files, not a setting. */
+        PolicyFallback fallback;
+        char *fallback_reason;
 } Policy;
 
 /* Fills P with the built-in defaults (what a missing policy means). */
@@ -153,6 +165,27 @@ void policy_done(Policy *p);
  * strv_length(ret->errors).
  */
 int policy_load(int root_fd, const char *explicit_path, Policy *ret) _wur_;
+/*
+ * Failing closed (root_fd loads only, not explicit_path): when any file had
+ * an error, policy_load() replaces the whole merged policy with lastgood's
+ * last-known-good copy (LASTGOOD_POLICY_LAST_GOOD_FILE: root-owned, 0600,
+ * trusted like the policy files) and sets fallback LAST_GOOD. Without a
+ * usable copy it keeps what did validate and sets every security-relevant
+ * key to its strictest value (fallback STRICT): safe_mode.require_code true,
+ * safe_mode.allow_cmdline false, and every component quarantine: never and
+ * safe_mode: keep (the broken file may have been the one hardening them;
+ * nothing may be switched off on a guess). errors keep what was wrong.
+ */
+/*
+ * Stores P as the last-known-good copy when it validated (no errors, no
+ * fallback), came from at least one file (built-in defaults are not stored)
+ * and differs from the stored copy (so most calls write nothing).
+ * Written durably (write_atomic_root(), mode 0600). `confirm` calls it: a
+ * policy is "good" once a boot under it was healthy. Returns 1 written, 0
+ * unchanged or not eligible, negative errno.
+ */
+int policy_save_last_good(int root_fd, const Policy *p) _wur_;
+const char *policy_fallback_to_string(PolicyFallback f);
 
 /*
  * Parses one YAML document from BUF on top of P (overriding scalars, merging

@@ -203,3 +203,24 @@ int pct_filename_encode(const char *path, size_t max, char **ret) {
         *ret = out;
         return 0;
 }
+
+int utf16le_to_ascii(const void *buf, size_t size, char *ret, size_t ret_size) {
+        const uint8_t *b = buf;
+        if (size % 2 != 0)
+                return -EBADMSG;
+        /* Checked whole before RET is written. */
+        size_t n = 0;
+        for (size_t i = 0; i < size; i += 2, n++) {
+                unsigned u = b[i] | (unsigned) b[i + 1] << 8;
+                if (u == 0)
+                        break;
+                if (u < 0x20 || u > 0x7e)
+                        return -EBADMSG;
+        }
+        if (n + 1 > ret_size)
+                return -ENOBUFS;
+        for (size_t i = 0; i < n; i++)
+                ret[i] = (char) b[2 * i];
+        ret[n] = '\0';
+        return 0;
+}

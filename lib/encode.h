@@ -48,3 +48,9 @@ int pct_field_decode(const char *field, char **ret) _wur_;
 
 /* -ENAMETOOLONG when the name would be longer than MAX bytes. */
 int pct_filename_encode(const char *path, size_t max, char **ret) _wur_;
+
+/* A UTF-16LE string as UEFI variables carry them (e.g. systemd-boot's
+ * LoaderDevicePartUUID), up to its NUL or the end of BUF, into RET as
+ * printable ASCII. -EBADMSG for an odd size or any unit outside 0x20..0x7e,
+ * -ENOBUFS when it does not fit in RET_SIZE (with its NUL). */
+int utf16le_to_ascii(const void *buf, size_t size, char *ret, size_t ret_size) _wur_;

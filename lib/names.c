@@ -249,17 +249,13 @@ bool name_is_bpf_pattern(const char *s) {
         return pattern_ok(s, char_is_bpf, false, &n, &star);
 }
 
-bool name_is_unit(const char *s) {
+/* S ends in a unit type suffix (".service", …) after at least one character. */
+static bool unit_suffix_ok(const char *s) {
         static const char *const suffixes[] = { ".service",   ".socket", ".device", ".mount",
                                                 ".automount", ".swap",   ".target", ".path",
                                                 ".timer",     ".slice",  ".scope" };
-        if (!s)
-                return false;
-        size_t n = strlen(s);
-        if (n < 1 || n > NAME_FILE_MAX || s[0] == '.' || !chars_in(s, n, ":_.@\\-"))
-                return false;
         const char *dot = strrchr(s, '.');
-        if (!dot)
+        if (!dot || dot == s)
                 return false;
         for (size_t i = 0; i < ELEMENTSOF(suffixes); i++)
                 if (streq(dot, suffixes[i]))
@@ -267,28 +263,107 @@ bool name_is_unit(const char *s) {
         return false;
 }
 
-bool name_is_content_path(const char *s) {
+bool name_is_unit(const char *s) {
+        if (!s)
+                return false;
+        size_t n = strlen(s);
+        if (n < 1 || n > NAME_FILE_MAX || s[0] == '.' || !chars_in(s, n, ":_.@\\-"))
+                return false;
+        return unit_suffix_ok(s);
+}
+
+static bool char_is_unit_glob(char c) {
+        /* A unit name's characters but '\' (an escape in a glob; systemd's
+         * "\x2d" spelling needs a plain name). */
+        return char_is_alnum(c) || (c != '\0' && strchr(":_.@-", c));
+}
+
+bool name_is_unit_pattern(const char *s) {
+        size_t n;
+        bool star;
+        if (!name_has_glob(s))
+                return name_is_unit(s);
+        if (s[0] == '.' || !pattern_ok(s, char_is_unit_glob, false, &n, &star) || !unit_suffix_ok(s))
+                return false;
+        /* The suffix is literal: "foo.*" would mask every type, "foo*" too. */
+        return !name_has_glob(strrchr(s, '.'));
+}
+
+const char *name_content_path_refusal(const char *s) {
         static const char *const virtual[] = { "/proc", "/sys", "/dev", "/run" };
-        static const char *const ours[] = { LASTGOOD_STATE_DIR, MODPROBE_CONF_DIR, SYSTEMD_SYSTEM_DIR };
-        if (!s || !path_is_normalized_absolute(s) || name_has_glob(s))
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(virtual); i++)
-                if (path_is_under(s, virtual[i]))
-                        return false;
-        if (path_is_under(s, LASTGOOD_STATE_DIR))
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(ours); i++)
-                if (path_is_under(ours[i], s))
-                        return false;
+        /* Lastgood's own state and configuration, and the file that keeps
+         * quarantined modules from loading: content at or below one of them
+         * would let a restore roll back the recovery itself, or the policy. */
+        static const char *const own[] = { LASTGOOD_STATE_DIR, LASTGOOD_CONFIG_DIR,
+                                           LASTGOOD_QUARANTINE_MODPROBE_CONF };
+        /* Directories lastgood writes into: never content, nor an ancestor. */
+        static const char *const written[] = { MODPROBE_CONF_DIR, SYSTEMD_SYSTEM_DIR };
+        /* The system's own directories (the one list, lastgood-policy(5)):
+         * restoring or moving one aside rolls back far more than a component.
+         * What lies below them may be content ("/etc/sensor", "/usr/lib/sensor"). */
+        static const char *const system[] = {
+                "/",
+                "/bin",
+                "/boot",
+                "/boot/efi",
+                "/efi",
+                "/etc",
+                "/etc/default",
+                "/etc/systemd",
+                "/home",
+                "/lib",
+                "/lib/modules",
+                "/lib32",
+                "/lib64",
+                "/opt",
+                "/root",
+                "/sbin",
+                "/srv",
+                "/tmp",
+                "/usr",
+                "/usr/bin",
+                "/usr/lib",
+                "/usr/lib/modules",
+                "/usr/lib/systemd",
+                "/usr/lib64",
+                "/usr/libexec",
+                "/usr/local",
+                "/usr/sbin",
+                "/usr/share",
+                "/var",
+                "/var/lib",
+                "/var/opt",
+                "/var/tmp",
+        };
+        if (!s || !path_is_normalized_absolute(s))
+                return "not a normalized absolute path";
+        if (name_has_glob(s))
+                return "a glob (content paths are literal)";
         for (const char *p = s + 1; *p;) {
                 size_t len = strcspn(p, "/");
                 if (len > NAME_FILE_MAX)
-                        return false;
+                        return "a path with a component too long for lastgood's file names";
                 p += len;
                 if (*p == '/')
                         p++;
         }
-        return true;
+        for (size_t i = 0; i < ELEMENTSOF(virtual); i++)
+                if (path_is_under(s, virtual[i]))
+                        return "in a virtual file system (/proc, /sys, /dev, /run)";
+        for (size_t i = 0; i < ELEMENTSOF(system); i++)
+                if (streq(s, system[i]))
+                        return "a system directory";
+        for (size_t i = 0; i < ELEMENTSOF(written); i++)
+                if (path_is_under(written[i], s))
+                        return "a directory lastgood writes into, or holds one";
+        for (size_t i = 0; i < ELEMENTSOF(own); i++)
+                if (path_is_under(s, own[i]) || path_is_under(own[i], s))
+                        return "lastgood's own state or configuration, or holds it";
+        return NULL;
+}
+
+bool name_is_content_path(const char *s) {
+        return !name_content_path_refusal(s);
 }
 
 static bool char_is_path(char c) {
@@ -335,4 +410,16 @@ bool name_exclude_is_under(const char *pattern, const char *content) {
                         return false;
         }
         return p[0] == '/' && p[1] != '\0';
+}
+
+bool name_exclude_match(char *const *exclude, const char *path, NameMatchFlags flags) {
+        if (!path)
+                return false;
+        if (path[0] == '/')
+                path++;
+        for (char *const *e = exclude; e && *e; e++)
+                /* Entries are absolute (name_is_exclude_pattern()). */
+                if ((*e)[0] == '/' && name_glob_match(*e + 1, path, NAME_MATCH_PATHNAME | flags))
+                        return true;
+        return false;
 }

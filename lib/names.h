@@ -93,6 +93,12 @@ bool name_is_bpf_pattern(const char *s);
  * starting with '.', ending in a unit type suffix (".service", ".socket", …).
  * It becomes a symlink name in /etc/systemd/system, so it never holds a '/'. */
 bool name_is_unit(const char *s);
+/* A units entry: a unit name (name_is_unit()), or a glob over the same
+ * characters but '\' ('*', '?', '[…]'; at most NAME_PATTERN_MAX bytes; not
+ * starting with '.') whose unit type suffix is literal: "falcon-sensor*.service"
+ * is one, "falcon.*" and "falcon*" are not. Match a unit file name with
+ * name_glob_match(pattern, name, 0). */
+bool name_is_unit_pattern(const char *s);
 
 /* A component's content path, snapshotted, restored and moved aside by
  * quarantine: a normalized absolute path (path_is_normalized_absolute())
@@ -103,6 +109,13 @@ bool name_is_unit(const char *s);
  * it) nor a directory lastgood writes into, nor an ancestor of one ("/",
  * "/etc", …): replacing those would make a recovery undo itself. */
 bool name_is_content_path(const char *s);
+/* Why S is not a content path (a short phrase for messages: "a system
+ * directory", "lastgood's own state or configuration, or holds it", …), or
+ * NULL when it is one. Besides the rules above it refuses, exactly, the
+ * system's own directories ("/usr", "/etc/systemd", "/boot", "/var/lib", …;
+ * the one list, in lastgood-policy(5)) and, at, below or above, lastgood's
+ * configuration (LASTGOOD_CONFIG_DIR) and its quarantine modprobe.d file. */
+const char *name_content_path_refusal(const char *s);
 
 /* An `exclude` entry of a component: an absolute path or a glob of one,
  * matched with NAME_MATCH_PATHNAME ('*' never crosses a '/'). Normalized as
@@ -117,3 +130,10 @@ bool name_is_exclude_pattern(const char *s);
  * follows. "/opt/cs/log.*" is under "/opt/cs"; "/opt/cs" and "/opt/c*" are
  * not. */
 bool name_exclude_is_under(const char *pattern, const char *content);
+/* One of the `exclude` entries EXCLUDE (absolute, name_is_exclude_pattern())
+ * matches PATH, written relative to the root ("opt/cs/log", as manifest
+ * paths are) or absolute, with NAME_MATCH_PATHNAME | FLAGS: with
+ * NAME_MATCH_LEADING_DIR, PATH or one of its directories is excluded; with
+ * NAME_MATCH_ANCESTOR, something below PATH may be. The one matcher of
+ * exclusion (manifest_path_excluded() and the policy's nesting check). */
+bool name_exclude_match(char *const *exclude, const char *path, NameMatchFlags flags);

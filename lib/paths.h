@@ -32,6 +32,13 @@
 #define LASTGOOD_RECOVERIES_FILE LASTGOOD_STATE_DIR "/recoveries"
 /* The last event-log sequence number forwarded to the journal. */
 #define LASTGOOD_JOURNAL_CURSOR_FILE LASTGOOD_STATE_DIR "/journal-cursor"
+/* The key that authenticates the boot state record (agent/state.h): 32
+ * random bytes, root-owned 0600, made on the first write. */
+#define LASTGOOD_STATE_KEY_NAME "state.key"
+#define LASTGOOD_STATE_KEY_FILE LASTGOOD_STATE_DIR "/" LASTGOOD_STATE_KEY_NAME
+/* The last merged policy that validated at a confirmed boot: what an invalid
+ * policy is replaced with (config/policy.h). Root-only. */
+#define LASTGOOD_POLICY_LAST_GOOD_FILE LASTGOOD_STATE_DIR "/policy.last-good"
 /* Policy defaults (boot.state_file, snapshots.dir, safe_mode.secret_file). */
 #define LASTGOOD_STATE_FILE_DEFAULT LASTGOOD_STATE_DIR "/state"
 #define LASTGOOD_SNAPSHOT_DIR_DEFAULT LASTGOOD_STATE_DIR "/snapshots"
@@ -61,10 +68,28 @@
 #define SYSTEMD_RUNTIME_DIR "/run/systemd/system"
 #define SYSTEMD_RUNTIME_CONTROL_DIR "/run/systemd/system.control"
 #define SYSTEMD_JOURNAL_SOCKET "/run/systemd/journal/socket"
-/* "install <module> /bin/false" lines of quarantined modules (persistent). */
-#define LASTGOOD_QUARANTINE_MODPROBE_CONF_NAME "lastgood-quarantine.conf"
+/*
+ * "install <module> /bin/false" lines of quarantined modules (persistent).
+ *
+ * The name is what makes the block stick. kmod (libkmod-config.c) reads the
+ * *.conf files of /etc/modprobe.d, /run/modprobe.d, /usr/local/lib/modprobe.d,
+ * /usr/lib/modprobe.d and /lib/modprobe.d as one list sorted by strcmp() of
+ * the file name (a name in an earlier directory hides the same name in a
+ * later one; names starting with "." are skipped), and a module's install
+ * command is the first "install" line for it in that order. A vendor's
+ * "install sensor /sbin/modprobe --ignore-install sensor" in 00-vendor.conf
+ * beat "lastgood-quarantine.conf". '#' (0x23) sorts before every digit,
+ * letter, '-', '+', '_' and '.', i.e. before any name a package ships; only
+ * names starting with a control character, ' ', '!' or '"' could come first.
+ * "#" is harmless in a shell inside a path (a comment only at a word's start),
+ * unlike '!' (history expansion). The _LEGACY names are removed when lastgood
+ * writes the new ones (upgrades).
+ */
+#define LASTGOOD_QUARANTINE_MODPROBE_CONF_NAME "#lastgood-quarantine.conf"
 #define LASTGOOD_QUARANTINE_MODPROBE_CONF MODPROBE_CONF_DIR "/" LASTGOOD_QUARANTINE_MODPROBE_CONF_NAME
-/* The same for a safe-mode boot (runtime, this boot only). */
-#define LASTGOOD_SAFEMODE_MODPROBE_CONF MODPROBE_RUNTIME_CONF_DIR "/lastgood-safemode.conf"
+#define LASTGOOD_QUARANTINE_MODPROBE_CONF_LEGACY_NAME "lastgood-quarantine.conf"
+/* The same for a safe-mode boot (runtime, this boot only), named likewise. */
+#define LASTGOOD_SAFEMODE_MODPROBE_CONF MODPROBE_RUNTIME_CONF_DIR "/#lastgood-safemode.conf"
+#define LASTGOOD_SAFEMODE_MODPROBE_CONF_LEGACY MODPROBE_RUNTIME_CONF_DIR "/lastgood-safemode.conf"
 /* The console login banner of a safe-mode boot (agetty reads issue.d). */
 #define LASTGOOD_SAFEMODE_RUN_ISSUE "/run/issue.d/50-lastgood-safe-mode.issue"

@@ -347,6 +347,28 @@ int root_open_parent(int root_fd, const char *path, bool create, int *ret_dir_fd
         return 0;
 }
 
+int root_open_parent_nofollow(int root_fd, const char *path, int *ret_dir_fd, const char **ret_name) {
+        const char *slash = strrchr(path, '/');
+        const char *name = slash ? slash + 1 : path;
+        if (*name == '\0' || streq(name, ".") || streq(name, ".."))
+                return -EINVAL;
+        const char *start = path;
+        while (*start == '/')
+                start++;
+        /* "" is root_fd itself; open_dir_nofollow_at() refuses ".", ".." and "//". */
+        _cleanup_free_ char *dir =
+                slash && slash > start ? strndup(start, (size_t) (slash - start)) : strdup("");
+        if (!dir)
+                return -ENOMEM;
+        int fd = -1;
+        int r = open_dir_nofollow_at(root_fd, dir, &fd);
+        if (r < 0)
+                return r;
+        *ret_dir_fd = fd;
+        *ret_name = name;
+        return 0;
+}
+
 /* Goes on past a failure (removing what it can), keeping the first. */
 static int rm_rf_one(int dir_fd, const char *name, void *userdata) {
         int *first = userdata;

@@ -31,6 +31,11 @@ int root_open_dir(int root_fd, const char *path, bool create, mode_t mode, int *
  * asked) and its last component (pointer into PATH). */
 int root_open_parent(int root_fd, const char *path, bool create, int *ret_dir_fd, const char **ret_name) _wur_;
 
+/* Same, but no component of PATH's directory may be a symlink (-ELOOP or
+ * -ENOTDIR): for a file root writes where others may own the directories
+ * (a symlink placed there would redirect the write, even inside the root). */
+int root_open_parent_nofollow(int root_fd, const char *path, int *ret_dir_fd, const char **ret_name) _wur_;
+
 /* Opens NAME in dir_fd for reading, only if it is a regular file: never
  * through a symlink (-ELOOP), never blocking on a FIFO someone planted
  * (-EBADF for anything but a regular file). *ret_st (optional): its stat. */

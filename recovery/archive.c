@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <nettle/sha2.h>
 
@@ -209,6 +210,10 @@ static int check_header(ScanState *st, struct archive_entry *in, char path[stati
 
         if (!path_is_safe_relative(path))
                 return scan_refuse(s, -EBADMSG, path, "unsafe path (absolute, '..', '.' or empty component)");
+        /* What a manifest cannot hold: stored, the snapshot would be refused
+         * at restore time, when it is needed. */
+        if (!manifest_path_fits(path))
+                return scan_refuse(s, -EBADMSG, path, "a path component longer than %d bytes", NAME_MAX);
         if (!e->type)
                 return scan_refuse(s, -EBADMSG, path, "%s", type_name(ft));
         if (al->archive_entry_sparse_count(in) > 0)
@@ -299,6 +304,13 @@ static int check_header(ScanState *st, struct archive_entry *in, char path[stati
         } else {
                 if (e->mode & (S_ISUID | S_ISGID))
                         return scan_refuse(s, -EBADMSG, path, "setuid/setgid files are not accepted in an import");
+                /* Restored as root, a world-writable file or directory of a
+                 * security component lets any user change it (or plant
+                 * files in it). Symlinks always read 0777 and are exempt. */
+                if (e->type != 'l' && (e->mode & S_IWOTH))
+                        return scan_refuse(s, -EBADMSG, path,
+                                           "world-writable (mode %04o) content is not accepted in an import",
+                                           e->mode);
                 /* File capabilities grant privilege as setuid does. */
                 if (manifest_xattrs_has(e->xattrs, "security.capability"))
                         return scan_refuse(s, -EBADMSG, path,

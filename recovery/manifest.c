@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <nettle/sha2.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -180,12 +181,12 @@ static int parse_sha256(const char *s, uint8_t ret[static SHA256_LEN]) {
         return hex_decode_to(s, 2 * SHA256_LEN, ret, SHA256_LEN, &n);
 }
 
-static bool path_components_fit(const char *path) {
+bool manifest_path_fits(const char *path) {
         if (strlen(path) > MANIFEST_PATH_MAX)
                 return false;
         for (const char *p = path; *p;) {
                 size_t l = strcspn(p, "/");
-                if (l > 255)
+                if (l > NAME_MAX)
                         return false;
                 p += l;
                 if (*p)
@@ -293,7 +294,7 @@ static const char *parse_line(char *line, bool v1, ManifestEntry *e) {
                 return "out of memory";
         if (r < 0)
                 return "badly escaped path";
-        if (!path_is_safe_relative(e->path) || !path_components_fit(e->path))
+        if (!path_is_safe_relative(e->path) || !manifest_path_fits(e->path))
                 return "unsafe path (absolute, '..', '.', empty component, or too long)";
 
         if (e->type == 'l') {
@@ -401,7 +402,7 @@ int manifest_parse(const char *buf, size_t len, uint64_t max_entries, Manifest *
 int manifest_roots(char *const *content, char ***ret) {
         _cleanup_strv_free_ char **sorted = NULL;
         for (char *const *c = content; c && *c; c++) {
-                if ((*c)[0] != '/' || !path_is_safe_relative(*c + 1) || !path_components_fit(*c + 1))
+                if ((*c)[0] != '/' || !path_is_safe_relative(*c + 1) || !manifest_path_fits(*c + 1))
                         return -EINVAL;
                 int r = strv_push(&sorted, *c + 1);
                 if (r < 0)
@@ -739,20 +740,12 @@ int manifest_hash_fd(int fd, uint8_t ret[static SHA256_LEN], uint64_t *ret_size)
 
 /* ---- exclusion ---- */
 
-static bool exclude_match(char *const *exclude, const char *path, NameMatchFlags flags) {
-        for (char *const *e = exclude; e && *e; e++)
-                /* Entries are absolute (name_is_exclude_pattern()), paths relative. */
-                if ((*e)[0] == '/' && name_glob_match(*e + 1, path, NAME_MATCH_PATHNAME | flags))
-                        return true;
-        return false;
-}
-
 bool manifest_path_excluded(char *const *exclude, const char *path) {
-        return exclude_match(exclude, path, NAME_MATCH_LEADING_DIR);
+        return name_exclude_match(exclude, path, NAME_MATCH_LEADING_DIR);
 }
 
 bool manifest_path_holds_excluded(char *const *exclude, const char *path) {
-        return exclude_match(exclude, path, NAME_MATCH_ANCESTOR);
+        return name_exclude_match(exclude, path, NAME_MATCH_ANCESTOR);
 }
 
 /* ---- walking ---- */

@@ -122,6 +122,11 @@ ssize_t manifest_roots_find(char *const *roots, const char *path);
  * otherwise a static string saying why not. */
 const char *manifest_check_symlink(const char *root, const char *link_path, const char *target);
 
+/* PATH fits what a manifest records: at most MANIFEST_PATH_MAX bytes, no
+ * component longer than NAME_MAX (a manifest with a longer one is refused
+ * when read, so an import must not store one). */
+bool manifest_path_fits(const char *path);
+
 /* Checks every entry of a parsed manifest against the content roots: inside
  * a root, a root itself a file or a directory, the parent of every other
  * entry present as a directory, symlink targets inside. -EBADMSG with

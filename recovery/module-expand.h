@@ -23,23 +23,24 @@
  * MODULE_EXPAND_DEPTH levels (capped is then set: the caller says so).
  */
 
-#include "lib/util.h"
+#include "recovery/name-expand.h"
 
 #define MODULE_EXPAND_MAX 256
 #define MODULE_EXPAND_SCAN_MAX 200000u
 #define MODULE_EXPAND_DEPTH 8
 #define MODULE_EXPAND_DIR "/lib/modules"
 
-typedef struct ModuleExpansion {
-        char **names;     /* the plain names as written, then the globs' matches ('_' spelling, sorted);
-                           * each module once ('-' and '_' alike) */
-        char **unmatched; /* globs that matched no installed module */
-        bool capped;      /* more than MODULE_EXPAND_MAX names, or the walk was cut short */
-} ModuleExpansion;
+/* names: the plain names as written, then the globs' matches ('_'
+ * spelling, sorted); each module once ('-' and '_' alike). unmatched: globs
+ * that matched no installed module. capped: more than MODULE_EXPAND_MAX
+ * names, or the walk was cut short. */
+typedef NameExpansion ModuleExpansion;
 
 /* Expands PATTERNS (a component's kernel_modules; NULL: none). Names that
  * are neither a module name nor a module glob (name_is_module_pattern()) are
  * -EINVAL. A missing /lib/modules expands every glob to nothing. Returns 0,
  * -EINVAL, -ENOMEM, or -errno of a directory that could not be read. */
 int module_expand(int root_fd, char *const *patterns, ModuleExpansion *ret) _wur_;
-void module_expansion_done(ModuleExpansion *e);
+static inline void module_expansion_done(ModuleExpansion *e) {
+        name_expansion_done(e);
+}

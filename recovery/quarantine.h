@@ -8,7 +8,7 @@
  *   modules  "blacklist X" + "install X /bin/false" (a kernel_modules glob:
  *            for each module installed under /lib/modules that it matches,
  *            recovery/module-expand.h; the registry keeps those names) in
- *            /etc/modprobe.d/lastgood-quarantine.conf: one file for all
+ *            /etc/modprobe.d/#lastgood-quarantine.conf: one file for all
  *            quarantined components, regenerated from the registry, one
  *            block per component. A file that was there before is kept in
  *            the registry (bytes, mode, owner, mtime or link target), its
@@ -85,6 +85,9 @@ typedef struct QuarantineResult {
          * (recovery/module-expand.h), space-separated (cut when long); "" none */
         char unmatched_globs[256];
         bool modules_capped; /* a glob matched more than MODULE_EXPAND_MAX modules */
+        /* units globs that matched no installed unit file (recovery/unit-expand.h), the same way */
+        char unmatched_unit_globs[256];
+        bool units_capped; /* a glob matched more than UNIT_EXPAND_MAX units */
 } QuarantineResult;
 
 typedef struct QuarantineEntry {

@@ -11,6 +11,7 @@
 #include "lib/names.h"
 #include "lib/rootfs.h"
 #include "recovery/module-expand.h"
+#include "recovery/unit-expand.h"
 
 #define MARKER_MAX_SIZE (256u * 1024u)
 
@@ -83,10 +84,45 @@ int safemode_apply_runtime(int root_fd, const Policy *p, const char *reason) {
         return safemode_apply(root_fd, root_fd, p, reason);
 }
 
+static int push_unique(char ***l, const char *s) {
+        return strv_contains(*l, s) ? 0 : strv_push(l, s);
+}
+
+/* What ENTRIES (a component's kernel_modules or units) stand for: the valid
+ * ones (IS_PATTERN) expanded by EXPAND into *NAMES, globs that matched
+ * nothing into *UNMATCHED, the others into *SKIPPED. Best effort: when the
+ * expansion fails, the plain names still go, the globs are reported, and
+ * *ERR keeps the first error. Returns 0 or -ENOMEM. */
+static int expand_into(int root_fd, char *const *entries, bool (*is_pattern)(const char *),
+                       int (*expand)(int, char *const *, NameExpansion *), char ***names, char ***unmatched,
+                       char ***skipped, bool *capped, int *err) {
+        _cleanup_(name_expansion_done) NameExpansion x = {};
+        _cleanup_strv_free_ char **valid = NULL;
+        int r;
+        for (char *const *e = entries; e && *e; e++)
+                if ((r = push_unique(is_pattern(*e) ? &valid : skipped, *e)) < 0)
+                        return r;
+        r = expand(root_fd, valid, &x);
+        if (r < 0) {
+                *err = keep_first(*err, r);
+                for (char **e = valid; e && *e; e++)
+                        if ((r = push_unique(name_has_glob(*e) ? unmatched : names, *e)) < 0)
+                                return r;
+        }
+        *capped = *capped || x.capped;
+        for (char **e = x.names; e && *e; e++)
+                if ((r = push_unique(names, *e)) < 0)
+                        return r;
+        for (char **e = x.unmatched; e && *e; e++)
+                if ((r = push_unique(unmatched, *e)) < 0)
+                        return r;
+        return 0;
+}
+
 int safemode_apply(int modules_root_fd, int root_fd, const Policy *p, const char *reason) {
         _cleanup_strv_free_ char **components = NULL, **modules = NULL, **units = NULL, **skipped = NULL,
-                                 **unmatched = NULL;
-        bool capped = false;
+                                 **unmatched = NULL, **unmatched_units = NULL;
+        bool capped = false, units_capped = false;
         int r = 0, k;
 
         for (size_t i = 0; p && i < p->n_components; i++) {
@@ -95,40 +131,17 @@ int safemode_apply(int modules_root_fd, int root_fd, const Policy *p, const char
                         continue;
                 if ((k = strv_push(&components, c->name ?: "?")) < 0)
                         return k;
-                /* A name that could inject a modprobe.d line is never written;
-                 * a glob stands for the installed modules it matches (modprobe
-                 * takes no globs). */
-                for (char **m = c->kernel_modules; m && *m; m++)
-                        if (!name_is_module_pattern(*m) && !strv_contains(skipped, *m) &&
-                            (k = strv_push(&skipped, *m)) < 0)
-                                return k;
-                _cleanup_(module_expansion_done) ModuleExpansion mx = {};
-                _cleanup_strv_free_ char **valid = NULL;
-                for (char **m = c->kernel_modules; m && *m; m++)
-                        if (name_is_module_pattern(*m) && (k = strv_push(&valid, *m)) < 0)
-                                return k;
-                k = module_expand(modules_root_fd, valid, &mx);
-                if (k < 0) {
-                        /* Best effort: the plain names still go, the globs are reported. */
-                        r = keep_first(r, k);
-                        for (char **m = valid; m && *m; m++) {
-                                char ***to = name_has_glob(*m) ? &unmatched : &modules;
-                                if (!strv_contains(*to, *m) && (k = strv_push(to, *m)) < 0)
-                                        return k;
-                        }
-                }
-                capped = capped || mx.capped;
-                for (char **m = mx.names; m && *m; m++)
-                        if (!strv_contains(modules, *m) && (k = strv_push(&modules, *m)) < 0)
-                                return k;
-                for (char **m = mx.unmatched; m && *m; m++)
-                        if (!strv_contains(unmatched, *m) && (k = strv_push(&unmatched, *m)) < 0)
-                                return k;
-                for (char **u = c->units; u && *u; u++) {
-                        char ***to = name_is_unit(*u) ? &units : &skipped;
-                        if (!strv_contains(*to, *u) && (k = strv_push(to, *u)) < 0)
-                                return k;
-                }
+                /* A name that could inject a modprobe.d line or name a path
+                 * is never written; a glob stands for the installed modules or
+                 * units it matches (modprobe and unit masks take no globs). */
+                k = expand_into(modules_root_fd, c->kernel_modules, name_is_module_pattern, module_expand,
+                                &modules, &unmatched, &skipped, &capped, &r);
+                if (k < 0)
+                        return k;
+                k = expand_into(modules_root_fd, c->units, name_is_unit_pattern, unit_expand, &units,
+                                &unmatched_units, &skipped, &units_capped, &r);
+                if (k < 0)
+                        return k;
         }
 
         /* 1. modprobe.d beneath /run: one generated file. */
@@ -179,6 +192,10 @@ int safemode_apply(int modules_root_fd, int root_fd, const Policy *p, const char
         if (capped)
                 fprintf(f, "kernel_modules globs matched more than %d modules: only those are listed\n",
                         MODULE_EXPAND_MAX);
+        if (unmatched_units)
+                put_list(f, "units globs matching no installed unit", unmatched_units);
+        if (units_capped)
+                fprintf(f, "units globs matched more than %d units: only those are listed\n", UNIT_EXPAND_MAX);
         if (skipped)
                 put_list(f, "skipped (unsafe names)", skipped);
         _cleanup_free_ char *marker = NULL;
@@ -257,7 +274,9 @@ int safemode_clear_runtime(int root_fd) {
                                 return r;
                 }
         }
-        static const char *const files[] = { LASTGOOD_SAFEMODE_MODPROBE_CONF, LASTGOOD_SAFEMODE_RUN_ISSUE,
+        /* The legacy name too: a safe mode an older lastgood began this boot. */
+        static const char *const files[] = { LASTGOOD_SAFEMODE_MODPROBE_CONF,
+                                             LASTGOOD_SAFEMODE_MODPROBE_CONF_LEGACY, LASTGOOD_SAFEMODE_RUN_ISSUE,
                                              LASTGOOD_SAFEMODE_BANNER, LASTGOOD_SAFEMODE_MARKER };
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 r = unlink_root(root_fd, files[i]);

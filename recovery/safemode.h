@@ -8,7 +8,7 @@
  * initramfs, initramfs-tools moves its /run onto the real root's /run, so the
  * caller passes the root whose /run survives into the system):
  *
- *   /run/modprobe.d/lastgood-safemode.conf      "blacklist X" + "install X /bin/false"
+ *   /run/modprobe.d/#lastgood-safemode.conf      "blacklist X" + "install X /bin/false"
  *   /run/systemd/system/UNIT -> /dev/null        what `systemctl mask --runtime` does
  *   /run/systemd/system.control/UNIT -> /dev/null
  *        /run/systemd/system ranks below /etc/systemd/system, so a runtime
@@ -40,7 +40,9 @@
  * writing beneath ROOT_FD's /run. A kernel_modules glob stands for the
  * modules installed under MODULES_ROOT_FD's /lib/modules that it matches
  * (recovery/module-expand.h: the installed system's, not the initramfs's);
- * a glob that matches none is listed in the marker file.
+ * a glob that matches none is listed in the marker file. A units glob
+ * likewise stands for the unit files installed beneath MODULES_ROOT_FD
+ * (recovery/unit-expand.h), each masked.
  * Best effort: every step is attempted even if one fails (safe mode is the
  * last rung of the ladder). Names that are not safe to write (see
  * name_is_module(), name_is_unit()) are skipped and listed in the marker file; a

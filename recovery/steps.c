@@ -9,6 +9,7 @@
 #include "lib/paths.h"
 #include "lib/rootfs.h"
 #include "recovery/module-expand.h"
+#include "recovery/unit-expand.h"
 #include "recovery/quarantine.h"
 #include "recovery/safemode.h"
 #include "recovery/snapshot.h"
@@ -74,7 +75,7 @@ static int step_quarantine(int root_fd, const Culprit *c, uint32_t incident, Ste
                 return r;
         }
         /* A glob stands for the installed modules it matches: say when that was none. */
-        char globs[sizeof qr.unmatched_globs + 160] = "";
+        char globs[sizeof qr.unmatched_globs + sizeof qr.unmatched_unit_globs + 320] = "";
         if (qr.unmatched_globs[0])
                 snprintf(globs, sizeof globs,
                          "; kernel_modules %s matched no installed module, nothing "
@@ -84,6 +85,12 @@ static int step_quarantine(int root_fd, const Culprit *c, uint32_t incident, Ste
                 snprintf(globs + strlen(globs), sizeof globs - strlen(globs),
                          "; a kernel_modules glob matched more than %d modules, only those were blacklisted",
                          MODULE_EXPAND_MAX);
+        if (qr.unmatched_unit_globs[0])
+                snprintf(globs + strlen(globs), sizeof globs - strlen(globs),
+                         "; units %s matched no installed unit, nothing masked for it", qr.unmatched_unit_globs);
+        if (qr.units_capped)
+                snprintf(globs + strlen(globs), sizeof globs - strlen(globs),
+                         "; a units glob matched more than %d units, only those were masked", UNIT_EXPAND_MAX);
         msg(res,
             "quarantined %s (modules blacklisted, units masked, content kept aside)%s — %s; "
             "undo with: lastgood quarantine release %s",

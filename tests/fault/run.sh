@@ -42,7 +42,8 @@ failures=0
 # *_exdev: the same, with every tree move taking the copy fallback (a
 # separate /var): copy, rename into place, remove the original.
 # confirm_oops: a confirm that finds a record of a non-fatal oops in pstore.
-flows=(boot confirm confirm_oops snapshot restore quarantine release quarantine_exdev release_exdev)
+# first_boot: the very first boot, which makes the state key, then the record.
+flows=(first_boot boot confirm confirm_oops snapshot restore quarantine release quarantine_exdev release_exdev)
 declare -A points
 
 POLICY='version: 1
@@ -87,6 +88,7 @@ prep_base() {
 # Touched (same bytes, new stat data) after the snapshot: the next failed
 # boot's comparison refreshes the manifest's stat cache, always.
 prep_boot() { prep_base; lg "$R" b1 boot; lg "$R" b1 confirm; touch "$R/etc/sensor/rules.bin"; lg "$R" b2 boot; } >/dev/null 2>&1
+prep_first_boot() { prep_base; } >/dev/null 2>&1
 prep_confirm() { prep_base; lg "$R" b1 boot; } >/dev/null 2>&1
 OOPS=$TOP/tests/fixtures/pstore/sysrq
 OOPS_RECORDS=(dmesg-efi-179560519401001 dmesg-efi-179560519402001)
@@ -110,6 +112,7 @@ prep_release() { prep_quarantine; lg "$R" b4 boot; } >/dev/null 2>&1
 prep_quarantine_exdev() { LASTGOOD_TEST_FORCE_EXDEV=1 prep_quarantine; }
 prep_release_exdev() { LASTGOOD_TEST_FORCE_EXDEV=1 prep_release; }
 
+flow_first_boot() { lg "$R" "$1" boot; }
 flow_boot() { lg "$R" "$1" boot; }
 flow_confirm() { lg "$R" b1 confirm; }
 flow_confirm_oops() { flow_confirm; }
@@ -140,7 +143,7 @@ check_invariants() { # FLOW LABEL OLD_HASH NEW_HASH COUNT_BEFORE
   local pending; pending=$(lg "$R" check quarantine list --json 2>/dev/null |
     jq -r '[.quarantined[] | select(.state != "active") | "\(.component)=\(.state)"] | join(",")' 2>/dev/null || echo ERR)
   if [[ -n $pending ]]; then echo "FAIL $label: quarantine left pending after the rerun: $pending"; return 1; fi
-  local blk=no; grep -qs 'blacklist fakesensor' "$R/etc/modprobe.d/lastgood-quarantine.conf" && blk=yes
+  local blk=no; grep -qs 'blacklist fakesensor' "$R/etc/modprobe.d/#lastgood-quarantine.conf" && blk=yes
   if [[ $q == *sensor* && $blk == no ]] || [[ $q != *sensor* && $blk == yes ]]; then
     echo "FAIL $label: registry ($q) disagrees with modprobe.d (blacklisted=$blk)"; return 1
   fi
@@ -164,6 +167,12 @@ check_invariants() { # FLOW LABEL OLD_HASH NEW_HASH COUNT_BEFORE
       if [[ -e "$R/pstore/$f" ]]; then echo "FAIL $label: $f left in pstore after the rerun"; return 1; fi
       if [[ -z $a ]] || ! cmp -s "$a" "$OOPS/$f"; then echo "FAIL $label: $f lost (not archived whole)"; return 1; fi
     done
+  fi
+  # The last-known-good policy is whole or absent: never a torn copy that
+  # would leave an invalid policy with nothing to fall back to.
+  if [[ -e "$R/var/lib/lastgood/policy.last-good" ]] &&
+    ! lg "$R" check policy check "$R/var/lib/lastgood/policy.last-good" >/dev/null 2>&1; then
+    echo "FAIL $label: the last-known-good policy is not a valid policy"; return 1
   fi
   if [[ -e "$R/var/lib/lastgood/events.jsonl" ]] && ! lg "$R" check log verify >/dev/null 2>&1; then
     echo "FAIL $label: event log chain broken"; return 1

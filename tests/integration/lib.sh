@@ -37,6 +37,15 @@ lg() {
 # A new boot: each call gets a distinct boot id.
 new_boot() { BOOT_ID=$(cat /proc/sys/kernel/random/uuid); }
 boot() { new_boot; lg boot "$@"; }
+# boot_confirmed — one boot (ESP at $T/esp) that comes up and confirms; its
+# mode (mode=normal, mode=safe, …) in $MODE.
+boot_confirmed() {
+  mkdir -p "$T/esp"
+  new_boot; lg --esp "$T/esp" boot
+  assert_rc 0 "boot"
+  MODE=$(grep -oE 'mode=[a-z]+' <<<"$OUT" | head -1)
+  lg confirm
+}
 
 assert_rc() { [[ "$RC" == "$1" ]] || fail "expected exit $1, got $RC (${2:-}): out=[$OUT] err=[$ERR]"; }
 assert_out() { grep -qE -- "$1" <<<"$OUT" || fail "stdout lacks /$1/: [$OUT] err=[$ERR]"; }

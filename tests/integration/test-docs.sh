@@ -116,4 +116,19 @@ t_bash_completion() {
     "edr examplesensor " "components from the policy"
 }
 
+# The one list of system directories refused as content (lib/names.c) is the
+# one lastgood-policy(5) gives, entry for entry.
+t_man5_lists_every_refused_system_dir() {
+  local src dirs d n=0
+  src=$(sed -n '/const system\[\] = {/,/};/p' "$TOP/lib/names.c")
+  dirs=$(grep -o '"/[^"]*"' <<<"$src" | tr -d '"'; grep -qF '"/",' <<<"$src" && echo /)
+  [[ -n "$dirs" ]] || fail "no system directory list found in lib/names.c"
+  while IFS= read -r d; do
+    [[ -n "$d" ]] || continue
+    grep -qE -- "^\.BR? ${d//./\\.}( ,|$| )" "$MAN5" || fail "lastgood-policy(5) does not list $d"
+    n=$((n + 1))
+  done <<<"$(sort -u <<<"$dirs")"
+  ((n >= 20)) || fail "found only $n system directories"
+}
+
 run_tests

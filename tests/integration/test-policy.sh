@@ -267,6 +267,24 @@ t_trust_refuses_writable_dropin_dir() {
   trust_refused /etc/lastgood/policy.d 0 0777 directory
 }
 
+# Issue 11 finding 5: the directory holding policy.yaml and policy.d is as
+# trusted as the files (whoever writes it can rename another file over them).
+t_trust_refuses_writable_config_dir() {
+  write_policy 'boot: {max_failed_boots: 9}'
+  dropin 10-a.yaml 'boot: {max_failed_boots: 8}'
+  chmod 0777 "$ROOT/etc/lastgood"
+  lg policy check
+  trust_refused /etc/lastgood 0 0777 directory
+  chmod 0755 "$ROOT/etc/lastgood"
+  chown nobody "$ROOT/etc/lastgood"
+  lg policy check
+  trust_refused /etc/lastgood "$NOBODY" 0755 directory
+  chown root "$ROOT/etc/lastgood"
+  lg policy check
+  assert_rc 0 "trusted again"
+  assert_out '^  max_failed_boots: 8$'
+}
+
 t_trust_refuses_explicit_file() {
   printf 'boot: {max_failed_boots: 9}\n' >"$T/p.yaml"
   chmod 0644 "$T/p.yaml"; chown nobody "$T/p.yaml"
@@ -325,6 +343,189 @@ t_unknown_subverb() {
   lg policy frobnicate
   assert_rc 2
   assert_err "unknown sub-verb 'frobnicate'"
+}
+
+# Finding 6 (issue 11): content nested across components, across files.
+# Each fails if the nesting check is removed (the drop-in applies, exit 0).
+t_nested_content_across_files_refused() {
+  write_policy 'components:
+  - name: outer
+    content: [/opt/vendor]'
+  dropin 10-inner.yaml 'components:
+  - name: inner
+    content: [/opt/vendor/plugin]'
+  lg policy check --json
+  assert_rc 2
+  assert_eq "$ERR" "/etc/lastgood/policy.d/10-inner.yaml:3:15: components[0].content[0]: '/opt/vendor/plugin' lies in content '/opt/vendor' of component 'outer': restoring one would roll back the other (the outer component must exclude the inner path)"
+  assert_eq "$(jq -c '.components | map(.name)' <<<"$OUT")" '["outer"]' "the drop-in applied nothing"
+  # The other direction: a drop-in widening a component over another's content.
+  rm "$ROOT/etc/lastgood/policy.d/10-inner.yaml"
+  write_policy 'components:
+  - name: inner
+    content: [/opt/vendor/plugin]
+  - name: outer
+    content: [/opt/vendor/x]'
+  dropin 10-widen.yaml 'components:
+  - name: outer
+    content: [/opt/vendor]'
+  lg policy check
+  assert_rc 2
+  assert_err "10-widen.yaml:3:15: components\\[0\\].content\\[0\\]: '/opt/vendor' holds content '/opt/vendor/plugin' of component 'inner'"
+  # A drop-in dropping the exclude that made the nesting acceptable.
+  rm "$ROOT/etc/lastgood/policy.d/10-widen.yaml"
+  write_policy 'components:
+  - name: outer
+    content: [/opt/vendor]
+    exclude: [/opt/vendor/plugin]
+  - name: inner
+    content: [/opt/vendor/plugin]'
+  lg policy check
+  assert_rc 0 "outer excludes inner"
+  dropin 20-noexclude.yaml 'components:
+  - name: outer
+    exclude: []'
+  lg policy check
+  assert_rc 2
+  assert_err "20-noexclude.yaml:2:5: components\\[0\\].content\\[0\\]: '/opt/vendor' holds content '/opt/vendor/plugin' of component 'inner'"
+}
+
+t_nested_content_excluded_by_glob_is_fine() {
+  write_policy 'components:
+  - name: outer
+    content: [/opt/vendor]
+    exclude: ["/opt/vendor/ext-*"]'
+  dropin 10-inner.yaml 'components:
+  - name: inner
+    content: [/opt/vendor/ext-scanner/bin]
+  - name: sibling
+    content: [/opt/vendorx]'
+  lg policy check --json
+  assert_rc 0
+  assert_eq "$ERR" ""
+  assert_eq "$(jq -c '.components | map(.name)' <<<"$OUT")" '["outer","inner","sibling"]'
+}
+
+# ---- Issue 11 finding 5: an invalid policy falls back to the last good one ----
+
+LAST_GOOD=var/lib/lastgood/policy.last-good
+FB_POLICY='version: 1
+boot:
+  state: file
+safe_mode:
+  require_code: true
+components:
+  - name: edr
+    content: [/opt/edr]
+    quarantine: never
+    safe_mode: keep'
+
+# A boot under FB_POLICY, confirmed healthy: its policy becomes last-good.
+confirmed_under_fb_policy() {
+  write_policy "$FB_POLICY"
+  boot; lg confirm; assert_rc 0 "confirm"
+  assert_file "$ROOT/$LAST_GOOD"
+  assert_eq "$(stat -c '%a %u' "$ROOT/$LAST_GOOD")" "600 0" "last-good copy is root-only"
+}
+
+t_last_good_written_at_confirm_only_when_changed() {
+  lg policy check; assert_rc 0
+  assert_no_file "$ROOT/$LAST_GOOD"
+  confirmed_under_fb_policy
+  local before; before=$(stat -c %i "$ROOT/$LAST_GOOD")
+  lg confirm; assert_rc 0
+  assert_eq "$(stat -c %i "$ROOT/$LAST_GOOD")" "$before" "unchanged policy: no rewrite"
+  write_policy "$FB_POLICY
+    max_failed_boots: 2"
+  lg confirm; assert_rc 0
+  [[ $(stat -c %i "$ROOT/$LAST_GOOD") != "$before" ]] || fail "a changed policy was not stored"
+  grep -q 'max_failed_boots: 2' "$ROOT/$LAST_GOOD" || fail "the stored copy is not the new policy"
+  # An invalid policy is never stored, not even by confirm.
+  cp "$ROOT/$LAST_GOOD" "$T/copy"
+  write_policy "$FB_POLICY
+    colour: blue"
+  lg confirm
+  cmp -s "$ROOT/$LAST_GOOD" "$T/copy" || fail "an invalid policy replaced the copy"
+}
+
+t_typo_in_main_policy_uses_last_good() {
+  confirmed_under_fb_policy
+  write_policy "${FB_POLICY/state: file/stat: file}"
+  lg status --json
+  assert_eq "$(jq -r '.policy_fallback.kind' <<<"$OUT")" last-good
+  assert_eq "$(jq -r '.policy_fallback.reason' <<<"$OUT")" "/etc/lastgood/policy.yaml:3:3: unknown key 'boot.stat'"
+  assert_eq "$(jq -r '.backend' <<<"$OUT")" file "state: file kept"
+  assert_eq "$(jq -c '.components | map(.name)' <<<"$OUT")" '["edr"]' "components kept"
+  assert_eq "$(jq -c '.policy_files' <<<"$OUT")" "[\"/$LAST_GOOD\"]"
+  lg status
+  assert_out '^Policy: +INVALID, the last-known-good copy is in use'
+  lg policy check --json
+  assert_rc 2
+  assert_eq "$(jq -r '.safe_mode.require_code' <<<"$OUT")" true
+  assert_eq "$(jq -r '.components[0].quarantine' <<<"$OUT")" never
+  # Negative control: with the policy fixed, no fallback.
+  write_policy "$FB_POLICY"
+  lg status --json
+  assert_eq "$(jq -r '.policy_fallback' <<<"$OUT")" null
+}
+
+t_fallback_reported_in_event_log_and_metrics() {
+  mkdir -p "$ROOT/var/lib/prometheus/node-exporter"
+  confirmed_under_fb_policy
+  write_policy "$FB_POLICY
+    colour: blue"
+  boot; assert_rc 0
+  grep -q '"policy_fallback":"last-good"' "$ROOT/var/lib/lastgood/events.jsonl" || fail "no fallback in the event log"
+  local prom=$ROOT/var/lib/prometheus/node-exporter/lastgood.prom
+  grep -qE '^lastgood_policy_fallback\{kind="last-good",reason="/etc/lastgood/policy.yaml:[0-9]+:[0-9]+: unknown key .*"\} 1$' "$prom" ||
+    fail "no fallback in the metrics: $(grep fallback "$prom")"
+  # Negative control: a valid policy reports none.
+  write_policy "$FB_POLICY"
+  boot; assert_rc 0
+  grep -qE '^lastgood_policy_fallback\{kind="none"\} 0$' "$prom" || fail "metrics: $(grep fallback "$prom")"
+}
+
+t_no_copy_means_strict() {
+  write_policy 'version: 1
+safe_mode:
+  allow_cmdline: true
+  require_code: false
+components:
+  - name: edr
+    content: [/opt/edr]'
+  dropin 10-typo.yaml 'boot: {max_failed_boot: 4}'
+  lg policy check --json
+  assert_rc 2
+  assert_eq "$(jq -r '.safe_mode.require_code' <<<"$OUT")" true "strict: codes required"
+  assert_eq "$(jq -r '.safe_mode.allow_cmdline' <<<"$OUT")" false "strict: no command line"
+  assert_eq "$(jq -r '.components[0].quarantine' <<<"$OUT")" never "strict: never quarantined"
+  assert_eq "$(jq -r '.components[0].safe_mode' <<<"$OUT")" keep "strict: kept in safe mode"
+  lg status --json
+  assert_eq "$(jq -r '.policy_fallback.kind' <<<"$OUT")" strict
+  # Negative control: the same policy without the broken drop-in is taken as written.
+  rm "$ROOT/etc/lastgood/policy.d/10-typo.yaml"
+  lg policy check --json
+  assert_rc 0
+  assert_eq "$(jq -r '.safe_mode.allow_cmdline' <<<"$OUT")" true
+  assert_eq "$(jq -r '.components[0].quarantine' <<<"$OUT")" allow
+}
+
+t_untrusted_last_good_copy_is_not_used() {
+  confirmed_under_fb_policy
+  write_policy "$FB_POLICY
+    colour: blue"
+  chmod 0606 "$ROOT/$LAST_GOOD"
+  lg status --json
+  assert_eq "$(jq -r '.policy_fallback.kind' <<<"$OUT")" strict "a writable copy is refused"
+  jq -r '.policy_errors[]' <<<"$OUT" | grep -q "^/$LAST_GOOD:1:1: refusing untrusted policy file" ||
+    fail "the refused copy is not reported: $OUT"
+}
+
+t_explicit_policy_file_never_falls_back() {
+  confirmed_under_fb_policy
+  printf 'boot: {colour: blue}\n' >"$T/p.yaml"; chmod 0644 "$T/p.yaml"
+  lg policy check --json "$T/p.yaml"
+  assert_rc 2
+  assert_eq "$(jq -c '.components' <<<"$OUT")" '[]' "policy check FILE checks FILE alone"
 }
 
 run_tests

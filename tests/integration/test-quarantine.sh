@@ -33,8 +33,8 @@ populate() {
     cd "$ROOT" || exit 1
     mkdir -p etc/modprobe.d etc/systemd/system lib/systemd/system opt/vendor/defs/sub opt/beta opt/edr
     printf 'options snd slots=1\n' >etc/modprobe.d/other.conf
-    printf 'blacklist old_driver\n' >etc/modprobe.d/lastgood-quarantine.conf
-    chmod 0600 etc/modprobe.d/lastgood-quarantine.conf
+    printf 'blacklist old_driver\n' >etc/modprobe.d/#lastgood-quarantine.conf
+    chmod 0600 etc/modprobe.d/#lastgood-quarantine.conf
     printf '[Service]\nExecStart=/opt/vendor/agent --override\n' >etc/systemd/system/vendor-agent.service
     chmod 0640 etc/systemd/system/vendor-agent.service
     printf '[Service]\nExecStart=/opt/vendor/helper\n' >lib/systemd/system/vendor-helper.service
@@ -104,8 +104,8 @@ t_roundtrip_prior_bytes() {
   lg quarantine apply vendor
   assert_rc 0 "apply"
   assert_out '2 modules, 3 units, 2 content paths \(1 absent\)'
-  grep -q '^install vendor_av /bin/false$' "$ROOT/etc/modprobe.d/lastgood-quarantine.conf" || fail "no install line"
-  grep -q '^blacklist old_driver$' "$ROOT/etc/modprobe.d/lastgood-quarantine.conf" || fail "prior lines dropped"
+  grep -q '^install vendor_av /bin/false$' "$ROOT/etc/modprobe.d/#lastgood-quarantine.conf" || fail "no install line"
+  grep -q '^blacklist old_driver$' "$ROOT/etc/modprobe.d/#lastgood-quarantine.conf" || fail "prior lines dropped"
   assert_eq "$(readlink "$ROOT/etc/systemd/system/vendor-agent.service")" /dev/null "override masked"
   assert_eq "$(readlink "$ROOT/etc/systemd/system/vendor-update.timer")" /dev/null "timer masked"
   assert_no_file "$ROOT/opt/vendor/defs"
@@ -143,7 +143,7 @@ t_two_components_release_one() {
   assert_rc 0
   lg quarantine release vendor
   assert_rc 0
-  local conf=$ROOT/etc/modprobe.d/lastgood-quarantine.conf
+  local conf=$ROOT/etc/modprobe.d/#lastgood-quarantine.conf
   grep -q '^blacklist beta_mod$' "$conf" || fail "beta's blacklist is gone"
   grep -q '^install beta_mod /bin/false$' "$conf" || fail "beta's install line is gone"
   ! grep -q vendor_av "$conf" || fail "vendor's block is still there"
@@ -153,6 +153,47 @@ t_two_components_release_one() {
   lg quarantine release beta
   assert_rc 0
   assert_as_before
+}
+
+# units globs: each installed unit file that matches is masked (in /etc,
+# /run and the vendor directories), and released byte for byte; a glob that
+# matches nothing is said and masks nothing; a symlinked unit directory that
+# leads out of the root contributes nothing. Controls: a unit of another type
+# or name stays, and the glob itself is never a link name.
+t_unit_globs_mask_installed_units() {
+  write_policy 'components:
+  - name: mdatp
+    content: [/opt/mdatp]
+    units: ["mdatp*.service", "nothing-here*.service"]'
+  mkdir -p "$ROOT/opt/mdatp" "$ROOT/usr/lib/systemd/system" "$ROOT/lib/systemd/system" \
+    "$ROOT/etc/systemd/system" "$ROOT/run/systemd/system" "$T/outside"
+  echo x >"$ROOT/opt/mdatp/data"
+  echo '[Service]' >"$ROOT/usr/lib/systemd/system/mdatp.service"
+  echo '[Service]' >"$ROOT/lib/systemd/system/mdatp-update.service"
+  echo '[Service]' >"$ROOT/run/systemd/system/mdatp-run.service"
+  echo '[Socket]' >"$ROOT/usr/lib/systemd/system/mdatp.socket"
+  echo '[Service]' >"$ROOT/usr/lib/systemd/system/other.service"
+  echo '[Service]' >"$T/outside/mdatp-escaped.service"
+  rm -rf "$ROOT/usr/local/lib/systemd"
+  ln -s "$T/outside" "$ROOT/usr/lib/systemd/system/escape"
+  rm -rf "$ROOT/run/systemd/system" && ln -s "$T/outside" "$ROOT/run/systemd/system"
+  lg quarantine apply mdatp
+  assert_rc 0 "apply"
+  assert_out '0 modules, 2 units'
+  assert_out 'units nothing-here\*.service matched no installed unit'
+  local u
+  for u in mdatp.service mdatp-update.service; do
+    assert_eq "$(readlink "$ROOT/etc/systemd/system/$u")" /dev/null "$u masked"
+  done
+  for u in mdatp.socket other.service 'mdatp*.service' 'nothing-here*.service' mdatp-escaped.service escape; do
+    assert_no_file "$ROOT/etc/systemd/system/$u"
+  done
+  lg quarantine list --json
+  assert_eq "$(jq -c '.quarantined[0].units' <<<"$OUT")" '["mdatp-update.service","mdatp.service"]' "registry"
+  lg quarantine release mdatp; assert_rc 0 "release"
+  assert_no_file "$ROOT/etc/systemd/system/mdatp.service"
+  assert_no_file "$ROOT/etc/systemd/system/mdatp-update.service"
+  assert_file "$ROOT/usr/lib/systemd/system/mdatp.service"
 }
 
 t_never_is_refused() {

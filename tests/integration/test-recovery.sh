@@ -140,7 +140,7 @@ t_restore_that_does_not_help_clears_the_content() {
   assert_not_out 'quarantine|mode=safe|mode=recovery'
   assert_out 'no suspect'
   assert_eq "$(cat "$ROOT/etc/beta/rules.bin")" beta-good "beta stays at its known-good content"
-  assert_no_file "$ROOT/etc/modprobe.d/lastgood-quarantine.conf"
+  assert_no_file "$ROOT/etc/modprobe.d/#lastgood-quarantine.conf"
   assert_no_file "$ROOT/etc/systemd/system/beta.service"
   lg log --json
   jq -e 'map(select(.type == "no-suspect")) | .[-1].message
@@ -162,7 +162,7 @@ t_another_change_after_restore_escalates() {
   echo beta-bad >"$ROOT/etc/beta/rules.bin"
   boot; assert_not_out 'quarantine'
   boot; assert_out 'mode=recovery:quarantine'
-  grep -q 'blacklist betamod' "$ROOT/etc/modprobe.d/lastgood-quarantine.conf" || fail "module not blacklisted"
+  grep -q 'blacklist betamod' "$ROOT/etc/modprobe.d/#lastgood-quarantine.conf" || fail "module not blacklisted"
   [[ "$(readlink "$ROOT/etc/systemd/system/beta.service")" == /dev/null ]] || fail "unit not masked"
   assert_no_file "$ROOT/etc/beta"
   lg quarantine list --json
@@ -213,7 +213,7 @@ t_quarantine_never_is_respected() {
   assert_out 'mode=safe'                         # the next step instead
   assert_file "$ROOT/etc/alpha/rules.bin"
   assert_no_file "$ROOT/etc/systemd/system/alpha.service"
-  assert_no_file "$ROOT/etc/modprobe.d/lastgood-quarantine.conf"
+  assert_no_file "$ROOT/etc/modprobe.d/#lastgood-quarantine.conf"
 }
 
 t_quarantine_release_restores_bytes() {
@@ -307,7 +307,7 @@ t_injected_lines_do_not_attribute() {
   assert_out 'no suspect'
   assert_eq "$(status_field culprit)" null "no culprit"
   assert_eq "$(cd "$ROOT/etc" && find . -type f -exec sha256sum {} + | sort)" "$before" "nothing under /etc changed"
-  assert_no_file "$ROOT/etc/modprobe.d/lastgood-quarantine.conf"
+  assert_no_file "$ROOT/etc/modprobe.d/#lastgood-quarantine.conf"
   lg log --json
   jq -e 'map(select(.type == "no-suspect")) | .[-1].message | test("cleared: the crash was in the core kernel \\(sh\\)")' \
     <<<"$OUT" >/dev/null || fail "the no-suspect event does not say where the crash was: $OUT"
@@ -386,7 +386,7 @@ attack_loop() {
 assert_sensor_still_on() {
   OUT=$ALL
   assert_not_out 'mode=recovery:quarantine|mode=safe'
-  assert_no_file "$ROOT/etc/modprobe.d/lastgood-quarantine.conf"
+  assert_no_file "$ROOT/etc/modprobe.d/#lastgood-quarantine.conf"
   assert_no_file "$ROOT/etc/systemd/system/alpha.service"
   assert_file "$ROOT/etc/alpha/rules.bin"
   lg quarantine list --json
@@ -430,7 +430,7 @@ t_attack_control_attributed_crash_quarantines() {
   attack_loop pstore/sensor-module 3
   OUT=$ALL
   assert_out 'mode=recovery:quarantine'
-  assert_file "$ROOT/etc/modprobe.d/lastgood-quarantine.conf"
+  assert_file "$ROOT/etc/modprobe.d/#lastgood-quarantine.conf"
 }
 
 # The kernel release of the last confirmed boot is recorded; a failed boot
@@ -529,7 +529,7 @@ t_quarantine_expands_module_globs() {
   fake_modules
   lg quarantine apply alpha; assert_rc 0 "quarantine apply"
   assert_out 'Quarantined alpha: 4 modules'
-  local conf=$ROOT/etc/modprobe.d/lastgood-quarantine.conf
+  local conf=$ROOT/etc/modprobe.d/#lastgood-quarantine.conf
   local m
   for m in fakesensor falcon_lsm_pinned_16306 falcon_lsm_pinned_16307 falcon_lsm_pinned_16308; do
     grep -qx "blacklist $m" "$conf" || fail "no blacklist line for $m: $(cat "$conf")"
@@ -558,7 +558,7 @@ t_quarantine_says_when_a_glob_matches_nothing() {
   boot
   crash_boot falcon-module; assert_out 'mode=recovery:restore-content'
   crash_boot falcon-module; assert_out 'mode=recovery:quarantine'
-  assert_no_file "$ROOT/etc/modprobe.d/lastgood-quarantine.conf"
+  assert_no_file "$ROOT/etc/modprobe.d/#lastgood-quarantine.conf"
   lg log --json
   jq -e 'map(select(.type == "recovery-quarantine" and .component == "alpha")) | .[-1].message
          | test("kernel_modules falcon_lsm_pinned_\\* matched no installed module, nothing blacklisted")' \
@@ -572,7 +572,7 @@ t_safe_mode_expands_module_globs() {
   fake_modules
   lg safe-mode --next-boot
   boot; assert_out 'mode=safe'
-  local conf=$ROOT/run/modprobe.d/lastgood-safemode.conf
+  local conf=$ROOT/run/modprobe.d/#lastgood-safemode.conf
   for m in falcon_lsm_pinned_16306 falcon_lsm_pinned_16307 falcon_lsm_pinned_16308 betamod; do
     grep -qx "install $m /bin/false" "$conf" || fail "no install line for $m: $(cat "$conf")"
   done

@@ -85,14 +85,14 @@ t_rules_unit_tests_can_fail() {
 t_schema_is_valid_and_strict() {
   # A hand-made output that follows the contract validates…
   cat >"$T/good.json" <<'JSON'
-{"schema_version":1,"version":"0.1","backend":"efivar","backend_location":"LastGoodState-f36dce15-2f3f-49cd-bff5-775e57d91dcf","state_ok":true,"state_problem":null,"boot_mode":"recovery","boot_id":"b1","failed_boots":3,"threshold":3,"total_boots":9,"in_boot":true,"last_confirmed_boot":{"time_usec":1700000000000000,"time":"2023-11-14T22:13:20Z","boot_id":"b0"},"safe_mode_requested":0,"safe_mode_active":false,"incident":1,"ladder":["restore-content","quarantine","safe-mode"],"ladder_step":1,"culprit":"examplesensor","last_action":"restore-content","last_action_time_usec":1700000100000000,"internal_errors":0,"last_error":null,"policy_errors":[],"policy_files":["/etc/lastgood/policy.yaml"],"components":[{"name":"examplesensor","quarantined":false,"newest_snapshot":"20231114T221320Z","newest_snapshot_time_usec":1700000000000000,"content_changed":true}]}
+{"schema_version":1,"version":"0.1","backend":"efivar","backend_location":"LastGoodState-f36dce15-2f3f-49cd-bff5-775e57d91dcf","state_ok":true,"state_problem":null,"boot_mode":"recovery","boot_id":"b1","failed_boots":3,"threshold":3,"total_boots":9,"in_boot":true,"last_confirmed_boot":{"time_usec":1700000000000000,"time":"2023-11-14T22:13:20Z","boot_id":"b0"},"safe_mode_requested":0,"safe_mode_active":false,"incident":1,"ladder":["restore-content","quarantine","safe-mode"],"ladder_step":1,"culprit":"examplesensor","last_action":"restore-content","last_action_time_usec":1700000100000000,"internal_errors":0,"last_error":null,"policy_errors":[],"policy_files":["/etc/lastgood/policy.yaml"],"policy_fallback":null,"components":[{"name":"examplesensor","quarantined":false,"newest_snapshot":"20231114T221320Z","newest_snapshot_time_usec":1700000000000000,"content_changed":true}]}
 JSON
   validate "$T/good.json" >/dev/null || fail "the contract example does not validate"
   # …and the schema refuses what breaks the contract.
   local mut
   for mut in 'del(.failed_boots)' '.boot_mode="crashed"' '.schema_version=2' '.threshold="3"' \
     '.components[0].quarantined=null' '.last_confirmed_boot={"time_usec":1}' '.backend="nvram"' \
-    '.ladder=["reboot"]' '.failed_boots=-1'; do
+    '.ladder=["reboot"]' '.failed_boots=-1' 'del(.policy_fallback)' '.policy_fallback={"kind":"defaults","reason":"x"}'; do
     jq "$mut" "$T/good.json" >"$T/bad.json"
     validate "$T/bad.json" >/dev/null 2>&1 && fail "schema accepted: $mut"
   done
@@ -128,6 +128,27 @@ boot:
   boot
   status_validates policy-errors
   [[ $(jq '.policy_errors | length' <<<"$OUT") -ge 1 ]] || fail "policy_errors empty: $OUT"
+}
+
+# Issue 11 finding 5: a fallback policy, in status --json and the textfile.
+t_status_json_and_textfile_with_policy_fallback() {
+  healthy_policy
+  mkdir -p "$ROOT/var/lib/prometheus/node-exporter"
+  boot; lg confirm; assert_rc 0 "confirm"
+  status_validates valid-policy
+  assert_eq "$(jq -c .policy_fallback <<<"$OUT")" null
+  printf 'frobnicate: "a \\ \\"quoted\\" value"\n' >>"$ROOT/etc/lastgood/policy.yaml"
+  boot
+  status_validates last-good
+  assert_eq "$(jq -r .policy_fallback.kind <<<"$OUT")" last-good
+  prom_check
+  grep -q '^lastgood_policy_fallback{kind="last-good",reason="/etc/lastgood/policy.yaml:13:1: unknown key .frobnicate."} 1$' "$ROOT$PROM" ||
+    fail "textfile: $(grep fallback "$ROOT$PROM")"
+  rm "$ROOT/var/lib/lastgood/policy.last-good"
+  boot
+  status_validates strict
+  assert_eq "$(jq -r .policy_fallback.kind <<<"$OUT")" strict
+  prom_check
 }
 
 t_status_json_with_corrupt_state() {

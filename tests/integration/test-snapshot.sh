@@ -216,6 +216,19 @@ t_import_refuses_setuid() { import_refused setuid "entry 'etc/sensor/suid': setu
 t_import_refuses_entry_outside_content() { import_refused outside "entry 'etc/other/x': outside the component's content paths"; }
 t_import_refuses_huge_entry_count() { import_refused many "more than 50 entries" LASTGOOD_TEST_MAX_ENTRIES=50; }
 t_import_refuses_expansion_bomb() { import_refused bomb "entry 'etc/sensor/bomb': expanded size exceeds 1048576 bytes" LASTGOOD_TEST_MAX_EXPANDED_BYTES=1048576; }
+# What restore would refuse, or restore as root for anyone to change (issue 11).
+t_import_refuses_world_writable_file() { import_refused world_writable "entry 'etc/sensor/ww.conf': world-writable \(mode 0666\)"; }
+t_import_refuses_world_writable_dir() { import_refused world_writable_dir "entry 'etc/sensor/wwdir': world-writable \(mode 0777\)"; }
+t_import_refuses_overlong_name() { import_refused long_name "entry 'etc/sensor/n{256}': a path component longer than 255 bytes"; }
+# Control: a 255-byte name and group-writable modes import and restore.
+t_import_accepts_what_fits() {
+  policy_sensor; setup_canaries
+  $PY "$MKHOSTILE" fits "$T/fits.tar.gz" || fail "mkhostile"
+  lg snapshot import sensor "$T/fits.tar.gz"; assert_rc 0 "import"
+  lg snapshot restore sensor; assert_rc 0 "restore"
+  assert_eq "$(cat "$ROOT/etc/sensor/grp/$(printf 'n%.0s' {1..255})")" fits
+  assert_eq "$(stat -c %a "$ROOT/etc/sensor/grp")" 775
+}
 t_import_refuses_truncated_archive() {
   policy_sensor; setup_canaries
   $PY "$MKHOSTILE" bomb "$T/full.tar" || fail mkhostile

@@ -131,11 +131,28 @@ static void test_filename(void **unused) {
         assert_int_equal(pct_filename_encode("/ab/cde", 7, &s), -ENAMETOOLONG);
 }
 
+static void test_utf16le(void **unused) {
+        char out[8];
+        assert_int_equal(utf16le_to_ascii("A\0b\0-\0\0\0x\0", 10, out, sizeof out), 0); /* stops at NUL */
+        assert_string_equal(out, "Ab-");
+        assert_int_equal(utf16le_to_ascii("A\0b\0", 4, out, sizeof out), 0); /* no NUL: the end */
+        assert_string_equal(out, "Ab");
+        assert_int_equal(utf16le_to_ascii("", 0, out, sizeof out), 0);
+        assert_string_equal(out, "");
+        strcpy(out, "keep");
+        assert_int_equal(utf16le_to_ascii("A\0b", 3, out, sizeof out), -EBADMSG);        /* odd size */
+        assert_int_equal(utf16le_to_ascii("A\0\x01\x01", 4, out, sizeof out), -EBADMSG); /* not ASCII */
+        assert_int_equal(utf16le_to_ascii("A\0\n\0", 4, out, sizeof out), -EBADMSG);     /* control */
+        assert_int_equal(utf16le_to_ascii("1\0002\0003\0", 6, out, 3), -ENOBUFS);        /* 3 + NUL > 3 */
+        assert_string_equal(out, "keep"); /* written only on success */
+        assert_int_equal(utf16le_to_ascii("1\0002\0003\0", 6, out, 4), 0);
+        assert_string_equal(out, "123");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_hex),
-                cmocka_unit_test(test_token),
-                cmocka_unit_test(test_field),
+                cmocka_unit_test(test_utf16le),  cmocka_unit_test(test_hex),
+                cmocka_unit_test(test_token),    cmocka_unit_test(test_field),
                 cmocka_unit_test(test_filename),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

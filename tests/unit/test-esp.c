@@ -10,6 +10,9 @@
 
 #include "agent/esp.h"
 
+/* The fake efivarfs (unit_reexec_with_fake_efivarfs()), with a trailing '/'. */
+static char efi_dir[256];
+
 #define ESP_START 43008 /* sectors */
 #define ESP_SECTORS 65536
 
@@ -77,9 +80,13 @@ static void test_find_gpt_esp_by_type(void **state) {
         assert_null(l[0].node); /* an image file has no partition node */
         esp_partitions_free(l, n);
 
-        /* Found, but an image cannot be mounted: the caller is told so. */
+        /* Found, but neither the loader's partition nor on the disk the
+         * test's root lives on: never read. */
         EspRequest req;
-        assert_int_equal(esp_take_request(NULL, disks, &req), -ENXIO);
+        int root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(root_fd >= 0);
+        assert_int_equal(esp_take_request(NULL, root_fd, disks, &req), -ENODEV);
+        close(root_fd);
         free(img);
         free(txt);
         free(gone);
@@ -98,7 +105,7 @@ static void test_other_types_are_not_esp(void **state) {
                 size_t n = 0;
                 assert_int_equal(esp_find(disks, &l, &n), -ENODEV);
                 EspRequest req;
-                assert_int_equal(esp_take_request(NULL, disks, &req), -ENODEV);
+                assert_int_equal(esp_take_request(NULL, -1, disks, &req), -ENODEV);
                 free(img);
         }
 }
@@ -211,10 +218,10 @@ static void test_take_request_case_insensitive(void **state) {
 
         /* Through the --esp path as well. */
         sh(dir, "touch esp/efi/LastGood/safemode");
-        assert_int_equal(esp_take_request(esp, NULL, &r), 1);
+        assert_int_equal(esp_take_request(esp, -1, NULL, &r), 1);
         assert_string_equal(r.code, "");
         assert_int_equal(r.boots, 0);
-        assert_int_equal(esp_take_request(esp, NULL, &r), 0);
+        assert_int_equal(esp_take_request(esp, -1, NULL, &r), 0);
         free(esp);
 }
 
@@ -226,7 +233,7 @@ static void test_no_request(void **state) {
                 char name[16];
                 snprintf(name, sizeof name, "esp%d", i);
                 char *esp = path_in(dir, name);
-                assert_int_equal(esp_take_request(esp, NULL, &r), 0);
+                assert_int_equal(esp_take_request(esp, -1, NULL, &r), 0);
                 free(esp);
         }
 }
@@ -317,8 +324,158 @@ static void test_remove_failure_keeps_request(void **state) {
         free(trace);
 }
 
-int main(void) {
+/* ---- only the ESP the machine booted from ---- */
+
+static void test_select(void **unused) {
+        EspPartition l[] = {
+                { .disk = (char *) "/dev/sda", .uuid = (char *) "aaaaaaaa-0000-4000-8000-000000000001" },
+                { .disk = (char *) "/dev/sdb",
+                  .uuid = (char *) "bbbbbbbb-0000-4000-8000-000000000002",
+                  .removable = true },
+                { .disk = (char *) "/dev/sdc", .uuid = (char *) "cccccccc-0000-4000-8000-000000000003" },
+                { .disk = (char *) "/dev/sdc", .uuid = NULL }, /* MBR: no PARTUUID */
+        };
+        size_t idx = 99;
+        /* The loader's word, case-insensitively; the boot disk then does not count. */
+        assert_int_equal(esp_select(l, 4, "CCCCCCCC-0000-4000-8000-000000000003", "/dev/sda", &idx), 0);
+        assert_int_equal(idx, 2);
+        /* A loader UUID that no ESP has: none, not a fallback to the boot disk. */
+        idx = 99;
+        assert_int_equal(esp_select(l, 4, "dddddddd-0000-4000-8000-000000000004", "/dev/sda", &idx), -ENODEV);
+        assert_int_equal(idx, 99);
+        /* No loader: the boot disk's first ESP. */
+        assert_int_equal(esp_select(l, 4, NULL, "/dev/sdc", &idx), 0);
+        assert_int_equal(idx, 2);
+        assert_int_equal(esp_select(l, 4, NULL, "/dev/sda", &idx), 0);
+        assert_int_equal(idx, 0);
+        /* Neither known: none at all. */
+        assert_int_equal(esp_select(l, 4, NULL, NULL, &idx), -ENODEV);
+        assert_int_equal(esp_select(l, 4, NULL, "/dev/sdz", &idx), -ENODEV);
+        /* A removable disk never, whoever names it ... */
+        assert_int_equal(esp_select(l, 4, "bbbbbbbb-0000-4000-8000-000000000002", NULL, &idx), -ENODEV);
+        assert_int_equal(esp_select(l, 4, NULL, "/dev/sdb", &idx), -ENODEV);
+        /* ... and that is the removable flag (control). */
+        l[1].removable = false;
+        assert_int_equal(esp_select(l, 4, "bbbbbbbb-0000-4000-8000-000000000002", NULL, &idx), 0);
+        assert_int_equal(idx, 1);
+}
+
+/* A fake sysfs: vda (vda1 the ESP, vda2 root), dm-0 (crypt) on vda2, dm-1
+ * (LVM) on dm-0, sdb a removable whole disk, nvme0n1 with p1. */
+static void test_boot_disk_sysfs(void **state) {
+        const char *dir = *state;
+        sh(dir,
+           "d=sys/devices/pci0000:00/virtio1/block && v=sys/devices/virtual/block && "
+           "mkdir -p $d/vda/vda1 $d/vda/vda2 $v/dm-0/slaves $v/dm-1/slaves $d/sdb $d/nvme0n1/nvme0n1p1 sys/dev/block && "
+           "printf 'MAJOR=254\nMINOR=0\nDEVNAME=vda\nDEVTYPE=disk\n' >$d/vda/uevent && echo 0 >$d/vda/removable && "
+           "printf 'MAJOR=254\nMINOR=2\nDEVNAME=vda2\nDEVTYPE=partition\n' >$d/vda/vda2/uevent && "
+           "echo 2 >$d/vda/vda2/partition && "
+           "printf 'DEVNAME=dm-0\nDEVTYPE=disk\n' >$v/dm-0/uevent && ln -s ../../../../pci0000:00/virtio1/block/vda/vda2 $v/dm-0/slaves/vda2 && "
+           "printf 'DEVNAME=dm-1\nDEVTYPE=disk\n' >$v/dm-1/uevent && ln -s ../../dm-0 $v/dm-1/slaves/dm-0 && "
+           "printf 'DEVNAME=sdb\nDEVTYPE=disk\n' >$d/sdb/uevent && echo 1 >$d/sdb/removable && "
+           "printf 'DEVNAME=nvme0n1\nDEVTYPE=disk\n' >$d/nvme0n1/uevent && "
+           "printf 'DEVNAME=nvme0n1p1\nDEVTYPE=partition\n' >$d/nvme0n1/nvme0n1p1/uevent && "
+           "ln -s ../../devices/pci0000:00/virtio1/block/vda sys/dev/block/254:0 && "
+           "ln -s ../../devices/pci0000:00/virtio1/block/vda/vda2 sys/dev/block/254:2 && "
+           "ln -s ../../devices/virtual/block/dm-0 sys/dev/block/253:0 && "
+           "ln -s ../../devices/virtual/block/dm-1 sys/dev/block/253:1 && "
+           "ln -s ../../devices/pci0000:00/virtio1/block/sdb sys/dev/block/8:16 && "
+           "ln -s ../../devices/pci0000:00/virtio1/block/nvme0n1/nvme0n1p1 sys/dev/block/259:1");
+        char *sys = path_in(dir, "sys");
+        int sys_fd = open(sys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(sys_fd >= 0);
+        const struct {
+                unsigned maj, min;
+                const char *want;
+        } cases[] = {
+                { 254, 2, "/dev/vda" }, { 254, 0, "/dev/vda" }, { 253, 0, "/dev/vda" },
+                { 253, 1, "/dev/vda" }, { 8, 16, "/dev/sdb" },  { 259, 1, "/dev/nvme0n1" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *disk = NULL;
+                assert_int_equal(esp_boot_disk_at(sys_fd, makedev(cases[i].maj, cases[i].min), &disk), 0);
+                assert_string_equal(disk, cases[i].want);
+                free(disk);
+        }
+        char *disk = NULL;
+        assert_int_equal(esp_boot_disk_at(sys_fd, makedev(0, 42), &disk), -ENODEV); /* tmpfs, overlay */
+        assert_null(disk);
+        assert_true(esp_disk_removable_at(sys_fd, makedev(8, 16)));
+        assert_false(esp_disk_removable_at(sys_fd, makedev(254, 0)));
+        assert_false(esp_disk_removable_at(sys_fd, makedev(7, 7)));
+        close(sys_fd);
+        free(sys);
+}
+
+/* LoaderDevicePartUUID as efivarfs holds it: attributes, UTF-16LE, NUL. */
+static void set_loader_var(const char *value) {
+        char path[512];
+        snprintf(path, sizeof path, "%s%s-%s", efi_dir, ESP_LOADER_PARTUUID_NAME, ESP_LOADER_GUID);
+        unlink(path);
+        if (!value)
+                return;
+        FILE *f = fopen(path, "we");
+        assert_non_null(f);
+        fwrite("\x06\0\0\0", 1, 4, f); /* BOOTSERVICE|RUNTIME: volatile, as systemd-boot sets it */
+        for (const char *c = value; *c; c++) {
+                fputc(*c, f);
+                fputc(0, f);
+        }
+        fwrite("\0\0", 1, 2, f);
+        fclose(f);
+}
+
+static void test_loader_partuuid(void **state) {
+        char u[37] = "";
+        set_loader_var(NULL);
+        assert_int_equal(esp_loader_partuuid(u), -ENOENT);
+        set_loader_var("4A67B082-0A4C-41CF-B6C7-440B29BB8C4F");
+        assert_int_equal(esp_loader_partuuid(u), 0);
+        assert_string_equal(u, "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f");
+        set_loader_var("not-a-guid");
+        assert_int_equal(esp_loader_partuuid(u), -EBADMSG);
+        set_loader_var("4A67B082-0A4C-41CF-B6C7-440B29BB8C4FXX");
+        assert_int_equal(esp_loader_partuuid(u), -EBADMSG);
+        set_loader_var(NULL);
+}
+
+/* End to end over a GPT image: the loader names the image's ESP, so it is
+ * the one taken (an image cannot be mounted: -ENXIO says it got that far);
+ * the loader naming another partition leaves it unread (-ENODEV). */
+static void test_take_only_the_loaders_esp(void **state) {
+        const char *dir = *state;
+        make_gpt_disk(dir, "C12A7328-F81F-11D2-BA4B-00A0C93EC93B");
+        char *img = path_in(dir, "disk.img");
+        char *disks[] = { img, NULL };
+        EspPartition *l = NULL;
+        size_t n = 0;
+        assert_int_equal(esp_find(disks, &l, &n), 0);
+        assert_false(l[0].removable); /* an image file */
+        char upper[37];
+        snprintf(upper, sizeof upper, "%s", l[0].uuid);
+        for (char *c = upper; *c; c++)
+                if (*c >= 'a' && *c <= 'f')
+                        *c = (char) (*c - 'a' + 'A');
+        esp_partitions_free(l, n);
+        int root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(root_fd >= 0);
+        EspRequest req;
+        set_loader_var(upper);
+        assert_int_equal(esp_take_request(NULL, root_fd, disks, &req), -ENXIO);
+        set_loader_var("00000000-0000-4000-8000-000000000000");
+        assert_int_equal(esp_take_request(NULL, root_fd, disks, &req), -ENODEV);
+        set_loader_var(NULL);
+        assert_int_equal(esp_take_request(NULL, root_fd, disks, &req), -ENODEV);
+        close(root_fd);
+        free(img);
+}
+
+static int run_all(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_select),
+                cmocka_unit_test_setup_teardown(test_boot_disk_sysfs, setup, teardown),
+                cmocka_unit_test(test_loader_partuuid),
+                cmocka_unit_test_setup_teardown(test_take_only_the_loaders_esp, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_find_gpt_esp_by_type, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_other_types_are_not_esp, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_find_mbr_esp, setup, teardown),
@@ -330,4 +487,13 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_remove_failure_keeps_request, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+int main(int argc, char **argv) {
+        char *top;
+        if (unit_reexec_with_fake_efivarfs(argv, efi_dir, &top) < 0)
+                return 1;
+        int r = run_all();
+        unit_rmdir(top);
+        return r;
 }

@@ -497,6 +497,147 @@ static void test_corrupt_tail_rotates(void **state) {
         event_records_free(recs, n);
 }
 
+/* ---- the head the state record carries ---- */
+
+static EventLogHead head_now(const Fixture *f) {
+        EventLogHead h;
+        assert_int_equal(eventlog_head(f->root_fd, &h), 0);
+        return h;
+}
+
+static int verify_head(const Fixture *f, const EventLogHead *h, char **ret_problem) {
+        size_t lines = 0;
+        *ret_problem = NULL;
+        int r = eventlog_verify_head(f->root_fd, h, &lines, ret_problem);
+        assert_true(r >= 0);
+        return r;
+}
+
+static void expect_head_broken(const Fixture *f, const EventLogHead *h, const char *needle) {
+        char *problem;
+        assert_int_equal(verify_head(f, h, &problem), 1);
+        if (!strstr(problem, needle))
+                fail_msg("problem \"%s\" lacks \"%s\"", problem, needle);
+        free(problem);
+}
+
+static void expect_head_intact(const Fixture *f, const EventLogHead *h) {
+        char *problem;
+        int r = verify_head(f, h, &problem);
+        if (r != 0)
+                fail_msg("verify_head: %s", problem);
+}
+
+static void test_head(void **state) {
+        Fixture *f = *state;
+        EventLogHead h = head_now(f);
+        assert_true(h.seq == 0);
+        assert_string_equal(h.hash, "");
+        append_n(f, 3);
+        h = head_now(f);
+        assert_true(h.seq == 3);
+        Lines ls;
+        lines_read(f, &ls);
+        char want[65];
+        sha256_hex_of(ls.l[2], want);
+        assert_string_equal(h.hash, want);
+        lines_write(f, &ls);
+        /* a torn tail is not the head; a garbage last line has none */
+        append_raw(f, "{\"seq\":4", 8);
+        h = head_now(f);
+        assert_true(h.seq == 3);
+        assert_string_equal(h.hash, want);
+        append_raw(f, "garbage\n", 8);
+        EventLogHead g;
+        assert_int_equal(eventlog_head(f->root_fd, &g), -EBADMSG);
+}
+
+/* The log may grow past the head (events after the last state write);
+ * without a head, only the chain is checked. */
+static void test_head_prefix_is_fine(void **state) {
+        Fixture *f = *state;
+        append_n(f, 3);
+        EventLogHead h = head_now(f);
+        expect_head_intact(f, &h);
+        append_n(f, 4);
+        expect_head_intact(f, &h);
+        EventLogHead none = {};
+        expect_head_intact(f, &none);
+        expect_head_intact(f, NULL);
+}
+
+/* The tail cut off: the chain is intact, the head is not there. */
+static void test_head_truncation(void **state) {
+        Fixture *f = *state;
+        append_n(f, 5);
+        EventLogHead h = head_now(f);
+        Lines ls;
+        lines_read(f, &ls);
+        line_delete(&ls, 4);
+        line_delete(&ls, 3);
+        lines_write(f, &ls);
+        expect_intact(f, 3); /* what the chain alone says */
+        expect_head_broken(f, &h, "the log ends at seq 3, but the state record saw seq 5");
+        /* the whole log deleted */
+        unlink(f->path);
+        expect_head_broken(f, &h, "the log is missing");
+}
+
+/* The last line edited: the chain cannot see it, the head can. */
+static void test_head_last_line_edited(void **state) {
+        Fixture *f = *state;
+        append_n(f, 3);
+        EventLogHead h = head_now(f);
+        Lines ls;
+        lines_read(f, &ls);
+        line_replace(&ls, 2, "event 3", "event X");
+        lines_write(f, &ls);
+        expect_intact(f, 3);
+        expect_head_broken(f, &h, "seq 3 is not the line the state record saw");
+        /* edited, then more events chained to the edit: still caught */
+        append_n(f, 2);
+        expect_intact(f, 5);
+        expect_head_broken(f, &h, "seq 3 is not the line");
+}
+
+/* A wholesale replacement with a freshly computed chain, as long or longer. */
+static void test_head_replaced_chain(void **state) {
+        Fixture *f = *state;
+        append_n(f, 3);
+        EventLogHead h = head_now(f);
+        unlink(f->path);
+        for (int i = 0; i < 4; i++) {
+                Event e = { .type = EVENT_BOOT_CONFIRMED, .message = "all is well" };
+                assert_true(eventlog_append(f->root_fd, &e) >= 1);
+        }
+        expect_intact(f, 4);
+        expect_head_broken(f, &h, "freshly computed chain");
+}
+
+/* A garbage line sets the log aside and a new chain starts (seq 1): the
+ * head is then found in the log set aside, and deleting that is caught. */
+static void test_head_set_aside_log(void **state) {
+        Fixture *f = *state;
+        append_n(f, 3);
+        EventLogHead h = head_now(f);
+        append_raw(f, "this is not an event\n", 21);
+        append_n(f, 5); /* seq 1..5 in the new chain: seq 3 exists there too */
+        expect_intact(f, 5);
+        expect_head_intact(f, &h);
+        /* the new head, after the next state write, is intact as well */
+        EventLogHead h2 = head_now(f);
+        expect_head_intact(f, &h2);
+
+        EventRecord *recs = read_records(f, 5);
+        char p[700];
+        snprintf(p, sizeof p, "%s%s/%s", f->dir, EVENTLOG_DIR, evidence_get(&recs[0], "eventlog_previous_log"));
+        event_records_free(recs, 5);
+        assert_int_equal(unlink(p), 0);
+        expect_head_broken(f, &h, "is missing (deleted?)");
+        expect_head_broken(f, &h2, "is missing (deleted?)");
+        expect_intact(f, 5); /* the chain alone does not see it */
+}
+
 /* ---- the file itself ---- */
 
 static void test_symlink_refused(void **state) {
@@ -699,6 +840,12 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_torn_tail_repaired, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_torn_first_line, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt_tail_rotates, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_head, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_head_prefix_is_fine, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_head_truncation, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_head_last_line_edited, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_head_replaced_chain, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_head_set_aside_log, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_symlink_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
                 cmocka_unit_test(test_type_table_complete),

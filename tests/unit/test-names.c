@@ -261,6 +261,43 @@ static void test_unit(void **unused) {
         free(long_);
 }
 
+static void test_unit_pattern(void **unused) {
+        assert_true(name_is_unit_pattern("falcon-sensor*.service"));
+        assert_true(name_is_unit_pattern("mdatp*.service"));
+        assert_true(name_is_unit_pattern("sensor-?.timer"));
+        assert_true(name_is_unit_pattern("sensor-[0-9].socket"));
+        assert_true(name_is_unit_pattern("getty@*.service"));
+        /* a plain name is a pattern too, \x2d escapes and all */
+        assert_true(name_is_unit_pattern("sensor.service"));
+        assert_true(name_is_unit_pattern("dev-disk-by\\x2dlabel-x.device"));
+        assert_true(name_glob_match("falcon-sensor*.service", "falcon-sensor-bpf.service", 0));
+        assert_false(name_glob_match("falcon-sensor*.service", "falcon-sensor.socket", 0));
+
+        /* the unit type is literal: a glob in or instead of the suffix could mask anything */
+        assert_false(name_is_unit_pattern("falcon*"));
+        assert_false(name_is_unit_pattern("falcon.*"));
+        assert_false(name_is_unit_pattern("falcon.serv*"));
+        assert_false(name_is_unit_pattern("falcon.service*"));
+        assert_false(name_is_unit_pattern("*.[st]ervice"));
+        assert_false(name_is_unit_pattern("*"));
+        assert_false(name_is_unit_pattern("*.conf"));
+        /* still a link name: no '/', no '\\' (an escape in a glob), no space, no newline */
+        assert_false(name_is_unit_pattern("../*.service"));
+        assert_false(name_is_unit_pattern("a/*.service"));
+        assert_false(name_is_unit_pattern("a\\*.service"));
+        assert_false(name_is_unit_pattern("a *.service"));
+        assert_false(name_is_unit_pattern("a*\n.service"));
+        assert_false(name_is_unit_pattern(".*.service"));
+        assert_false(name_is_unit_pattern("[a.service"));
+        assert_false(name_is_unit_pattern(""));
+        assert_false(name_is_unit_pattern(NULL));
+        char *long_ = repeat('u', NAME_PATTERN_MAX, "*.service");
+        assert_false(name_is_unit_pattern(long_));
+        free(long_);
+        /* control: the plain validator refuses globs */
+        assert_false(name_is_unit("mdatp*.service"));
+}
+
 static void test_content_path(void **unused) {
         assert_true(name_is_content_path("/opt/vendor/defs"));
         assert_true(name_is_content_path("/etc/sensor"));
@@ -305,6 +342,48 @@ static void test_content_path(void **unused) {
         snprintf(path, sizeof path, "/opt/%s", long_);
         assert_true(name_is_content_path(path));
         free(long_);
+}
+
+/* Issue 11 finding 6: the system's directories and lastgood's own files. */
+static void test_content_path_refusal(void **unused) {
+        static const char *const system_dirs[] = { "/",        "/usr", "/usr/lib", "/etc",  "/etc/systemd",
+                                                   "/boot",    "/lib", "/bin",     "/sbin", "/var",
+                                                   "/var/lib", "/opt" };
+        for (size_t i = 0; i < ELEMENTSOF(system_dirs); i++) {
+                assert_false(name_is_content_path(system_dirs[i]));
+                assert_string_equal(name_content_path_refusal(system_dirs[i]), "a system directory");
+        }
+        /* Below them is content as usual. */
+        assert_null(name_content_path_refusal("/usr/lib/sensor"));
+        assert_null(name_content_path_refusal("/opt/sensor"));
+        assert_null(name_content_path_refusal("/boot/sensor.cfg"));
+        assert_null(name_content_path_refusal("/etc/lastgoodish"));
+        /* Lastgood's configuration: at, below and above. */
+        assert_non_null(name_content_path_refusal(LASTGOOD_CONFIG_DIR));
+        assert_non_null(name_content_path_refusal(LASTGOOD_POLICY_FILE));
+        assert_non_null(name_content_path_refusal(LASTGOOD_POLICY_DROPIN_DIR "/10-x.yaml"));
+        assert_non_null(name_content_path_refusal(LASTGOOD_QUARANTINE_MODPROBE_CONF));
+        assert_null(name_content_path_refusal(MODPROBE_CONF_DIR "/vendor.conf"));
+        assert_string_equal(name_content_path_refusal(MODPROBE_CONF_DIR),
+                            "a directory lastgood writes into, or holds one");
+        assert_string_equal(name_content_path_refusal("/proc/x"),
+                            "in a virtual file system (/proc, /sys, /dev, /run)");
+        assert_string_equal(name_content_path_refusal("/opt/a*"), "a glob (content paths are literal)");
+        assert_string_equal(name_content_path_refusal("opt"), "not a normalized absolute path");
+}
+
+static void test_exclude_match(void **unused) {
+        char *ex[] = { (char *) "/opt/cs/plugin", (char *) "/opt/cs/ext-*", NULL };
+        /* Relative (manifest paths) and absolute alike. */
+        assert_true(name_exclude_match(ex, "opt/cs/plugin", NAME_MATCH_LEADING_DIR));
+        assert_true(name_exclude_match(ex, "/opt/cs/plugin/bin", NAME_MATCH_LEADING_DIR));
+        assert_true(name_exclude_match(ex, "/opt/cs/ext-scan", NAME_MATCH_LEADING_DIR));
+        assert_false(name_exclude_match(ex, "/opt/cs/ext-scan/x", 0));
+        assert_false(name_exclude_match(ex, "/opt/cs/pluginx", NAME_MATCH_LEADING_DIR));
+        assert_false(name_exclude_match(ex, "/opt/cs", NAME_MATCH_LEADING_DIR));
+        assert_true(name_exclude_match(ex, "/opt/cs", NAME_MATCH_ANCESTOR));
+        assert_false(name_exclude_match(NULL, "/opt/cs/plugin", NAME_MATCH_LEADING_DIR));
+        assert_false(name_exclude_match(ex, NULL, NAME_MATCH_LEADING_DIR));
 }
 
 static void test_module_pattern(void **unused) {
@@ -426,7 +505,10 @@ int main(void) {
                 cmocka_unit_test(test_module),
                 cmocka_unit_test(test_glob),
                 cmocka_unit_test(test_unit),
+                cmocka_unit_test(test_unit_pattern),
                 cmocka_unit_test(test_content_path),
+                cmocka_unit_test(test_content_path_refusal),
+                cmocka_unit_test(test_exclude_match),
                 cmocka_unit_test(test_component_in_policy),
                 cmocka_unit_test(test_module_pattern),
                 cmocka_unit_test(test_process_pattern),

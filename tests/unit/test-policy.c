@@ -44,7 +44,7 @@ static void test_defaults(void **state) {
         assert_true(p.snapshots.max_entries == 1000000);
         assert_true(p.snapshots.max_expanded_bytes == 8ULL << 30);
         assert_true(p.safe_mode.allow_cmdline);
-        assert_false(p.safe_mode.require_code);
+        assert_true(p.safe_mode.require_code); /* safe as shipped */
         assert_int_equal(p.safe_mode.code_window, 10);
         assert_string_equal(p.safe_mode.secret_file, "/var/lib/lastgood/helpdesk.secret");
         assert_string_equal(p.report.prometheus_textfile, "/var/lib/prometheus/node-exporter/lastgood.prom");
@@ -264,8 +264,12 @@ static void test_bounds(void **state) {
                 { "report: {prometheus_textfile: relative.prom}", 1 },
                 { "components: [{name: a, units: [.service]}]", 1 },
                 { "components: [{name: a, units: [a.unknowntype]}]", 1 },
-                /* units stay literal (globs are a later step) */
-                { "components: [{name: a, units: [\"a*.service\"]}]", 1 },
+                /* units globs, with a literal type suffix */
+                { "components: [{name: a, units: [\"a*.service\"]}]", 0 },
+                { "components: [{name: a, units: [\"a-[0-9].timer\", \"a?.socket\"]}]", 0 },
+                { "components: [{name: a, units: [\"a*\"]}]", 1 },
+                { "components: [{name: a, units: [\"a.*\"]}]", 1 },
+                { "components: [{name: a, units: [\"a/*.service\"]}]", 1 },
                 { "components: [{name: a, kernel_modules: [\"a[b\"]}]", 1 },
                 { "components: [{name: a, kernel_modules: [\"a.*\"]}]", 1 },
                 { "components: [{name: a, processes: [abcdefghijklmno]}]", 0 },
@@ -547,7 +551,7 @@ static const char golden_yaml[] = "# The effective lastgood policy: built-in def
                                   "  max_expanded_bytes: 8G\n"
                                   "safe_mode:\n"
                                   "  allow_cmdline: true\n"
-                                  "  require_code: false\n"
+                                  "  require_code: true\n"
                                   "  code_window: 10\n"
                                   "  secret_file: \"/var/lib/lastgood/helpdesk.secret\"\n"
                                   "report:\n"
@@ -569,7 +573,7 @@ static const char golden_json[] =
         "\"safe_mode_without_suspect\":false},"
         "\"snapshots\":{\"dir\":\"/var/lib/lastgood/snapshots\",\"keep\":3,"
         "\"max_bytes\":1610612736,\"max_entries\":7,\"max_expanded_bytes\":8589934592},"
-        "\"safe_mode\":{\"allow_cmdline\":true,\"require_code\":false,\"code_window\":10,"
+        "\"safe_mode\":{\"allow_cmdline\":true,\"require_code\":true,\"code_window\":10,"
         "\"secret_file\":\"/var/lib/lastgood/helpdesk.secret\"},"
         "\"report\":{\"prometheus_textfile\":\"\"},\"files\":[],\"errors\":[]}\n";
 
@@ -750,9 +754,96 @@ static void test_load(void **state) {
         unit_rmdir(dir);
 }
 
+/* Issue 11 finding 5: an invalid policy is replaced by the last one that
+ * validated, or made strict; never by the built-in defaults. */
+static void test_last_good(void **state) {
+        char *dir = unit_mkdtemp();
+        char etc[256], lib[256], tmp[300];
+        snprintf(tmp, sizeof tmp, "%s/etc", dir);
+        assert_int_equal(mkdir(tmp, 0755), 0);
+        snprintf(etc, sizeof etc, "%s/etc/lastgood", dir);
+        assert_int_equal(mkdir(etc, 0755), 0);
+        snprintf(lib, sizeof lib, "%s" LASTGOOD_STATE_DIR, dir);
+        int root_fd;
+        assert_int_equal(root_open(dir, &root_fd), 0);
+        const char *good = "boot: {state: file}\nsafe_mode: {require_code: false, allow_cmdline: true}\n"
+                           "components:\n  - name: edr\n    content: [/opt/edr]\n    quarantine: never\n";
+
+        /* No policy at all: the built-in defaults are not stored. */
+        Policy p;
+        assert_int_equal(policy_load(root_fd, NULL, &p), 0);
+        assert_int_equal(policy_save_last_good(root_fd, &p), 0);
+        policy_done(&p);
+
+        /* Valid: stored once (0600), then unchanged. */
+        write_file(etc, "policy.yaml", good, 0644);
+        assert_int_equal(policy_load(root_fd, NULL, &p), 0);
+        assert_null(p.errors);
+        assert_int_equal(p.fallback, POLICY_FALLBACK_NONE);
+        assert_int_equal(policy_save_last_good(root_fd, &p), 1);
+        assert_int_equal(policy_save_last_good(root_fd, &p), 0);
+        policy_done(&p);
+        struct stat st;
+        snprintf(tmp, sizeof tmp, "%s/policy.last-good", lib);
+        assert_int_equal(stat(tmp, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+
+        /* A typo: the copy stands in, whole; the errors stay visible. */
+        write_file(etc, "policy.yaml", "boot: {stat: file}\n", 0644);
+        assert_int_equal(policy_load(root_fd, NULL, &p), 0);
+        assert_int_equal(p.fallback, POLICY_FALLBACK_LAST_GOOD);
+        assert_string_equal(p.fallback_reason, "/etc/lastgood/policy.yaml:1:8: unknown key 'boot.stat'");
+        assert_int_equal(strv_length(p.errors), 1);
+        assert_int_equal(p.boot.state, STATE_BACKEND_FILE);
+        assert_int_equal(p.n_components, 1);
+        assert_int_equal(p.components[0].quarantine, QUARANTINE_NEVER);
+        assert_string_equal(p.files[0], LASTGOOD_POLICY_LAST_GOOD_FILE);
+        /* Never stored: a fallback is not a policy that validated. */
+        assert_int_equal(policy_save_last_good(root_fd, &p), 0);
+        Policy copy;
+        assert_int_equal(policy_copy_settings(&p, &copy), 0);
+        assert_null(copy.fallback_reason);
+        policy_done(&copy);
+        policy_done(&p);
+
+        /* No copy: what validated, at its strictest. */
+        assert_int_equal(unlink(tmp), 0);
+        write_file(etc, "policy.yaml", good, 0644);
+        snprintf(tmp, sizeof tmp, "%s/policy.d", etc);
+        assert_int_equal(mkdir(tmp, 0755), 0);
+        write_file(tmp, "10-new.yaml", "safe_mode: {require_two_codes: true}\n", 0644);
+        assert_int_equal(policy_load(root_fd, NULL, &p), 0);
+        assert_int_equal(p.fallback, POLICY_FALLBACK_STRICT);
+        assert_true(p.safe_mode.require_code);
+        assert_false(p.safe_mode.allow_cmdline);
+        assert_int_equal(p.boot.state, STATE_BACKEND_FILE);
+        assert_int_equal(p.components[0].safe_mode, COMPONENT_SAFE_MODE_KEEP);
+        assert_int_equal(policy_save_last_good(root_fd, &p), 0);
+        policy_done(&p);
+
+        /* An explicit file is what `policy check FILE` checks: never replaced. */
+        snprintf(tmp, sizeof tmp, "%s/etc/lastgood/policy.d/10-new.yaml", dir);
+        assert_int_equal(policy_load(root_fd, tmp, &p), 0);
+        assert_int_equal(p.fallback, POLICY_FALLBACK_NONE);
+        assert_true(p.safe_mode.allow_cmdline);
+        policy_done(&p);
+
+        /* A group-writable /etc/lastgood refuses everything in it. */
+        assert_int_equal(chmod(etc, 0775), 0);
+        assert_int_equal(policy_load(root_fd, NULL, &p), 0);
+        assert_int_equal(p.fallback, POLICY_FALLBACK_STRICT);
+        assert_int_equal(p.n_components, 0);
+        assert_non_null(strstr(p.errors[0], "/etc/lastgood:1:1: refusing untrusted policy directory"));
+        policy_done(&p);
+
+        close(root_fd);
+        unit_rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults),
+                cmocka_unit_test(test_last_good),
                 cmocka_unit_test(test_parse_values),
                 cmocka_unit_test(test_bounds),
                 cmocka_unit_test(test_error_messages),

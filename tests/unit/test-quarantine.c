@@ -82,7 +82,7 @@ static char *snapshot(const char *root, const char *what) {
         snprintf(cmd, sizeof cmd,
                  "cd '%s' && { find %s ! -type d -printf '%%p %%y %%m %%U %%G %%s %%l\\n' | LC_ALL=C sort;"
                  " find %s -type d -printf '%%p %%m %%U %%G\\n' | LC_ALL=C sort;"
-                 " find %s -type f ! -path etc/modprobe.d/lastgood-quarantine.conf -printf '%%p %%T@\\n'"
+                 " find %s -type f ! -path etc/modprobe.d/#lastgood-quarantine.conf -printf '%%p %%T@\\n'"
                  " | LC_ALL=C sort;"
                  " find %s -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum; } 2>&1",
                  root, what, what, what, what);
@@ -261,9 +261,9 @@ static void test_roundtrip_exdev_copy(void **state) {
 
 static void test_prior_modprobe_file_restored(void **state) {
         Fixture *f = *state;
-        sh(f->root, "printf 'blacklist old_driver\\n# no newline at end' > etc/modprobe.d/lastgood-quarantine.conf\n"
-                    "chmod 0600 etc/modprobe.d/lastgood-quarantine.conf\n"
-                    "touch -d @1500000000 etc/modprobe.d/lastgood-quarantine.conf\n");
+        sh(f->root, "printf 'blacklist old_driver\\n# no newline at end' > etc/modprobe.d/#lastgood-quarantine.conf\n"
+                    "chmod 0600 etc/modprobe.d/#lastgood-quarantine.conf\n"
+                    "touch -d @1500000000 etc/modprobe.d/#lastgood-quarantine.conf\n");
         char *before = snapshot(f->root, "etc");
         assert_int_equal(quarantine_apply(f->root_fd, &f->vendor, 1, "", NULL), 0);
         char *conf = read_file(f->root, LASTGOOD_QUARANTINE_MODPROBE_CONF);

@@ -112,6 +112,27 @@ static void test_label_escaping(void **state) {
         free(t);
 }
 
+/* Issue 11 finding 5: one series, 0 without a fallback, 1 with its kind and
+ * reason (escaped like every label). */
+static void test_policy_fallback(void **state) {
+        ReportData d = { .boot_mode = "normal" };
+        char *t = format(&d);
+        assert_line(t, "lastgood_policy_fallback{kind=\"none\"} 0");
+        assert_non_null(strstr(t, "# HELP lastgood_policy_fallback "));
+        free(t);
+        d.policy_fallback = "none";
+        t = format(&d);
+        assert_line(t, "lastgood_policy_fallback{kind=\"none\"} 0");
+        free(t);
+        d.policy_fallback = "last-good";
+        d.policy_fallback_reason = "/etc/lastgood/policy.yaml:3:3: unknown key 'a\"b\\c'";
+        t = format(&d);
+        assert_line(t, "lastgood_policy_fallback{kind=\"last-good\",reason=\"/etc/lastgood/policy.yaml:3:3: unknown "
+                       "key 'a\\\"b\\\\c'\"} 1");
+        assert_null(strstr(t, "kind=\"none\""));
+        free(t);
+}
+
 static void test_no_duplicate_series(void **state) {
         char *comps[] = { "x", "x", NULL };
         char *quar[] = { "y", "y", NULL };
@@ -220,6 +241,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_metrics),
                 cmocka_unit_test(test_label_escaping),
+                cmocka_unit_test(test_policy_fallback),
                 cmocka_unit_test(test_no_duplicate_series),
                 cmocka_unit_test(test_write_and_promtool),
                 cmocka_unit_test(test_write_stays_beneath_root),

@@ -191,11 +191,44 @@ static void test_open_dir_nofollow(void **unused) {
         unit_rmdir(d);
 }
 
+static void test_open_parent_nofollow(void **unused) {
+        char *d = unit_mkdtemp();
+        unit_sh("cd %s && mkdir -p a/b && ln -s b a/link && ln -s /a/b a/abs", d);
+        int root_fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd = -1;
+        assert_true(root_fd >= 0);
+        const char *name = NULL;
+        assert_int_equal(root_open_parent_nofollow(root_fd, "/a/b/x.prom", &fd, &name), 0);
+        assert_string_equal(name, "x.prom");
+        struct stat st, want;
+        assert_int_equal(fstat(fd, &st), 0);
+        close(fd);
+        assert_int_equal(fstatat(root_fd, "a/b", &want, 0), 0);
+        assert_true(st.st_ino == want.st_ino);
+        assert_int_equal(root_open_parent_nofollow(root_fd, "/top", &fd, &name), 0); /* the root itself */
+        assert_string_equal(name, "top");
+        assert_int_equal(fstat(fd, &st), 0);
+        close(fd);
+        assert_int_equal(fstat(root_fd, &want), 0);
+        assert_true(st.st_ino == want.st_ino);
+        /* Control: root_open_parent() resolves the same links (inside the root). */
+        assert_int_equal(root_open_parent(root_fd, "/a/link/x", false, &fd, &name), 0);
+        close(fd);
+        /* Refused: a symlinked directory, relative or absolute, anywhere on the way. */
+        assert_true(root_open_parent_nofollow(root_fd, "/a/link/x", &fd, &name) < 0);
+        assert_true(root_open_parent_nofollow(root_fd, "/a/abs/x", &fd, &name) < 0);
+        assert_int_equal(root_open_parent_nofollow(root_fd, "/a/../a/x", &fd, &name), -EINVAL);
+        assert_int_equal(root_open_parent_nofollow(root_fd, "/a/b/", &fd, &name), -EINVAL);
+        assert_int_equal(root_open_parent_nofollow(root_fd, "/a/b/..", &fd, &name), -EINVAL);
+        close(root_fd);
+        unit_rmdir(d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_openat2),       cmocka_unit_test(test_userspace_walk),
-                cmocka_unit_test(test_safe_relative), cmocka_unit_test(test_path_predicates),
-                cmocka_unit_test(test_dir_iteration), cmocka_unit_test(test_open_dir_nofollow),
+                cmocka_unit_test(test_open_parent_nofollow), cmocka_unit_test(test_openat2),
+                cmocka_unit_test(test_userspace_walk),       cmocka_unit_test(test_safe_relative),
+                cmocka_unit_test(test_path_predicates),      cmocka_unit_test(test_dir_iteration),
+                cmocka_unit_test(test_open_dir_nofollow),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -165,8 +165,31 @@ static void test_no_request(void **state) {
         assert_string_equal(safe_source_to_string(SAFE_SOURCE_ESP), "ESP request file");
 }
 
+/* As shipped (require_code true), a bare request is never safe mode, with or
+ * without an enrolled secret; root's --next-boot needs no code. Control:
+ * test_cmdline_without_code, the same requests with require_code false. */
+static void test_defaults_refuse_bare_requests(void **state) {
+        Fixture *f = *state;
+        SafeDecision d;
+        assert_true(f->policy.safe_mode.require_code);
+        static const char *const bare[] = { "lastgood.safemode", "lastgood.safemode=", "lastgood.safemode=1",
+                                            "quiet lastgood.safemode=yes ro" };
+        for (int enrolled = 0; enrolled < 2; enrolled++) {
+                if (enrolled)
+                        assert_int_equal(helpdesk_enroll(f->root_fd, &f->policy, false, &f->secret), 0);
+                for (size_t i = 0; i < ELEMENTSOF(bare); i++) {
+                        decide(f, bare[i], 0, false, &d);
+                        assert_false(d.safe);
+                }
+        }
+        decide(f, "quiet", 1, false, &d);
+        assert_true(d.safe);
+        assert_int_equal(d.source, SAFE_SOURCE_NEXT_BOOT);
+}
+
 static void test_cmdline_without_code(void **state) {
         Fixture *f = *state;
+        f->policy.safe_mode.require_code = false; /* the code-free path, chosen explicitly */
         SafeDecision d;
         static const char *const yes[] = { "lastgood.safemode", "lastgood.safemode=", "lastgood.safemode=1",
                                            "quiet lastgood.safemode=yes ro" };
@@ -293,6 +316,7 @@ static void test_code_required_but_uncheckable(void **state) {
 
 static void test_esp_without_code(void **state) {
         Fixture *f = *state;
+        f->policy.safe_mode.require_code = false; /* the code-free path, chosen explicitly */
         SafeDecision d;
         /* No code required: the file's presence is the request, whatever
          * code it carries. */
@@ -400,6 +424,7 @@ static void test_pending_is_bounded(void **state) {
 
 static void test_esp_boots_n(void **state) {
         Fixture *f = *state;
+        f->policy.safe_mode.require_code = false; /* the code-free path, chosen explicitly */
         SafeDecision d;
         static const struct {
                 const char *file;
@@ -428,6 +453,7 @@ static void test_esp_boots_n(void **state) {
 
 static void test_esp_not_looked_at(void **state) {
         Fixture *f = *state;
+        f->policy.safe_mode.require_code = false; /* the code-free path, chosen explicitly */
         SafeDecision d;
         esp_request(f, "boots=2");
         decide(f, "quiet", 0, false, &d);
@@ -441,6 +467,7 @@ static void test_esp_not_looked_at(void **state) {
 
 static void test_esp_taken_when_already_safe(void **state) {
         Fixture *f = *state;
+        f->policy.safe_mode.require_code = false; /* the code-free path, chosen explicitly */
         SafeDecision d;
         /* The command line made this boot safe: the ESP file is taken all
          * the same (its boots count), or it would fire at a later boot. */
@@ -457,6 +484,7 @@ static void test_esp_taken_when_already_safe(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_no_request, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_defaults_refuse_bare_requests, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cmdline_without_code, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cmdline_refused_when_not_allowed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_code_required_refuses_requests_without_one, setup, teardown),

@@ -248,8 +248,55 @@ static void test_no_components(void **state) {
         free(banner);
 }
 
+/* A units glob masks each installed unit it matches, in /etc, /run and the
+ * vendor directories beneath the root, never the glob itself; a symlink
+ * leading out of the root names nothing there; a glob that matches nothing
+ * is said. */
+static void test_unit_globs_expand_to_installed_units(void **state) {
+        Fixture *f = *state;
+        char outside[600];
+        snprintf(outside, sizeof outside, "%s.outside", f->root);
+        sh(f->root, "mkdir -p usr/lib/systemd/system "
+                    "&& echo x > usr/lib/systemd/system/mdatp.service "
+                    "&& echo x > usr/lib/systemd/system/mdatp-update.service "
+                    "&& echo x > lib/systemd/system/mdatp-extra.service "
+                    "&& echo x > usr/lib/systemd/system/mdatp.socket "
+                    "&& echo x > usr/lib/systemd/system/other.service "
+                    "&& mkdir usr/lib/systemd/system/mdatp-dir.service");
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd,
+                 "mkdir -p '%s' && echo x > '%s/mdatp-escaped.service' && rm -rf etc/systemd/system "
+                 "&& ln -s '%s' etc/systemd/system",
+                 outside, outside, outside);
+        sh(f->root, cmd);
+        static const char *const globs[] = { "mdatp*.service", "nothing-here*.service", NULL };
+        strv_free(f->comps[0].units);
+        f->comps[0].units = strv_of(globs);
+        f->comps[2].safe_mode = COMPONENT_SAFE_MODE_KEEP;
+
+        assert_true(safemode_apply_runtime(f->root_fd, &f->policy, "test") >= 0);
+        assert_string_equal(link_target(f->root, "/run/systemd/system/mdatp.service"), "/dev/null");
+        assert_string_equal(link_target(f->root, "/run/systemd/system/mdatp-update.service"), "/dev/null");
+        assert_string_equal(link_target(f->root, "/run/systemd/system/mdatp-extra.service"), "/dev/null");
+        assert_string_equal(link_target(f->root, "/run/systemd/system.control/mdatp.service"), "/dev/null");
+        /* negative controls: other types and names, directories, the glob itself, what lies outside */
+        assert_false(path_exists(f->root, "/run/systemd/system/mdatp.socket"));
+        assert_false(path_exists(f->root, "/run/systemd/system/other.service"));
+        assert_false(path_exists(f->root, "/run/systemd/system/mdatp-dir.service"));
+        assert_false(path_exists(f->root, "/run/systemd/system/mdatp*.service"));
+        assert_false(path_exists(f->root, "/run/systemd/system/mdatp-escaped.service"));
+        char *marker = read_file(f->root, LASTGOOD_SAFEMODE_MARKER);
+        assert_non_null(marker);
+        assert_non_null(strstr(marker, "units globs matching no installed unit: nothing-here*.service"));
+        assert_null(strstr(marker, "matching no installed unit: mdatp"));
+        free(marker);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", outside);
+        sh(f->root, cmd);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_unit_globs_expand_to_installed_units, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_runtime_only_and_loud, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_existing_runtime_unit_not_clobbered, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_clear_removes_exactly_ours, setup, teardown),

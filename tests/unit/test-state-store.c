@@ -18,9 +18,9 @@
 #include <efivar.h>
 
 #include "agent/state-store.h"
+#include "lib/paths.h"
 #include "lib/rootfs.h"
 
-#define REEXEC_ENV "LASTGOOD_UNIT_FAKE_EFIVARFS"
 #define EFI_FILE STATE_EFI_NAME "-" STATE_EFI_GUID
 
 static const char *efi_dir; /* the fake efivarfs, with a trailing '/' */
@@ -60,7 +60,7 @@ static void record(BootState *st, uint64_t generation, uint32_t total_boots) {
 
 static void put(const char *path, const BootState *st, bool efi, bool corrupt) {
         uint8_t buf[4 + STATE_RECORD_SIZE] = { 0x07 }; /* NV | BS | RT */
-        state_encode(st, buf + 4);
+        state_encode(st, NULL, buf + 4);
         if (corrupt)
                 buf[4 + 40] ^= 0x01; /* the CRC no longer matches */
         FILE *fp = fopen(path, "we");
@@ -343,6 +343,230 @@ static void test_write_nowhere(void **state) {
         assert_false(exists_efi());
 }
 
+/* Whatever sits at the state file's path (FIFO, socket, device, symlink,
+ * directory) is read in bounded time and is a corrupt copy, never "no
+ * record" (which would read as a fresh, healthy machine); a valid copy in
+ * another store is still the record, with the corrupt one noted. */
+static void test_hostile_paths(void **state) {
+        Fixture *f = *state;
+        static const char *const plant[] = {
+                "mkfifo '%s/var/lib/lastgood/state'",
+                ("python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "
+                 "'%s/var/lib/lastgood/state'"),
+                "mknod '%s/var/lib/lastgood/state' c 1 3", /* /dev/null */
+                "ln -s good '%s/var/lib/lastgood/state'",
+                "ln -s /dev/zero '%s/var/lib/lastgood/state'",
+                "mkdir '%s/var/lib/lastgood/state'",
+        };
+        f->p.boot.state = STATE_BACKEND_FILE; /* the root store first */
+        BootState good, got;
+        record(&good, 3, 30);
+        alarm(20); /* a FIFO that blocks the read fails the test, not hangs it */
+        for (size_t i = 0; i < ELEMENTSOF(plant); i++) {
+                if (i == 2 && geteuid() != 0)
+                        continue; /* mknod needs root */
+                unit_sh("rm -rf '%s'* && mkdir -p '%s'", efi_dir);
+                unit_sh("rm -rf '%s/var/lib/lastgood' && mkdir -p '%s/var/lib/lastgood'", f->dir);
+                /* the symlink's target is a valid record: still refused */
+                put_root(f, &good, false);
+                unit_sh("mv '%s/var/lib/lastgood/state' '%s/var/lib/lastgood/good'", f->dir);
+                unit_sh(plant[i], f->dir);
+
+                StateStores s;
+                assert_int_equal(state_stores_open(f->root_fd, &f->p, false, &s), 0);
+                assert_int_equal(state_stores_read(&s, &got), -EBADMSG);
+                assert_true(has_problem(&s, "Corrupt state record in /var/lib/lastgood/state"));
+                state_stores_done(&s);
+
+                /* another store's valid copy is the record, the corrupt one noted */
+                put_efi(&good, false);
+                assert_int_equal(state_stores_open(f->root_fd, &f->p, false, &s), 0);
+                assert_int_equal(state_stores_read(&s, &got), 1);
+                assert_int_equal(s.stores[s.read_from].kind, STORE_EFIVAR);
+                assert_true(got.total_boots == 30);
+                assert_true(s.saw_corrupt);
+                state_stores_done(&s);
+        }
+        alarm(0);
+        /* control: a regular file with the same record reads, nothing corrupt */
+        unit_sh("rm -rf '%s'* && mkdir -p '%s'", efi_dir);
+        unit_sh("rm -rf '%s/var/lib/lastgood/state'", f->dir);
+        put_root(f, &good, false);
+        StateStores s;
+        assert_int_equal(state_stores_open(f->root_fd, &f->p, false, &s), 0);
+        assert_int_equal(state_stores_read(&s, &got), 1);
+        assert_false(s.saw_corrupt);
+        state_stores_done(&s);
+}
+
+/* A generation at the maximum stays there (never wraps to 0); one beyond
+ * it (a forged 2^64-1) is a corrupt copy that shadows nothing. */
+static void test_generation_never_wraps(void **state) {
+        Fixture *f = *state;
+        f->p.boot.state = STATE_BACKEND_AUTO;
+        BootState st, got, forged;
+        StoreKind from;
+        record(&st, STATE_GENERATION_MAX, 5);
+        StateStores s;
+        assert_int_equal(state_stores_open(f->root_fd, &f->p, false, &s), 0);
+        assert_int_equal(state_stores_write(&s, &st), 0);
+        assert_true(st.generation == STATE_GENERATION_MAX);
+        state_stores_done(&s);
+        assert_int_equal(read_back(f, &got, &from), 1);
+        assert_true(got.generation == STATE_GENERATION_MAX);
+
+        record(&st, 10, 7);
+        put_efi(&st, false);
+        record(&forged, UINT64_MAX, 99);
+        put_root(f, &forged, false);
+        assert_int_equal(state_stores_open(f->root_fd, &f->p, false, &s), 0);
+        assert_int_equal(state_stores_read(&s, &got), 1);
+        assert_true(got.total_boots == 7);
+        assert_true(s.saw_corrupt);
+        got.total_boots++;
+        assert_int_equal(state_stores_write(&s, &got), 0);
+        assert_true(got.generation == 11);
+        state_stores_done(&s);
+        assert_int_equal(read_back(f, &got, &from), 1);
+        assert_true(got.generation == 11 && got.total_boots == 8);
+}
+
+static void key_path(const Fixture *f, char *buf, size_t size) {
+        snprintf(buf, size, "%s%s", f->dir, LASTGOOD_STATE_KEY_FILE);
+}
+
+/* A BootState that a forger would like: a step taken, a culprit, safe mode. */
+static void forged_record(BootState *st, uint64_t generation) {
+        *st = (BootState) { .generation = generation,
+                            .total_boots = 9,
+                            .failed_boots = 50,
+                            .step_failed_boots = 50,
+                            .ladder_step = 1,
+                            .incident = 1,
+                            .safe_mode_requested = UINT32_MAX,
+                            .in_boot = 0 };
+        state_set_str(st->culprit, "sensor");
+}
+
+/* The first write makes the key (root-owned 0600) and signs the record: it
+ * reads back authenticated, every field intact. An unsigned record, however
+ * new, loses to it; alone, it is distrusted (no culprit, no step, no safe
+ * mode, counted as unconfirmed). */
+static void test_authentication(void **state) {
+        Fixture *f = *state;
+        f->p.boot.state = STATE_BACKEND_AUTO; /* efivar, then root */
+        char kp[512];
+        key_path(f, kp, sizeof kp);
+
+        BootState st, got;
+        forged_record(&st, 0);
+        st.safe_mode_requested = 2;
+        StateStores s;
+        assert_int_equal(state_stores_open(f->root_fd, &f->p, false, &s), 0);
+        assert_int_equal(s.key_error, -ENOENT);
+        assert_int_equal(state_stores_write(&s, &st), 0);
+        assert_int_equal(s.key_error, 0);
+        state_stores_done(&s);
+        struct stat kst;
+        assert_int_equal(lstat(kp, &kst), 0);
+        assert_true(S_ISREG(kst.st_mode));
+        assert_int_equal(kst.st_mode & 07777, 0600);
+        assert_int_equal(kst.st_uid, geteuid());
+        assert_int_equal(kst.st_size, STATE_KEY_SIZE);
+
+        assert_int_equal(state_stores_open(f->root_fd, &f->p, false, &s), 0);
+        assert_int_equal(state_stores_read(&s, &got), 1);
+        assert_false(s.unauthenticated);
+        assert_string_equal(got.culprit, "sensor");
+        assert_int_equal(got.ladder_step, 1);
+        assert_int_equal(got.safe_mode_requested, 2);
+        state_stores_done(&s);
+
+        /* a forged, unsigned copy with a higher generation does not win */
+        BootState forged;
+        forged_record(&forged, 1000);
+        state_set_str(forged.culprit, "other");
+        put_root(f, &forged, false);
+        assert_int_equal(state_stores_open(f->root_fd, &f->p, false, &s), 0);
+        assert_int_equal(state_stores_read(&s, &got), 1);
+        assert_int_equal(s.stores[s.read_from].kind, STORE_EFIVAR);
+        assert_false(s.unauthenticated);
+        assert_string_equal(got.culprit, "sensor");
+        state_stores_done(&s);
+
+        /* alone, it is read distrusted */
+        put_efi(&forged, false);
+        assert_int_equal(state_stores_open(f->root_fd, &f->p, false, &s), 0);
+        assert_int_equal(state_stores_read(&s, &got), 1);
+        assert_true(s.unauthenticated);
+        assert_true(has_problem(&s, "not authenticated"));
+        assert_string_equal(got.culprit, "");
+        assert_int_equal(got.ladder_step, 0);
+        assert_int_equal(got.step_failed_boots, 0);
+        assert_int_equal(got.failed_boots, 0);
+        assert_int_equal(got.safe_mode_requested, 0);
+        assert_int_equal(got.in_boot, 1);
+        assert_true(got.total_boots == 9);
+        /* written back (e.g. by confirm), it is signed, but what was
+         * distrusted stays dropped: an unsigned record is never laundered */
+        got.in_boot = 0;
+        assert_int_equal(state_stores_write(&s, &got), 0);
+        state_stores_done(&s);
+        assert_int_equal(state_stores_open(f->root_fd, &f->p, false, &s), 0);
+        assert_int_equal(state_stores_read(&s, &got), 1);
+        assert_false(s.unauthenticated);
+        assert_string_equal(got.culprit, "");
+        assert_int_equal(got.ladder_step, 0);
+        state_stores_done(&s);
+}
+
+/* A key that is not ours alone is refused (and not replaced): records are
+ * then read as unauthenticated. The control, the same key 0600, works. */
+static void test_key_refused(void **state) {
+        Fixture *f = *state;
+        f->p.boot.state = STATE_BACKEND_AUTO;
+        char kp[512];
+        key_path(f, kp, sizeof kp);
+        BootState st, got;
+        forged_record(&st, 0);
+        StateStores s;
+        assert_int_equal(state_stores_open(f->root_fd, &f->p, false, &s), 0);
+        assert_int_equal(state_stores_write(&s, &st), 0);
+        state_stores_done(&s);
+
+        static const char *const spoil[] = {
+                "chmod 0644 '%s'",
+                "chmod 0640 '%s'",
+                "mv '%s' '%s.real' && ln -s state.key.real '%s'",
+                "truncate -s 31 '%s'",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(spoil); i++) {
+                unit_sh("cp -p '%s' '%s.save'", kp);
+                unit_sh(spoil[i], kp);
+                assert_int_equal(state_stores_open(f->root_fd, &f->p, false, &s), 0);
+                assert_true(s.key_error < 0 && s.key_error != -ENOENT);
+                assert_true(has_problem(&s, "Refusing the state key"));
+                assert_int_equal(state_stores_read(&s, &got), 1);
+                assert_true(s.unauthenticated);
+                assert_string_equal(got.culprit, "");
+                state_stores_done(&s);
+                unit_sh("rm -f '%s' '%s.real' && mv '%s.save' '%s'", kp);
+
+                assert_int_equal(state_stores_open(f->root_fd, &f->p, false, &s), 0);
+                assert_int_equal(s.key_error, 0);
+                assert_int_equal(state_stores_read(&s, &got), 1);
+                assert_false(s.unauthenticated);
+                assert_string_equal(got.culprit, "sensor");
+                state_stores_done(&s);
+        }
+        if (geteuid() == 0) {
+                unit_sh("chown 1:1 '%s'", kp);
+                assert_int_equal(state_stores_open(f->root_fd, &f->p, false, &s), 0);
+                assert_int_equal(s.key_error, -EPERM);
+                state_stores_done(&s);
+        }
+}
+
 static int run_all(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_efivarfs_is_fake, setup, teardown),
@@ -354,33 +578,23 @@ static int run_all(void) {
                 cmocka_unit_test_setup_teardown(test_write_first_store, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_write_falls_through, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_write_nowhere, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_hostile_paths, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_generation_never_wraps, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_authentication, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_key_refused, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
 
 int main(int argc, char **argv) {
-        const char *owned = getenv(REEXEC_ENV);
-        if (!owned) {
-                /* libefivar has already read its environment: start again
-                 * with the fake efivarfs in it. */
-                char d[] = "/tmp/lastgood-unit-efi.XXXXXX";
-                char path[64];
-                if (!mkdtemp(d))
-                        return 1;
-                snprintf(path, sizeof path, "%s/efivars/", d);
-                setenv(REEXEC_ENV, d, 1);
-                setenv("EFIVARFS_PATH", path, 1);
-                setenv("LIBEFIVAR_OPS", "efivarfs", 1);
-                execv("/proc/self/exe", argv);
-                perror("execv");
+        /* libefivar has already read its environment: start again with the
+         * fake efivarfs in it. */
+        static char path[256];
+        char *top;
+        if (unit_reexec_with_fake_efivarfs(argv, path, &top) < 0)
                 return 1;
-        }
-        char path[512];
-        snprintf(path, sizeof path, "%s/efivars/", owned);
         efi_dir = path;
         int r = run_all();
-        char *d = strdup(owned);
-        if (d)
-                unit_rmdir(d);
+        unit_rmdir(top);
         return r;
 }

@@ -77,3 +77,32 @@ static inline void unit_sh(const char *tmpl, const char *arg) {
         if (system(cmd) != 0)
                 fail_msg("command failed: %s", cmd);
 }
+
+/* libefivar reads EFIVARFS_PATH and LIBEFIVAR_OPS once, when it loads: a
+ * test of code that reads UEFI variables calls this first in main(). The
+ * first run makes a temporary directory with an empty efivars/ in it, sets
+ * both variables and re-executes the binary; the second run returns 0 with
+ * that efivars/ (trailing '/') in ret_efi and the directory in *ret_top
+ * (the caller's to unit_rmdir()). -1 when it could not set things up. */
+#define UNIT_FAKE_EFIVARFS_ENV "LASTGOOD_UNIT_FAKE_EFIVARFS"
+static inline int unit_reexec_with_fake_efivarfs(char **argv, char ret_efi[static 256], char **ret_top) {
+        const char *owned = getenv(UNIT_FAKE_EFIVARFS_ENV);
+        if (!owned) {
+                char d[] = "/tmp/lastgood-unit-efi.XXXXXX";
+                char path[64];
+                if (!mkdtemp(d))
+                        return -1;
+                snprintf(path, sizeof path, "%s/efivars/", d);
+                if (mkdir(path, 0700) < 0)
+                        return -1;
+                setenv(UNIT_FAKE_EFIVARFS_ENV, d, 1);
+                setenv("EFIVARFS_PATH", path, 1);
+                setenv("LIBEFIVAR_OPS", "efivarfs", 1);
+                execv("/proc/self/exe", argv);
+                perror("execv");
+                return -1;
+        }
+        snprintf(ret_efi, 256, "%s/efivars/", owned);
+        *ret_top = strdup(owned);
+        return *ret_top ? 0 : -1;
+}
