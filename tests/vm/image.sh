@@ -138,8 +138,15 @@ vm_install_sensor() {
         install -m 0644 "$sensor/spin.rules" "$sensor/good2.rules" "$tree/usr/share/fakesensor/updates/"
         install -m 0644 "$sensor/broken/fakesensor.ko" "$tree/usr/share/fakesensor/updates/fakesensor-1.1-broken.ko"
         install -m 0644 "$sensor/good/fakesensor.ko" "$tree/usr/share/fakesensor/updates/fakesensor-1.2-fixed.ko"
-        # Not the sensor's: a user's program that segfaults (scenario `injection`).
+        # The second vendor's user-space sensor (no module): the daemon, its
+        # content and its update payloads, applied by fakesensord-update.
+        install -D -m 0755 "$sensor/fakesensord" "$tree/usr/sbin/fakesensord"
+        install -D -m 0644 "$sensor/daemon-good.rules" "$tree/etc/fakesensord/rules.bin"
+        install -D -m 0644 "$sensor/daemon-bad.rules" "$tree/usr/share/fakesensord/updates/bad.rules"
+        # Not the sensors': a user's program that segfaults (scenario
+        # `injection`) and one that crashes the kernel (scenario `bystander`).
         install -D -m 0755 "$sensor/segv" "$tree/usr/lib/lgtest/segv"
+        install -D -m 0755 "$sensor/crashme" "$tree/usr/lib/lgtest/crashme"
         mkdir -p "$tree/usr/sbin"
         # Both tiers' last step: the harness's actions, then "POWEROFF".
         cat >"$tree/usr/sbin/lgtest-actions" <<'EOF'
@@ -175,6 +182,18 @@ sync
 echo "fakesensor-update: \$1 \$2 installed"
 EOF
         chmod 0755 "$tree/usr/sbin/fakesensor-update"
+        cat >"$tree/usr/sbin/fakesensord-update" <<'EOF'
+#!/bin/sh
+# fakesensord's vendor updater: replaces its content atomically.
+set -e
+[ "$1" = content ] || { echo "usage: fakesensord-update content FILE" >&2; exit 2; }
+cp "/usr/share/fakesensord/updates/$2" /etc/fakesensord/rules.bin.new
+sync /etc/fakesensord/rules.bin.new
+mv /etc/fakesensord/rules.bin.new /etc/fakesensord/rules.bin
+sync
+echo "fakesensord-update: content $2 installed"
+EOF
+        chmod 0755 "$tree/usr/sbin/fakesensord-update"
 }
 
 # vm_build_root KVER LASTGOOD-BIN|"" SENSOR-DIR POLICY-FILE DIR
@@ -229,11 +248,16 @@ if [ ! -e /run/lastgood/booted ] && [ -x /usr/sbin/lastgood ]; then
         echo "lgtest: lastgood-boot.service fallback"
         lastgood boot
 fi
+# A unit is masked by a /dev/null link in /etc or /run/systemd/system:
+# prints where.
+unit_masked() {
+        for d in /etc/systemd/system /run/systemd/system; do
+                [ "$(readlink "$d/$1" 2>/dev/null)" = /dev/null ] && { echo "$d"; return 0; }
+        done
+        return 1
+}
 # fakesensor.service (ExecStart=modprobe fakesensor), unless masked.
-masked=
-for d in /etc/systemd/system /run/systemd/system; do
-        [ "$(readlink "$d/fakesensor.service" 2>/dev/null)" = /dev/null ] && masked=$d
-done
+masked=$(unit_masked fakesensor.service)
 if [ -n "$masked" ]; then
         echo "lgtest: fakesensor.service is masked ($masked)"
         # Whatever else might load the module (udev, a dependency) must be
@@ -252,6 +276,22 @@ if grep -q '^fakesensor ' /proc/modules; then
                 "$(dmesg | grep -o 'content version [^,]*' | tail -n 1)"
 else
         echo "lgtest: SENSOR NOT LOADED"
+fi
+# fakesensord.service (Type=forking, ExecStart=/usr/sbin/fakesensord), unless
+# masked: the user-space sensor, which has no module.
+if [ -x /usr/sbin/fakesensord ]; then
+        masked=$(unit_masked fakesensord.service)
+        if [ -n "$masked" ]; then
+                echo "lgtest: fakesensord.service is masked ($masked)"
+        else
+                echo "lgtest: starting fakesensord.service"
+                /usr/sbin/fakesensord || echo "lgtest: fakesensord.service failed"
+        fi
+        if pidof fakesensord >/dev/null; then
+                echo "lgtest: DAEMON RUNNING"
+        else
+                echo "lgtest: DAEMON NOT RUNNING"
+        fi
 fi
 # What another process does just before the crash below (scenario `injection`:
 # a user's program segfaults), from the control disk.
@@ -276,6 +316,10 @@ if [ -x /usr/sbin/lastgood ]; then
         echo "LGTEST-STATUS-END"
 fi
 lgtest-actions
+# What systemd-shutdown does before the power goes: the root read-only, which
+# checkpoints the ext4 journal, so the harness's debugfs (it does not replay
+# journals) reads the files this boot wrote.
+mount -o remount,ro / || echo "lgtest: remount ro failed"
 poweroff -f
 EOF
         chmod 0755 "$tree/sbin/init"

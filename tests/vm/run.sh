@@ -3,8 +3,8 @@
 #
 #   tests/vm/run.sh [SCENARIO…]
 #
-# Scenarios: content nopstore module safemode unrelated powercut hang helpdesk
-# injection control (default: all). Each boots Debian 12's kernel under
+# Scenarios: content nopstore daemon module safemode unrelated bystander
+# powercut hang helpdesk injection control (default: all). Each boots Debian 12's kernel under
 # QEMU/TCG + OVMF from a GPT disk built without mounts, lastgood running from
 # the initramfs, and asserts on the serial logs
 # (tests/vm/artifacts/<scenario>/boot-N.log), on the disk afterwards
@@ -18,7 +18,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$VM_DIR/image.sh"
 
-ALL=(content nopstore module safemode unrelated powercut hang helpdesk injection control)
+ALL=(content nopstore daemon module safemode unrelated bystander powercut hang helpdesk injection control)
 BASE_CMDLINE="root=LABEL=lgroot ro console=ttyS0,115200 oops=panic panic=1 loglevel=6"
 
 # --- setup -----------------------------------------------------------------
@@ -241,6 +241,13 @@ healthy_then_update() {
 final_report_actions='echo LGTEST-LOG-BEGIN; lastgood log; echo LGTEST-LOG-END
 lastgood log verify && echo "lgtest: LOG VERIFIED"
 lastgood quarantine list'
+# The same with each event's evidence (key=value lines under the event).
+evidence_report_actions=${final_report_actions/lastgood log;/lastgood -v log;}
+
+# The event log printed by the last boot's report actions.
+events_of() { sed -n '/LGTEST-LOG-BEGIN/,/LGTEST-LOG-END/p' "$1"; }
+# The event types in it (lastgood log's 4th column: SEQ DATE TIME TYPE …).
+event_types_of() { events_of "$1" | awk '$1 ~ /^[0-9]+$/ { print $4 }'; }
 
 # Scenario 1's outcome (fast and full tiers): boot 2 crashed on the bad
 # content, boot 3 restored it and was confirmed.
@@ -276,7 +283,10 @@ scenario_content() {
         sc_end
 }
 
-# 2. The same with efi-pstore disabled: no crash record → max_failed_boots.
+# 2. The same with efi-pstore disabled: the boot after the update fails with
+# no crash record, and the content changed since the last confirmed boot is
+# the suspect. Restoring is low impact (protection stays on), so it needs no
+# max_failed_boots: the next boot restores (issue 10) — 2 boots.
 scenario_nopstore() {
         sc_setup nopstore --cmdline "efi_pstore.pstore_disable=1"
         healthy_then_update "fakesensor-update content bad.rules"
@@ -286,11 +296,65 @@ scenario_nopstore() {
         local crashes
         crashes=$(grep -lE '^\[ *[0-9.]+\] Kernel panic - not syncing' "$SC_DIR"/boot-*.log | wc -l)
         check "recovered: a confirmed healthy boot" test "$RECOVERED" = 1
-        check "restore at max_failed_boots (3 crashes, then the healthy boot)" test "$crashes" = 3 -a "$BOOTN" = 5
+        check "restored at the first failed boot with no record (1 crash, then the healthy boot)" \
+                test "$crashes" = 1 -a "$BOOTN" = 3
         check "no crash record was written (efi-pstore disabled)" test "$(nvram_pstore_count)" = 0
         check "the healthy boot ran the known-good content" log_has "$LOG" 'content version 2024.07.18-good'
         check "the event log verifies" log_has "$LOG" 'lgtest: LOG VERIFIED'
         check "on disk: /etc/fakesensor/rules.bin is the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR_DIR/good.rules"
+        sc_end
+}
+
+# 2b. A user-space sensor (no module; `fakesensord`, a second component
+# named by its process) loads a bad content update and crashes the kernel
+# from its own process: the record names no module, only `Comm: fakesensord`
+# with RIP in core sysrq code. That is strong attribution by comm: the next
+# boot restores its content — 2 boots after the update.
+daemon_policy() { # daemon_policy OUT — the guest policy plus fakesensord
+        awk '/^recovery:/ { print "  - name: fakesensord"
+                            print "    content: [/etc/fakesensord]"
+                            print "    processes: [\"fakesensord\"]"
+                            print "    units: [fakesensord.service]"
+                            print "    quarantine: allow" }
+             { print }' "$VM_DIR/policy.yaml" >"$1"
+}
+
+scenario_daemon() {
+        local pol=$RUN/daemon-policy.yaml events
+        daemon_policy "$pol"
+        sc_setup daemon --policy "$pol"
+        sc_boot --actions "fakesensord-update content bad.rules"
+        check "boot 1 is healthy and confirmed" test "$HOW" = poweroff -a "$CONFIRMED" = 1
+        check "boot 1 ran the daemon with its shipped content" \
+                bash -c "grep -q 'fakesensord: content version 2024.08.01-good loaded' '$LOG' && grep -q 'lgtest: DAEMON RUNNING' '$LOG'"
+        check "the daemon's update was applied" log_has "$LOG" 'fakesensord-update: content bad.rules installed'
+        ttr_begin
+        boot_until_confirmed 6 --actions "$evidence_report_actions"
+        ttr_end "scenario daemon (user-space sensor, attributed by its comm)"
+        local b2=$SC_DIR/boot-2.log
+        check "boot 2: the daemon loaded the bad content and the kernel panicked" \
+                bash -c "grep -q 'fakesensord: loading malformed content' '$b2' && grep -q 'Kernel panic - not syncing: sysrq triggered crash' '$b2'"
+        check "boot 2: the crashing task is the daemon (Comm: fakesensord)" \
+                log_has "$b2" '^\[ *[0-9.]+\] CPU: [0-9]+ PID: [0-9]+ Comm: fakesensord '
+        check "boot 2: the kernel sensor had loaded (it is not the one that crashed)" log_has "$b2" 'lgtest: SENSOR LOADED'
+        check "recovered: a confirmed healthy boot" test "$RECOVERED" = 1
+        check "recovered in 2 boots after the update (1 crash, the next boot restores, confirmed)" test "$BOOTN" = 3
+        check "the healthy boot ran the daemon with its known-good content" \
+                bash -c "grep -q 'fakesensord: content version 2024.08.01-good loaded' '$LOG' && grep -q 'lgtest: DAEMON RUNNING' '$LOG'"
+        check "the healthy boot ran the kernel sensor too" test "$SENSOR_STATE" = loaded
+        events=$(events_of "$LOG")
+        check "the event log: fakesensord's content restored" \
+                bash -c "grep -qE '^[0-9]+ .* recovery-restore +fakesensord ' <<<\"\$1\"" _ "$events"
+        check "the event log: attributed by the crashing task's comm, strong" \
+                bash -c "grep -qi 'attribut' <<<\"\$1\" && grep -qE 'crashing task fakesensord \(strong\)' <<<\"\$1\"" _ "$events"
+        check "the event log: the kernel sensor was never a step's target" \
+                bash -c "! grep -qE '^[0-9]+ .* (recovery-[a-z-]+) +fakesensor ' <<<\"\$1\"" _ "$events"
+        check "the event log verifies" log_has "$LOG" 'lgtest: LOG VERIFIED'
+        check "on disk: /etc/fakesensord/rules.bin is the known-good content" \
+                disk_file_is root /etc/fakesensord/rules.bin "$SENSOR_DIR/daemon-good.rules"
+        check "on disk: the kernel sensor's content untouched" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR_DIR/good.rules"
+        check "on disk: no quarantine, no unit masked" \
+                bash -c "! vm_disk_ls '$DISK' root /etc/modprobe.d | grep -q lastgood && ! vm_disk_ls '$DISK' root /etc/systemd/system | grep -q fakesensor"
         sc_end
 }
 
@@ -299,7 +363,9 @@ scenario_module() {
         sc_setup module
         healthy_then_update "fakesensor-update module fakesensor-1.1-broken.ko
 fakesensor-update content good2.rules"
+        ttr_begin
         boot_until_confirmed 8 --actions "lastgood quarantine list; lastgood quarantine list --json"
+        ttr_end "scenario 3 (module, restore then quarantine)"
         check "the broken module crashed at load" log_has "$SC_DIR/boot-2.log" 'RIP: 0010:fs_attach_hooks.*\[fakesensor\]'
         check "recovered: a confirmed healthy boot" test "$RECOVERED" = 1
         check "the ladder escalated: content restored first, crash again" \
@@ -307,7 +373,7 @@ fakesensor-update content good2.rules"
         check "the healthy boot runs without the sensor" test "$SENSOR_STATE" != loaded
         check "modprobe fakesensor refused (quarantine modprobe.d)" log_has "$LOG" 'lgtest: modprobe fakesensor blocked'
         check "on disk: modprobe.d quarantine file blacklists fakesensor" \
-                bash -c "vm_disk_cat '$DISK' root /etc/modprobe.d/lastgood-quarantine.conf | grep -q 'install fakesensor /bin/false'"
+                bash -c "vm_disk_cat '$DISK' root /etc/modprobe.d/#lastgood-quarantine.conf | grep -q 'install fakesensor /bin/false'"
         check "on disk: fakesensor.service masked" \
                 bash -c "vm_disk_ls '$DISK' root /etc/systemd/system | grep -q fakesensor.service"
         check "quarantine list shows fakesensor" log_has "$LOG" 'fakesensor'
@@ -365,6 +431,45 @@ scenario_unrelated() {
         sc_end
 }
 
+# 5b. The same with a fresh sensor update: fakesensor's content was updated
+# to a new good version after the last confirmed boot (it "changed"), then
+# another program (`crashme`) crashes the kernel at every boot. Each crash
+# record names the core kernel and another process, which clears the sensor
+# (recency never blames a component the record points away from): after 6
+# crashes — past max_failed_boots twice over — its content (the fresh one),
+# module and unit are untouched, it ran at every boot, no safe mode.
+scenario_bystander() {
+        sc_setup bystander
+        healthy_then_update "fakesensor-update content good2.rules"
+        local i f events
+        for i in 1 2 3 4 5 6; do sc_boot --before-crash /usr/lib/lgtest/crashme; done
+        for ((i = 2; i <= 7; i++)); do
+                f=$SC_DIR/boot-$i.log
+                check "boot $i: crashme's sysrq panic (Comm: crashme), the sensor loaded with the fresh content" \
+                        bash -c "grep -q 'Kernel panic - not syncing: sysrq triggered crash' '$f' &&
+                                 grep -qE '^\[ *[0-9.]+\] CPU: [0-9]+ PID: [0-9]+ Comm: crashme ' '$f' &&
+                                 grep -q 'SENSOR LOADED.*content version 2024.07.20-good' '$f'"
+                check "boot $i: lastgood took no step (no restore, quarantine or safe mode)" \
+                        bash -c "! awk '/lgtest: root init/ { exit } /lastgood/' '$f' | grep -qiE 'mode=safe|restore-content|quarantin'"
+        done
+        sc_boot --actions "$evidence_report_actions"
+        check "boot 8 (cause gone) healthy with the sensor on its fresh content" \
+                test "$CONFIRMED" = 1 -a "$SENSOR_STATE" = loaded
+        check "boot 8 ran the fresh content" log_has "$LOG" 'SENSOR LOADED.*content version 2024.07.20-good'
+        events=$(events_of "$LOG")
+        check "the event log: no suspect past max_failed_boots, each record clears fakesensor: core kernel, crashme (x4)" \
+                test "$(grep -c 'no-suspect .*fakesensor: cleared: the crash was in the core kernel (crashme)' <<<"$events")" -ge 4
+        check "the event log: no step taken (no restore, quarantine or safe-mode event)" \
+                bash -c "! event_types_of '$LOG' | grep -qiE 'restore|quarantin|safe'"
+        check "the event log verifies" log_has "$LOG" 'lgtest: LOG VERIFIED'
+        check "on disk: content is the fresh update (not restored)" \
+                disk_file_is root /etc/fakesensor/rules.bin "$SENSOR_DIR/good2.rules"
+        check "on disk: module untouched" disk_file_is root "/lib/modules/$KVER/extra/fakesensor.ko" "$SENSOR_DIR/good/fakesensor.ko"
+        check "on disk: no quarantine modprobe.d file" bash -c "! vm_disk_ls '$DISK' root /etc/modprobe.d | grep -q lastgood"
+        check "on disk: fakesensor.service not masked" bash -c "! vm_disk_ls '$DISK' root /etc/systemd/system | grep -q fakesensor"
+        sc_end
+}
+
 # 6. Power cuts during the restore: the next boot converges.
 scenario_powercut() {
         if [[ -z ${FAULT_BIN:-} ]] && ! vm_fault_build; then
@@ -419,16 +524,20 @@ export LASTGOOD_FAULT_AT=$p"
 }
 
 # 7. A hang with no crash: the i6300esb watchdog resets the guest; the hang
-# counts as a failed boot.
+# counts as a failed boot with no crash record, so (as in scenario 2) the
+# content changed since the last confirmed boot is restored at the next boot.
 scenario_hang() {
         sc_setup hang
         healthy_then_update "fakesensor-update content spin.rules"
+        ttr_begin
         boot_until_confirmed 7 --actions "$final_report_actions"
+        ttr_end "scenario 7 (hang, watchdog reset, no crash record)"
         check "boot 2 hung in the sensor and was reset by the watchdog (no panic, no poweroff)" \
                 bash -c "grep -q 'compiling rule' '$SC_DIR/boot-2.log' && ! grep -qE '^\[ *[0-9.]+\] Kernel panic' '$SC_DIR/boot-2.log' && ! grep -q 'lgtest: POWEROFF' '$SC_DIR/boot-2.log'"
         check "no boot needed the harness's timeout" bash -c "! grep -q ' timeout ' '$SC_DIR/boots.txt'"
         check "recovered: a confirmed healthy boot" test "$RECOVERED" = 1
-        check "the hangs counted as failed boots (restore after max_failed_boots=3)" test "$BOOTN" = 5
+        check "the hang counted as a failed boot: the next boot restored the changed content (2 boots)" \
+                bash -c "test '$BOOTN' = 3 && grep -qE 'lastgood.*restore-content.*fakesensor' '$LOG'"
         check "the healthy boot ran the known-good content" log_has "$LOG" 'content version 2024.07.18-good'
         check "on disk: /etc/fakesensor/rules.bin is the known-good content" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR_DIR/good.rules"
         sc_end
@@ -490,8 +599,8 @@ scenario_injection() {
         check "boot 8 (cause gone) healthy with the sensor" test "$CONFIRMED" = 1 -a "$SENSOR_STATE" = loaded
         local events
         events=$(sed -n '/LGTEST-LOG-BEGIN/,/LGTEST-LOG-END/p' "$LOG")
-        check "the event log: no suspect, the crash record names none of the components (x4)" \
-                test "$(grep -c 'no-suspect .*the crash record names none of the components' <<<"$events")" -ge 4
+        check "the event log: no suspect, each record clears fakesensor (x4)" \
+                test "$(grep -c 'no-suspect .*fakesensor: cleared: the crash was in the core kernel' <<<"$events")" -ge 4
         check "the event log: fakesensor cleared, the crash was in the core kernel (init)" \
                 grep -q 'cleared: the crash was in the core kernel (init)' <<<"$events"
         check "the event log: no step was taken (no restore, quarantine or safe-mode event)" \
@@ -547,7 +656,7 @@ main() {
         ((${#FAILED[@]} == 0))
 }
 
-export -f vm_part_offset vm_disk_cat vm_disk_ls
+export -f vm_part_offset vm_disk_cat vm_disk_ls events_of event_types_of
 export VM_ROOT_START VM_STATE_START
 # demo.sh sources this file for its functions.
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then

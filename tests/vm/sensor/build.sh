@@ -4,7 +4,10 @@
 #   broken/fakesensor.ko   a bad module update (crashes at load whatever the content)
 # and the content files good.rules, bad.rules (malformed), spin.rules (hangs);
 # plus segv, a static user-space program that reads address 0 (the
-# `injection` scenario gives it a file name holding oops lines).
+# `injection` scenario gives it a file name holding oops lines); fakesensord,
+# a user-space sensor daemon (no module), with its content files
+# daemon-good.rules and daemon-bad.rules; and crashme, a user's program that
+# crashes the kernel (sysrq) — both static.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
@@ -13,7 +16,8 @@ hdrs=/usr/src/linux-headers-$kver
 [[ -d $hdrs ]] || vm_die "no $hdrs (run tests/vm/deps.sh)"
 out=$CACHE/sensor-$kver
 src=$VM_DIR/sensor
-if [[ -e $out/.done && $out/.done -nt $src/fakesensor.c && $out/.done -nt $src/build.sh ]]; then
+if [[ -e $out/.done && $out/.done -nt $src/fakesensor.c && $out/.done -nt $src/build.sh &&
+      $out/.done -nt $src/fakesensord.c && $out/.done -nt $src/crashme.c ]]; then
         echo "$out"
         exit 0
 fi
@@ -38,5 +42,11 @@ printf 'FAKESENSOR-RULES 1\nversion 2024.07.20-good\nrule deny-exec /tmp/*\nrule
 # be compiled into ud2 (SIGILL), which prints no segfault line.
 printf '.globl _start\n_start:\n\txor %%eax, %%eax\n\tmov (%%rax), %%eax\n\tud2\n' >"$out/segv.S"
 gcc -static -nostdlib -o "$out/segv" "$out/segv.S" >&2
+for p in fakesensord crashme; do
+        gcc -static -Os -s -Wall -Werror -o "$out/$p" "$src/$p.c" >&2
+done
+# fakesensord's content: as shipped, and a bad update (its header zeroed).
+printf 'FAKESENSORD-RULES 1\nversion 2024.08.01-good\nrule watch-exec *\nend\n' >"$out/daemon-good.rules"
+{ head -c 64 /dev/zero; printf 'version 2024.08.02-bad\nrule watch-exec *\nend\n'; } >"$out/daemon-bad.rules"
 touch "$out/.done"
 echo "$out"
