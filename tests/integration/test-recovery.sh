@@ -34,6 +34,13 @@ etc_listing() { (cd "$ROOT/etc" && find . \( -type f -o -type l \) -printf '%p %
 
 fail_boots() { local i; for ((i = 0; i < $1; i++)); do boot; done; }
 
+# One failed boot whose predecessor left the crash record FIXTURE (under
+# tests/fixtures), or none ("-").
+record_boot() {
+  [[ $1 == - ]] || cp "$FIXTURES/$1"/dmesg-efi-* "$PSTORE/"
+  boot
+}
+
 # No crash record (a reset, a hang): a component whose content changed since
 # the last confirmed boot is restored after ONE failed boot (restore keeps
 # the sensor on); the newer change first, the other at the next failed boot.
@@ -173,11 +180,9 @@ t_attributed_crash_after_restore_escalates_on_the_fast_path() {
   setup_good
   echo alpha-bad >"$ROOT/etc/alpha/rules.bin"
   boot
-  cp "$FIXTURES"/pstore/sensor-module/dmesg-efi-* "$PSTORE/"
-  boot; assert_out 'mode=recovery:restore-content'
+  record_boot pstore/sensor-module; assert_out 'mode=recovery:restore-content'
   # the module itself is broken: the restored content does not help
-  cp "$FIXTURES"/pstore/sensor-module/dmesg-efi-* "$PSTORE/"
-  boot; assert_out 'mode=recovery:quarantine'
+  record_boot pstore/sensor-module; assert_out 'mode=recovery:quarantine'
   # without a crash record the next step waits for max_failed_boots
   lg quarantine release alpha; lg confirm
 }
@@ -205,10 +210,8 @@ t_quarantine_never_is_respected() {
   setup_good "$(sed 's/    units: \[alpha.service\]/    units: [alpha.service]\n    quarantine: never/' <<<"$POLICY")"
   echo alpha-bad >"$ROOT/etc/alpha/rules.bin"
   boot
-  cp "$FIXTURES"/pstore/sensor-module/dmesg-efi-* "$PSTORE/"
-  boot; assert_out 'restore-content'
-  cp "$FIXTURES"/pstore/sensor-module/dmesg-efi-* "$PSTORE/"
-  boot
+  record_boot pstore/sensor-module; assert_out 'restore-content'
+  record_boot pstore/sensor-module
   assert_not_out 'mode=recovery:quarantine'
   assert_out 'mode=safe'                         # the next step instead
   assert_file "$ROOT/etc/alpha/rules.bin"
@@ -262,10 +265,8 @@ recovery:
   ladder: [restore-content]"
   echo alpha-bad >"$ROOT/etc/alpha/rules.bin"
   boot
-  cp "$FIXTURES"/pstore/sensor-module/dmesg-efi-* "$PSTORE/"
-  boot; assert_out 'mode=recovery:restore-content'
-  cp "$FIXTURES"/pstore/sensor-module/dmesg-efi-* "$PSTORE/"
-  boot; assert_out 'exhausted'
+  record_boot pstore/sensor-module; assert_out 'mode=recovery:restore-content'
+  record_boot pstore/sensor-module; assert_out 'exhausted'
   grep -q 'Failed to append' <<<"$ERR" && fail "the event was not appended: $ERR"
   lg log --json
   jq -e 'map(select(.type == "ladder-exhausted" and .component == "alpha")) | length == 1' <<<"$OUT" >/dev/null ||
@@ -278,7 +279,7 @@ recovery:
 # ---- evidence only from the crash that killed the machine (issue 10) ----
 
 # One failed boot that left the crash record FIXTURE (pstore-synthetic/…).
-crash_boot() { cp "$FIXTURES/pstore-synthetic/$1"/dmesg-efi-* "$PSTORE/"; boot; }
+crash_boot() { record_boot "pstore-synthetic/$1"; }
 
 # alpha was restored on the fast path, attributed strong, the event saying
 # why in words (a regex of the evidence, e.g. 'RIP in fakesensor \\(strong\\)').
@@ -363,13 +364,6 @@ t_module_being_loaded_is_weak() {
 }
 
 # ---- finding 1: crashing or resetting the machine must not switch the sensor off ----
-
-# One failed boot whose predecessor left the crash record FIXTURE (under
-# tests/fixtures), or none ("-").
-record_boot() {
-  [[ $1 == - ]] || cp "$FIXTURES/$1"/dmesg-efi-* "$PSTORE/"
-  boot
-}
 
 # alpha's content freshly updated (a suspect by change, as an EDR's content
 # is at all times), then N failed boots whose crash records are FIXTURE;
