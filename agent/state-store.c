@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "lib/efivars.h"
 #include "lib/fault.h"
 #include "lib/fileio.h"
 #include "lib/paths.h"
@@ -38,22 +39,6 @@ static void problem(StateStores *s, const char *fmt, ...) {
         vsnprintf(buf, sizeof buf, fmt, ap);
         va_end(ap);
         (void) !strv_push(&s->problems, buf);
-}
-
-static const char *efivarfs_dir(void) {
-        /* libefivar reads EFIVARFS_PATH once at load; we mirror it to look
-         * for the variable cheaply, since every libefivar read sleeps ~10 ms. */
-        const char *e = getenv("EFIVARFS_PATH");
-        return e && *e ? e : "/sys/firmware/efi/efivars/";
-}
-
-static bool efivar_present(void) {
-        char path[PATH_MAX];
-        if (xsnprintf(path, sizeof path, "%s%s%s-%s", efivarfs_dir(),
-                      efivarfs_dir()[strlen(efivarfs_dir()) - 1] == '/' ? "" : "/", STATE_EFI_NAME,
-                      STATE_EFI_GUID) < 0)
-                return true; /* can't tell: ask the library */
-        return access(path, F_OK) == 0;
 }
 
 /* Finds where DEVNAME is mounted, from /proc/self/mounts, by device number. */
@@ -154,7 +139,7 @@ static int open_efivar_store(StateStores *s, const Policy *p, StateStore *st) {
                 return -ENOMEM;
         /* efi_set_variable() segfaults without efivarfs: always ask first,
          * and do not even ask the library when its directory is missing. */
-        if (access(efivarfs_dir(), F_OK) < 0 || !efi_variables_supported()) {
+        if (access(efivars_dir(), F_OK) < 0 || !efi_variables_supported()) {
                 /* Only a problem when asked for: with `auto` and `file` a
                  * machine without UEFI simply uses the file. */
                 if (p->boot.state == STATE_BACKEND_EFIVAR)
@@ -298,7 +283,7 @@ static int store_read(StateStore *st, uint8_t **ret_data, size_t *ret_size, cons
         if (st->setup_error < 0)
                 return 0;
         if (st->kind == STORE_EFIVAR) {
-                if (!efivar_present())
+                if (!efivars_present(STATE_EFI_GUID, STATE_EFI_NAME))
                         return 0;
                 efi_guid_t guid;
                 uint32_t attrs;
