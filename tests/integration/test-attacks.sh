@@ -252,37 +252,8 @@ boot:
 ATTACK_STATE_FILE=var/lib/lastgood/state
 
 # forge_record FILE VERSION FIELD=VALUE… [key=KEYFILE] — a well-formed state
-# record (agent/state.h: CRC right, so it is not "corrupt"), written
-# independently of lastgood. Version 4 is signed with KEYFILE when given
-# (else its MAC is zero); version 3 is the 384-byte layout, which has no MAC.
-forge_record() {
-  python3 - "$@" <<'PY'
-import hashlib, hmac, struct, sys, zlib
-path, version, *kv = sys.argv[1:]
-version = int(version)
-f = dict(generation=1, total_boots=1, failed_boots=0, step_failed_boots=0, in_boot=0,
-         safe_mode_requested=0, incident=0, ladder_step=0, internal_errors=0, boot_mode=0,
-         last_action=0, culprit="", boot_id="", key="")
-for a in kv:
-    k, v = a.split("=", 1)
-    f[k] = v if k in ("culprit", "boot_id", "key") else int(v)
-size = 512 if version >= 4 else 384
-s = lambda v, n: v.encode().ljust(n, b"\0")
-b = b"LGST" + struct.pack("<HHQQ8I4Q", version, size, f["generation"], f["total_boots"], f["failed_boots"],
-    f["step_failed_boots"], f["in_boot"], f["safe_mode_requested"], f["incident"], f["ladder_step"],
-    f["internal_errors"], f["boot_mode"], 0, 0, 0, 0)
-b += s("", 37) + s(f["boot_id"], 37) + struct.pack("<I", f["last_action"]) + s(f["culprit"], 64) + s("", 40)
-b += s("", 65)  # confirmed_kernel
-if version >= 4:
-    b += struct.pack("<Q", 0) + s("", 65)
-    b = b.ljust(size - 36, b"\0")
-    mac = hmac.new(open(f["key"], "rb").read(), b, hashlib.sha256).digest() if f["key"] else bytes(32)
-    b += mac
-b = b.ljust(size - 4, b"\0")
-b += struct.pack("<I", zlib.crc32(b))
-open(path, "wb").write(b)
-PY
-}
+# record written independently of lastgood (tests/forge-state.py).
+forge_record() { python3 "$TOP/tests/forge-state.py" "$@"; }
 
 # lg with a time bound: a boot that hangs on a planted FIFO fails the test.
 lg_bounded() {

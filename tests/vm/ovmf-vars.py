@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Lists the live UEFI variables in an OVMF variable store file (the guest's
 NVRAM, OVMF_VARS_4M.fd copy), one per line: NAME-GUID ATTRS SIZE.
-With --dump NAME-GUID, writes that variable's data to stdout.
+With --dump NAME-GUID, writes that variable's data to stdout; with
+--set NAME-GUID FILE, replaces that live variable's data by FILE's bytes the
+way the firmware's variable driver does (the old copy marked deleted, the new
+one appended with the same attributes): what another OS booted on the machine
+can do through SetVariable().
 
 Format (edk2 MdeModulePkg VariableFormat.h): a firmware volume, then a
 VARIABLE_STORE_HEADER whose signature is gEfiAuthenticatedVariableGuid,
@@ -33,20 +37,50 @@ def variables(blob):
         name = blob[p + HDR.size:p + HDR.size + nsz].decode("utf-16-le", "replace").rstrip("\0")
         data = blob[p + HDR.size + nsz:p + HDR.size + nsz + dsz]
         live = state in (VAR_ADDED, VAR_ADDED & VAR_IN_DELETED_TRANSITION)
-        yield live, "%s-%s" % (name, uuid.UUID(bytes_le=guid)), attrs, data
+        yield live, "%s-%s" % (name, uuid.UUID(bytes_le=guid)), attrs, data, p
         p += HDR.size + nsz + dsz
         p = (p + 3) & ~3
+    yield None, None, None, None, p  # where the next variable would go
+
+
+def set_variable(blob, want, data):
+    blob = bytearray(blob)
+    off = blob.find(AUTH_GUID)
+    end = min(off + struct.unpack_from("<I", blob, off + 16)[0], len(blob))
+    old = None
+    for live, name, _a, _d, p in variables(bytes(blob)):
+        if live is None:
+            free = p
+        elif live and name == want:
+            old = p
+    if old is None:
+        raise SystemExit("no live variable %s" % want)
+    hdr = list(HDR.unpack_from(blob, old))
+    nsz = hdr[7]
+    name = bytes(blob[old + HDR.size:old + HDR.size + nsz])
+    hdr[1] = VAR_ADDED
+    hdr[8] = len(data)
+    new = HDR.pack(*hdr) + name + data
+    if free + len(new) > end or blob[free:free + len(new)] != b"\xff" * len(new):
+        raise SystemExit("no room left in the variable store")
+    blob[free:free + len(new)] = new
+    blob[old + 2] &= VAR_DELETED
+    return bytes(blob)
 
 
 def main():
     blob = open(sys.argv[1], "rb").read()
+    if len(sys.argv) > 4 and sys.argv[2] == "--set":
+        data = open(sys.argv[4], "rb").read()
+        open(sys.argv[1], "wb").write(set_variable(blob, sys.argv[3], data))
+        return 0
     if len(sys.argv) > 3 and sys.argv[2] == "--dump":
-        for live, name, _a, data in variables(blob):
+        for live, name, _a, data, _p in variables(blob):
             if live and name == sys.argv[3]:
                 sys.stdout.buffer.write(data)
                 return 0
         return 1
-    for live, name, attrs, data in variables(blob):
+    for live, name, attrs, data, _p in variables(blob):
         if live:
             print("%s 0x%x %d" % (name, attrs, len(data)))
     return 0

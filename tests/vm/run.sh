@@ -4,7 +4,7 @@
 #   tests/vm/run.sh [SCENARIO…]
 #
 # Scenarios: content nopstore daemon module safemode unrelated bystander
-# powercut hang helpdesk injection control (default: all). Each boots Debian 12's kernel under
+# powercut hang helpdesk injection forged control (default: all). Each boots Debian 12's kernel under
 # QEMU/TCG + OVMF from a GPT disk built without mounts, lastgood running from
 # the initramfs, and asserts on the serial logs
 # (tests/vm/artifacts/<scenario>/boot-N.log), on the disk afterwards
@@ -18,7 +18,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$VM_DIR/image.sh"
 
-ALL=(content nopstore daemon module safemode unrelated bystander powercut hang helpdesk injection control)
+ALL=(content nopstore daemon module safemode unrelated bystander powercut hang helpdesk injection forged control)
 BASE_CMDLINE="root=LABEL=lgroot ro console=ttyS0,115200 oops=panic panic=1 loglevel=6"
 
 # --- setup -----------------------------------------------------------------
@@ -613,6 +613,90 @@ scenario_injection() {
         vm_disk_rdump "$DISK" root /var/lib/lastgood "$SC_DIR/var-lib-lastgood"
         check "on disk: the archived crash records hold the planted RIP line" \
                 bash -c "find '$SC_DIR/var-lib-lastgood' -path '*/crashes/*' -type f -exec grep -lF '] RIP: 0010:fs_init+0x85 [fakesensor]' {} + | grep -q ."
+        sc_end
+}
+
+# 10. Forged state (issue 11): any OS booted on the machine can write the
+# UEFI variable lastgood counts in. Between boots the host rewrites it in the
+# OVMF variable store, as SetVariable() from another OS would: a record that
+# says 50 failed boots, a quarantine step done against fakesensor and 2^32-1
+# safe-mode boots pending — first signed with a guessed key, then in the
+# older layout that has no MAC. Neither turns the sensor off: each is
+# distrusted (the previous boot counts as failed; the record names no
+# culprit, step or request). Control: a safe-mode request signed with the
+# root's own key (read off the disk, as only root can) is honoured, once:
+# proof that the forged variable is what lastgood read, and that the MAC is
+# what stopped the forgeries.
+STATE_VAR=LastGoodState-f36dce15-2f3f-49cd-bff5-775e57d91dcf
+
+efivar_policy() { # efivar_policy OUT — the guest policy with state: efivar
+        sed -e 's/^  state: file$/  state: efivar/' -e '/^  state_device:/d' -e '/^  state_file:/d' \
+                "$VM_DIR/policy.yaml" >"$1"
+}
+
+# forge_nvram VERSION FIELD=VALUE… — replaces the state variable in $VARS by
+# a record from tests/forge-state.py, one generation ahead of the live one.
+forge_nvram() {
+        local gen
+        gen=$(python3 "$VM_DIR/ovmf-vars.py" "$VARS" --dump "$STATE_VAR" |
+                python3 -c 'import struct, sys; print(struct.unpack_from("<Q", sys.stdin.buffer.read(), 8)[0])') ||
+                return 1
+        python3 "$TOP/tests/forge-state.py" "$RUN/forged.rec" "$1" generation=$((gen + 1)) total_boots=$((gen + 1)) \
+                "${@:2}" && python3 "$VM_DIR/ovmf-vars.py" "$VARS" --set "$STATE_VAR" "$RUN/forged.rec"
+}
+
+# The fields an attacker sets to turn the sensor off (last_action 2 is
+# quarantine, recovery/ladder.h).
+FORGED_FIELDS=(failed_boots=50 step_failed_boots=50 in_boot=1 incident=1 ladder_step=1 last_action=2
+        culprit=fakesensor safe_mode_requested=4294967295)
+
+# forged_boot_checks WHAT — the boot after a forgery kept the sensor on.
+forged_boot_checks() {
+        check "$1: the boot is healthy and confirmed, the sensor loaded" test "$CONFIRMED" = 1 -a "$SENSOR_STATE" = loaded
+        check "$1: lastgood distrusted the record" log_has "$LOG" 'State record .*not authenticated'
+        check "$1: no safe mode, no quarantine, no restore" \
+                bash -c "! awk '/lgtest: root init/ { exit } /lastgood/' '$LOG' | grep -qiE 'mode=safe|restore-content|quarantin'"
+        check "$1: the record lastgood wrote back is its own again (v4, signed)" \
+                bash -c "python3 '$VM_DIR/ovmf-vars.py' '$VARS' --dump $STATE_VAR | head -c 6 | cmp -s - <(printf 'LGST\\x04\\x00')"
+}
+
+scenario_forged() {
+        local pol=$RUN/forged-policy.yaml events
+        efivar_policy "$pol"
+        sc_setup forged --policy "$pol"
+        sc_boot
+        check "boot 1 healthy, sensor loaded" test "$CONFIRMED" = 1 -a "$SENSOR_STATE" = loaded
+        check "NVRAM: the state record is a 512-byte UEFI variable" \
+                test "$(python3 "$VM_DIR/ovmf-vars.py" "$VARS" | awk -v v="$STATE_VAR" '$1 == v { print $3 }')" = 512
+        check "on disk: the key that signs it is on the root file system" \
+                test "$(vm_disk_cat "$DISK" root /var/lib/lastgood/state.key | wc -c)" = 32
+        head -c 32 /dev/urandom >"$RUN/forged.guess"
+        check "forged from outside: v4 record signed with a guessed key" \
+                forge_nvram 4 "${FORGED_FIELDS[@]}" key="$RUN/forged.guess"
+        sc_boot
+        forged_boot_checks "boot 2 (v4, guessed key)"
+        check "forged from outside: v3 record (no MAC)" forge_nvram 3 "${FORGED_FIELDS[@]}"
+        sc_boot
+        forged_boot_checks "boot 3 (v3, unsigned)"
+        vm_disk_cat "$DISK" root /var/lib/lastgood/state.key >"$RUN/forged.key"
+        check "control: a safe-mode request signed with the root's key" \
+                forge_nvram 4 safe_mode_requested=1 key="$RUN/forged.key"
+        sc_boot
+        check "control, boot 4: the signed request is honoured (safe mode, sensor off)" \
+                test "$SENSOR_STATE" != loaded -a "$CONFIRMED" = 1
+        check "control, boot 4 said safe mode" log_has "$LOG" 'lastgood.*mode=safe'
+        sc_boot --actions "$evidence_report_actions"
+        check "boot 5: once only — normal boot, sensor loaded" test "$CONFIRMED" = 1 -a "$SENSOR_STATE" = loaded
+        events=$(events_of "$LOG")
+        check "the event log: both forgeries recorded as unauthenticated records" \
+                test "$(grep -c 'state-corrupt .*state record is not authenticated' <<<"$events")" = 2
+        check "the event log: no restore or quarantine event" \
+                bash -c "! event_types_of '$LOG' | grep -qiE 'restore|quarantin'"
+        check "the event log verifies" log_has "$LOG" 'lgtest: LOG VERIFIED'
+        check "on disk: content untouched" disk_file_is root /etc/fakesensor/rules.bin "$SENSOR_DIR/good.rules"
+        check "on disk: no quarantine modprobe.d file" bash -c "! vm_disk_ls '$DISK' root /etc/modprobe.d | grep -q lastgood"
+        check "on disk: fakesensor.service not masked" bash -c "! vm_disk_ls '$DISK' root /etc/systemd/system | grep -q fakesensor"
+        rm -f "$RUN/forged.rec" "$RUN/forged.guess" "$RUN/forged.key"
         sc_end
 }
 
