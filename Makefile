@@ -12,7 +12,9 @@
 #   make check-format clang-format (.clang-format) --dry-run over FORMAT_SRCS
 #   make check-vm     end-to-end crash-loop tests in a UEFI VM
 #   make demo         the built-in demo: a real crash loop in a VM, recovered
-#   make install      honours DESTDIR and PREFIX
+#   make install      honours DESTDIR and PREFIX; INITRD=auto|initramfs-tools|dracut|both
+#                     (auto: the initrd generator found on the target, see dist/install.sh)
+#   make dist         lastgood-VERSION.tar.gz (DISTDIR=.) for rpmbuild -tb
 
 # `make` alone builds: the helper targets below (print-lib-srcs, …) come
 # before `all` in this file.
@@ -23,6 +25,8 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 DESTDIR ?=
+# Which initrd generator(s) make install integrates with (dist/install.sh).
+INITRD ?= auto
 
 CC ?= cc
 # Helpers working in parallel build into their own tree: make BUILDDIR=/tmp/x …
@@ -71,7 +75,7 @@ print-lib-srcs:
 print-warn-flags:
 	@echo $(WARN)
 
-.PHONY: print-lib-srcs print-warn-flags binaries analyze all clean test unit integration deps install uninstall bench fuzz check-vm check-vm-full demo format check-format man
+.PHONY: print-lib-srcs print-warn-flags binaries analyze all clean test unit integration deps install uninstall bench fuzz check-vm check-vm-full demo format check-format man dist
 
 all: lastgood man
 
@@ -141,10 +145,22 @@ install: lastgood man
 	install -D -m 0755 lastgood $(DESTDIR)$(SBINDIR)/lastgood
 	install -D -m 0644 config/policy.yaml $(DESTDIR)$(SYSCONFDIR)/lastgood/policy.yaml
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/lastgood/policy.d
-	@if [ -x dist/install.sh ]; then DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" SYSCONFDIR="$(SYSCONFDIR)" MANDIR="$(MANDIR)" dist/install.sh install; fi
+	install -d -m 0755 $(DESTDIR)/usr/share/lastgood/profiles
+	install -m 0644 dist/profiles/*.yaml $(DESTDIR)/usr/share/lastgood/profiles/
+	install -D -m 0644 dist/systemd/lastgood.catalog $(DESTDIR)$(PREFIX)/lib/systemd/catalog/lastgood.catalog
+	@if [ -x dist/install.sh ]; then DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" SYSCONFDIR="$(SYSCONFDIR)" MANDIR="$(MANDIR)" INITRD="$(INITRD)" dist/install.sh install; fi
+
+# lastgood-VERSION.tar.gz of the tree (committed and new files, less ignored
+# ones) in DISTDIR, for rpmbuild -tb (dist/rpm/lastgood.spec).
+DISTDIR ?= .
+dist:
+	@./dist/tarball.sh "$(DISTDIR)"
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/lastgood
+	rm -f $(DESTDIR)/usr/share/lastgood/profiles/*.yaml
+	-rmdir $(DESTDIR)/usr/share/lastgood/profiles 2>/dev/null
+	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/catalog/lastgood.catalog
 	@if [ -x dist/install.sh ]; then DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" SYSCONFDIR="$(SYSCONFDIR)" MANDIR="$(MANDIR)" dist/install.sh uninstall; fi
 	@echo "left $(DESTDIR)$(SYSCONFDIR)/lastgood/ (admin configuration) in place"
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "agent/bootflow.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 
@@ -61,7 +62,39 @@ typedef struct LadderOutcome {
         uint32_t threshold;
         char step[32];     /* the step performed last, or "" */
         char summary[512]; /* what and why */
+        /* only its evidence fields (boot --json) */
+        BootReport evidence;
 } LadderOutcome;
+
+/* The evidence, for `boot --json`: what the boot's events record. Best
+ * effort (out of memory: fewer components listed). */
+static void outcome_note_evidence(LadderOutcome *o, const Evidence *ev) {
+        BootReport *r = &o->evidence;
+        const Culprit *c = &ev->culprit;
+        if (ev->crash.found)
+                snprintf(r->crash_record, sizeof r->crash_record, "%s", ev->crash.summary);
+        if (c->component) {
+                snprintf(r->culprit, sizeof r->culprit, "%s", c->component->name);
+                snprintf(r->suspect, sizeof r->suspect, "%s", suspect_reason_to_string(c->reason));
+                snprintf(r->culprit_evidence, sizeof r->culprit_evidence, "%s", c->evidence);
+        }
+        snprintf(r->why, sizeof r->why, "%s", c->why);
+        for (size_t i = 0; i < c->n_components; i++)
+                if (strv_push(&r->evidence, c->components[i].component->name) < 0 ||
+                    strv_push(&r->evidence, c->components[i].words) < 0)
+                        break;
+        /* Pairs only: a failed push leaves no name without its words. */
+        size_t n = strv_length(r->evidence);
+        if (n % 2) {
+                free(r->evidence[n - 1]);
+                r->evidence[n - 1] = NULL;
+        }
+}
+
+void boot_report_done(BootReport *r) {
+        strv_free(r->evidence);
+        r->evidence = NULL;
+}
 
 static void summary(LadderOutcome *o, const char *fmt, ...) _printf_(2, 3);
 static void summary(LadderOutcome *o, const char *fmt, ...) {
@@ -239,9 +272,20 @@ static int boot_write(Boot *b, const char *what) {
 }
 
 /* A second `boot` in the same boot (initramfs script, then the systemd
- * unit): it reports the first run's decision and writes nothing. */
+ * unit): it reports the first run's decision and writes no state (only the
+ * metrics textfile, which the read-only initramfs root may have kept the
+ * first run from writing). */
 static bool boot_is_second_run(const Boot *b, int read_result) {
         return read_result > 0 && b->st.in_boot && b->env->boot_id[0] && streq(b->st.boot_id, b->env->boot_id);
+}
+
+/* The initramfs script (or lastgood-boot.service) marks this boot counted
+ * once its `lastgood boot` returned: a later run in the same boot only
+ * reports, even when the state stores cannot be read now — it must never
+ * count the boot a second time. */
+static bool boot_counted_earlier(const BootEnv *env) {
+        _cleanup_close_ int fd = root_openat(env->runtime_fd, LASTGOOD_BOOTED_MARKER, O_PATH, 0);
+        return fd >= 0;
 }
 
 /* ---- the previous boot ---- */
@@ -337,7 +381,8 @@ static int boot_run_step(Boot *b, LadderStep step, const Evidence *ev, StepResul
                    res->message, ev, res);
         if (r >= 0)
                 record_count_recovery(env->root_fd, c->component ? c->component->name : "none",
-                                      ladder_step_to_string(step));
+                                      ladder_step_to_string(step),
+                                      step_result_evidence(res, STEP_EVIDENCE_CONTENT_DIGEST));
         return r;
 }
 
@@ -435,6 +480,7 @@ static void boot_ladder(Boot *b, bool safe_requested, LadderOutcome *ret) {
                 summary(&o, "previous boot failed without a crash record; not counted "
                             "(boot.count_unknown_failures=false)");
                 boot_event(b, EVENT_BOOT_COUNTED, NULL, NULL, o.summary, &ev, NULL);
+                outcome_note_evidence(&o, &ev);
                 *ret = o;
                 return;
         }
@@ -471,6 +517,7 @@ static void boot_ladder(Boot *b, bool safe_requested, LadderOutcome *ret) {
         default:
                 boot_climb(b, &lev, &plan, &ev, &o);
         }
+        outcome_note_evidence(&o, &ev);
         *ret = o;
 }
 
@@ -503,6 +550,7 @@ static void boot_report_again(const Boot *b, BootReport *ret) {
                 .threshold = b->env->policy->boot.max_failed_boots,
                 .total_boots = b->st.total_boots,
         };
+        ret->again = true;
         snprintf(ret->summary, sizeof ret->summary, "already counted in this boot");
 }
 
@@ -524,13 +572,14 @@ static void boot_finish(Boot *b, BootMode mode) {
         (void) boot_write(b, "could not record this boot in any state store");
 }
 
-static void boot_report(const Boot *b, const SafeDecision *sd, const LadderOutcome *out, BootReport *ret) {
-        *ret = (BootReport) {
-                .mode = b->st.boot_mode,
-                .failed_boots = b->st.failed_boots,
-                .threshold = out->threshold ?: b->env->policy->boot.max_failed_boots,
-                .total_boots = b->st.total_boots,
-        };
+/* Takes OUT's evidence. */
+static void boot_report(const Boot *b, const SafeDecision *sd, LadderOutcome *out, BootReport *ret) {
+        *ret = out->evidence;
+        out->evidence.evidence = NULL;
+        ret->mode = b->st.boot_mode;
+        ret->failed_boots = b->st.failed_boots;
+        ret->threshold = out->threshold ?: b->env->policy->boot.max_failed_boots;
+        ret->total_boots = b->st.total_boots;
         snprintf(ret->step, sizeof ret->step, "%s", sd->safe ? "" : out->step);
         if (sd->safe)
                 snprintf(ret->summary, sizeof ret->summary, "safe mode: %s", sd->why);
@@ -548,9 +597,14 @@ static int boot_run(const BootEnv *env, BootReport *ret) {
         if (r < 0)
                 return r;
         r = boot_read(&b);
-        if (boot_is_second_run(&b, r)) {
+        bool again = boot_is_second_run(&b, r);
+        if (again || boot_counted_earlier(env)) {
                 boot_report_again(&b, ret);
                 boot_log_problems(&b);
+                /* From the systemd side: the textfile a read-only root kept
+                 * the initramfs from writing (lastgood-boot.service). */
+                if (again)
+                        record_report(env->root_fd, env->runtime_fd, p, &b.stores, &b.st, RECORD_REPORT_BOOT);
                 return 0;
         }
 
@@ -566,12 +620,13 @@ static int boot_run(const BootEnv *env, BootReport *ret) {
                 r = safemode_apply(env->root_fd, env->runtime_fd, p, sd.why);
                 if (r < 0)
                         note_internal_error(&b, r, "could not enter safe mode");
+                safe_request_record_boot(env->root_fd, &sd);
         }
 
         boot_finish(&b, sd.safe ? BOOT_MODE_SAFE : out.mode);
         boot_log_problems(&b);
         boot_report(&b, &sd, &out, ret);
-        record_report(env->root_fd, p, &b.stores, &b.st);
+        record_report(env->root_fd, env->runtime_fd, p, &b.stores, &b.st, RECORD_REPORT_BOOT);
         return 0;
 }
 

@@ -21,6 +21,7 @@
 
 #include "agent/context.h"
 #include "agent/state.h"
+#include "lib/names.h"
 
 typedef struct BootReport {
         BootMode mode;
@@ -29,7 +30,18 @@ typedef struct BootReport {
         uint32_t failed_boots;
         uint32_t threshold;
         uint64_t total_boots;
+        bool again; /* a second run in this boot: it only reports */
+        /* What the evidence about a failed previous boot said, as the boot's
+         * events record it (`boot --json`); all empty when it did not fail. */
+        char culprit[NAME_COMPONENT_MAX + 1]; /* the suspect, or "" */
+        char suspect[16];                     /* "attributed", "changed", or "" */
+        char culprit_evidence[320];
+        char crash_record[320]; /* the crash record's one-line summary, or "" */
+        char why[1024];         /* every component's evidence in one line */
+        char **evidence;        /* NAME, WORDS, NAME, WORDS, …, NULL (or NULL) */
 } BootReport;
+
+void boot_report_done(BootReport *r);
 
 /* Context stops here: the flow below takes only what it needs from it. */
 int bootflow_run(Context *ctx, BootReport *ret) _wur_;

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "agent/context.h"
+
+#include <stdarg.h>
+
 #include "lib/log.h"
 #include "agent/state-store.h"
 
@@ -41,4 +44,16 @@ int context_state(Context *ctx, Policy **ret_policy, StateStores *stores, BootSt
         }
         *ret_policy = p;
         return r;
+}
+
+int context_usage_error(Context *ctx, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        log_error("lastgood %s: %s.", ctx->verb ?: "", msg ?: fmt);
+        ctx->usage_error = true;
+        return EXIT_USAGE;
 }

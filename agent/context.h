@@ -31,6 +31,8 @@ typedef struct Context {
         const char *esp_dir;     /* --esp: a mounted ESP (tests), else found with libblkid */
         bool json;
         int verbose;
+        const char *verb; /* the verb being run ("safe-mode"), set by main() */
+        bool usage_error; /* set by context_usage_error(): main() then shows the verb's synopsis */
         bool policy_loaded;
         Policy policy;
 } Context;
@@ -45,6 +47,11 @@ int context_state(Context *ctx, Policy **ret_policy, StateStores *stores, BootSt
 /* Loads the policy once (logging its errors as warnings); never fails but on OOM. */
 int context_policy(Context *ctx, Policy **ret) _wur_;
 
+/* A usage error of the running verb: logs "lastgood VERB: MESSAGE." and marks
+ * it, so that main() prints the verb's synopsis (never its description) after
+ * the verb returns. Returns EXIT_USAGE: `return context_usage_error(ctx, …);` */
+int context_usage_error(Context *ctx, const char *fmt, ...) _printf_(2, 3);
+
 typedef int (*VerbFn)(Context *ctx, int argc, char **argv);
 
 /* Verb implementations, one file each (agent/verb-*.c). argv[0] is the verb. */
@@ -57,3 +64,4 @@ int verb_snapshot(Context *ctx, int argc, char **argv);
 int verb_quarantine(Context *ctx, int argc, char **argv);
 int verb_log(Context *ctx, int argc, char **argv);
 int verb_helpdesk(Context *ctx, int argc, char **argv);
+int verb_profile(Context *ctx, int argc, char **argv);

@@ -558,12 +558,17 @@ static int take_from_partition(const EspPartition *p, EspRequest *ret) {
 }
 
 int esp_take_request(const char *esp_dir, int root_fd, char *const *disks, EspRequest *ret) {
-        if (esp_dir)
-                return take_from_dir(esp_dir, ret);
+        int r;
+        if (esp_dir) {
+                r = take_from_dir(esp_dir, ret);
+                if (r > 0)
+                        snprintf(ret->where, sizeof ret->where, "%s", esp_dir);
+                return r;
+        }
 
         EspPartition *list = NULL;
         size_t n = 0;
-        int r = esp_find(disks, &list, &n);
+        r = esp_find(disks, &list, &n);
         if (r < 0)
                 return r;
         char loader[37];
@@ -580,6 +585,9 @@ int esp_take_request(const char *esp_dir, int root_fd, char *const *disks, EspRe
         r = esp_select(list, n, have_loader ? loader : NULL, boot_disk, &idx);
         if (r >= 0)
                 r = take_from_partition(&list[idx], ret);
+        if (r > 0)
+                snprintf(ret->where, sizeof ret->where, "%s%s%s%s", list[idx].node ?: list[idx].disk,
+                         list[idx].uuid ? " (PARTUUID=" : "", list[idx].uuid ?: "", list[idx].uuid ? ")" : "");
         esp_partitions_free(list, n);
         return r;
 }

@@ -94,6 +94,9 @@ int esp_mountinfo_find(FILE *mountinfo, dev_t devnum, char **ret_path) _wur_;
 typedef struct EspRequest {
         char code[ESP_CODE_MAX + 1]; /* "" when the request carries no code */
         uint32_t boots;              /* 0 when not given (the caller's default) */
+        /* The ESP it was taken from, for the event: "/dev/sda1 (PARTUUID=…)"
+         * or the --esp directory; set by esp_take_request() only. */
+        char where[160];
 } EspRequest;
 
 /* Parses the request file contents. -EBADMSG on anything else (unknown or

@@ -47,6 +47,16 @@ static const struct {
         [EVENT_STATE_FALLTHROUGH] = { "state-fallthrough", "d25d291acf4146f80a31deeb745942b6", LOG_NOTICE },
         [EVENT_CRASH_RECORD_NOT_COUNTED] = { "crash-record-not-counted", "98fe6d3a0d8d49e69e56af34efbdaced",
                                              LOG_NOTICE },
+        [EVENT_SAFE_MODE_SCHEDULED] = { "safe-mode-scheduled", "d654db8cdbcc44238d00a5bb46417c7e", LOG_NOTICE },
+        [EVENT_SAFE_MODE_CANCELLED] = { "safe-mode-cancelled", "13674f966a5e4603880a3e8af9413dd1", LOG_NOTICE },
+        [EVENT_SAFE_MODE_BOOT] = { "safe-mode-boot", "6fb1c023af974a8fa487dd74c21d69c3", LOG_WARNING },
+        [EVENT_SNAPSHOT_IMPORTED] = { "snapshot-imported", "dff3b01d19c64e89a800330ea78bf466", LOG_NOTICE },
+        [EVENT_SNAPSHOT_RESTORED] = { "snapshot-restored", "d9f42c11d1884c878485c4fb3e3495bc", LOG_NOTICE },
+        [EVENT_HELPDESK_ENROLLED] = { "helpdesk-enrolled", "a856a1ca9c1a4e17a8b0fa262763e914", LOG_NOTICE },
+        [EVENT_ESP_REQUEST_STALE] = { "esp-request-stale", "5172da4ad5bc49aa82fd82d2413ad1a9", LOG_NOTICE },
+        [EVENT_REPORT_DIR_MISSING] = { "report-dir-missing", "995ab1ea35bd460ca186f7edd0b5dac4", LOG_NOTICE },
+        [EVENT_PROFILE_ENABLED] = { "profile-enabled", "fb99201a7a4e47dbbce519e628955457", LOG_NOTICE },
+        [EVENT_PROFILE_DISABLED] = { "profile-disabled", "399fdd313b5a42cbb43ed3352194cc9f", LOG_NOTICE },
 };
 
 static bool event_type_valid(EventType t) {

@@ -78,6 +78,16 @@ typedef enum EventType {
         EVENT_STATE_CORRUPT,
         EVENT_STATE_FALLTHROUGH,
         EVENT_CRASH_RECORD_NOT_COUNTED,
+        EVENT_SAFE_MODE_SCHEDULED, /* safe-mode --next-boot, by an actor */
+        EVENT_SAFE_MODE_CANCELLED, /* safe-mode --cancel, by an actor */
+        EVENT_SAFE_MODE_BOOT,      /* a boot ran in safe mode on request, naming who asked */
+        EVENT_SNAPSHOT_IMPORTED,   /* snapshot import, by an actor */
+        EVENT_SNAPSHOT_RESTORED,   /* snapshot restore by hand, by an actor */
+        EVENT_HELPDESK_ENROLLED,   /* helpdesk enroll, by an actor */
+        EVENT_ESP_REQUEST_STALE,   /* an ESP request file left from a confirmed boot, removed unheeded */
+        EVENT_REPORT_DIR_MISSING,  /* the metrics textfile's directory is missing (said once) */
+        EVENT_PROFILE_ENABLED,     /* profile enable, by an actor */
+        EVENT_PROFILE_DISABLED,    /* profile disable, by an actor */
         _EVENT_TYPE_MAX,
         _EVENT_TYPE_INVALID = -EINVAL,
 } EventType;

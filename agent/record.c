@@ -3,7 +3,9 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 
+#include "agent/context.h"
 #include "agent/eventlog.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
@@ -53,7 +55,12 @@ int record_read_recoveries(int root_fd, RecoveryCount **ret, size_t *ret_n) {
         for (char *line = strtok_r(buf, "\n", &save); line && n < RECOVERIES_MAX;
              line = strtok_r(NULL, "\n", &save)) {
                 unsigned long long cnt, last = 0;
-                if (sscanf(line, "%63s %31s %llu %llu", l[n].component, l[n].action, &cnt, &last) >= 3) {
+                /* The digest (5th field, "-" for none) is newer: older lines lack it. */
+                int k = sscanf(line, "%63s %31s %llu %llu %79s", l[n].component, l[n].action, &cnt, &last,
+                               l[n].digest);
+                if (k >= 3) {
+                        if (k < 5 || streq(l[n].digest, "-"))
+                                l[n].digest[0] = '\0';
                         l[n].count = cnt;
                         l[n].last_usec = last;
                         n++;
@@ -64,7 +71,11 @@ int record_read_recoveries(int root_fd, RecoveryCount **ret, size_t *ret_n) {
         return 0;
 }
 
-void record_count_recovery(int root_fd, const char *component, const char *action) {
+void record_count_recovery(int root_fd, const char *component, const char *action, const char *digest) {
+        digest = digest ?: "";
+        /* One token in the counters file, a label value in the textfile. */
+        if (strlen(digest) >= sizeof((RecoveryCount *) NULL)->digest || strpbrk(digest, " \t\n"))
+                digest = "";
         RecoveryCount *l = NULL;
         size_t n = 0;
         int r = record_read_recoveries(root_fd, &l, &n);
@@ -76,11 +87,12 @@ void record_count_recovery(int root_fd, const char *component, const char *actio
                 return;
         size_t i;
         for (i = 0; i < n; i++)
-                if (streq(l[i].component, component) && streq(l[i].action, action))
+                if (streq(l[i].component, component) && streq(l[i].action, action) && streq(l[i].digest, digest))
                         break;
         if (i == n && n < RECOVERIES_MAX) {
                 snprintf(l[n].component, sizeof l[n].component, "%s", component);
                 snprintf(l[n].action, sizeof l[n].action, "%s", action);
+                snprintf(l[n].digest, sizeof l[n].digest, "%s", digest);
                 n++;
         }
         if (i < n) {
@@ -91,8 +103,8 @@ void record_count_recovery(int root_fd, const char *component, const char *actio
         _cleanup_(memstream_done) MemStream m = {};
         FILE *f = memstream_init(&m);
         for (size_t k = 0; f && k < n; k++)
-                fprintf(f, "%s %s %" PRIu64 " %" PRIu64 "\n", l[k].component, l[k].action, l[k].count,
-                        l[k].last_usec);
+                fprintf(f, "%s %s %" PRIu64 " %" PRIu64 " %s\n", l[k].component, l[k].action, l[k].count,
+                        l[k].last_usec, l[k].digest[0] ? l[k].digest : "-");
         _cleanup_free_ char *out = NULL;
         size_t len;
         r = memstream_finalize(&m, &out, &len);
@@ -103,19 +115,82 @@ void record_count_recovery(int root_fd, const char *component, const char *actio
         free(l);
 }
 
-void record_report(int root_fd, const Policy *p, const StateStores *stores, const BootState *st) {
+/* The runtime marker that asks lastgood-boot.service for a second run
+ * (set) or says it is no longer needed (clear). Not state: not fsynced. */
+static void report_pending(int runtime_fd, bool set) {
+        _cleanup_close_ int dir_fd = -1;
+        const char *name;
+        int r = root_open_parent(runtime_fd, LASTGOOD_REPORT_PENDING_MARKER, set, &dir_fd, &name);
+        if (r >= 0)
+                r = set ? write_atomic_at_full(dir_fd, name, "", 0,
+                                               &(const WriteAtomicOptions) { .flags = WRITE_ATOMIC_NO_SYNC,
+                                                                             .mode = 0644 })
+                        : (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT ? -errno : 0);
+        if (r < 0 && !(r == -ENOENT && !set))
+                log_debug_errno(r, "Failed to %s %s, ignoring: %m", set ? "create" : "remove",
+                                LASTGOOD_REPORT_PENDING_MARKER);
+}
+
+/* The textfile's directory DIR is missing: said once (notice and event),
+ * remembered until the directory exists again. */
+static void report_dir_missing(int root_fd, int runtime_fd, const char *dir) {
+        _cleanup_free_ char *was = NULL, *now = NULL;
+        if (asprintf(&now, "%s\n", dir) < 0)
+                return;
+        if (read_full_root(root_fd, LASTGOOD_REPORT_DIR_MISSING_FILE, 4096, &was, NULL) >= 0 && streq(was, now))
+                return; /* already said */
+        int r = write_atomic_root(root_fd, LASTGOOD_REPORT_DIR_MISSING_FILE, now, strlen(now), 0644);
+        if (r == -EROFS) {
+                /* The initramfs: the event log cannot take it either. The
+                 * second run, from the writable root, says it. */
+                report_pending(runtime_fd, true);
+                return;
+        }
+        if (r < 0)
+                log_warning_errno(r, "Failed to write %s, ignoring (the notice below may repeat): %m",
+                                  LASTGOOD_REPORT_DIR_MISSING_FILE);
+        char msg[PATH_MAX + 200];
+        snprintf(msg, sizeof msg,
+                 "the metrics textfile directory %s does not exist (no node_exporter textfile collector?): "
+                 "no metrics are written; create it, or set report.prometheus_textfile to \"\"",
+                 dir);
+        log_notice("%s.", msg);
+        record_event(root_fd, EVENT_REPORT_DIR_MISSING, NULL, NULL, msg,
+                     (char *const[]) { "directory", (char *) dir, NULL });
+}
+
+/* The directory is there (again): the next time it goes missing is news. */
+static void report_dir_present(int root_fd) {
+        _cleanup_close_ int dir_fd = -1;
+        const char *name;
+        if (root_open_parent(root_fd, LASTGOOD_REPORT_DIR_MISSING_FILE, false, &dir_fd, &name) < 0)
+                return;
+        int r = unlink_durable_at(dir_fd, name);
+        if (r < 0)
+                log_debug_errno(r, "Failed to remove %s, ignoring: %m", LASTGOOD_REPORT_DIR_MISSING_FILE);
+}
+
+void record_report(int root_fd, int runtime_fd, const Policy *p, const StateStores *stores,
+                   const BootState *st, RecordReportFlags flags) {
         const char *path = p->report.prometheus_textfile;
         if (!path || !*path)
                 return;
-        /* node_exporter not installed (no collector directory): nothing to do,
-         * and nothing more to pay on the boot path. */
+        /* No collector directory: said once (not by the boot path: one
+         * failed openat is all it pays). */
         const char *slash = strrchr(path, '/');
         _cleanup_free_ char *dir = strndup(path, (size_t) (slash - path));
         if (!dir)
                 return;
         _cleanup_close_ int dfd = root_openat(root_fd, *dir ? dir : "/", O_PATH | O_DIRECTORY, 0);
-        if (dfd < 0)
+        if (dfd == -ENOENT) {
+                if (!(flags & RECORD_REPORT_BOOT))
+                        report_dir_missing(root_fd, runtime_fd, *dir ? dir : "/");
                 return;
+        }
+        if (dfd < 0) {
+                log_warning_errno(dfd, "Failed to open the metrics textfile directory %s, ignoring: %m", dir);
+                return;
+        }
 
         _cleanup_(status_data_done) StatusData s = {};
         if (status_collect_from(root_fd, p, stores, st, false, &s) < 0)
@@ -127,6 +202,7 @@ void record_report(int root_fd, const Policy *p, const StateStores *stores, cons
         for (size_t i = 0; i < nrc; i++)
                 rr[i] = (ReportRecovery) { .component = rc[i].component,
                                            .action = rc[i].action,
+                                           .content_digest = rc[i].digest,
                                            .count = rc[i].count,
                                            .last_usec = rc[i].last_usec };
         _cleanup_strv_free_ char **comps = NULL, **quar = NULL;
@@ -150,6 +226,7 @@ void record_report(int root_fd, const Policy *p, const StateStores *stores, cons
                 .policy_fallback = policy_fallback_to_string(p->fallback),
                 .policy_fallback_reason = p->fallback_reason,
                 .internal_errors = st->internal_errors,
+                .version = LASTGOOD_VERSION,
                 .recoveries = rr,
                 .n_recoveries = nrc,
                 .components = comps,
@@ -158,8 +235,19 @@ void record_report(int root_fd, const Policy *p, const StateStores *stores, cons
                 .n_snapshots = nsnaps,
         };
         int r = report_write_prometheus(root_fd, path, &d);
-        if (r < 0 && r != -ENOENT)
+        if (r == -EROFS)
+                /* Every healthy boot in the initramfs: not worth a warning. */
+                report_pending(runtime_fd, true);
+        else if (r == -ENOENT) {
+                /* Gone since the check above. */
+                if (!(flags & RECORD_REPORT_BOOT))
+                        report_dir_missing(root_fd, runtime_fd, *dir ? dir : "/");
+        } else if (r < 0)
                 log_warning_errno(r, "Failed to write the metrics textfile %s, ignoring: %m", path);
+        else {
+                report_pending(runtime_fd, false);
+                report_dir_present(root_fd);
+        }
         free(rc);
 }
 

@@ -19,16 +19,36 @@ void record_append(int root_fd, const Event *e);
 void record_event(int root_fd, EventType type, const char *component, const char *action,
                   const char *message, char *const *evidence);
 
-/* Rewrites the Prometheus textfile (report.prometheus_textfile) from the
- * current state, if its directory exists (node-exporter installed). */
-void record_report(int root_fd, const Policy *p, const StateStores *stores, const BootState *st);
+/*
+ * Rewrites the Prometheus textfile (report.prometheus_textfile) from the
+ * current state: renamed into place, never fsynced (node_exporter reads it;
+ * it is not state, and the next run rewrites it).
+ *
+ * A read-only root (the initramfs at a healthy boot) is no error: it leaves
+ * LASTGOOD_REPORT_PENDING_MARKER beneath runtime_fd instead, quietly, and
+ * lastgood-boot.service then runs `lastgood boot` again from the writable
+ * root, which writes the file and removes the marker.
+ *
+ * A missing directory (node_exporter's textfile collector not installed)
+ * is said once — a notice and a report-dir-missing event — and remembered
+ * in LASTGOOD_REPORT_DIR_MISSING_FILE until the directory is there again;
+ * with RECORD_REPORT_BOOT (`boot`, either run) it is not said at all: a
+ * healthy boot writes nothing but its record, and `confirm` says it.
+ */
+typedef enum RecordReportFlags {
+        RECORD_REPORT_BOOT = 1 << 0,
+} RecordReportFlags;
+void record_report(int root_fd, int runtime_fd, const Policy *p, const StateStores *stores,
+                   const BootState *st, RecordReportFlags flags);
 
-/* Counts a recovery action per component (lastgood_recoveries_total). */
-void record_count_recovery(int root_fd, const char *component, const char *action);
+/* Counts a recovery action per component and culprit content digest
+ * ("sha256:…", NULL or "" when unknown): lastgood_recoveries_total. */
+void record_count_recovery(int root_fd, const char *component, const char *action, const char *digest);
 
 typedef struct RecoveryCount {
         char component[64];
         char action[32];
+        char digest[80]; /* "sha256:<64 hex>", "" when unknown */
         uint64_t count;
         uint64_t last_usec; /* the latest one, CLOCK_REALTIME */
 } RecoveryCount;

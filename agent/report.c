@@ -39,20 +39,30 @@ static void sample1(FILE *f, const char *name, const char *label, const char *va
         fputs("} ", f);
 }
 
-static void sample2(FILE *f, const char *name, const char *component, const char *action) {
+static void sample3(FILE *f, const char *name, const char *component, const char *action, const char *digest) {
         fprintf(f, "%s{component=", name);
         put_label_value(f, component);
         fputs(",action=", f);
         put_label_value(f, action);
+        fputs(",content_digest=", f);
+        put_label_value(f, digest);
         fputs("} ", f);
 }
 
-static const ReportRecovery *find_recovery(const ReportData *d, const char *component, const char *action) {
+/* The first recovery of (COMPONENT, ACTION) and, unless DIGEST is NULL, that digest. */
+static const ReportRecovery *find_recovery(const ReportData *d, const char *component, const char *action,
+                                           const char *digest) {
         for (size_t i = 0; i < d->n_recoveries; i++)
                 if (streq(d->recoveries[i].component ?: "", component) &&
-                    streq(d->recoveries[i].action ?: "", action))
+                    streq(d->recoveries[i].action ?: "", action) &&
+                    (!digest || streq(d->recoveries[i].content_digest ?: "", digest)))
                         return &d->recoveries[i];
         return NULL;
+}
+
+/* The first of its series: R's (component, action, digest) not seen before. */
+static bool first_of_series(const ReportData *d, const ReportRecovery *r) {
+        return find_recovery(d, r->component ?: "", r->action ?: "", r->content_digest ?: "") == r;
 }
 
 /* True when names[0..i) already holds names[i] (no duplicate series). */
@@ -110,16 +120,20 @@ static void write_metrics(FILE *f, const ReportData *d) {
         }
         fprintf(f, "} %d\n", fb);
 
-        header(f, "lastgood_internal_errors", "gauge", "Internal errors recorded by the agent (cumulative).");
-        fprintf(f, "lastgood_internal_errors %" PRIu32 "\n", d->internal_errors);
+        header(f, "lastgood_build_info", "gauge", "The lastgood version that wrote this file (always 1).");
+        sample1(f, "lastgood_build_info", "version", d->version ?: "unknown");
+        fputs("1\n", f);
+
+        header(f, "lastgood_internal_errors_total", "counter", "Internal errors recorded by the agent.");
+        fprintf(f, "lastgood_internal_errors_total %" PRIu32 "\n", d->internal_errors);
 
         header(f, "lastgood_recoveries_total", "counter",
-               "Recovery actions taken, by component and ladder action.");
+               "Recovery actions taken, by component, ladder action and culprit content digest.");
         for (size_t i = 0; i < d->n_recoveries; i++) {
                 const ReportRecovery *r = &d->recoveries[i];
-                if (find_recovery(d, r->component ?: "", r->action ?: "") != r)
+                if (!first_of_series(d, r))
                         continue;
-                sample2(f, "lastgood_recoveries_total", r->component, r->action);
+                sample3(f, "lastgood_recoveries_total", r->component, r->action, r->content_digest);
                 fprintf(f, "%" PRIu64 "\n", r->count);
         }
         for (size_t c = 0; d->components && d->components[c]; c++) {
@@ -127,9 +141,9 @@ static void write_metrics(FILE *f, const ReportData *d) {
                         continue;
                 for (int a = 0; a < _LADDER_STEP_MAX; a++) {
                         const char *action = ladder_step_to_string((LadderStep) a);
-                        if (find_recovery(d, d->components[c], action))
+                        if (find_recovery(d, d->components[c], action, NULL))
                                 continue;
-                        sample2(f, "lastgood_recoveries_total", d->components[c], action);
+                        sample3(f, "lastgood_recoveries_total", d->components[c], action, "");
                         fputs("0\n", f);
                 }
         }
@@ -138,9 +152,9 @@ static void write_metrics(FILE *f, const ReportData *d) {
                "When the latest recovery action of this kind was taken (Unix time).");
         for (size_t i = 0; i < d->n_recoveries; i++) {
                 const ReportRecovery *r = &d->recoveries[i];
-                if (r->last_usec == 0 || find_recovery(d, r->component ?: "", r->action ?: "") != r)
+                if (r->last_usec == 0 || !first_of_series(d, r))
                         continue;
-                sample2(f, "lastgood_last_recovery_timestamp_seconds", r->component, r->action);
+                sample3(f, "lastgood_last_recovery_timestamp_seconds", r->component, r->action, r->content_digest);
                 put_seconds(f, r->last_usec);
         }
 
@@ -200,5 +214,6 @@ int report_write_prometheus(int root_fd, const char *path, const ReportData *d) 
                 return r;
         /* The collector reads only *.prom: the temp file (".#name.XXXX")
          * is never picked up half-written. */
-        return write_atomic_at(dir_fd, name, buf, len, 0644);
+        return write_atomic_at_full(dir_fd, name, buf, len,
+                                    &(const WriteAtomicOptions) { .flags = WRITE_ATOMIC_NO_SYNC, .mode = 0644 });
 }

@@ -15,15 +15,21 @@
  *   lastgood_policy_errors                                  gauge
  *   lastgood_policy_fallback{kind="none|last-good|strict",reason}  gauge, 1 when an invalid
  *                                                           policy was replaced (reason: its first error)
- *   lastgood_internal_errors                                gauge
- *   lastgood_recoveries_total{component,action}             counter
- *   lastgood_last_recovery_timestamp_seconds{component,action}  gauge
+ *   lastgood_build_info{version}                            gauge, always 1
+ *   lastgood_internal_errors_total                          counter
+ *   lastgood_recoveries_total{component,action,content_digest}  counter
+ *   lastgood_last_recovery_timestamp_seconds{component,action,content_digest}  gauge
  *   lastgood_quarantined{component}                         gauge, 0|1
  *   lastgood_known_good_snapshot_timestamp_seconds{component}  gauge
  *
- * lastgood_recoveries_total is also written as 0 for every known component
- * and every ladder action that has no recovery yet: a counter series that is
- * born at 1 is invisible to increase(), and fleet alerts rely on it.
+ * content_digest names the culprit content a recovery replaced or moved
+ * ("sha256:<64 hex>", manifest_content_digest(): the same on every machine
+ * for the same vendor content); "" when there is none (safe mode) or it was
+ * not known. lastgood_recoveries_total is also written as 0 for every known
+ * component and every ladder action that has no recovery yet (with
+ * content_digest=""): a counter series that is born at 1 is invisible to
+ * increase(). A series for a new digest is born at 1 all the same; the fleet
+ * rules therefore count machines by the timestamp gauge.
  */
 
 #include <stdint.h>
@@ -31,10 +37,11 @@
 #include "lib/util.h"
 
 typedef struct ReportRecovery {
-        const char *component; /* "" for actions without a culprit (safe mode) */
-        const char *action;    /* ladder step: restore-content, quarantine, safe-mode */
-        uint64_t count;        /* cumulative, never decreasing */
-        uint64_t last_usec;    /* CLOCK_REALTIME of the latest one; 0 = unknown (not written) */
+        const char *component;      /* "" for actions without a culprit (safe mode) */
+        const char *action;         /* ladder step: restore-content, quarantine, safe-mode */
+        const char *content_digest; /* "sha256:…" of the culprit content, NULL or "" when unknown */
+        uint64_t count;             /* cumulative, never decreasing */
+        uint64_t last_usec;         /* CLOCK_REALTIME of the latest one; 0 = unknown (not written) */
 } ReportRecovery;
 
 typedef struct ReportSnapshot {
@@ -52,7 +59,8 @@ typedef struct ReportData {
         const char *policy_fallback;        /* policy_fallback_to_string(), NULL = "none" */
         const char *policy_fallback_reason; /* NULL when none */
         uint32_t internal_errors;
-        const ReportRecovery *recoveries; /* each (component, action) once */
+        const char *version;              /* lastgood_build_info{version} */
+        const ReportRecovery *recoveries; /* each (component, action, content_digest) once */
         size_t n_recoveries;
         char *const *components;  /* every policy component (NULL-terminated; may be NULL) */
         char *const *quarantined; /* the quarantined ones (NULL-terminated; may be NULL) */
@@ -65,7 +73,8 @@ typedef struct ReportData {
 int report_format_prometheus(const ReportData *d, char **ret, size_t *ret_len) _wur_;
 
 /*
- * Writes the textfile atomically (mode 0644) at PATH beneath root_fd. An
+ * Writes the textfile atomically (mode 0644) at PATH beneath root_fd, not
+ * durably (renamed into place, no fsync: it is not state). An
  * empty or NULL path means reporting is disabled: returns 0, writes nothing.
  * The directory is node_exporter's to create: -ENOENT when it is missing
  * (callers may treat that as "no collector installed"); -ELOOP or -ENOTDIR

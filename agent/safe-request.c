@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 
+#include "agent/audit.h"
 #include "agent/cmdline.h"
 #include "agent/esp.h"
 #include "agent/eventlog.h"
@@ -84,7 +85,7 @@ static void check_request(int root_fd, const Policy *p, SafeSource source, const
 /* Takes (reads and removes) EFI/lastgood/safemode. Returns 1 when a request
  * was found (*v says whether it is honoured, *ret_boots for how many boots
  * it asks, 0 when it does not say), 0 when there is none, <0 on error. */
-static int take_esp(const SafeRequestInput *in, Verdict *v, uint32_t *ret_boots) {
+static int take_esp(const SafeRequestInput *in, Verdict *v, uint32_t *ret_boots, char where[static 160]) {
         EspRequest req = {};
         int r = esp_take_request(in->esp_dir, in->root_fd, NULL, &req);
         if (r == -ENOENT || r == -ENODEV)
@@ -98,6 +99,7 @@ static int take_esp(const SafeRequestInput *in, Verdict *v, uint32_t *ret_boots)
                 return r;
         check_request(in->root_fd, in->policy, SAFE_SOURCE_ESP, req.code, v);
         *ret_boots = req.boots;
+        snprintf(where, 160, "%s", req.where);
         return 1;
 }
 
@@ -172,7 +174,8 @@ static void decide_cmdline(const SafeRequestInput *in, SafeDecision *d) {
 static void decide_esp(const SafeRequestInput *in, SafeDecision *d) {
         Verdict v;
         uint32_t boots = 0;
-        int r = take_esp(in, &v, &boots);
+        char where[160] = "";
+        int r = take_esp(in, &v, &boots, where);
         if (r < 0)
                 log_debug_errno(r, "No usable ESP request: %m");
         if (r <= 0)
@@ -198,6 +201,8 @@ static void decide_esp(const SafeRequestInput *in, SafeDecision *d) {
         else
                 snprintf(detail, sizeof detail, "safe mode for %" PRIu32 " boot%s", n, n == 1 ? "" : "s");
         snprintf(why, sizeof why, "request file on the EFI system partition, %s", detail);
+        if (!d->safe)
+                snprintf(d->esp, sizeof d->esp, "%s", where);
         decide_safe(d, SAFE_SOURCE_ESP, actor, why);
         record_request(in->root_fd, SAFE_SOURCE_ESP, &v, actor, detail);
 }
@@ -211,4 +216,52 @@ void safe_request_decide(const SafeRequestInput *in, SafeDecision *ret) {
         if (in->look_at_esp)
                 decide_esp(in, &d);
         *ret = d;
+}
+
+bool safe_request_remove_stale(int root_fd, const char *esp_dir) {
+        EspRequest req = {};
+        int r = esp_take_request(esp_dir, root_fd, NULL, &req);
+        if (r == 0 || r == -ENOENT || r == -ENODEV)
+                return false;
+        if (r < 0 && r != -EBADMSG && r != -EFBIG) {
+                /* Debug: on machines without a usable ESP this would be said at every confirm. */
+                log_debug_errno(r, "Failed to look for a stale safe-mode request on the ESP, ignoring: %m");
+                return false;
+        }
+        const char *what = r < 0 ? "a malformed safe-mode request" : "a safe-mode request";
+        char msg[300];
+        snprintf(msg, sizeof msg,
+                 "%s was left on the EFI system partition (%s) across a confirmed boot: removed, not honoured",
+                 what, ESP_REQUEST_PATH);
+        log_notice("%s.", msg);
+        Event e = { .type = EVENT_ESP_REQUEST_STALE, .action = "removed", .message = msg };
+        event_add(&e, "file", ESP_REQUEST_PATH);
+        event_add(&e, "esp", r >= 0 && req.where[0] ? req.where : esp_dir);
+        event_add(&e, "carried_code", r >= 0 ? (req.code[0] ? "true" : "false") : NULL);
+        record_append(root_fd, &e);
+        return true;
+}
+
+void safe_request_record_boot(int root_fd, const SafeDecision *d) {
+        if (!d->safe)
+                return;
+        int r = root_ensure_writable(root_fd);
+        if (r < 0)
+                log_warning_errno(r, "Failed to make the root writable to record the safe-mode boot: %m");
+        char actor[AUDIT_ACTOR_MAX + 64];
+        if (d->source == SAFE_SOURCE_NEXT_BOOT)
+                (void) audit_next_boot_actor(root_fd, actor, sizeof actor);
+        else
+                snprintf(actor, sizeof actor, "%s", d->actor);
+        char msg[sizeof d->why + sizeof actor + 64];
+        snprintf(msg, sizeof msg, "this boot runs in safe mode: %s (asked by %s)", d->why, actor);
+        Event e = { .type = EVENT_SAFE_MODE_BOOT, .action = "safe-mode", .message = msg };
+        event_add(&e, "actor", actor);
+        event_add(&e, "source", safe_source_to_string(d->source));
+        event_addf(&e, "safe_boots_left", "%" PRIu32, d->pending_after);
+        if (d->source == SAFE_SOURCE_ESP) {
+                event_add(&e, "file", ESP_REQUEST_PATH);
+                event_add(&e, "esp", d->esp[0] ? d->esp : NULL);
+        }
+        record_append(root_fd, &e);
 }

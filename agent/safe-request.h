@@ -58,6 +58,7 @@ typedef struct SafeDecision {
         char actor[64];         /* who asked, as the event names it: "safe-mode --next-boot",
                                  * "console: helpdesk code #N", "console: kernel command line",
                                  * "ESP request", "ESP request, helpdesk code #N"; "" when !safe */
+        char esp[160];          /* SAFE_SOURCE_ESP: the ESP the request file was on (EspRequest.where) */
 } SafeDecision;
 
 /* Decides whether this boot is a safe-mode boot. Never fails: a request that
@@ -66,3 +67,22 @@ typedef struct SafeDecision {
  * safe-mode-code-rejected event naming its actor; the ESP request file is
  * removed whenever the ESP is looked at, honoured or not. */
 void safe_request_decide(const SafeRequestInput *in, SafeDecision *ret);
+
+/*
+ * A request file still on the booted ESP when a boot confirms is stale: a
+ * request is for a machine that does not boot, and one that sat on the ESP
+ * through a healthy boot (dropped there before a clean shutdown, or after
+ * the boot that would have read it) would otherwise fire at some later
+ * unconfirmed boot (a power cut) nobody asked it for. `confirm` calls this:
+ * the file is removed unheeded (the same rules as at boot: only the booted
+ * ESP, never a removable disk's) and an esp-request-stale event says so.
+ * ESP_DIR as for SafeRequestInput. Never fails: a problem is logged.
+ * Returns true when a file was removed.
+ */
+bool safe_request_remove_stale(int root_fd, const char *esp_dir);
+
+/* The event of a boot that D made safe (safe-mode-boot), naming who asked:
+ * D's actor, or for a pending --next-boot the requester the event log
+ * names (audit_next_boot_actor()). Remounts the root read-write for it (a
+ * safe boot is no healthy boot). Never fails. */
+void safe_request_record_boot(int root_fd, const SafeDecision *d);

@@ -329,6 +329,7 @@ int state_stores_read(StateStores *s, BootState *ret) {
         BootState best_state = {};
 
         s->saw_corrupt = s->unauthenticated = false;
+        s->read_error = 0;
         for (size_t i = 0; i < s->n; i++) {
                 _cleanup_free_ uint8_t *data = NULL;
                 size_t size = 0;
@@ -344,6 +345,8 @@ int state_stores_read(StateStores *s, BootState *ret) {
                 }
                 if (r < 0) {
                         problem(s, "Failed to read state from %s: %s", s->stores[i].location, strerror(-r));
+                        if (s->read_error == 0)
+                                s->read_error = r;
                         continue;
                 }
                 if (r == 0)

@@ -57,6 +57,7 @@ typedef struct StateStores {
         int key_error;        /* 0: key loaded; -ENOENT: none yet (made on the first write); else refused */
         bool saw_corrupt;     /* a corrupt copy was found beside the record read */
         bool unauthenticated; /* the record read did not authenticate: state_distrust() was applied */
+        int read_error;       /* first error reading a store (not none, not corrupt): -EACCES, not root */
 } StateStores;
 
 /* Sets up the stores the policy asks for; never fails but on OOM. Problems

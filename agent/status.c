@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "agent/status.h"
 
+#include <unistd.h>
+
 #include "lib/log.h"
 #include "recovery/quarantine.h"
 #include "recovery/safemode.h"
@@ -66,6 +68,8 @@ int status_collect_from(int root_fd, const Policy *p, const StateStores *stores,
                 s.threshold = policy_component_threshold(p, c);
         }
         s.safe_mode_active = safemode_is_active(root_fd) || (st->boot_mode == BOOT_MODE_SAFE && st->in_boot);
+        s.record_found = stores->read_from >= 0;
+        s.confirmed = s.record_found && !st->in_boot && st->last_confirmed_usec > 0;
         int r = collect_components(root_fd, p, check_content, &s);
         if (r < 0 || !s.backend_location) {
                 status_data_done(&s);
@@ -84,5 +88,11 @@ int status_collect(int root_fd, const Policy *p, bool check_content, StatusData 
         r = state_stores_read(&stores, &st);
         if (r < 0 && r != -EBADMSG)
                 log_debug_errno(r, "Failed to read state: %m");
+        /* A reader who may not see the key or a record (not root) would get
+         * an unauthenticated, distrusted or empty record: made-up values.
+         * The key of someone else (-EPERM) is only tampering for root. */
+        if (stores.key_error == -EACCES || stores.read_error == -EACCES ||
+            (stores.key_error == -EPERM && geteuid() != 0))
+                return -EACCES;
         return status_collect_from(root_fd, p, &stores, &st, check_content, ret);
 }

@@ -27,6 +27,8 @@ typedef struct StatusData {
         bool state_ok;
         char *state_problem;
         bool safe_mode_active;
+        bool record_found; /* a state record was read: `boot` (or a verb) has written one */
+        bool confirmed;    /* this boot is counted and confirmed (never on a fresh install) */
         uint32_t threshold;
         ComponentStatus *components;
         size_t n_components;
@@ -34,7 +36,9 @@ typedef struct StatusData {
 
 /* Reads the state (read-only) and the components' snapshot and quarantine
  * state. With check_content, compares live content with the snapshots
- * (cheap stat comparison). STORES may be NULL (opened read-only here). */
+ * (cheap stat comparison). STORES may be NULL (opened read-only here).
+ * -EACCES when the caller may not read the state (the key or a record is
+ * root's only): no made-up values. */
 int status_collect(int root_fd, const Policy *p, bool check_content, StatusData *ret) _wur_;
 /* Same, from a state already in hand (after boot/confirm). */
 int status_collect_from(int root_fd, const Policy *p, const StateStores *stores, const BootState *st,

@@ -17,8 +17,10 @@
 #include "agent/context.h"
 #include "agent/health.h"
 #include "agent/record.h"
+#include "agent/safe-request.h"
 #include "agent/state-store.h"
 #include "lib/encode.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/paths.h"
 #include "recovery/crash-archive.h"
@@ -150,6 +152,22 @@ static void record_kernel_release(BootState *st) {
         state_set_str(st->confirmed_kernel, release);
 }
 
+/* The --json result: one object, whatever the outcome. */
+static void print_json_result(bool confirmed, bool already, int failures, const char *first_failed,
+                              bool ended_incident, uint32_t failed_boots) {
+        JsonWriter w;
+        json_init(&w, stdout);
+        json_object_begin(&w);
+        json_kv_bool(&w, "confirmed", confirmed);
+        json_kv_bool(&w, "already_confirmed", already);
+        json_kv_u64(&w, "failed_checks", (uint64_t) failures);
+        json_kv_string(&w, "first_failed_check", first_failed);
+        json_kv_bool(&w, "ended_incident", ended_incident);
+        json_kv_u64(&w, "failed_boots_before", failed_boots);
+        json_object_end(&w);
+        putchar('\n');
+}
+
 int verb_confirm(Context *ctx, int argc, char **argv) {
         Policy *p;
         _cleanup_(state_stores_done) StateStores stores = {};
@@ -166,6 +184,10 @@ int verb_confirm(Context *ctx, int argc, char **argv) {
                          failures, failures == 1 ? "" : "s", failed);
                 log_error("%s.", msg);
                 record_event(ctx->root_fd, EVENT_CONFIRM_FAILED, NULL, NULL, msg, NULL);
+                /* The fleet sees the unconfirmed boot now, not at the next one. */
+                record_report(ctx->root_fd, ctx->runtime_fd, p, &stores, &st, 0);
+                if (ctx->json)
+                        print_json_result(false, false, failures, failed, false, st.failed_boots);
                 return EXIT_FAIL;
         }
 
@@ -183,12 +205,18 @@ int verb_confirm(Context *ctx, int argc, char **argv) {
                  * power cut kept the first confirm from archiving (or an
                  * oops since) must not count later either. */
                 archive_stale_crash_records(ctx);
-                printf("This boot is already confirmed.\n");
+                (void) safe_request_remove_stale(ctx->root_fd, ctx->esp_dir);
+                record_report(ctx->root_fd, ctx->runtime_fd, p, &stores, &st, 0);
+                if (ctx->json)
+                        print_json_result(true, true, 0, NULL, false, 0);
+                else
+                        printf("This boot is already confirmed.\n");
                 return EXIT_OK;
         }
 
         snapshot_known_good(ctx, p, &st);
 
+        const BootState was_st = st; /* what the textfile says if the write below fails */
         bool ended_incident = st.ladder_step > 0 || st.failed_boots > 0;
         uint32_t was_failed = st.failed_boots;
         char boot_id[37];
@@ -205,9 +233,12 @@ int verb_confirm(Context *ctx, int argc, char **argv) {
         r = state_stores_write(&stores, &st);
         for (char **e = stores.problems; e && *e; e++)
                 log_warning("%s", *e);
-        if (r < 0)
+        if (r < 0) {
+                record_report(ctx->root_fd, ctx->runtime_fd, p, &stores, &was_st, 0);
                 return log_error_errno(r, "Failed to record the confirmation in any state store: %m");
+        }
         archive_stale_crash_records(ctx);
+        (void) safe_request_remove_stale(ctx->root_fd, ctx->esp_dir);
 
         if (ended_incident) {
                 char msg[200];
@@ -215,7 +246,10 @@ int verb_confirm(Context *ctx, int argc, char **argv) {
                          was_failed, was_failed == 1 ? "" : "s", st.incident);
                 record_event(ctx->root_fd, EVENT_BOOT_CONFIRMED, NULL, NULL, msg, NULL);
         }
-        record_report(ctx->root_fd, p, &stores, &st);
-        printf("Boot confirmed.\n");
+        record_report(ctx->root_fd, ctx->runtime_fd, p, &stores, &st, 0);
+        if (ctx->json)
+                print_json_result(true, false, 0, NULL, ended_incident, was_failed);
+        else
+                printf("Boot confirmed.\n");
         return EXIT_OK;
 }

@@ -12,21 +12,16 @@
 #include <fcntl.h>
 #include <getopt.h>
 
+#include "agent/audit.h"
 #include "agent/context.h"
 #include "agent/helpdesk.h"
+#include "agent/record.h"
 #include "lib/encode.h"
 #include "lib/fileio.h"
 #include "lib/json.h"
 #include "lib/log.h"
 
 #define CODE_COUNT_MAX 1000
-
-static int usage_error(const char *msg) {
-        log_error("lastgood helpdesk: %s (usage: lastgood helpdesk enroll [--force] | "
-                  "code --secret-file FILE [--counter N] [--count K] [--sha1] | verify CODE).",
-                  msg);
-        return EXIT_USAGE;
-}
 
 static int helpdesk_enroll_cmd(Context *ctx, int argc, char **argv) {
         static const struct option options[] = {
@@ -38,11 +33,11 @@ static int helpdesk_enroll_cmd(Context *ctx, int argc, char **argv) {
         optind = 0;
         while ((c = getopt_long(argc, argv, "+f", options, NULL)) >= 0) {
                 if (c != 'f')
-                        return usage_error("unknown option to 'enroll'");
+                        return context_usage_error(ctx, "unknown option to 'enroll'");
                 force = true;
         }
         if (optind != argc)
-                return usage_error("'enroll' takes no arguments");
+                return context_usage_error(ctx, "'enroll' takes no arguments");
 
         Policy *p;
         int r = context_policy(ctx, &p);
@@ -59,6 +54,18 @@ static int helpdesk_enroll_cmd(Context *ctx, int argc, char **argv) {
         }
         if (r < 0)
                 return log_error_errno(r, "Failed to write the helpdesk secret %s: %m", p->safe_mode.secret_file);
+        {
+                /* Who enrolled (a new secret invalidates the helpdesk's old
+                 * key); never the key itself. */
+                Event e = { .type = EVENT_HELPDESK_ENROLLED, .action = "enroll" };
+                char msg[300];
+                snprintf(msg, sizeof msg, "helpdesk secret %senrolled by %s", force ? "re-" : "",
+                         audit_event_add(&e));
+                e.message = msg;
+                event_add(&e, "secret_file", p->safe_mode.secret_file);
+                event_add(&e, "force", force ? "true" : "false");
+                record_append(ctx->root_fd, &e);
+        }
 
         _cleanup_(helpdesk_wipe_freep) char *hex = NULL, *b32 = NULL, *b32plain = NULL, *uri = NULL;
         r = hex_encode(s.key, s.key_len, &hex);
@@ -163,24 +170,24 @@ static int helpdesk_code_cmd(Context *ctx, int argc, char **argv) {
                         break;
                 case ARG_COUNTER:
                         if (parse_u64(optarg, &counter) < 0)
-                                return usage_error("--counter needs a non-negative integer");
+                                return context_usage_error(ctx, "--counter needs a non-negative integer");
                         have_counter = true;
                         break;
                 case ARG_COUNT:
                         if (parse_u32_range(optarg, 1, CODE_COUNT_MAX, &count) < 0)
-                                return usage_error("--count needs an integer from 1 to 1000");
+                                return context_usage_error(ctx, "--count needs an integer from 1 to 1000");
                         break;
                 case ARG_SHA1:
                         sha1 = true;
                         break;
                 default:
-                        return usage_error("unknown option to 'code'");
+                        return context_usage_error(ctx, "unknown option to 'code'");
                 }
         }
         if (optind != argc)
-                return usage_error("'code' takes no arguments");
+                return context_usage_error(ctx, "'code' takes no arguments");
         if (!file)
-                return usage_error("'code' needs --secret-file FILE");
+                return context_usage_error(ctx, "'code' needs --secret-file FILE");
 
         _cleanup_(helpdesk_secret_wipep) HelpdeskSecret s = {};
         bool file_counter = false;
@@ -199,7 +206,7 @@ static int helpdesk_code_cmd(Context *ctx, int argc, char **argv) {
         else if (!file_counter)
                 log_notice("No --counter given: starting at 0.");
         if (s.counter > UINT64_MAX - count)
-                return usage_error("--counter is too large");
+                return context_usage_error(ctx, "--counter is too large");
 
         JsonWriter w;
         if (ctx->json) {
@@ -231,7 +238,7 @@ static int helpdesk_code_cmd(Context *ctx, int argc, char **argv) {
 
 static int helpdesk_verify_cmd(Context *ctx, int argc, char **argv) {
         if (argc != 2)
-                return usage_error("'verify' takes exactly one CODE");
+                return context_usage_error(ctx, "'verify' takes exactly one CODE");
         Policy *p;
         int r = context_policy(ctx, &p);
         if (r < 0)
@@ -250,9 +257,14 @@ static int helpdesk_verify_cmd(Context *ctx, int argc, char **argv) {
                        EXIT_FAIL;
         if (r < 0)
                 return log_error_errno(r, "Failed to check the code against %s: %m", p->safe_mode.secret_file);
-        if (ctx->json)
-                printf("{\"accepted\":%s}\n", ok ? "true" : "false");
-        else
+        if (ctx->json) {
+                JsonWriter w;
+                json_init(&w, stdout);
+                json_object_begin(&w);
+                json_kv_bool(&w, "accepted", ok);
+                json_object_end(&w);
+                putchar('\n');
+        } else
                 printf("%s\n", ok ? "Code accepted; it cannot be used again."
                                   : "Code refused (wrong, reused or malformed).");
         return ok ? EXIT_OK : EXIT_FAIL;
@@ -260,7 +272,7 @@ static int helpdesk_verify_cmd(Context *ctx, int argc, char **argv) {
 
 int verb_helpdesk(Context *ctx, int argc, char **argv) {
         if (argc < 2)
-                return usage_error("missing command");
+                return context_usage_error(ctx, "missing command");
         const char *cmd = argv[1];
         if (streq(cmd, "enroll"))
                 return helpdesk_enroll_cmd(ctx, argc - 1, argv + 1);
@@ -268,6 +280,5 @@ int verb_helpdesk(Context *ctx, int argc, char **argv) {
                 return helpdesk_code_cmd(ctx, argc - 1, argv + 1);
         if (streq(cmd, "verify"))
                 return helpdesk_verify_cmd(ctx, argc - 1, argv + 1);
-        log_error("lastgood helpdesk: unknown command '%s'.", cmd);
-        return EXIT_USAGE;
+        return context_usage_error(ctx, "unknown command '%s'", cmd);
 }

@@ -14,6 +14,7 @@
 
 #include <time.h>
 
+#include "agent/audit.h"
 #include "agent/context.h"
 #include "agent/eventlog.h"
 #include "lib/json.h"
@@ -111,13 +112,15 @@ static void record_release(Context *ctx, const QuarantineEntry *e) {
                 .type = EVENT_QUARANTINE_RELEASE,
                 .component = e->component,
                 .action = "release",
-                .message = "The administrator released the component from quarantine.",
         };
         event_addf(&ev, "incident", "%u", (unsigned) e->incident);
         event_add(&ev, "reason", e->reason);
         event_addf(&ev, "kernel_modules", "%zu", strv_length(e->kernel_modules));
         event_addf(&ev, "units", "%zu", strv_length(e->units));
         event_addf(&ev, "content_paths", "%zu", strv_length(e->content));
+        char msg[300];
+        snprintf(msg, sizeof msg, "released from quarantine by %s", audit_event_add(&ev));
+        ev.message = msg;
         int r = eventlog_append(ctx->root_fd, &ev);
         if (r < 0)
                 log_warning_errno(r, "Failed to record the release in the event log, ignoring: %m");
@@ -155,7 +158,15 @@ static int verb_release(Context *ctx, const char *component) {
         } else {
                 if (e)
                         record_release(ctx, e);
-                printf("Released %s: its modules, units and content are back as they were.\n", component);
+                if (ctx->json) {
+                        JsonWriter w;
+                        json_init(&w, stdout);
+                        json_object_begin(&w);
+                        json_kv_string(&w, "released", component);
+                        json_object_end(&w);
+                        putchar('\n');
+                } else
+                        printf("Released %s: its modules, units and content are back as they were.\n", component);
                 r = EXIT_OK;
         }
         quarantine_list_free(l, n);
@@ -200,6 +211,8 @@ int verb_quarantine(Context *ctx, int argc, char **argv) {
         const char *sub = argc > 1 ? argv[1] : "";
         if (streq(sub, "list") && argc == 2)
                 return verb_list(ctx);
+        if (streq(sub, "release") && argc == 3 && argv[2][0] == '-')
+                return context_usage_error(ctx, "release: unknown option '%s'", argv[2]);
         if (streq(sub, "release") && argc == 3)
                 return verb_release(ctx, argv[2]);
 #ifdef LASTGOOD_FAULT_INJECTION
@@ -207,10 +220,8 @@ int verb_quarantine(Context *ctx, int argc, char **argv) {
                 return verb_apply_for_tests(ctx, argv[2]);
 #endif
         if (streq(sub, "release"))
-                log_error("quarantine release: give exactly one COMPONENT.");
-        else if (streq(sub, "list"))
-                log_error("quarantine list: takes no arguments (but --json).");
-        else
-                log_error("quarantine: unknown subcommand '%s' (use list or release COMPONENT).", sub);
-        return EXIT_USAGE;
+                return context_usage_error(ctx, "release: give exactly one COMPONENT");
+        if (streq(sub, "list"))
+                return context_usage_error(ctx, "list: takes no arguments (but --json)");
+        return context_usage_error(ctx, "unknown subcommand '%s'", sub);
 }

@@ -12,7 +12,9 @@
  */
 #include <time.h>
 
+#include "agent/audit.h"
 #include "agent/context.h"
+#include "agent/record.h"
 #include "lib/json.h"
 #include "lib/log.h"
 #include "lib/names.h"
@@ -62,6 +64,20 @@ static void print_json_result(const char *component, const char *id, const char 
         putchar('\n');
 }
 
+/* The event of a restore or import done by hand, naming who did it. */
+static void record_by_hand(Context *ctx, EventType type, const char *component, const char *id,
+                           const char *what, const char *detail_key, const char *detail) {
+        Event e = { .type = type,
+                    .component = component,
+                    .action = type == EVENT_SNAPSHOT_IMPORTED ? "import" : "restore" };
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s snapshot %s by %s", what, id, audit_event_add(&e));
+        e.message = msg;
+        event_add(&e, "snapshot", id);
+        event_add(&e, detail_key, detail);
+        record_append(ctx->root_fd, &e);
+}
+
 static int do_create(Context *ctx, Policy *p, int argc, char **argv) {
         bool force = false;
         _cleanup_free_ const Component **list = calloc((size_t) argc + p->n_components + 1, sizeof(Component *));
@@ -71,10 +87,9 @@ static int do_create(Context *ctx, Policy *p, int argc, char **argv) {
         for (int i = 0; i < argc; i++) {
                 if (streq(argv[i], "--force"))
                         force = true;
-                else if (argv[i][0] == '-') {
-                        log_error("lastgood snapshot create: unknown option '%s'.", argv[i]);
-                        return EXIT_USAGE;
-                } else if (!(list[n++] = find_component(p, argv[i])))
+                else if (argv[i][0] == '-')
+                        return context_usage_error(ctx, "create: unknown option '%s'", argv[i]);
+                else if (!(list[n++] = find_component(p, argv[i])))
                         return EXIT_USAGE;
         }
         if (n == 0)
@@ -122,10 +137,8 @@ static int do_create(Context *ctx, Policy *p, int argc, char **argv) {
 }
 
 static int do_list(Context *ctx, Policy *p, int argc, char **argv) {
-        if (argc > 1) {
-                log_error("lastgood snapshot list: too many arguments.");
-                return EXIT_USAGE;
-        }
+        if (argc > 1)
+                return context_usage_error(ctx, "list: too many arguments");
         if (argc == 1 && !name_is_component(argv[0])) {
                 log_error("Invalid component name '%s'.", argv[0]);
                 return EXIT_USAGE;
@@ -175,10 +188,8 @@ static int do_list(Context *ctx, Policy *p, int argc, char **argv) {
 }
 
 static int do_verify(Context *ctx, Policy *p, int argc, char **argv) {
-        if (argc > 1) {
-                log_error("lastgood snapshot verify: too many arguments.");
-                return EXIT_USAGE;
-        }
+        if (argc > 1)
+                return context_usage_error(ctx, "verify: too many arguments");
         if (argc == 1 && !find_component(p, argv[0]))
                 return EXIT_USAGE;
         SnapshotInfo *list;
@@ -223,10 +234,8 @@ static int do_verify(Context *ctx, Policy *p, int argc, char **argv) {
 }
 
 static int do_restore(Context *ctx, Policy *p, int argc, char **argv) {
-        if (argc < 1 || argc > 2) {
-                log_error("Usage: lastgood snapshot restore COMPONENT [ID]");
-                return EXIT_USAGE;
-        }
+        if (argc < 1 || argc > 2)
+                return context_usage_error(ctx, "restore takes COMPONENT [ID]");
         const Component *c = find_component(p, argv[0]);
         if (!c)
                 return EXIT_USAGE;
@@ -248,6 +257,7 @@ static int do_restore(Context *ctx, Policy *p, int argc, char **argv) {
                 log_error_errno(r, "Failed to restore component '%s': %m", c->name);
                 return EXIT_FAIL;
         }
+        record_by_hand(ctx, EVENT_SNAPSHOT_RESTORED, c->name, id, "restored", "replaced_content", keep);
         if (ctx->json)
                 print_json_result(c->name, id, keep);
         else
@@ -256,10 +266,8 @@ static int do_restore(Context *ctx, Policy *p, int argc, char **argv) {
 }
 
 static int do_import(Context *ctx, Policy *p, int argc, char **argv) {
-        if (argc != 2) {
-                log_error("Usage: lastgood snapshot import COMPONENT FILE");
-                return EXIT_USAGE;
-        }
+        if (argc != 2)
+                return context_usage_error(ctx, "import takes COMPONENT FILE");
         const Component *c = find_component(p, argv[0]);
         if (!c)
                 return EXIT_USAGE;
@@ -269,6 +277,7 @@ static int do_import(Context *ctx, Policy *p, int argc, char **argv) {
                 log_error_errno(r, "Failed to import '%s' for component '%s': %m", argv[1], c->name);
                 return EXIT_FAIL;
         }
+        record_by_hand(ctx, EVENT_SNAPSHOT_IMPORTED, c->name, id, "imported", "archive", argv[1]);
         if (ctx->json)
                 print_json_result(c->name, id, NULL);
         else
@@ -288,6 +297,12 @@ int verb_snapshot(Context *ctx, int argc, char **argv) {
         for (size_t i = 0; i < ELEMENTSOF(subs); i++) {
                 if (!streq(subs[i].name, sub))
                         continue;
+                /* Only create has an option: anything else that looks like
+                 * one is a usage error, not a component name. */
+                for (int j = 2; j < argc; j++)
+                        if (argv[j][0] == '-' && argv[j][1] &&
+                            !(streq(sub, "create") && streq(argv[j], "--force")))
+                                return context_usage_error(ctx, "%s: unknown option '%s'", sub, argv[j]);
                 Policy *p;
                 int r = context_policy(ctx, &p);
                 if (r < 0)
@@ -303,6 +318,5 @@ int verb_snapshot(Context *ctx, int argc, char **argv) {
                 snapshot_set_progress(NULL, NULL);
                 return r;
         }
-        log_error("lastgood snapshot: unknown subcommand '%s' (create, list, verify, restore, import).", sub);
-        return EXIT_USAGE;
+        return context_usage_error(ctx, "unknown subcommand '%s'", sub);
 }

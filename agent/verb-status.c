@@ -8,6 +8,7 @@
 
 #include <inttypes.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent/context.h"
 #include "agent/eventlog.h"
@@ -30,6 +31,10 @@ typedef struct LastEvidence {
         size_t n;
         const char **words; /* per component */
         const char **time;
+        /* The newest recovery or no-suspect event since the last confirmed
+         * boot's: what the open incident did, or why it touched nothing. */
+        const char *incident_reason;
+        const char *incident_reason_type;
 } LastEvidence;
 
 static void last_evidence_done(LastEvidence *l) {
@@ -53,6 +58,20 @@ static int last_evidence_collect(int root_fd, const StatusData *s, LastEvidence 
                 *ret = l;
                 return r == -ENOENT ? 0 : r;
         }
+        for (size_t k = l.n; k > 0; k--) {
+                const EventRecord *e = &l.records[k - 1];
+                if (!e->valid)
+                        continue;
+                if (e->type == EVENT_BOOT_CONFIRMED)
+                        break; /* an earlier incident, ended */
+                if (e->type == EVENT_NO_SUSPECT || e->type == EVENT_RECOVERY_RESTORE ||
+                    e->type == EVENT_RECOVERY_QUARANTINE || e->type == EVENT_RECOVERY_SAFE_MODE ||
+                    e->type == EVENT_LADDER_EXHAUSTED) {
+                        l.incident_reason = e->message;
+                        l.incident_reason_type = e->type_name;
+                        break;
+                }
+        }
         for (size_t i = 0; i < s->n_components; i++) {
                 char key[EVENT_KEY_MAX + 1];
                 snprintf(key, sizeof key, "evidence.%s", s->components[i].name);
@@ -68,6 +87,24 @@ static int last_evidence_collect(int root_fd, const StatusData *s, LastEvidence 
         }
         *ret = l;
         return 0;
+}
+
+/* A crash loop is an open incident once recovery is due, whether or not
+ * any step could be taken (no suspect, require_suspect): "normal" with
+ * "incident 0" after four failed boots hid it. */
+static bool incident_open(const StatusData *s) {
+        return s->st.failed_boots > 0 && (s->st.ladder_step > 0 || s->st.failed_boots >= s->threshold);
+}
+
+/* Why the open incident is where it is, in words (BUF when synthesised). */
+static const char *incident_reason(const StatusData *s, const LastEvidence *le, char *buf, size_t size) {
+        if (!incident_open(s))
+                return NULL;
+        if (le->incident_reason)
+                return le->incident_reason;
+        snprintf(buf, size, "%u failed boots in a row (recovery is due at %u) and no recovery step recorded",
+                 s->st.failed_boots, s->threshold);
+        return buf;
 }
 
 static void print_json(const StatusData *s, const LastEvidence *le) {
@@ -102,6 +139,11 @@ static void print_json(const StatusData *s, const LastEvidence *le) {
         json_kv_u64(&w, "safe_mode_requested", s->st.safe_mode_requested);
         json_kv_bool(&w, "safe_mode_active", s->safe_mode_active);
         json_kv_u64(&w, "incident", s->st.incident);
+        char rb[160];
+        json_kv_bool(&w, "incident_open", incident_open(s));
+        json_kv_string(&w, "incident_reason", incident_reason(s, le, rb, sizeof rb));
+        json_kv_bool(&w, "state_record_found", s->record_found);
+        json_kv_bool(&w, "confirmed", s->confirmed);
         json_key(&w, "ladder");
         json_array_begin(&w);
         for (size_t i = 0; i < s->policy->recovery.n_ladder; i++)
@@ -119,6 +161,8 @@ static void print_json(const StatusData *s, const LastEvidence *le) {
         json_kv_string(&w, "last_error", s->st.last_error[0] ? s->st.last_error : NULL);
         json_kv_strv(&w, "policy_errors", s->policy->errors);
         json_kv_strv(&w, "policy_files", s->policy->files);
+        json_kv_strv(&w, "policy_overridden", s->policy->overridden);
+        json_kv_strv(&w, "policy_masked", s->policy->masked);
         json_key(&w, "policy_fallback");
         if (s->policy->fallback != POLICY_FALLBACK_NONE) {
                 json_object_begin(&w);
@@ -165,8 +209,11 @@ static void print_human(const StatusData *s, const LastEvidence *le) {
         char tb[32];
         printf("State:           %s (%s)%s%s\n", s->backend, s->backend_location, s->state_ok ? "" : " — ",
                s->state_ok ? "" : s->state_problem);
-        printf("This boot:       %s%s\n", boot_mode_to_string(s->st.boot_mode),
-               s->st.in_boot ? " (not yet confirmed)" : " (confirmed)");
+        if (!s->record_found)
+                printf("This boot:       not yet confirmed (no boot recorded yet: lastgood boot has not run)\n");
+        else
+                printf("This boot:       %s%s\n", boot_mode_to_string(s->st.boot_mode),
+                       s->confirmed ? " (confirmed)" : " (not yet confirmed)");
         if (s->safe_mode_active)
                 printf("                 SAFE MODE: security components are OFF for this boot\n");
         printf("Failed boots:    %u (recovery starts at %u)\n", s->st.failed_boots, s->threshold);
@@ -180,7 +227,14 @@ static void print_human(const StatusData *s, const LastEvidence *le) {
                 printf("Kernel then:     %s\n", s->st.confirmed_kernel);
         if (s->st.safe_mode_requested)
                 printf("Safe mode:       requested for the next %u boot(s)\n", s->st.safe_mode_requested);
-        if (s->st.incident)
+        char rb[160];
+        const char *why = incident_reason(s, le, rb, sizeof rb);
+        if (why && s->st.ladder_step > 0 && s->st.culprit[0])
+                printf("Incident:        OPEN, #%u, ladder step %u, culprit %s\n                 %s\n",
+                       s->st.incident, s->st.ladder_step, s->st.culprit, why);
+        else if (why)
+                printf("Incident:        OPEN, crash loop, no component touched\n                 %s\n", why);
+        else if (s->st.incident)
                 printf("Incident:        #%u, ladder step %u%s%s\n", s->st.incident, s->st.ladder_step,
                        s->st.culprit[0] ? ", culprit " : "", s->st.culprit);
         if (ladder_action_to_string(s->st.last_action)) {
@@ -201,6 +255,12 @@ static void print_human(const StatusData *s, const LastEvidence *le) {
                        strv_length(s->policy->files) ? "" : " (built-in defaults)");
         for (char **e = s->policy->errors; e && *e; e++)
                 printf("                 %s\n", *e);
+        for (char **f = s->policy->files; f && *f; f++)
+                printf("  file           %s\n", *f);
+        for (char **f = s->policy->overridden; f && *f; f++)
+                printf("  overridden     %s\n", *f);
+        for (char **f = s->policy->masked; f && *f; f++)
+                printf("  masked         %s\n", *f);
         for (size_t i = 0; i < s->n_components; i++) {
                 const ComponentStatus *c = &s->components[i];
                 printf("Component %-12s %s; known-good snapshot %s%s\n", c->name,
@@ -221,6 +281,12 @@ int verb_status(Context *ctx, int argc, char **argv) {
                 return r;
         _cleanup_(status_data_done) StatusData s = {};
         r = status_collect(ctx->root_fd, p, true, &s);
+        if (r == -EACCES) {
+                log_error("Cannot read the boot state as uid %u: permission denied (the state key %s and "
+                          "record are readable by root only). Run it as root, e.g. sudo lastgood status.",
+                          (unsigned) geteuid(), LASTGOOD_STATE_KEY_FILE);
+                return EXIT_FAIL;
+        }
         if (r < 0)
                 return log_error_errno(r, "Failed to collect the status: %m");
         _cleanup_(last_evidence_done) LastEvidence le = {};

@@ -204,11 +204,22 @@ void policy_dump(const Policy *p, FILE *f, bool json) {
                         for (char **s = p->files; *s; s++)
                                 fprintf(f, "#   %s\n", *s);
                 }
+                if (p->overridden)
+                        fputs("# overridden by the same name in " POLICY_DROPIN_DIR ":\n", f);
+                for (char **s = p->overridden; s && *s; s++)
+                        fprintf(f, "#   %s\n", *s);
+                if (p->masked)
+                        fputs("# masked (a symlink to " LASTGOOD_MASK_TARGET " in " POLICY_DROPIN_DIR "):\n", f);
+                for (char **s = p->masked; s && *s; s++)
+                        fprintf(f, "#   %s\n", *s);
         }
         dump_fields(&d, policy_top_fields, ELEMENTSOF(policy_top_fields), p, 0, false);
         if (json) {
                 json_kv_strv(&d.w, "files", p->files);
+                json_kv_strv(&d.w, "overridden", p->overridden);
+                json_kv_strv(&d.w, "masked", p->masked);
                 json_kv_strv(&d.w, "errors", p->errors);
+                json_kv_strv(&d.w, "warnings", p->warnings);
                 json_object_end(&d.w);
                 fputc('\n', f);
         }

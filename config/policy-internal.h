@@ -46,6 +46,7 @@ typedef enum FieldType {
         FT_MODULE_LIST,    /* char **: kernel module names or globs */
         FT_PROCESS_LIST,   /* char **: globs of a task's comm */
         FT_BPF_LIST,       /* char **: globs of BPF program names */
+        FT_PANIC_LIST,     /* char **: globs of panic messages */
         FT_UNIT_LIST,      /* char **: unit names */
         FT_COMMAND,        /* char **: non-empty, [0] absolute */
         FT_LADDER,         /* LadderStep[POLICY_MAX_LADDER] + size_t count, names[] */
@@ -77,6 +78,7 @@ static inline FieldKind policy_field_kind(FieldType t) {
         case FT_MODULE_LIST:
         case FT_PROCESS_LIST:
         case FT_BPF_LIST:
+        case FT_PANIC_LIST:
         case FT_UNIT_LIST:
         case FT_COMMAND:
                 return FK_STRV;
@@ -114,7 +116,7 @@ typedef struct Field {
 /* The top level (applied to a Policy), and the items of its two lists. */
 extern const Field policy_top_fields[8];
 extern const Field policy_health_check_fields[3];
-extern const Field policy_component_fields[10];
+extern const Field policy_component_fields[11];
 
 static inline void *policy_field_at(void *base, const Field *f) {
         return (char *) base + f->offset;

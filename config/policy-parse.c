@@ -16,12 +16,14 @@
  *  - the values land in a scratch copy of the policy that replaces the real
  *    one only when the file had no error at all.
  */
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <yaml.h>
 
 #include "config/policy-internal.h"
+#include "lib/fileio.h"
 #include "lib/names.h"
 #include "lib/paths.h"
 #include "lib/rootfs.h"
@@ -423,6 +425,8 @@ static const char *describe(char buf[static 160], const Field *f) {
                        "comm, or ending in '*')";
         case FT_BPF_LIST:
                 return "a BPF program name or glob (a-z A-Z 0-9 _ . * ? [...])";
+        case FT_PANIC_LIST:
+                return "a panic message or glob (printable ASCII, like \"audit: *\")";
         case FT_UNIT_LIST:
                 return "a unit name with a type suffix (like foo.service) or a glob of one (foo*.service)";
         case FT_COMMAND:
@@ -478,6 +482,8 @@ static bool list_item_ok(const Field *f, const char *v, size_t index) {
                 return name_is_process_pattern(v);
         case FT_BPF_LIST:
                 return name_is_bpf_pattern(v);
+        case FT_PANIC_LIST:
+                return name_is_panic_pattern(v);
         case FT_UNIT_LIST:
                 return name_is_unit_pattern(v);
         case FT_COMMAND:
@@ -659,6 +665,7 @@ static void parse_value(ParseContext *c, const char *path, const Field *f, const
         case FT_MODULE_LIST:
         case FT_PROCESS_LIST:
         case FT_BPF_LIST:
+        case FT_PANIC_LIST:
         case FT_UNIT_LIST:
         case FT_COMMAND:
                 parse_string_list(c, path, f, n, base);
@@ -912,6 +919,7 @@ static void component_merge(Component *dst, Component *src, unsigned set) {
                 case FT_MODULE_LIST:
                 case FT_PROCESS_LIST:
                 case FT_BPF_LIST:
+                case FT_PANIC_LIST:
                 case FT_UNIT_LIST:
                         strv_free(*(char ***) d);
                         *(char ***) d = *(char ***) s;
@@ -1123,4 +1131,110 @@ int policy_parse_buffer(Policy *p, const char *filename, const char *buf, size_t
                 policy_take_settings(p, &scratch);
         policy_done(&scratch);
         return (int) c.n_errors;
+}
+
+/* ---- where entries were written ------------------------------------------ */
+
+void policy_origins_done(PolicyOrigins *o) {
+        if (!o)
+                return;
+        for (size_t i = 0; i < o->n; i++) {
+                free(o->items[i].component);
+                free(o->items[i].where);
+        }
+        free(o->items);
+        *o = (PolicyOrigins) {};
+}
+
+const char *policy_origin(const PolicyOrigins *o, const char *component, const char *key, size_t index) {
+        for (size_t i = 0; i < o->n; i++)
+                if (o->items[i].index == index && streq(o->items[i].key, key) &&
+                    streq(o->items[i].component, component))
+                        return o->items[i].where;
+        return NULL;
+}
+
+/* Drops what earlier files said of COMPONENT's list KEY (this file replaces it). */
+static void origins_forget(PolicyOrigins *o, const char *component, const char *key) {
+        size_t n = 0;
+        for (size_t i = 0; i < o->n; i++) {
+                PolicyOrigin *x = &o->items[i];
+                if (streq(x->key, key) && streq(x->component, component)) {
+                        free(x->component);
+                        free(x->where);
+                } else
+                        o->items[n++] = *x;
+        }
+        o->n = n;
+}
+
+static int origins_add(PolicyOrigins *o, const char *file, const char *component, const char *key,
+                       size_t index, const YNode *n) {
+        PolicyOrigin x = { .key = key, .index = index };
+        x.component = strdup(component);
+        if (!x.component || asprintf(&x.where, "%s:%zu:%zu", file, n->line, n->col) < 0) {
+                free(x.component);
+                return -ENOMEM;
+        }
+        PolicyOrigin *items = realloc(o->items, (o->n + 1) * sizeof(PolicyOrigin));
+        if (!items) {
+                free(x.component);
+                free(x.where);
+                return -ENOMEM;
+        }
+        o->items = items;
+        o->items[o->n++] = x;
+        return 0;
+}
+
+/* The component lists of one file's tree (a file that loaded cleanly). */
+static int origins_of_tree(PolicyOrigins *o, const char *file, const YNode *root) {
+        const YNode *list = mapping_value(root, "components");
+        for (size_t i = 0; list && list->type == YNODE_SEQUENCE && i < list->n_items; i++) {
+                const YNode *item = list->items[i], *nm = mapping_value(item, "name");
+                if (!nm || nm->type != YNODE_SCALAR)
+                        continue;
+                for (size_t k = 0; k < ELEMENTSOF(policy_component_fields); k++) {
+                        const Field *f = &policy_component_fields[k];
+                        const YNode *v =
+                                policy_field_kind(f->type) == FK_STRV ? mapping_value(item, f->key) : NULL;
+                        if (!v)
+                                continue;
+                        origins_forget(o, nm->value, f->key);
+                        for (size_t j = 0; v->type == YNODE_SEQUENCE && j < v->n_items; j++) {
+                                int r = origins_add(o, file, nm->value, f->key, j, v->items[j]);
+                                if (r < 0)
+                                        return r;
+                        }
+                }
+        }
+        return 0;
+}
+
+int policy_origins_load(int root_fd, const Policy *p, PolicyOrigins *ret) {
+        PolicyOrigins o = {};
+        for (char **file = p->files; file && *file; file++) {
+                int flags = O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
+                _cleanup_close_ int fd =
+                        root_fd >= 0 ? root_openat(root_fd, *file, flags, 0) : open(*file, flags);
+                _cleanup_free_ char *buf = NULL;
+                size_t len = 0;
+                if (fd < 0 || read_full_fd(fd, POLICY_MAX_FILE_SIZE, &buf, &len) < 0)
+                        continue; /* changed since: its entries have no position */
+                Policy scratch = {};
+                ParseContext c = { .p = &scratch, .filename = *file, .buf = buf, .len = len };
+                _cleanup_(ynode_freep) YNode *root = NULL;
+                int r = build_tree(&c, &root);
+                if (r >= 0 && c.oom)
+                        r = c.oom;
+                if (r >= 0 && root && !c.stop && !c.n_errors)
+                        r = origins_of_tree(&o, *file, root);
+                policy_done(&scratch);
+                if (r < 0) {
+                        policy_origins_done(&o);
+                        return r;
+                }
+        }
+        *ret = o;
+        return 0;
 }

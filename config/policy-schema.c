@@ -35,13 +35,14 @@ static const Field confirm_fields[] = {
 };
 
 #define C(member) offsetof(Component, member)
-const Field policy_component_fields[10] = {
+const Field policy_component_fields[11] = {
         F("name", FT_NAME, C(name), .required = true),
         F("content", FT_DATA_PATH_LIST, C(content)),
         F("exclude", FT_EXCLUDE_LIST, C(exclude)),
         F("kernel_modules", FT_MODULE_LIST, C(kernel_modules)),
         F("processes", FT_PROCESS_LIST, C(processes)),
         F("bpf_programs", FT_BPF_LIST, C(bpf_programs)),
+        F("panic_messages", FT_PANIC_LIST, C(panic_messages)),
         F("units", FT_UNIT_LIST, C(units)),
         F("quarantine", FT_ENUM, C(quarantine), ENUM(policy_quarantine_names), .def = QUARANTINE_ALLOW),
         F("safe_mode", FT_ENUM, C(safe_mode), ENUM(policy_safe_mode_names), .def = COMPONENT_SAFE_MODE_DISABLE),
@@ -235,7 +236,7 @@ static void fields_copy(const Field *fields, size_t n_fields, const void *src, v
 int policy_copy_settings(const Policy *src, Policy *ret) {
         bool failed = false;
         Policy p = *src;
-        p.errors = p.files = NULL;
+        p.errors = p.files = p.overridden = p.masked = p.warnings = NULL;
         p.fallback_reason = NULL; /* not a setting, like errors and files */
         p.fallback = POLICY_FALLBACK_NONE;
         fields_copy(policy_top_fields, ELEMENTSOF(policy_top_fields), src, &p, &failed);

@@ -98,6 +98,9 @@ void policy_done(Policy *p) {
         policy_settings_done(p);
         strv_free(p->errors);
         strv_free(p->files);
+        strv_free(p->overridden);
+        strv_free(p->masked);
+        strv_free(p->warnings);
         free(p->fallback_reason);
         *p = (Policy) {};
 }
@@ -105,14 +108,21 @@ void policy_done(Policy *p) {
 void policy_take_settings(Policy *p, Policy *src) {
         policy_settings_done(p);
         char **errors = p->errors, **files = p->files, *reason = p->fallback_reason;
+        char **overridden = p->overridden, **masked = p->masked, **warnings = p->warnings;
         PolicyFallback fallback = p->fallback;
         *p = *src;
         p->errors = errors;
         p->files = files;
+        p->overridden = overridden;
+        p->masked = masked;
+        p->warnings = warnings;
         p->fallback = fallback;
         p->fallback_reason = reason;
         strv_free(src->errors);
         strv_free(src->files);
+        strv_free(src->overridden);
+        strv_free(src->masked);
+        strv_free(src->warnings);
         free(src->fallback_reason);
         *src = (Policy) {};
 }
@@ -240,9 +250,13 @@ static int policy_load_path(Policy *p, int root_fd, const char *path, bool missi
         return policy_load_fd(p, path, fd);
 }
 
-static bool is_dropin_name(int dir_fd, const char *n) {
+bool policy_is_dropin_name(const char *n) {
         size_t l = strlen(n);
-        return n[0] != '.' && l > 5 && streq(n + l - 5, ".yaml");
+        return n[0] != '.' && l > 5 && streq(n + l - 5, ".yaml") && !strchr(n, '/');
+}
+
+static bool is_dropin_name(int dir_fd, const char *n) {
+        return policy_is_dropin_name(n);
 }
 
 /* Opens the directory PATH holding policy files: it must be as trusted as
@@ -275,31 +289,208 @@ static int policy_open_trusted_dir(Policy *p, int root_fd, const char *path, int
         return 0;
 }
 
-static int policy_load_dropins(Policy *p, int root_fd) {
-        int dfd;
-        int r = policy_open_trusted_dir(p, root_fd, POLICY_DROPIN_DIR, &dfd);
-        if (r < 0 || dfd < 0)
-                /* Refused (a writable policy.d lets anyone add a drop-in: all
-                 * of it goes), or absent. */
-                return r == -EPERM ? 0 : r;
-        _cleanup_strv_free_ char **names = NULL;
-        r = dir_list_at(dfd, is_dropin_name, POLICY_MAX_DROPINS, &names);
-        close(dfd);
-        if (r == -E2BIG)
-                return policy_add_error(p, POLICY_DROPIN_DIR, 1, 1,
-                                        "more than %u drop-ins, ignoring them all", POLICY_MAX_DROPINS);
+/* Opens the file the drop-in LINK (in the directory DIR) points to, TARGET:
+ * only a regular file, reached without another symlink, in a directory as
+ * trusted as policy.d (whoever may write that directory may swap the file).
+ * 0, *ret_fd and *ret_path (the file's path: errors name the file to fix);
+ * -EPERM when refused (the reason is in p->errors); -ENOMEM. */
+static int policy_open_link_target(Policy *p, int root_fd, const char *dir, const char *link,
+                                   const char *target, int *ret_fd, char **ret_path) {
+        _cleanup_free_ char *path = NULL, *tdir = NULL;
+        int r;
+        if (target[0] == '/')
+                path = strdup(target);
+        else if (asprintf(&path, "%s/%s", dir, target) < 0)
+                path = NULL;
+        if (!path)
+                return -ENOMEM;
+        if (!path_is_normalized_absolute(path) || streq(path, "/")) {
+                r = policy_add_error(p, link, 1, 1,
+                                     "refusing symlink to '%s': a drop-in link must name a file by a normalized "
+                                     "path (absolute, or relative without '.' or '..')",
+                                     target);
+                return r < 0 ? r : -EPERM;
+        }
+        const char *slash = strrchr(path, '/');
+        tdir = slash == path ? strdup("/") : strndup(path, (size_t) (slash - path));
+        if (!tdir)
+                return -ENOMEM;
+        int tdfd;
+        r = policy_open_trusted_dir(p, root_fd, tdir, &tdfd);
         if (r < 0)
                 return r;
-        size_t n = strv_length(names);
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *path = NULL;
-                if (asprintf(&path, "%s/%s", POLICY_DROPIN_DIR, names[i]) < 0)
+        _cleanup_close_ int fd = -1;
+        if (tdfd >= 0) {
+                fd = openat(tdfd, slash + 1, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+                if (fd < 0)
+                        fd = -errno;
+                close(tdfd);
+        } else
+                fd = -ENOENT;
+        if (fd < 0) {
+                /* Fail closed: an enabled profile whose file is gone was meant
+                 * to be in effect. */
+                errno = -fd;
+                r = fd == -ELOOP ? policy_add_error(p, link, 1, 1,
+                                                    "refusing symlink to '%s': it is itself a symlink", target)
+                                 : policy_add_error(p, link, 1, 1, "symlink to '%s': cannot open: %m", target);
+                return r < 0 ? r : -EPERM;
+        }
+        *ret_fd = TAKE_FD(fd);
+        *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+/* Reads the drop-in NAME of the directory DIR (open as dfd; PATH is DIR/NAME),
+ * or, when PRETEND is set, as if NAME were a symlink to PRETEND. *ret_masked:
+ * it is a link to /dev/null, nothing was read. -ENOMEM or 0. */
+static int policy_load_dropin(Policy *p, int root_fd, int dfd, const char *dir, const char *name,
+                              const char *path, const char *pretend, bool *ret_masked) {
+        _cleanup_free_ char *target = NULL, *tpath = NULL;
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        *ret_masked = false;
+        if (pretend) {
+                target = strdup(pretend);
+                if (!target)
                         return -ENOMEM;
-                r = policy_load_path(p, root_fd, path, /* missing_ok= */ true);
+        } else {
+                struct stat st;
+                if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        return errno == ENOENT ? 0 /* gone since listed */
+                                               : policy_add_error(p, path, 1, 1, "cannot stat: %m");
+                if (S_ISLNK(st.st_mode)) {
+                        r = readlink_malloc_at(dfd, name, &target);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0) {
+                                errno = -r;
+                                return policy_add_error(p, path, 1, 1, "cannot read the symlink: %m");
+                        }
+                }
+        }
+        if (target && streq(target, LASTGOOD_MASK_TARGET)) {
+                *ret_masked = true;
+                return 0;
+        }
+        if (target) {
+                r = policy_open_link_target(p, root_fd, dir, path, target, &fd, &tpath);
+                if (r == -EPERM)
+                        return 0;
+                if (r < 0)
+                        return r;
+                return policy_load_fd(p, tpath, fd);
+        }
+        /* O_NONBLOCK: a FIFO is refused as not a regular file, it does not hang the boot. */
+        fd = openat(dfd, name, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : policy_add_error(p, path, 1, 1, "cannot open: %m");
+        return policy_load_fd(p, path, fd);
+}
+
+/* The drop-in directories, the one that wins a name first. */
+static const char *const policy_dropin_dirs[2] = { POLICY_DROPIN_DIR, POLICY_VENDOR_DROPIN_DIR };
+
+/* Lists the drop-ins of policy_dropin_dirs[i] into names[i] (dfd[i] open, or
+ * -1 when absent or refused). -ENOMEM or another errno, else 0. */
+static int policy_list_dropins(Policy *p, int root_fd, int dfd[static 2], char **names[static 2]) {
+        int r, vfd = -1;
+        /* /usr/lib/lastgood is trusted as /etc/lastgood is (whoever may write
+         * it may rename another policy.d into place). */
+        r = policy_open_trusted_dir(p, root_fd, LASTGOOD_VENDOR_DIR, &vfd);
+        if (r < 0 && r != -EPERM)
+                return r;
+        bool vendor_ok = r == 0;
+        if (vfd >= 0)
+                close(vfd);
+        for (size_t i = 0; i < 2; i++) {
+                if (i == 1 && !vendor_ok)
+                        continue;
+                r = policy_open_trusted_dir(p, root_fd, policy_dropin_dirs[i], &dfd[i]);
+                if (r == -EPERM)
+                        /* A writable directory lets anyone add a drop-in: all of it goes. */
+                        continue;
+                if (r < 0)
+                        return r;
+                if (dfd[i] < 0)
+                        continue;
+                r = dir_list_at(dfd[i], is_dropin_name, POLICY_MAX_DROPINS, &names[i]);
+                if (r == -E2BIG) {
+                        closep(&dfd[i]);
+                        r = policy_add_error(p, policy_dropin_dirs[i], 1, 1,
+                                             "more than %u drop-ins, ignoring them all", POLICY_MAX_DROPINS);
+                }
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+/* Applies CHANGE to the names of /etc/lastgood/policy.d. */
+static int policy_dropin_names_change(char ***names, const PolicyDropinChange *change) {
+        if (!change)
+                return 0;
+        bool has = strv_contains(*names, change->name);
+        if (change->link_target && !has) {
+                int r = strv_push(names, change->name);
+                if (r < 0)
+                        return r;
+                strv_sort(*names);
+        } else if (!change->link_target && has) {
+                size_t n = 0;
+                for (char **s = *names; *s; s++)
+                        if (streq(*s, change->name))
+                                free(*s);
+                        else
+                                (*names)[n++] = *s;
+                (*names)[n] = NULL;
+        }
+        return 0;
+}
+
+static int policy_load_dropins(Policy *p, int root_fd, const PolicyDropinChange *change) {
+        int dfd[2] = { -1, -1 };
+        char **names[2] = {};
+        _cleanup_strv_free_ char **all = NULL;
+        int r = policy_list_dropins(p, root_fd, dfd, names);
+        if (r >= 0)
+                r = policy_dropin_names_change(&names[0], change);
+        /* One list sorted by name; each name read from the first directory that has it. */
+        for (size_t i = 0; i < 2 && r >= 0; i++)
+                for (char **n = names[i]; n && *n && r >= 0; n++)
+                        if (!strv_contains(all, *n))
+                                r = strv_push(&all, *n);
+        if (r >= 0 && strv_length(all) > POLICY_MAX_DROPINS)
+                r = policy_add_error(p, POLICY_DROPIN_DIR, 1, 1,
+                                     "more than %u drop-ins in all, ignoring them all", POLICY_MAX_DROPINS);
+        else if (r >= 0) {
+                strv_sort(all);
+                for (char **n = all; n && *n && r >= 0; n++) {
+                        bool in_etc = strv_contains(names[0], *n), in_vendor = strv_contains(names[1], *n);
+                        size_t di = in_etc ? 0 : 1;
+                        const char *pretend =
+                                change && di == 0 && streq(*n, change->name) ? change->link_target : NULL;
+                        _cleanup_free_ char *path = NULL, *vpath = NULL;
+                        bool masked;
+                        if (asprintf(&path, "%s/%s", policy_dropin_dirs[di], *n) < 0 ||
+                            asprintf(&vpath, "%s/%s", POLICY_VENDOR_DROPIN_DIR, *n) < 0) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        r = policy_load_dropin(p, root_fd, dfd[di], policy_dropin_dirs[di], *n, path,
+                                               pretend, &masked);
+                        if (r >= 0 && masked)
+                                r = strv_push(&p->masked, in_vendor ? vpath : path);
+                        else if (r >= 0 && in_etc && in_vendor)
+                                r = strv_push(&p->overridden, vpath);
+                }
+        }
+        for (size_t i = 0; i < 2; i++) {
+                closep(&dfd[i]);
+                strv_free(names[i]);
+        }
+        return r < 0 ? r : 0;
 }
 
 /* No usable last-known-good copy: nothing security-relevant may be weaker
@@ -333,6 +524,10 @@ static int policy_fall_back(Policy *p, int root_fd) {
                 policy_take_settings(p, &copy);
                 strv_free(p->files);
                 p->files = files;
+                /* None of the layered files is in effect now. */
+                strv_free(p->overridden);
+                strv_free(p->masked);
+                p->overridden = p->masked = NULL;
                 p->fallback = POLICY_FALLBACK_LAST_GOOD;
         } else {
                 /* A copy that is itself unusable says so beside the policy's errors. */
@@ -369,7 +564,7 @@ int policy_save_last_good(int root_fd, const Policy *p) {
         return r < 0 ? r : 1;
 }
 
-int policy_load(int root_fd, const char *explicit_path, Policy *ret) {
+static int policy_load_full(int root_fd, const char *explicit_path, const PolicyDropinChange *change, Policy *ret) {
         Policy p;
         int r = policy_init_defaults(&p);
         if (r < 0)
@@ -385,7 +580,7 @@ int policy_load(int root_fd, const char *explicit_path, Policy *ret) {
                 if (r == 0)
                         r = policy_load_path(&p, root_fd, POLICY_MAIN_FILE, /* missing_ok= */ true);
                 if (r >= 0)
-                        r = policy_load_dropins(&p, root_fd);
+                        r = policy_load_dropins(&p, root_fd, change);
                 if (r == -EPERM)
                         r = 0; /* refused, and said so in p.errors */
                 if (r >= 0 && p.errors)
@@ -397,4 +592,12 @@ int policy_load(int root_fd, const char *explicit_path, Policy *ret) {
         }
         *ret = p;
         return 0;
+}
+
+int policy_load(int root_fd, const char *explicit_path, Policy *ret) {
+        return policy_load_full(root_fd, explicit_path, NULL, ret);
+}
+
+int policy_load_with_change(int root_fd, const PolicyDropinChange *change, Policy *ret) {
+        return policy_load_full(root_fd, NULL, change, ret);
 }

@@ -2,9 +2,17 @@
 #pragma once
 
 /*
- * The admin's policy: /etc/lastgood/policy.yaml, then drop-ins from
- * /etc/lastgood/policy.d/ *.yaml in lexical order. A later scalar overrides an
- * earlier one; `components` entries merge by `name`.
+ * The admin's policy: /etc/lastgood/policy.yaml, then the drop-ins *.yaml of
+ * /etc/lastgood/policy.d/ and /usr/lib/lastgood/policy.d/ (a package's), as
+ * systemd's conf.d: one list sorted by file name (strcmp()), where a name in
+ * /etc hides the same name in /usr/lib, and an /etc name that is a symlink
+ * to /dev/null masks it (reads nothing). An empty file masks nothing: it is
+ * an error, as a truncated write would be (see below). A drop-in that is a
+ * symlink (`lastgood profile enable` makes them) is read only from a trusted
+ * directory: its target, absolute or relative to policy.d without "..",
+ * must be a regular file, not another symlink, in a directory as trusted as
+ * policy.d itself. A later scalar overrides an earlier one; `components`
+ * entries merge by `name`.
  *
  * Loading never fails as a whole: errors are collected as
  * "FILE:LINE:COL: message" strings in Policy.errors (1-based; problems with a
@@ -39,6 +47,7 @@
 #define POLICY_MAX_DROPINS 128 /* files in policy.d */
 #define POLICY_MAIN_FILE LASTGOOD_POLICY_FILE
 #define POLICY_DROPIN_DIR LASTGOOD_POLICY_DROPIN_DIR
+#define POLICY_VENDOR_DROPIN_DIR LASTGOOD_VENDOR_POLICY_DROPIN_DIR
 
 typedef enum StateBackendKind {
         STATE_BACKEND_AUTO,
@@ -87,6 +96,8 @@ typedef struct Component {
                                 * normalised to '_'; name_is_module_pattern()) */
         char **processes;      /* globs of the crashing task's comm (name_is_process_pattern()) */
         char **bpf_programs;   /* globs of <name> in bpf_prog_<tag>_<name> (name_is_bpf_pattern()) */
+        char **panic_messages; /* globs of the fatal "Kernel panic - not syncing: …" message
+                                * (name_is_panic_pattern()) */
         char **units;          /* systemd unit names */
         QuarantineMode quarantine;
         ComponentSafeMode safe_mode;
@@ -145,6 +156,14 @@ typedef struct Policy {
         char **errors;
         /* Files that were applied (read without errors), in order. */
         char **files;
+        /* Vendor drop-ins not read: hidden by the same name in policy.d
+         * (overridden), or by a /dev/null link there (masked; a mask with
+         * nothing to hide is listed as itself). Cleared on a fallback. */
+        char **overridden;
+        char **masked;
+        /* What `policy check` found but that does not invalidate the policy
+         * ("FILE:LINE:COL: warning: …"); policy_load() leaves it empty. */
+        char **warnings;
         /* Set by policy_load() when errors made it fall back; the reason is
          * the first error. Like errors and files, not a setting. */
         PolicyFallback fallback;
@@ -165,6 +184,17 @@ void policy_done(Policy *p);
  * strv_length(ret->errors).
  */
 int policy_load(int root_fd, const char *explicit_path, Policy *ret) _wur_;
+/* A change of one drop-in of /etc/lastgood/policy.d to load as if it were
+ * made: NAME ("x.yaml") a symlink to LINK_TARGET, or absent when LINK_TARGET
+ * is NULL. `lastgood profile` validates with it before it changes anything. */
+typedef struct PolicyDropinChange {
+        const char *name;
+        const char *link_target;
+} PolicyDropinChange;
+/* policy_load() beneath root_fd, with CHANGE (NULL: none) applied. */
+int policy_load_with_change(int root_fd, const PolicyDropinChange *change, Policy *ret) _wur_;
+/* Whether NAME is a drop-in's file name: *.yaml, not starting with '.', no '/'. */
+bool policy_is_dropin_name(const char *name);
 /*
  * Failing closed (root_fd loads only, not explicit_path): when any file had
  * an error, policy_load() replaces the whole merged policy with lastgood's
@@ -211,6 +241,31 @@ int ladder_step_from_string(const char *s); /* -EINVAL if unknown */
 const char *state_backend_kind_to_string(StateBackendKind k);
 const char *quarantine_mode_to_string(QuarantineMode m);
 const char *component_safe_mode_to_string(ComponentSafeMode m);
+
+/*
+ * Where each entry of the components' string lists (content, exclude,
+ * kernel_modules, processes, bpf_programs, units) of a loaded policy was
+ * written, for messages about entries (`policy check`'s warnings). Those
+ * lists are replaced as a whole by a later file, so an entry comes from the
+ * last of P's files that sets the list.
+ */
+typedef struct PolicyOrigin {
+        char *component;
+        const char *key; /* the list's key (static) */
+        size_t index;
+        char *where; /* "FILE:LINE:COL" */
+} PolicyOrigin;
+typedef struct PolicyOrigins {
+        PolicyOrigin *items;
+        size_t n;
+} PolicyOrigins;
+/* Reads P's files again (beneath root_fd, or host paths when root_fd < 0, as
+ * policy_load() read them; a file that cannot be read again adds nothing).
+ * 0 or -ENOMEM. */
+int policy_origins_load(int root_fd, const Policy *p, PolicyOrigins *ret) _wur_;
+/* "FILE:LINE:COL" of entry INDEX of COMPONENT's list KEY, or NULL. */
+const char *policy_origin(const PolicyOrigins *o, const char *component, const char *key, size_t index);
+void policy_origins_done(PolicyOrigins *o);
 
 /* Prints the effective policy as YAML (human) or JSON. */
 void policy_dump(const Policy *p, FILE *f, bool json);

@@ -243,6 +243,15 @@ bool name_is_process_pattern(const char *s) {
         return n <= NAME_COMM_MAX || star;
 }
 
+bool name_is_panic_pattern(const char *s) {
+        size_t n;
+        bool star;
+        if (!pattern_ok(s, char_is_comm, true, &n, &star))
+                return false;
+        size_t len = strlen(s);
+        return s[0] != ' ' && (s[len - 1] != ' ' || (len >= 2 && s[len - 2] == '\\'));
+}
+
 bool name_is_bpf_pattern(const char *s) {
         size_t n;
         bool star;

@@ -88,6 +88,12 @@ bool name_is_process_pattern(const char *s);
  * the program's C function name; globs as for modules; at most
  * NAME_PATTERN_MAX bytes. */
 bool name_is_bpf_pattern(const char *s);
+/* A panic_messages entry, matched against the message of the fatal
+ * block's "Kernel panic - not syncing: MESSAGE" line (e.g. "audit: backlog
+ * limit exceeded", which the audit subsystem panics with under `-f 2`):
+ * printable ASCII, globs and '\' escapes as for processes, not starting or
+ * ending with a space, at most NAME_PATTERN_MAX bytes. */
+bool name_is_panic_pattern(const char *s);
 
 /* A systemd unit name: 1 to NAME_FILE_MAX bytes of [A-Za-z0-9:_.@\-], not
  * starting with '.', ending in a unit type suffix (".service", ".socket", …).

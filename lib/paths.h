@@ -30,6 +30,9 @@
 #define LASTGOOD_REPLACED_DIR LASTGOOD_STATE_DIR "/replaced"
 /* How often each recovery ran, per component and action (for the textfile report). */
 #define LASTGOOD_RECOVERIES_FILE LASTGOOD_STATE_DIR "/recoveries"
+/* The metrics textfile directory found missing (its path): reported once,
+ * not at every boot; removed when the directory is there again. */
+#define LASTGOOD_REPORT_DIR_MISSING_FILE LASTGOOD_STATE_DIR "/report-dir-missing"
 /* The last event-log sequence number forwarded to the journal. */
 #define LASTGOOD_JOURNAL_CURSOR_FILE LASTGOOD_STATE_DIR "/journal-cursor"
 /* The key that authenticates the boot state record (agent/state.h): 32
@@ -50,6 +53,12 @@
 /* Present while this boot is a safe-mode boot; says why and what is held back. */
 #define LASTGOOD_SAFEMODE_MARKER LASTGOOD_RUN_DIR "/safe-mode"
 #define LASTGOOD_SAFEMODE_BANNER LASTGOOD_RUN_DIR "/safe-mode.issue"
+/* Left by the initramfs script (and lastgood-boot.service) once this boot
+ * is counted: a later `lastgood boot` in the same boot only reports. */
+#define LASTGOOD_BOOTED_MARKER LASTGOOD_RUN_DIR "/booted"
+/* The metrics textfile could not be written (read-only root in the
+ * initramfs): lastgood-boot.service runs `lastgood boot` again to write it. */
+#define LASTGOOD_REPORT_PENDING_MARKER LASTGOOD_RUN_DIR "/report-pending"
 /* Mount points: the ESP (safe-mode requests) and a boot.state device. */
 #define LASTGOOD_ESP_MOUNT_DIR LASTGOOD_RUN_DIR "/esp"
 #define LASTGOOD_STATE_DEVICE_MOUNT LASTGOOD_RUN_DIR "/state"
@@ -59,6 +68,19 @@
 #define LASTGOOD_CONFIG_DIR "/etc/lastgood"
 #define LASTGOOD_POLICY_FILE LASTGOOD_CONFIG_DIR "/policy.yaml"
 #define LASTGOOD_POLICY_DROPIN_DIR LASTGOOD_CONFIG_DIR "/policy.d"
+
+/* ---- vendor files: /usr/lib/lastgood, /usr/share/lastgood ---- */
+
+/* Where a package (a sensor's own, or lastgood's) drops policy files: read
+ * beside LASTGOOD_POLICY_DROPIN_DIR, which overrides (same name) or masks
+ * (same name, a symlink to /dev/null) each of them, as systemd's conf.d. */
+#define LASTGOOD_VENDOR_DIR "/usr/lib/lastgood"
+#define LASTGOOD_VENDOR_POLICY_DROPIN_DIR LASTGOOD_VENDOR_DIR "/policy.d"
+/* The profiles lastgood ships, one NAME.yaml drop-in per product; `lastgood
+ * profile enable NAME` links LASTGOOD_POLICY_DROPIN_DIR/NAME.yaml to one. */
+#define LASTGOOD_PROFILES_DIR "/usr/share/lastgood/profiles"
+/* What a drop-in symlink points at to mask the same-named vendor file. */
+#define LASTGOOD_MASK_TARGET "/dev/null"
 
 /* ---- lastgood's files in other programs' directories ---- */
 

@@ -79,6 +79,11 @@ int parse_u32_range(const char *s, uint32_t min, uint32_t max, uint32_t *ret) _w
 int parse_duration(const char *s, uint64_t *ret_usec) _wur_;
 /* "512M", "4G", "100K", or bytes. */
 int parse_size(const char *s, uint64_t *ret) _wur_;
+/* A UTC time, ISO 8601: "YYYY-MM-DD", "YYYY-MM-DDTHH:MM", "…:SS" or
+ * "…:SS.ffffff", each with an optional trailing "Z" (a space may stand for
+ * the T): microseconds since the epoch. -EINVAL for anything else, an
+ * out-of-range field or a time before 1970. */
+int parse_utc_time(const char *s, uint64_t *ret_usec) _wur_;
 int parse_bool(const char *s) _wur_;
 
 /* Formats a duration the way parse_duration() reads it back. */

@@ -178,7 +178,8 @@ static int check_xattrs(ScanState *st, struct archive_entry *in, const char *pat
 }
 
 /* Validates one entry header; on success fills E (path points into PATH;
- * e->xattrs and X are the caller's to free). */
+ * e->xattrs and X are the caller's to free). 1: the entry is the archive's
+ * own "." directory, skipped (E is not filled). */
 static int check_header(ScanState *st, struct archive_entry *in, char path[static MANIFEST_PATH_MAX + 2],
                         ManifestEntry *e, ManifestXattrs *x, ssize_t *ret_root, ssize_t *ret_idx) {
         const ArchiveLib *al = st->al;
@@ -197,6 +198,15 @@ static int check_header(ScanState *st, struct archive_entry *in, char path[stati
         e->type = ft == AE_IFREG ? 'f' : ft == AE_IFDIR ? 'd' : ft == AE_IFLNK ? 'l' : 0;
         if (e->type == 'd' && l > 1 && path[l - 1] == '/')
                 path[l - 1] = '\0'; /* tar writes directories as "dir/" */
+        /* `tar -C / -cf x.tar ./etc/acme` names its entries "./etc/acme/…",
+         * and `tar -C / -cf x.tar .` adds "./" for / itself: one leading "./"
+         * is the same path relative to /, and the root's own directory entry
+         * is skipped (its mode and owner must never reach /). Nothing else is
+         * normalised: "././x", "a/./b", "../x" and "/x" stay unsafe below. */
+        if (path[0] == '.' && path[1] == '/')
+                memmove(path, path + 2, strlen(path + 2) + 1);
+        if (e->type == 'd' && streq(path, "."))
+                return 1;
 
         if (s->n_entries > s->max_entries)
                 return scan_refuse(s, -E2BIG, path, "more than %llu entries (snapshots.max_entries)",
@@ -361,8 +371,8 @@ static int scan_entry(ScanState *st, struct archive_entry *in) {
         ssize_t k = -1, idx = -1;
         int r = check_header(st, in, path, &e, &x, &k, &idx);
         _cleanup_free_ _unused_ char *xattrs_owner = e.xattrs; /* frees what check_header() made */
-        if (r < 0)
-                return r;
+        if (r != 0)
+                return r < 0 ? r : 0;
 
         bool excluded = manifest_path_excluded(s->exclude, path);
         struct archive *disk = st->disk && !excluded ? st->disk[k] : NULL;

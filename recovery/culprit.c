@@ -28,6 +28,7 @@ void crash_evidence_done(CrashEvidence *e) {
 void crash_evidence_weigh(const CrashEvidence *e, const Component *c, CrashVerdict *ret) {
         CrashIdentity id = { .kernel_modules = c->kernel_modules,
                              .processes = c->processes,
+                             .panic_messages = c->panic_messages,
                              .bpf_programs = c->bpf_programs };
         if (!e->found) {
                 *ret = (CrashVerdict) {};

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "lib/encode.h"
+#include "lib/fileio.h"
 #include "lib/names.h"
 #include "lib/rootfs.h"
 
@@ -173,12 +174,24 @@ static int parse_i64(const char *s, int64_t *ret) {
         return 0;
 }
 
+static inline int lower_hex(char c) {
+        if ((unsigned) (c - '0') < 10u)
+                return c - '0';
+        if ((unsigned) (c - 'a') < 6u)
+                return c - 'a' + 10;
+        return -1;
+}
+
 static int parse_sha256(const char *s, uint8_t ret[static SHA256_LEN]) {
-        size_t n;
-        /* Lowercase only, as written: one spelling per manifest. */
-        if (strlen(s) != 2 * SHA256_LEN || strspn(s, "0123456789abcdef") != 2 * SHA256_LEN)
-                return -EINVAL;
-        return hex_decode_to(s, 2 * SHA256_LEN, ret, SHA256_LEN, &n);
+        /* Lowercase only, as written: one spelling per manifest. Checked
+         * and decoded in one pass (one per file at every confirm). */
+        for (size_t i = 0; i < SHA256_LEN; i++) {
+                int hi = lower_hex(s[2 * i]), lo = hi < 0 ? -1 : lower_hex(s[2 * i + 1]);
+                if (lo < 0)
+                        return -EINVAL;
+                ret[i] = (uint8_t) (hi << 4 | lo);
+        }
+        return s[2 * SHA256_LEN] == '\0' ? 0 : -EINVAL;
 }
 
 bool manifest_path_fits(const char *path) {
@@ -256,9 +269,10 @@ static const char *parse_line(char *line, bool v1, ManifestEntry *e) {
                 return "bad type (not f, d or l)";
         e->type = field[0][0];
 
-        if (strlen(field[1]) != 4 || strspn(field[1], "01234567") != 4)
+        const char *mo = field[1];
+        if (strlen(mo) != 4 || strspn(mo, "01234567") != 4)
                 return "bad mode";
-        e->mode = (uint32_t) strtoul(field[1], NULL, 8);
+        e->mode = (uint32_t) ((mo[0] - '0') << 9 | (mo[1] - '0') << 6 | (mo[2] - '0') << 3 | (mo[3] - '0'));
         if (e->type == 'l' && e->mode != 0777)
                 return "symlink mode must be 0777";
 
@@ -816,6 +830,71 @@ int manifest_walk(int root_fd, char *const *roots, char *const *exclude, Manifes
         return 0;
 }
 
+/* ---- the content digest ---- */
+
+typedef struct DigestCtx {
+        struct sha256_ctx sha;
+        uint64_t n;
+} DigestCtx;
+
+static int digest_one(int dir_fd, const char *name, const char *path, const struct stat *st, void *userdata) {
+        DigestCtx *c = userdata;
+        ManifestEntry e = {};
+        manifest_entry_from_stat(&e, st); /* type and mode as a manifest records them */
+        char type = e.type;
+        char hash[MANIFEST_DIGEST_HEX + 1] = "-";
+        _cleanup_free_ char *target = NULL;
+        if (type == 'f') {
+                _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                uint8_t h[SHA256_LEN];
+                int k = manifest_hash_fd(fd, h, NULL);
+                if (k < 0)
+                        return k;
+                hex_encode_to(h, sizeof h, hash);
+        } else if (type == 'l') {
+                int k = readlink_malloc_at(dir_fd, name, &target);
+                if (k < 0)
+                        return k;
+        }
+        _cleanup_(memstream_done) MemStream m = {};
+        FILE *f = memstream_init(&m);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "%c %04o %s ", type, (unsigned) e.mode, hash);
+        pct_token_write(f, path);
+        fputc(' ', f);
+        if (target)
+                pct_token_write(f, target);
+        else
+                fputc('-', f);
+        fputc('\n', f);
+        _cleanup_free_ char *line = NULL;
+        size_t len;
+        int r = memstream_finalize(&m, &line, &len);
+        if (r < 0)
+                return r;
+        sha256_update(&c->sha, len, (const uint8_t *) line);
+        c->n++;
+        return 0;
+}
+
+int manifest_content_digest(int root_fd, char *const *roots, char *const *exclude,
+                            char ret[static MANIFEST_DIGEST_HEX + 1]) {
+        DigestCtx c = { .n = 0 };
+        sha256_init(&c.sha);
+        int r = manifest_walk(root_fd, roots, exclude, digest_one, &c);
+        if (r < 0)
+                return r;
+        if (c.n == 0)
+                return -ENOENT;
+        uint8_t h[SHA256_LEN];
+        sha256_digest(&c.sha, SHA256_LEN, h);
+        hex_encode_to(h, sizeof h, ret);
+        return 0;
+}
+
 /* ---- the fast change check ---- */
 
 typedef struct CompareCtx {
@@ -823,6 +902,7 @@ typedef struct CompareCtx {
         char *const *roots;
         bool *root_seen;
         size_t matched;
+        size_t next;        /* the entry after the last one found */
         uint64_t n_changed; /* changed or added entries */
         bool changed, cache_updated;
         int64_t newest_ns;     /* changed/added entries */
@@ -874,11 +954,15 @@ static int compare_one(int dir_fd, const char *name, const char *path, const str
         if (k >= 0 && streq(path, c->roots[k]))
                 c->root_seen[k] = true;
 
-        ssize_t i = manifest_find(c->m, path);
+        /* The walk meets entries mostly in manifest order (both sorted;
+         * only names with bytes below '/' differ): try the next one first. */
+        ssize_t i = c->next < c->m->n && streq(c->m->entries[c->next].path, path) ? (ssize_t) c->next
+                                                                                  : manifest_find(c->m, path);
         if (i < 0) {
                 note_change(c, st); /* added */
                 return 0;
         }
+        c->next = (size_t) i + 1;
         c->matched++;
         ManifestEntry *e = &c->m->entries[i];
         ManifestEntry now = {};

@@ -215,6 +215,21 @@ int manifest_walk(int root_fd, char *const *roots, char *const *exclude, Manifes
 int manifest_walk_at(int parent_fd, const char *name, const char *path, char *const *exclude,
                      ManifestWalkFn fn, void *userdata) _wur_;
 
+/*
+ * The content digest of the live content under ROOTS, less what EXCLUDE
+ * excludes: what names one version of a component's content across a fleet
+ * (the culprit label of the recovery metrics). The sha256, as 64 lowercase
+ * hex digits, of one line per entry in walk order:
+ *   <type> <mode> <sha256 of the file or -> <path> <target or ->
+ * paths and targets written as in the manifest (pct tokens). Owners, times,
+ * inodes and extended attributes are left out: they differ from machine to
+ * machine for the same vendor content (uids, SELinux labels). A content
+ * path that does not exist adds nothing. -ENOENT when nothing exists.
+ */
+#define MANIFEST_DIGEST_HEX (SHA256_LEN * 2)
+int manifest_content_digest(int root_fd, char *const *roots, char *const *exclude,
+                            char ret[static MANIFEST_DIGEST_HEX + 1]) _wur_;
+
 typedef struct ManifestDiff {
         bool changed;
         uint64_t n_changed;       /* entries changed or added */

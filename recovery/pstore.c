@@ -1287,6 +1287,9 @@ static bool comm_listed(char *const *processes, const char *comm) {
         return glob_listed(processes, comm, strlen(comm) >= PSTORE_COMM_MAX ? NAME_MATCH_TRUNCATED : 0);
 }
 
+/* What panic() prints before its message. */
+#define PANIC_PREFIX "Kernel panic - not syncing: "
+
 static const CrashEvent *fatal_event(const CrashReport *r) {
         /* The newest dump is the crash that killed the machine (with
          * oops=panic its Panic dump holds the whole oops); older dumps are
@@ -1369,6 +1372,10 @@ void pstore_weigh(const CrashReport *r, const CrashIdentity *id, CrashVerdict *r
         }
         if (ev->comm && comm_listed(id->processes, ev->comm))
                 words_add(&ws, "crashing task %s (strong)", ev->comm);
+        const char *msg =
+                ev->reason && startswith_n(ev->reason, PANIC_PREFIX) ? ev->reason + strlen(PANIC_PREFIX) : NULL;
+        if (msg && glob_listed(id->panic_messages, msg, 0))
+                words_add(&ws, "panic \"%.80s\" (strong)", msg);
 
         wm.n_named = ws.n_named;
         memcpy(wm.named, ws.named, sizeof ws.named);

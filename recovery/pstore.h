@@ -128,7 +128,8 @@ int pstore_parse_records(const PstoreRecord *records, size_t n, CrashReport *ret
  *
  * Only the fatal block of the newest dump counts (CrashEvent). STRONG: the
  * RIP is in one of its modules or BPF programs, or the crashing task
- * (Comm:) is one of its processes. MEDIUM: a reliable (not '?') call-trace
+ * (Comm:) is one of its processes, or the kernel panicked with one of its
+ * panic messages (the audit subsystem's, for auditd's rules). MEDIUM: a reliable (not '?') call-trace
  * frame is in one of its modules or BPF programs. WEAK — never enough on
  * its own to quarantine or enter safe mode: one of its modules was being
  * loaded ('+') or is listed in "Modules linked in:". Taint flags name no
@@ -151,6 +152,7 @@ typedef struct CrashIdentity {
         char *const *kernel_modules;
         char *const *processes;
         char *const *bpf_programs;
+        char *const *panic_messages; /* the fatal block's "Kernel panic - not syncing: MESSAGE" */
 } CrashIdentity;
 
 typedef struct CrashVerdict {

@@ -8,6 +8,7 @@
 #include "lib/log.h"
 #include "lib/paths.h"
 #include "lib/rootfs.h"
+#include "recovery/manifest.h"
 #include "recovery/module-expand.h"
 #include "recovery/unit-expand.h"
 #include "recovery/quarantine.h"
@@ -34,6 +35,29 @@ static void evidence(StepResult *res, const char *key, const char *fmt, ...) {
         va_end(ap);
 }
 
+/* The culprit content's digest (manifest_content_digest()), taken before a
+ * step replaces or moves it: the fleet's metrics name the bad content
+ * version by it. Left out when it cannot be computed: the step goes on. */
+static void evidence_content_digest(int root_fd, const Component *comp, StepResult *res) {
+        _cleanup_strv_free_ char **roots = NULL;
+        char hex[MANIFEST_DIGEST_HEX + 1];
+        int r = manifest_roots(comp->content, &roots);
+        if (r >= 0)
+                r = manifest_content_digest(root_fd, roots, comp->exclude, hex);
+        if (r < 0) {
+                log_debug_errno(r, "%s: no content digest, ignoring: %m", comp->name);
+                return;
+        }
+        evidence(res, STEP_EVIDENCE_CONTENT_DIGEST, "sha256:%s", hex);
+}
+
+const char *step_result_evidence(const StepResult *res, const char *key) {
+        for (size_t i = 0; i < res->n_evidence; i++)
+                if (streq(res->evidence[i].key, key))
+                        return res->evidence[i].value;
+        return NULL;
+}
+
 static int step_restore(int root_fd, const Policy *p, const Culprit *c, uint32_t incident, StepResult *res) {
         const Component *comp = c->component;
         if (!c->changed) {
@@ -43,6 +67,7 @@ static int step_restore(int root_fd, const Policy *p, const Culprit *c, uint32_t
         char keep[PATH_MAX];
         if (xsnprintf(keep, sizeof keep, LASTGOOD_QUARANTINE_DIR "/%s/%u/replaced", comp->name, incident) < 0)
                 return -ENAMETOOLONG;
+        evidence_content_digest(root_fd, comp, res);
         _cleanup_free_ char *id = NULL;
         /* The newest verified snapshot: it holds only content a confirmed boot
          * began with (snapshot.h), whatever the time stamps say. */
@@ -68,6 +93,7 @@ static int step_quarantine(int root_fd, const Culprit *c, uint32_t incident, Ste
                 msg(res, "%s has quarantine: never; not disabled", comp->name);
                 return -EPERM;
         }
+        evidence_content_digest(root_fd, comp, res);
         QuarantineResult qr = {};
         int r = quarantine_apply(root_fd, comp, incident, c->evidence, &qr);
         if (r < 0) {

@@ -25,6 +25,13 @@ typedef struct StepResult {
         size_t n_evidence;
 } StepResult;
 
+/* The evidence key of the culprit content's digest ("sha256:<64 hex>",
+ * manifest_content_digest()), which restore-content and quarantine take
+ * before they replace or move the content. */
+#define STEP_EVIDENCE_CONTENT_DIGEST "content_digest"
+/* The value of evidence KEY in RES, or NULL. */
+const char *step_result_evidence(const StepResult *res, const char *key);
+
 /*
  * Performs STEP for culprit C (C->component may be NULL for safe mode: a
  * loop without a suspect). root_fd is the installed system, runtime_fd where

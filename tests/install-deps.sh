@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential pkg-config
   libefivar-dev libblkid-dev libarchive-dev libyaml-dev nettle-dev zlib1g-dev 
+  libkmod-dev kmod                     # libkmod.h (dlopen'ed by policy check); depmod for its tests
   libcmocka-dev                        
   libarchive-tools                     
   clang libclang-rt-14-dev             
@@ -14,9 +15,11 @@ PKGS=(
   attr libcap2-bin                     # setfattr/getfattr, setcap/getcap (xattr tests)
   grub-common systemd-boot-efi         
   prometheus                           
+  prometheus-alertmanager              # amtool: the README's Alertmanager route (test-report.sh)
   python3 python3-jsonschema jq
   faketime                             # clock-moved tests (libfaketime)
   debhelper lintian
+  rpm                                  # rpmbuild, rpmspec (the RPM spec test in test-dist.sh)
   groff-base man-db                    
 )
 # The VM tier (make check-vm / demo) needs more; tests/vm/deps.sh installs it.

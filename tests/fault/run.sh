@@ -43,7 +43,9 @@ failures=0
 # separate /var): copy, rename into place, remove the original.
 # confirm_oops: a confirm that finds a record of a non-fatal oops in pstore.
 # first_boot: the very first boot, which makes the state key, then the record.
-flows=(first_boot boot confirm confirm_oops snapshot restore quarantine release quarantine_exdev release_exdev)
+# profile_enable/profile_disable: `lastgood profile` linking a shipped profile into policy.d.
+flows=(first_boot boot confirm confirm_oops snapshot restore quarantine release quarantine_exdev release_exdev
+  profile_enable profile_disable)
 declare -A points
 
 POLICY='version: 1
@@ -109,6 +111,15 @@ prep_restore() { prep_snapshot; echo bad >"$R/etc/sensor/rules.bin"; rm "$R/etc/
 SENSOR_CRASH=$TOP/tests/fixtures/pstore-synthetic/oops-module
 prep_quarantine() { prep_restore; lg "$R" b3 boot; cp "$SENSOR_CRASH"/dmesg-efi-* "$R/pstore/"; } >/dev/null 2>&1
 prep_release() { prep_quarantine; lg "$R" b4 boot; } >/dev/null 2>&1
+PROFILE='components:
+  - name: acme
+    content: [/opt/acme]'
+prep_profile_enable() {
+  prep_base
+  mkdir -p "$R/usr/share/lastgood/profiles"
+  printf '%s\n' "$PROFILE" >"$R/usr/share/lastgood/profiles/acme.yaml"; chmod 644 "$R/usr/share/lastgood/profiles/acme.yaml"
+} >/dev/null 2>&1
+prep_profile_disable() { prep_profile_enable; lg "$R" b1 profile enable acme; } >/dev/null 2>&1
 prep_quarantine_exdev() { LASTGOOD_TEST_FORCE_EXDEV=1 prep_quarantine; }
 prep_release_exdev() { LASTGOOD_TEST_FORCE_EXDEV=1 prep_release; }
 
@@ -120,6 +131,8 @@ flow_snapshot() { lg "$R" b1 snapshot create sensor; }
 flow_restore() { lg "$R" "$1" boot; }
 flow_quarantine() { lg "$R" "$1" boot; }
 flow_release() { lg "$R" b5 quarantine release sensor; }
+flow_profile_enable() { lg "$R" b1 profile enable acme; }
+flow_profile_disable() { lg "$R" b1 profile disable acme; }
 flow_quarantine_exdev() { LASTGOOD_TEST_FORCE_EXDEV=1 flow_quarantine "$@"; }
 flow_release_exdev() { LASTGOOD_TEST_FORCE_EXDEV=1 flow_release "$@"; }
 
@@ -167,6 +180,16 @@ check_invariants() { # FLOW LABEL OLD_HASH NEW_HASH COUNT_BEFORE
       if [[ -e "$R/pstore/$f" ]]; then echo "FAIL $label: $f left in pstore after the rerun"; return 1; fi
       if [[ -z $a ]] || ! cmp -s "$a" "$OOPS/$f"; then echo "FAIL $label: $f lost (not archived whole)"; return 1; fi
     done
+  fi
+  # A profile is enabled or not, never half: after the rerun the link is
+  # exactly what the command makes (or gone), and the policy is valid.
+  if [[ $flow == profile_* ]]; then
+    local link; link=$(readlink "$R/etc/lastgood/policy.d/acme.yaml" 2>/dev/null)
+    if [[ $flow == profile_enable && $link != /usr/share/lastgood/profiles/acme.yaml ]] ||
+      [[ $flow == profile_disable && -L "$R/etc/lastgood/policy.d/acme.yaml" ]]; then
+      echo "FAIL $label: the profile link is '$link' after the rerun"; return 1
+    fi
+    if ! lg "$R" check policy check >/dev/null 2>&1; then echo "FAIL $label: the policy is not valid"; return 1; fi
   fi
   # The last-known-good policy is whole or absent: never a torn copy that
   # would leave an invalid policy with nothing to fall back to.

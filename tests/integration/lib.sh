@@ -58,6 +58,66 @@ assert_no_file() { [[ ! -e "$1" && ! -L "$1" ]] || fail "unexpected file $1"; }
 # status_field KEY — a top-level scalar from `status --json` (needs jq).
 status_field() { lg status --json; jq -r ".$1" <<<"$OUT"; }
 
+# Two sensors, alpha and beta, each with content, a module and a unit.
+TWO_SENSORS_POLICY='version: 1
+boot:
+  max_failed_boots: 2
+  state: file
+components:
+  - name: alpha
+    content: [/etc/alpha]
+    kernel_modules: [fakesensor]
+    units: [alpha.service]
+  - name: beta
+    content: [/etc/beta]
+    kernel_modules: [betamod]
+    units: [beta.service]'
+
+# setup_two_sensors [POLICY] — alpha and beta installed and confirmed good
+# (snapshots taken by confirm).
+setup_two_sensors() {
+  write_policy "${1:-$TWO_SENSORS_POLICY}"
+  mkdir -p "$ROOT/etc/alpha" "$ROOT/etc/beta" "$ROOT/etc/systemd/system" "$ROOT/etc/modprobe.d"
+  echo alpha-good >"$ROOT/etc/alpha/rules.bin"
+  echo beta-good >"$ROOT/etc/beta/rules.bin"
+  boot; lg confirm; assert_rc 0 "initial confirm"
+  lg snapshot list --json
+  [[ $(jq 'length' <<<"$OUT") -ge 2 ]] || fail "confirm did not snapshot both components: $OUT"
+}
+
+# complete_words WORDS… — what dist/bash-completion/lastgood offers for the
+# last word, through bash-completion's own _init_completion when it is
+# installed (a stand-in otherwise); _filedir offers FILE.
+BASH_COMPLETION_LIB=${BASH_COMPLETION_LIB-/usr/share/bash-completion/bash_completion}
+complete_words() {
+  bash -c '
+    if [[ -r $2 ]]; then
+      source "$2"
+    else
+      _init_completion() { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
+    fi
+    _filedir() { COMPREPLY=(FILE); }
+    source "$1"; shift 2
+    COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+    _lastgood
+    printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP/dist/bash-completion/lastgood" "$BASH_COMPLETION_LIB" "$@"
+}
+
+# schema_check SCHEMA JSONFILE — JSONFILE validates against the JSON Schema
+# (draft 2020-12) SCHEMA; the first problem on stdout, exit 1, when not.
+schema_check() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import json, sys
+import jsonschema
+schema = json.load(open(sys.argv[1]))
+try:
+    jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))
+except jsonschema.ValidationError as e:
+    print("schema: %s at %s" % (e.message, "/".join(map(str, e.absolute_path))))
+    sys.exit(1)
+PY
+}
+
 # write_policy YAML — the root's /etc/lastgood/policy.yaml (root-owned, 0644).
 write_policy() {
   mkdir -p "$ROOT/etc/lastgood"

@@ -450,8 +450,12 @@ t_attack_log_tail_tampering() {
   # A fresh chain computed by lastgood itself, in another root, put in place.
   local other=$T/other i
   mkdir -p "$other/etc/lastgood"; cp "$ROOT/etc/lastgood/policy.yaml" "$other/etc/lastgood/"
-  for i in 1 2 3 4 5 6; do EFIVARFS_PATH="$EFI/" "$LG_BIN" --root "$other" --pstore "$PSTORE" --cmdline quiet confirm >/dev/null 2>&1; done
-  cp "$other/var/lib/lastgood/events.jsonl" "$LOG"
+  # Unconfirmed boots, each logging boot-counted: a chain as long as the head.
+  for i in 1 2 3 4 5 6 7 8; do
+    EFIVARFS_PATH="$EFI/" LASTGOOD_BOOT_ID=$(cat /proc/sys/kernel/random/uuid) \
+      "$LG_BIN" --root "$other" --pstore "$PSTORE" --cmdline quiet boot >/dev/null 2>&1
+  done
+  cp "$other/var/lib/lastgood/events.jsonl" "$LOG" || fail "setup: no fresh chain was made"
   [[ $(wc -l <"$LOG") -ge $HEAD ]] || fail "setup: the fresh chain is shorter than the head"
   lg log verify; assert_rc 1 "replaced by a fresh chain"
   assert_err 'freshly computed chain'

@@ -90,22 +90,12 @@ t_man5_examples_are_valid_policies() {
   ((n >= 2)) || fail "found $n policy examples in lastgood-policy(5)"
 }
 
-# complete WORDS… — what the completion offers for the last word.
-complete_words() {
-  bash -c '
-    _init_completion() { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
-    _filedir() { COMPREPLY=(FILE); }
-    source "$1"; shift
-    COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
-    _lastgood
-    printf "%s\n" "${COMPREPLY[@]}"' _ "$COMPLETION" "$@"
-}
-
+# complete_words (lib.sh): what the completion offers for the last word.
 t_bash_completion() {
   bash -n "$COMPLETION" || fail "syntax"
   assert_eq "$(complete_words lastgood '' | sort | tr '\n' ' ')" \
-    "boot confirm helpdesk log policy quarantine safe-mode snapshot status " "verbs"
-  assert_eq "$(complete_words lastgood --root /x help)" helpdesk "verb after a global option"
+    "boot confirm help helpdesk log policy profile quarantine safe-mode snapshot status " "verbs"
+  assert_eq "$(complete_words lastgood --root /x helpd)" helpdesk "verb after a global option"
   assert_eq "$(complete_words lastgood helpdesk '' | tr '\n' ' ')" "enroll code verify " "helpdesk commands"
   assert_eq "$(complete_words lastgood helpdesk code --s | sort | tr '\n' ' ')" "--secret-file --sha1 " "code options"
   assert_eq "$(complete_words lastgood helpdesk code --secret-file '')" FILE "file after --secret-file"

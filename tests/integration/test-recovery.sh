@@ -5,30 +5,10 @@
 # crash-record lines a user planted.
 source "$(dirname "$0")/lib.sh"
 
-POLICY='version: 1
-boot:
-  max_failed_boots: 2
-  state: file
-components:
-  - name: alpha
-    content: [/etc/alpha]
-    kernel_modules: [fakesensor]
-    units: [alpha.service]
-  - name: beta
-    content: [/etc/beta]
-    kernel_modules: [betamod]
-    units: [beta.service]'
+POLICY=$TWO_SENSORS_POLICY
 
 # Two components installed and confirmed good (snapshots taken by confirm).
-setup_good() {
-  write_policy "${1:-$POLICY}"
-  mkdir -p "$ROOT/etc/alpha" "$ROOT/etc/beta" "$ROOT/etc/systemd/system" "$ROOT/etc/modprobe.d"
-  echo alpha-good >"$ROOT/etc/alpha/rules.bin"
-  echo beta-good >"$ROOT/etc/beta/rules.bin"
-  boot; lg confirm; assert_rc 0 "initial confirm"
-  lg snapshot list --json
-  [[ $(jq 'length' <<<"$OUT") -ge 2 ]] || fail "confirm did not snapshot both components: $OUT"
-}
+setup_good() { setup_two_sensors "$@"; }
 
 etc_listing() { (cd "$ROOT/etc" && find . \( -type f -o -type l \) -printf '%p %l %m\n' | sort; find . -type f -exec sha256sum {} + | sort); }
 
@@ -183,6 +163,13 @@ t_attributed_crash_after_restore_escalates_on_the_fast_path() {
   record_boot pstore/sensor-module; assert_out 'mode=recovery:restore-content'
   # the module itself is broken: the restored content does not help
   record_boot pstore/sensor-module; assert_out 'mode=recovery:quarantine'
+  # Both events name the content they acted on: the bad one the restore
+  # replaced, the restored one the quarantine moved aside.
+  local ev=$ROOT/var/lib/lastgood/events.jsonl d1 d2
+  d1=$(jq -r 'select(.type == "recovery-restore") | .evidence.content_digest' "$ev")
+  d2=$(jq -r 'select(.type == "recovery-quarantine") | .evidence.content_digest' "$ev")
+  [[ $d1 =~ ^sha256:[0-9a-f]{64}$ && $d2 =~ ^sha256:[0-9a-f]{64}$ && $d1 != "$d2" ]] ||
+    fail "content digests: restore [$d1], quarantine [$d2]"
   # without a crash record the next step waits for max_failed_boots
   lg quarantine release alpha; lg confirm
 }

@@ -11,20 +11,20 @@ RULES_TEST=$TOP/dist/prometheus/lastgood.rules.test.yml
 SCHEMA=$TOP/docs/status.schema.json
 PROM=/var/lib/prometheus/node-exporter/lastgood.prom
 
-# A policy whose health check passes, with one component.
+# A policy whose health check passes (or runs CHECK, e.g. /bin/false), with one component.
 healthy_policy() {
-  write_policy 'version: 1
+  write_policy "version: 1
 boot:
   max_failed_boots: 3
   state: file
 confirm:
   health_checks:
     - name: ok
-      command: ["/bin/true"]
+      command: [\"${1:-/bin/true}\"]
       timeout: 10s
 components:
   - name: examplesensor
-    content: [/etc/examplesensor]'
+    content: [/etc/examplesensor]"
   mkdir -p "$ROOT/etc/examplesensor"
   echo good >"$ROOT/etc/examplesensor/rules"
 }
@@ -80,6 +80,41 @@ t_rules_unit_tests_can_fail() {
   if (cd "$T/rules" && promtool test rules lastgood.rules.test.yml >/dev/null 2>&1); then
     fail "promtool test rules passed against a broken rule"
   fi
+}
+
+# The content breaker's tests are not vacuous either: with N raised to 4 the
+# fire case fails; with the window widened to a day the out-of-window cases
+# fail; with the digest left out of the grouping the different-digests case
+# fails.
+t_content_breaker_tests_can_fail() {
+  mkdir -p "$T/rules"
+  cp "$RULES_TEST" "$T/rules/"
+  local mut
+  for mut in 's/vector(3)/vector(4)/' 's/< bool 3600$/< bool 86400/' \
+    's/sum by (component, content_digest) (lastgood:content_recovered_1h:bool)/sum by (component) (lastgood:content_recovered_1h:bool)/'; do
+    sed "$mut" "$RULES" >"$T/rules/lastgood.rules.yml"
+    cmp -s "$RULES" "$T/rules/lastgood.rules.yml" && fail "test setup: '$mut' changed nothing"
+    if (cd "$T/rules" && promtool test rules lastgood.rules.test.yml >/dev/null 2>&1); then
+      fail "promtool test rules passed against a broken rule ($mut)"
+    fi
+  done
+  return 0
+}
+
+# The README's Alertmanager configuration is valid (the real amtool) and
+# routes both shipped breakers to the rollout receiver, nothing else.
+t_readme_alertmanager_route() {
+  awk '/^## Fleet monitoring/ { f = 1 } f && /^```yaml$/ { y = 1; next } y && /^```$/ { exit } y' \
+    "$TOP/README.md" >"$T/am.yml"
+  [[ -s $T/am.yml ]] || { fail "no yaml block in the README's Fleet monitoring section"; return; }
+  local out b
+  out=$(amtool check-config "$T/am.yml" 2>&1) || fail "amtool check-config: $out"
+  for b in $(grep -oE 'circuit_breaker: [a-z-]+' "$RULES" | cut -d' ' -f2); do
+    out=$(amtool config routes test --config.file="$T/am.yml" circuit_breaker="$b" component=falcon 2>/dev/null)
+    assert_eq "$out" rollout-pause "route of circuit_breaker=$b"
+  done
+  out=$(amtool config routes test --config.file="$T/am.yml" alertname=NodeDown 2>/dev/null)
+  assert_eq "$out" default "route of another alert"
 }
 
 t_schema_is_valid_and_strict() {
@@ -217,15 +252,115 @@ t_after_a_recovery() {
   lg confirm
   assert_rc 0 "confirm (takes the known-good snapshot)"
   echo bad >"$ROOT/etc/examplesensor/rules"
+  cp -p "$ROOT/etc/examplesensor/rules" "$T/bad-rules"
   boot; boot; boot; boot
   status_validates recovered
   [[ $(jq -r .last_action <<<"$OUT") != null ]] || fail "no last_action after recovery: $OUT"
   assert_eq "$(jq -r .culprit <<<"$OUT")" examplesensor "culprit"
   prom_check
-  grep -qE '^lastgood_recoveries_total\{component="examplesensor",action="restore-content"\} 1$' "$ROOT$PROM" ||
-    fail "recovery not counted: $(grep recover "$ROOT$PROM")"
-  grep -qE '^lastgood_last_recovery_timestamp_seconds\{component="examplesensor",action="restore-content"\} [1-9]' "$ROOT$PROM" ||
-    fail "no recovery timestamp: $(grep recover "$ROOT$PROM")"
+  # The culprit content is named by its digest: the bad rules file, as
+  # manifest_content_digest() defines it (recomputed here independently).
+  local sha want
+  sha=$(sha256sum <"$T/bad-rules" | cut -d' ' -f1)
+  want=sha256:$(printf 'd %04d - etc/examplesensor -\nf %04d %s etc/examplesensor/rules -\n' \
+    "$(stat -c %a "$ROOT/etc/examplesensor")" "$(stat -c %a "$T/bad-rules")" "$sha" | sha256sum | cut -d' ' -f1)
+  grep -qxF "lastgood_recoveries_total{component=\"examplesensor\",action=\"restore-content\",content_digest=\"$want\"} 1" \
+    "$ROOT$PROM" || fail "recovery not counted under digest $want: $(grep recover "$ROOT$PROM")"
+  grep -qE "^lastgood_last_recovery_timestamp_seconds\{component=\"examplesensor\",action=\"restore-content\",content_digest=\"$want\"\} [1-9]" \
+    "$ROOT$PROM" || fail "no recovery timestamp: $(grep recover "$ROOT$PROM")"
+  # The restore event carries the same digest.
+  assert_eq "$(jq -r 'select(.type == "recovery-restore") | .evidence.content_digest' "$ROOT/var/lib/lastgood/events.jsonl")" \
+    "$want" "content_digest of the restore event"
+  grep -qE '^lastgood_build_info\{version="[^"]+"\} 1$' "$ROOT$PROM" || fail "no build_info: $(cat "$ROOT$PROM")"
+  grep -qx '# TYPE lastgood_internal_errors_total counter' "$ROOT$PROM" || fail "internal errors counter type"
+}
+
+# The read-only root of the initramfs (here: the collector directory,
+# mounted read-only): no warning, no textfile, a pending marker; then the
+# systemd unit's second run writes it, counts nothing, removes the marker.
+t_textfile_deferred_from_a_read_only_root() {
+  healthy_policy
+  local dir=$ROOT/var/lib/prometheus/node-exporter
+  mkdir -p "$dir"
+  boot; lg confirm; assert_rc 0 "confirm"
+  rm -f "$dir/lastgood.prom"
+  if ! { mount --bind "$dir" "$dir" && mount -o remount,bind,ro "$dir"; } 2>/dev/null; then
+    umount "$dir" 2>/dev/null
+    echo "# skip: cannot mount a read-only directory here"
+    return 0
+  fi
+  boot
+  umount "$dir"
+  assert_rc 0 "boot with a read-only textfile directory"
+  [[ $ERR != *Read-only* && $ERR != *textfile* ]] || fail "a healthy boot warned: $ERR"
+  assert_no_file "$dir/lastgood.prom"
+  assert_file "$ROOT/run/lastgood/report-pending"
+  local total
+  total=$(status_field total_boots)
+  # lastgood-boot.service: same boot, /run/lastgood/booted left by the initramfs.
+  : >"$ROOT/run/lastgood/booted"
+  lg boot
+  assert_rc 0 "second run"
+  assert_out 'already counted'
+  prom_check
+  grep -qx 'lastgood_failed_boots 0' "$dir/lastgood.prom" || fail "textfile: $(cat "$dir/lastgood.prom")"
+  assert_no_file "$ROOT/run/lastgood/report-pending"
+  assert_eq "$(status_field total_boots)" "$total" "total_boots after the second run"
+}
+
+# The second run never counts the boot again, even when it cannot read the
+# state (without the /run/lastgood/booted check it would start over from a
+# "corrupt" record and rewrite it).
+t_second_run_never_counts_again() {
+  healthy_policy
+  boot; boot
+  mkdir -p "$ROOT/run/lastgood" && : >"$ROOT/run/lastgood/booted"
+  head -c 256 /dev/urandom >"$ROOT/var/lib/lastgood/state"
+  cp "$ROOT/var/lib/lastgood/state" "$T/state.before"
+  lg boot
+  assert_rc 0 "second run"
+  assert_out 'already counted'
+  cmp -s "$ROOT/var/lib/lastgood/state" "$T/state.before" || fail "the second run rewrote the state record"
+  ! grep -q '"type":"state-corrupt"' "$ROOT/var/lib/lastgood/events.jsonl" || fail "the second run recorded an event"
+}
+
+# A failed confirm rewrites the textfile too: the fleet sees the unconfirmed
+# boot now.
+t_textfile_after_a_failed_confirm() {
+  healthy_policy /bin/false
+  mkdir -p "$ROOT/var/lib/prometheus/node-exporter"
+  boot; boot
+  rm "$ROOT$PROM"
+  lg confirm
+  assert_rc 1 "confirm with a failing check"
+  prom_check
+  grep -qx 'lastgood_failed_boots 1' "$ROOT$PROM" || fail "failed_boots after a failed confirm: $(cat "$ROOT$PROM")"
+}
+
+# No collector directory: said once by confirm (notice and event), not at
+# every run, and never by the boot itself (a healthy boot writes only its
+# record); said again after it came back and went away again.
+t_missing_directory_reported_once() {
+  healthy_policy
+  local events=$ROOT/var/lib/lastgood/events.jsonl
+  boot
+  [[ $ERR != *"does not exist"* ]] || fail "said by the boot: $ERR"
+  lg confirm
+  assert_err 'node-exporter does not exist'
+  assert_eq "$(grep -c '"type":"report-dir-missing"' "$events")" 1 "events after the first confirm"
+  assert_eq "$(jq -r 'select(.type == "report-dir-missing") | .evidence.directory' "$events")" \
+    /var/lib/prometheus/node-exporter "directory named"
+  boot
+  lg confirm
+  [[ $ERR != *"does not exist"* ]] || fail "said again by the second confirm: $ERR"
+  assert_eq "$(grep -c '"type":"report-dir-missing"' "$events")" 1 "events after four runs"
+  mkdir -p "$ROOT/var/lib/prometheus/node-exporter"
+  boot
+  prom_check
+  rm -r "$ROOT/var/lib/prometheus/node-exporter"
+  boot; lg confirm
+  assert_err 'node-exporter does not exist'
+  assert_eq "$(grep -c '"type":"report-dir-missing"' "$events")" 2 "events after it went missing again"
 }
 
 run_tests

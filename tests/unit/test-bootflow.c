@@ -228,6 +228,9 @@ static void test_healthy_boot_writes_the_record_once(void **state) {
         assert_int_equal(read_state(f).generation, 1);
         assert_int_equal(run(f, "confirm", "b1", NULL, NULL), 0);
         uint64_t gen = read_state(f).generation;
+        /* confirm may log (no metrics directory here: report-dir-missing);
+         * what follows is about the boot. */
+        unit_sh("rm -f %s/var/lib/lastgood/events.jsonl", f->root);
 
         assert_int_equal(boot(f, "b2", &rep), 0);
         assert_int_equal(rep.mode, BOOT_MODE_NORMAL);
@@ -290,6 +293,12 @@ static void test_due_step_writes_intent_before_acting(void **state) {
         assert_int_equal(boot(f, "b3", &rep), 0);
         assert_int_equal(rep.mode, BOOT_MODE_RECOVERY);
         assert_string_equal(rep.step, "restore-content");
+        /* the evidence `boot --json` shows (rep.evidence did not cross the pipe) */
+        assert_string_equal(rep.culprit, "sensor");
+        assert_string_equal(rep.suspect, "changed");
+        assert_non_null(strstr(rep.culprit_evidence, "changed since the last confirmed boot"));
+        assert_non_null(strstr(rep.why, "sensor: changed"));
+        assert_string_equal(rep.crash_record, "");
         assert_string_equal(file_content(f, "etc/sensor/rules.bin"), "good\n");
         unsigned first_write, first_stage;
         /* the intent and the final record; no crash record, so no early write */

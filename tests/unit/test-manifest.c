@@ -380,6 +380,76 @@ static void test_walk_and_compare_live(void **state) {
         unit_rmdir(d);
 }
 
+static void digest_of(const char *d, char *const *exclude, char out[static MANIFEST_DIGEST_HEX + 1]) {
+        int root_fd;
+        assert_int_equal(root_open(d, &root_fd), 0);
+        char *content[] = { "/etc/sensor", "/opt/sensor", NULL };
+        char **roots = NULL;
+        assert_int_equal(manifest_roots(content, &roots), 0);
+        assert_int_equal(manifest_content_digest(root_fd, roots, exclude, out), 0);
+        assert_int_equal(strlen(out), MANIFEST_DIGEST_HEX);
+        strv_free(roots);
+        close(root_fd);
+}
+
+static void sh_in(const char *d, const char *script) {
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "cd '%s' && { %s; }", d, script);
+        assert_int_equal(system(cmd), 0);
+}
+
+/* The content digest names the content, not the machine: two trees with the
+ * same files, modes and links (other owners, times, excluded state) have
+ * the same digest; a byte, a mode, a name or a link target changes it. */
+static void test_content_digest(void **state) {
+        char *a = unit_mkdtemp(), *b = unit_mkdtemp();
+        const char *tree = "mkdir -p etc/sensor/sub etc/sensor/state && echo rules >etc/sensor/a"
+                           " && echo x >etc/sensor/sub/b && ln -s a etc/sensor/l && chmod 0640 etc/sensor/a";
+        sh_in(a, tree);
+        sh_in(b, tree);
+        sh_in(b, "touch -d 2001-01-01 etc/sensor/a && chown 1234:1234 etc/sensor/sub/b && echo live >etc/sensor/state/db");
+        char *exclude[] = { "/etc/sensor/state", NULL };
+        char da[MANIFEST_DIGEST_HEX + 1], db[MANIFEST_DIGEST_HEX + 1];
+        digest_of(a, exclude, da);
+        digest_of(b, exclude, db);
+        assert_string_equal(da, db);
+        /* The excluded state does count when it is not excluded. */
+        digest_of(b, NULL, db);
+        assert_string_not_equal(da, db);
+
+        static const char *const changes[] = {
+                "echo rulez >etc/sensor/a",             /* a byte */
+                "chmod 0644 etc/sensor/a",              /* a mode */
+                "mv etc/sensor/sub/b etc/sensor/sub/c", /* a name */
+                "ln -sfn sub etc/sensor/l",             /* a link target */
+                "mkdir -p opt/sensor",                  /* another content path appears */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(changes); i++) {
+                char *c = unit_mkdtemp();
+                sh_in(c, tree);
+                sh_in(c, changes[i]);
+                char dc[MANIFEST_DIGEST_HEX + 1];
+                digest_of(c, exclude, dc);
+                if (streq(dc, da))
+                        fail_msg("digest unchanged after: %s", changes[i]);
+                unit_rmdir(c);
+        }
+
+        /* Nothing there at all: no digest. */
+        char *e = unit_mkdtemp();
+        int root_fd;
+        assert_int_equal(root_open(e, &root_fd), 0);
+        char **roots = NULL;
+        assert_int_equal(manifest_roots((char *[]) { "/etc/sensor", NULL }, &roots), 0);
+        char dx[MANIFEST_DIGEST_HEX + 1];
+        assert_int_equal(manifest_content_digest(root_fd, roots, NULL, dx), -ENOENT);
+        strv_free(roots);
+        close(root_fd);
+        unit_rmdir(e);
+        unit_rmdir(a);
+        unit_rmdir(b);
+}
+
 /* Version 2: the xattrs field, read from the right, canonical; version 1
  * stays version 1 when written back. */
 static void test_xattrs_field(void **state) {
@@ -565,6 +635,7 @@ int main(void) {
                 cmocka_unit_test(test_roots),
                 cmocka_unit_test(test_check_roots),
                 cmocka_unit_test(test_walk_and_compare_live),
+                cmocka_unit_test(test_content_digest),
                 cmocka_unit_test(test_exclude),
                 cmocka_unit_test(test_xattrs_field),
                 cmocka_unit_test(test_xattrs_add),

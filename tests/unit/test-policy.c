@@ -280,6 +280,11 @@ static void test_bounds(void **state) {
                 { "components: [{name: a, processes: []}]", 0 },
                 { "components: [{name: a, bpf_programs: [\"a-b\"]}]", 1 },
                 { "components: [{name: a, bpf_programs: [a.b_c]}]", 0 },
+                { "components: [{name: a, panic_messages: [\"audit: *\"]}]", 0 },
+                { "components: [{name: a, panic_messages: [\" audit: *\"]}]", 1 },
+                { "components: [{name: a, panic_messages: [\"audit\\tx\"]}]", 1 },
+                { "components: [{name: a, panic_messages: [\"audit: [\"]}]", 1 },
+                { "components: [{name: a, panic_messages: [\"\"]}]", 1 },
                 { "components: [{name: a, content: [\"/opt/a/*\"]}]", 1 },
                 { "components: [{name: a, content: [\"/opt/a[1]\"]}]", 1 },
         };
@@ -496,7 +501,8 @@ static const char golden_in[] = "boot: {state_device: \"LABEL=st\"}\n"
                                 "components:\n"
                                 "  - {name: a, content: [/etc/a], exclude: [/etc/a/db, \"/etc/a/*.log\"],\n"
                                 "     kernel_modules: [a-mod, \"a-[a-c]-*\"], processes: [\"a d*\"],\n"
-                                "     bpf_programs: [a_*], units: [a.service], quarantine: never,\n"
+                                "     bpf_programs: [a_*], panic_messages: [\"a: *\"], units: [a.service],\n"
+                                "     quarantine: never,\n"
                                 "     safe_mode: keep, max_failed_boots: 2}\n"
                                 "  - {name: b}\n"
                                 "recovery: {ladder: [quarantine, safe-mode], suspect_window: 90min}\n"
@@ -522,6 +528,7 @@ static const char golden_yaml[] = "# The effective lastgood policy: built-in def
                                   "    kernel_modules: [\"a_mod\", \"a_[a-c]_*\"]\n"
                                   "    processes: [\"a d*\"]\n"
                                   "    bpf_programs: [\"a_*\"]\n"
+                                  "    panic_messages: [\"a: *\"]\n"
                                   "    units: [\"a.service\"]\n"
                                   "    quarantine: never\n"
                                   "    safe_mode: keep\n"
@@ -532,6 +539,7 @@ static const char golden_yaml[] = "# The effective lastgood policy: built-in def
                                   "    kernel_modules: []\n"
                                   "    processes: []\n"
                                   "    bpf_programs: []\n"
+                                  "    panic_messages: []\n"
                                   "    units: []\n"
                                   "    quarantine: allow\n"
                                   "    safe_mode: disable\n"
@@ -563,9 +571,9 @@ static const char golden_json[] =
         "\"command\":[\"/bin/true\",\"a b\"],\"timeout\":\"2min\"}]},"
         "\"components\":[{\"name\":\"a\",\"content\":[\"/etc/a\"],"
         "\"exclude\":[\"/etc/a/db\",\"/etc/a/*.log\"],\"kernel_modules\":[\"a_mod\",\"a_[a-c]_*\"],"
-        "\"processes\":[\"a d*\"],\"bpf_programs\":[\"a_*\"],\"units\":[\"a.service\"],\"quarantine\":\"never\",\"safe_mode\":\"keep\","
+        "\"processes\":[\"a d*\"],\"bpf_programs\":[\"a_*\"],\"panic_messages\":[\"a: *\"],\"units\":[\"a.service\"],\"quarantine\":\"never\",\"safe_mode\":\"keep\","
         "\"max_failed_boots\":2},{\"name\":\"b\",\"content\":[],\"exclude\":[],\"kernel_modules\":[],\"processes\":[],"
-        "\"bpf_programs\":[],\"units\":[],"
+        "\"bpf_programs\":[],\"panic_messages\":[],\"units\":[],"
         "\"quarantine\":\"allow\",\"safe_mode\":\"disable\",\"max_failed_boots\":3}],"
         "\"recovery\":{\"ladder\":[\"quarantine\",\"safe-mode\"],\"restore_threshold\":1,"
         "\"attributed_crash_threshold\":1,"
@@ -575,7 +583,8 @@ static const char golden_json[] =
         "\"max_bytes\":1610612736,\"max_entries\":7,\"max_expanded_bytes\":8589934592},"
         "\"safe_mode\":{\"allow_cmdline\":true,\"require_code\":true,\"code_window\":10,"
         "\"secret_file\":\"/var/lib/lastgood/helpdesk.secret\"},"
-        "\"report\":{\"prometheus_textfile\":\"\"},\"files\":[],\"errors\":[]}\n";
+        "\"report\":{\"prometheus_textfile\":\"\"},\"files\":[],\"overridden\":[],\"masked\":[],\"errors\":[],"
+        "\"warnings\":[]}\n";
 
 static void test_dump_golden(void **state) {
         Policy p;
@@ -754,6 +763,79 @@ static void test_load(void **state) {
         unit_rmdir(dir);
 }
 
+/* Issue 12: /usr/lib/lastgood/policy.d beside /etc's, masks, a pending
+ * change, and where each list entry was written. */
+static void test_layers_and_origins(void **state) {
+        char *dir = unit_mkdtemp();
+        char etc[300], vendor[300], tmp[300];
+        const char *mk[] = { "etc",     "etc/lastgood",     "etc/lastgood/policy.d",    "usr",
+                             "usr/lib", "usr/lib/lastgood", "usr/lib/lastgood/policy.d" };
+        for (size_t i = 0; i < ELEMENTSOF(mk); i++) {
+                snprintf(tmp, sizeof tmp, "%s/%s", dir, mk[i]);
+                assert_int_equal(mkdir(tmp, 0755), 0);
+        }
+        snprintf(etc, sizeof etc, "%s/etc/lastgood/policy.d", dir);
+        snprintf(vendor, sizeof vendor, "%s/usr/lib/lastgood/policy.d", dir);
+        int root_fd;
+        assert_int_equal(root_open(dir, &root_fd), 0);
+
+        assert_true(policy_is_dropin_name("a.yaml"));
+        assert_false(policy_is_dropin_name(".a.yaml"));
+        assert_false(policy_is_dropin_name("a.yml"));
+        assert_false(policy_is_dropin_name(".yaml"));
+
+        write_file(vendor, "10-acme.yaml",
+                   "components:\n  - name: acme\n    content: [/opt/acme]\n    units: [a.service, b.service]\n",
+                   0644);
+        write_file(vendor, "20-other.yaml", "boot: {max_failed_boots: 7}\n", 0644);
+        write_file(etc, "15-acme.yaml", "components:\n  - name: acme\n    units:\n      - c.service\n", 0644);
+        Policy p;
+        assert_int_equal(policy_load(root_fd, NULL, &p), 0);
+        assert_null(p.errors);
+        assert_int_equal(strv_length(p.files), 3);
+        assert_string_equal(p.files[1], "/etc/lastgood/policy.d/15-acme.yaml");
+        assert_int_equal(p.boot.max_failed_boots, 7);
+        PolicyOrigins o;
+        assert_int_equal(policy_origins_load(root_fd, &p, &o), 0);
+        assert_string_equal(policy_origin(&o, "acme", "content", 0),
+                            "/usr/lib/lastgood/policy.d/10-acme.yaml:3:15");
+        assert_string_equal(policy_origin(&o, "acme", "units", 0), "/etc/lastgood/policy.d/15-acme.yaml:4:9");
+        assert_null(policy_origin(&o, "acme", "units", 1)); /* replaced with the list */
+        assert_null(policy_origin(&o, "nosuch", "units", 0));
+        policy_origins_done(&o);
+        policy_done(&p);
+
+        /* A mask hides the vendor's file; a pending change is loaded as if made. */
+        int efd = open(etc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(efd >= 0);
+        assert_int_equal(symlinkat("/dev/null", efd, "20-other.yaml"), 0);
+        assert_int_equal(policy_load(root_fd, NULL, &p), 0);
+        assert_int_equal(p.boot.max_failed_boots, 3);
+        assert_int_equal(strv_length(p.masked), 1);
+        assert_string_equal(p.masked[0], "/usr/lib/lastgood/policy.d/20-other.yaml");
+        policy_done(&p);
+        PolicyDropinChange unmask = { .name = "20-other.yaml" };
+        assert_int_equal(policy_load_with_change(root_fd, &unmask, &p), 0);
+        assert_int_equal(p.boot.max_failed_boots, 7);
+        assert_null(p.masked);
+        policy_done(&p);
+        PolicyDropinChange link = { .name = "30-x.yaml",
+                                    .link_target = "/usr/lib/lastgood/policy.d/20-other.yaml" };
+        assert_int_equal(policy_load_with_change(root_fd, &link, &p), 0);
+        assert_null(p.errors);
+        assert_int_equal(p.boot.max_failed_boots, 7);
+        policy_done(&p);
+        link.link_target = "/nonexistent/x.yaml";
+        assert_int_equal(policy_load_with_change(root_fd, &link, &p), 0);
+        assert_int_equal(strv_length(p.errors), 1);
+        assert_string_equal(p.errors[0], "/etc/lastgood/policy.d/30-x.yaml:1:1: symlink to '/nonexistent/x.yaml': "
+                                         "cannot open: No such file or directory");
+        policy_done(&p);
+        close(efd);
+        close(root_fd);
+        unit_rmdir(dir);
+}
+
 /* Issue 11 finding 5: an invalid policy is replaced by the last one that
  * validated, or made strict; never by the built-in defaults. */
 static void test_last_good(void **state) {
@@ -861,6 +943,7 @@ int main(void) {
                 cmocka_unit_test(test_copy_settings),
                 cmocka_unit_test(test_schema),
                 cmocka_unit_test(test_load),
+                cmocka_unit_test(test_layers_and_origins),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,6 +83,7 @@ static const struct {
         { "sysrq", NULL, "Kernel panic - not syncing: sysrq triggered crash" },
         { "sysrq-sensor-loaded", NULL, "Kernel panic - not syncing: sysrq triggered crash" },
         { "injected-segfault", NULL, "Kernel panic - not syncing: sysrq triggered crash" },
+        { "audit-panic", NULL, "Kernel panic - not syncing: audit: backlog limit exceeded" },
 };
 
 static bool dir_has_records(const char *path) {
@@ -492,6 +493,44 @@ static char *replaced(const char *text, const char *from, const char *to) {
 /* the fatal block's line before its RIP would be (a direct panic prints none) */
 #define INJ_HW \
         "<4>[    2.031872] Hardware name: QEMU Standard PC (Q35 + ICH9, 2009), BIOS 0.0.0 02/06/2015\n"
+/* panic_messages: the audit subsystem's panic (auditd's rules with -f 2)
+ * names the component whose globs match its message — only the fatal
+ * block's own panic line, never one planted before it. */
+static CrashStrength weigh_panic(const CrashReport *r, const char *glob, CrashVerdict *ret) {
+        char *l[] = { (char *) glob, NULL };
+        CrashIdentity id = { .panic_messages = l };
+        pstore_weigh(r, &id, ret);
+        return ret->strength;
+}
+
+static void test_real_audit_panic(void **state) {
+        CrashReport r;
+        CrashVerdict v;
+        read_real("audit-panic", &r);
+        assert_string_equal(r.events[0].reason, "Kernel panic - not syncing: audit: backlog limit exceeded");
+        assert_int_equal(weigh_panic(&r, "audit: *", &v), CRASH_STRENGTH_STRONG);
+        assert_false(v.cleared);
+        assert_string_equal(v.why, "panic \"audit: backlog limit exceeded\" (strong)");
+        /* Another message names nobody. */
+        assert_int_equal(weigh_panic(&r, "oom: *", &v), CRASH_STRENGTH_NONE);
+        assert_true(v.cleared);
+        crash_report_done(&r);
+        /* The sysrq panic is not the audit's. */
+        read_real("sysrq", &r);
+        assert_int_equal(weigh_panic(&r, "audit: *", &v), CRASH_STRENGTH_NONE);
+        crash_report_done(&r);
+
+        /* Planted before the real panic, at the segfault's level: nobody. */
+        char *text = real_text("injected-segfault");
+        char *planted = replaced(text, INJECTED, INJECTED INJ_T "Kernel panic - not syncing: audit: planted\n");
+        parse_one("dmesg-efi-179614335901001", planted, strlen(planted), &r);
+        assert_string_equal(r.events[0].reason, "Kernel panic - not syncing: sysrq triggered crash");
+        assert_int_equal(weigh_panic(&r, "audit: *", &v), CRASH_STRENGTH_NONE);
+        crash_report_done(&r);
+        free(planted);
+        free(text);
+}
+
 static void test_real_injected_segfault(void **state) {
         CrashReport r;
         read_real("injected-segfault", &r);
@@ -1311,6 +1350,7 @@ int main(void) {
                 cmocka_unit_test(test_last_oops_counts),
                 cmocka_unit_test(test_injected_segfault),
                 cmocka_unit_test(test_real_injected_segfault),
+                cmocka_unit_test(test_real_audit_panic),
                 cmocka_unit_test(test_injected_before_header),
                 cmocka_unit_test(test_planted_open_report),
                 cmocka_unit_test(test_foreign_lines_inside_block),

@@ -11,10 +11,22 @@
 static char *component_names[] = { "examplesensor", "edr", NULL };
 static char *quarantined_names[] = { "edr", "gone-from-policy", NULL };
 
+#define DIGEST1_TEXT "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+#define DIGEST2_TEXT "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+
 static const ReportRecovery recoveries[] = {
-        { "examplesensor", "restore-content", 2, 1700000000123456ULL },
-        { "edr", "quarantine", 1, 1700000500000000ULL },
-        { "", "safe-mode", 1, 0 },
+        { .component = "examplesensor",
+          .action = "restore-content",
+          .content_digest = DIGEST1_TEXT,
+          .count = 2,
+          .last_usec = 1700000000123456ULL },
+        { .component = "examplesensor",
+          .action = "restore-content",
+          .content_digest = DIGEST2_TEXT,
+          .count = 1,
+          .last_usec = 1700000900000000ULL },
+        { .component = "edr", .action = "quarantine", .content_digest = DIGEST1_TEXT, .count = 1, .last_usec = 1700000500000000ULL },
+        { .component = "", .action = "safe-mode", .count = 1, .last_usec = 0 },
 };
 
 static const ReportSnapshot snapshots[] = {
@@ -30,7 +42,8 @@ static ReportData sample(void) {
                 .safe_mode = false,
                 .last_confirmed_usec = 1699999999000001ULL,
                 .policy_errors = 1,
-                .internal_errors = 0,
+                .internal_errors = 4,
+                .version = "9.8-test",
                 .recoveries = recoveries,
                 .n_recoveries = ELEMENTSOF(recoveries),
                 .components = component_names,
@@ -67,15 +80,32 @@ static void test_metrics(void **state) {
         assert_line(t, "lastgood_safe_mode 0");
         assert_line(t, "lastgood_last_confirmed_boot_timestamp_seconds 1699999999.000001");
         assert_line(t, "lastgood_policy_errors 1");
-        assert_line(t, "lastgood_recoveries_total{component=\"examplesensor\",action=\"restore-content\"} 2");
-        assert_line(t, "lastgood_recoveries_total{component=\"edr\",action=\"quarantine\"} 1");
-        assert_line(t, "lastgood_recoveries_total{component=\"\",action=\"safe-mode\"} 1");
+        /* One series per culprit content digest: the fleet tells the bad
+         * version from the good one. */
+        assert_line(t, "lastgood_recoveries_total{component=\"examplesensor\",action=\"restore-content\","
+                       "content_digest=\"" DIGEST1_TEXT "\"} 2");
+        assert_line(t, "lastgood_recoveries_total{component=\"examplesensor\",action=\"restore-content\","
+                       "content_digest=\"" DIGEST2_TEXT "\"} 1");
+        assert_line(t, "lastgood_recoveries_total{component=\"edr\",action=\"quarantine\",content_digest=\"" DIGEST1_TEXT
+                       "\"} 1");
+        assert_line(t, "lastgood_recoveries_total{component=\"\",action=\"safe-mode\",content_digest=\"\"} 1");
         /* Zero series for what has not happened yet (increase() needs them). */
-        assert_line(t, "lastgood_recoveries_total{component=\"examplesensor\",action=\"quarantine\"} 0");
-        assert_line(t, "lastgood_recoveries_total{component=\"edr\",action=\"restore-content\"} 0");
-        assert_line(t, "lastgood_last_recovery_timestamp_seconds{component=\"examplesensor\",action=\"restore-content\"} "
-                       "1700000000.123456");
+        assert_line(t, "lastgood_recoveries_total{component=\"examplesensor\",action=\"quarantine\",content_digest=\"\"} 0");
+        assert_line(t, "lastgood_recoveries_total{component=\"edr\",action=\"restore-content\",content_digest=\"\"} 0");
+        /* … but none beside a real series of the same component and action. */
+        assert_null(strstr(t, "{component=\"examplesensor\",action=\"restore-content\",content_digest=\"\"}"));
+        assert_line(t, "lastgood_last_recovery_timestamp_seconds{component=\"examplesensor\",action=\"restore-content\","
+                       "content_digest=\"" DIGEST1_TEXT "\"} 1700000000.123456");
+        assert_line(t, "lastgood_last_recovery_timestamp_seconds{component=\"examplesensor\",action=\"restore-content\","
+                       "content_digest=\"" DIGEST2_TEXT "\"} 1700000900.000000");
         assert_null(strstr(t, "lastgood_last_recovery_timestamp_seconds{component=\"\""));
+        assert_line(t, "lastgood_build_info{version=\"9.8-test\"} 1");
+        assert_line(t, "# TYPE lastgood_build_info gauge");
+        /* A counter by name and by type; the old gauge is gone. */
+        assert_line(t, "lastgood_internal_errors_total 4");
+        assert_line(t, "# TYPE lastgood_internal_errors_total counter");
+        assert_null(strstr(t, "lastgood_internal_errors "));
+        assert_null(strstr(t, "lastgood_internal_errors{"));
         assert_line(t, "lastgood_quarantined{component=\"examplesensor\"} 0");
         assert_line(t, "lastgood_quarantined{component=\"edr\"} 1");
         assert_line(t, "lastgood_quarantined{component=\"gone-from-policy\"} 1");
@@ -92,6 +122,9 @@ static void test_metrics(void **state) {
                 "lastgood_last_confirmed_boot_timestamp_seconds",
                 "lastgood_known_good_snapshot_timestamp_seconds",
                 "lastgood_policy_errors",
+                "lastgood_build_info",
+                "lastgood_internal_errors_total",
+                "lastgood_last_recovery_timestamp_seconds",
         };
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
                 char h[200];
@@ -136,7 +169,8 @@ static void test_policy_fallback(void **state) {
 static void test_no_duplicate_series(void **state) {
         char *comps[] = { "x", "x", NULL };
         char *quar[] = { "y", "y", NULL };
-        const ReportRecovery rec[] = { { "x", "quarantine", 1, 5 }, { "x", "quarantine", 3, 6 } };
+        const ReportRecovery rec[] = { { .component = "x", .action = "quarantine", .count = 1, .last_usec = 5 },
+                                       { .component = "x", .action = "quarantine", .count = 3, .last_usec = 6 } };
         const ReportSnapshot snaps[] = { { "x", 1 }, { "x", 2 } };
         ReportData d = { .boot_mode = "weird",
                          .components = comps,
@@ -146,10 +180,12 @@ static void test_no_duplicate_series(void **state) {
                          .snapshots = snaps,
                          .n_snapshots = 2 };
         char *t = format(&d);
-        const char *needles[] = { "lastgood_quarantined{component=\"x\"}", "lastgood_quarantined{component=\"y\"}",
-                                  "lastgood_recoveries_total{component=\"x\",action=\"quarantine\"}",
-                                  "lastgood_recoveries_total{component=\"x\",action=\"safe-mode\"}",
-                                  "lastgood_known_good_snapshot_timestamp_seconds{component=\"x\"}" };
+        const char *needles[] = {
+                "lastgood_quarantined{component=\"x\"}", "lastgood_quarantined{component=\"y\"}",
+                "lastgood_recoveries_total{component=\"x\",action=\"quarantine\",content_digest=\"\"}",
+                "lastgood_recoveries_total{component=\"x\",action=\"safe-mode\",content_digest=\"\"}",
+                "lastgood_known_good_snapshot_timestamp_seconds{component=\"x\"}"
+        };
         for (size_t i = 0; i < ELEMENTSOF(needles); i++) {
                 const char *p = strstr(t, needles[i]);
                 assert_non_null(p);

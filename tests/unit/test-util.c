@@ -26,6 +26,31 @@ static void test_parse_duration(void **unused) {
         assert_int_equal(parse_duration("9999999999999999d", &u), -ERANGE);
 }
 
+static void test_parse_utc_time(void **unused) {
+        uint64_t u;
+        assert_int_equal(parse_utc_time("2026-12-01", &u), 0);
+        assert_int_equal(u, UINT64_C(1796083200) * USEC_PER_SEC);
+        assert_int_equal(parse_utc_time("2026-12-01T10:30", &u), 0);
+        assert_int_equal(u, (UINT64_C(1796083200) + 10 * 3600 + 30 * 60) * USEC_PER_SEC);
+        assert_int_equal(parse_utc_time("2026-12-01 10:30:15Z", &u), 0);
+        assert_int_equal(u, (UINT64_C(1796083200) + 10 * 3600 + 30 * 60 + 15) * USEC_PER_SEC);
+        /* The event log's own format reads back exactly. */
+        assert_int_equal(parse_utc_time("2026-12-01T00:00:01.123456Z", &u), 0);
+        assert_int_equal(u, (UINT64_C(1796083200) + 1) * USEC_PER_SEC + 123456);
+        assert_int_equal(parse_utc_time("1970-01-01", &u), 0);
+        assert_int_equal(u, 0);
+        assert_int_equal(parse_utc_time("2026-02-31", &u), -EINVAL);
+        assert_int_equal(parse_utc_time("2026-13-01", &u), -EINVAL);
+        assert_int_equal(parse_utc_time("2026-12-01T24:00", &u), -EINVAL);
+        assert_int_equal(parse_utc_time("2026-12-01T10", &u), -EINVAL);
+        assert_int_equal(parse_utc_time("2026-12-01T10:30:15.12Z", &u), -EINVAL);
+        assert_int_equal(parse_utc_time("2026-12-01+01:00", &u), -EINVAL);
+        assert_int_equal(parse_utc_time("1969-12-31", &u), -EINVAL);
+        assert_int_equal(parse_utc_time("26-12-01", &u), -EINVAL);
+        assert_int_equal(parse_utc_time("", &u), -EINVAL);
+        assert_int_equal(parse_utc_time(NULL, &u), -EINVAL);
+}
+
 static void test_parse_size_and_numbers(void **unused) {
         uint64_t u;
         uint32_t v;
@@ -200,12 +225,42 @@ static void test_kernel_release(void **unused) {
         unsetenv("LASTGOOD_KERNEL_RELEASE");
 }
 
+/* parse_u64 is hand-written (manifests parse ten numbers per entry): the
+ * edges strtoull used to handle. */
+static void test_parse_u64_edges(void **unused) {
+        uint64_t v = 7;
+        assert_int_equal(parse_u64("0", &v), 0);
+        assert_int_equal(v, 0);
+        assert_int_equal(parse_u64("18446744073709551615", &v), 0);
+        assert_true(v == UINT64_MAX);
+        assert_int_equal(parse_u64("18446744073709551616", &v), -ERANGE);
+        assert_int_equal(parse_u64("99999999999999999999", &v), -ERANGE);
+        assert_int_equal(parse_u64("1844674407370955161", &v), 0);
+        assert_true(v == UINT64_MAX / 10);
+        v = 7;
+        assert_int_equal(parse_u64("", &v), -EINVAL);
+        assert_int_equal(parse_u64("01", &v), -EINVAL);
+        assert_int_equal(parse_u64("-1", &v), -EINVAL);
+        assert_int_equal(parse_u64("1a", &v), -EINVAL);
+        assert_int_equal(parse_u64("1 ", &v), -EINVAL);
+        assert_int_equal(parse_u64(" 1", &v), -EINVAL);
+        assert_int_equal(parse_u64("1/", &v), -EINVAL); /* '/' is '0' - 1 */
+        assert_int_equal(parse_u64("1:", &v), -EINVAL); /* ':' is '9' + 1 */
+        assert_int_equal(v, 7);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse_duration), cmocka_unit_test(test_parse_size_and_numbers),
-                cmocka_unit_test(test_cmdline),        cmocka_unit_test(test_strv),
-                cmocka_unit_test(test_utc_stamp),      cmocka_unit_test(test_loops),
-                cmocka_unit_test(test_memstream),      cmocka_unit_test(test_kernel_release),
+                cmocka_unit_test(test_parse_duration),
+                cmocka_unit_test(test_parse_u64_edges),
+                cmocka_unit_test(test_parse_size_and_numbers),
+                cmocka_unit_test(test_parse_utc_time),
+                cmocka_unit_test(test_cmdline),
+                cmocka_unit_test(test_strv),
+                cmocka_unit_test(test_utc_stamp),
+                cmocka_unit_test(test_loops),
+                cmocka_unit_test(test_memstream),
+                cmocka_unit_test(test_kernel_release),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,10 @@
 #!/bin/bash
-# make check-vm-full — scenario 1 on a real Debian 12 userspace.
+# make check-vm-full — scenario 1 on a real Debian 12 userspace, two tiers:
 #
+#   tests/vm/run-full.sh [initramfs-tools] [dracut] [dracut-shell]
+#                        (default: initramfs-tools dracut)
+#
+# initramfs-tools (scenario "full"):
 # A debootstrapped bookworm (minbase + systemd + udev + initramfs-tools),
 # lastgood installed into it with `make install` (binary, policy, the
 # initramfs-tools hook and script, the systemd units, the GRUB script), the
@@ -9,8 +13,18 @@
 # lastgood, run by the real initramfs-tools script, restores the content →
 # a boot confirmed by lastgood-confirm.service under real systemd.
 #
-# The debootstrap result is cached in tests/vm/cache/full/base (first run
-# ~1–2 min plus downloads). Serial logs: tests/vm/artifacts/full/boot-N.log.
+# dracut (scenario "full-dracut"): the same bookworm with Debian's dracut
+# package instead of initramfs-tools; `make install` (INITRD=auto) must pick
+# dist/dracut/90lastgood, the initrd is built by the real `dracut` inside the
+# tree (a systemd-based initrd: the hook runs from dracut-pre-pivot.service),
+# then the same crash loop. It also builds the .deb (from `make dist`) and
+# checks that the tree's apt would install it removing nothing (dracut stays).
+# dracut-shell (on demand): the same initrd without dracut's systemd modules,
+# so the hook runs from dracut's shell /init.
+#
+# The debootstrap results are cached in tests/vm/cache/full/base and
+# base-dracut (first run ~1–2 min each plus downloads). Serial logs:
+# tests/vm/artifacts/full{,-dracut}/boot-N.log.
 set -uo pipefail
 . "$(dirname "$0")/run.sh"
 
@@ -18,19 +32,27 @@ FULL=$CACHE/full
 INCLUDE=systemd,systemd-sysv,kmod,udev,initramfs-tools,busybox,linux-base,libefivar1,libblkid1,libyaml-0-2,libarchive13,libnettle8,zlib1g
 MIRROR=${LG_VM_MIRROR:-http://deb.debian.org/debian}
 
-full_base() {
-        local stamp="bookworm minbase $INCLUDE"
-        if [[ -e $FULL/base/.stamp && $(<"$FULL/base/.stamp") == "$stamp" ]]; then
+# full_base_dir FLAVOR — the cached debootstrap for initramfs-tools|dracut[-shell].
+full_base_dir() { [[ $1 == dracut* ]] && echo "$FULL/base-dracut" || echo "$FULL/base"; }
+
+full_base() { # full_base FLAVOR
+        local flavor=$1 base include=$INCLUDE
+        base=$(full_base_dir "$flavor")
+        # dracut conflicts with initramfs-tools: one or the other.
+        [[ $flavor == dracut* ]] && include=${INCLUDE/initramfs-tools/dracut}
+        local stamp="bookworm minbase $include"
+        if [[ -e $base/.stamp && $(<"$base/.stamp") == "$stamp" ]]; then
                 return 0
         fi
-        vm_log "debootstrap bookworm (minbase + systemd + initramfs-tools)"
-        rm -rf "$FULL/base" "$FULL/base.tmp"
+        vm_log "debootstrap bookworm (minbase + systemd + $flavor)"
+        rm -rf "$base" "$base.tmp"
         mkdir -p "$FULL"
-        debootstrap --variant=minbase --include="$INCLUDE" bookworm "$FULL/base.tmp" "$MIRROR" \
-                >"$FULL/debootstrap.log" 2>&1 || { tail -20 "$FULL/debootstrap.log" >&2; vm_die "debootstrap failed"; }
-        rm -rf "$FULL/base.tmp/var/cache/apt/archives/"*.deb
-        echo "$stamp" >"$FULL/base.tmp/.stamp"
-        mv "$FULL/base.tmp" "$FULL/base"
+        debootstrap --variant=minbase --include="$include" bookworm "$base.tmp" "$MIRROR" \
+                >"$FULL/debootstrap-$flavor.log" 2>&1 ||
+                { tail -20 "$FULL/debootstrap-$flavor.log" >&2; vm_die "debootstrap failed"; }
+        rm -rf "$base.tmp/var/cache/apt/archives/"*.deb
+        echo "$stamp" >"$base.tmp/.stamp"
+        mv "$base.tmp" "$base"
 }
 
 # The kernel's modules, less what a virtio VM never loads.
@@ -48,20 +70,22 @@ full_kernel() {
         done
 }
 
-full_root() {
-        local root=$1 policy=$VM_DIR/policy-full.yaml
+full_root() { # full_root ROOT FLAVOR
+        local root=$1 flavor=$2 policy=$VM_DIR/policy-full.yaml
         rm -rf "$root"
-        cp -a "$FULL/base" "$root"
+        cp -a "$(full_base_dir "$flavor")" "$root"
         rm -f "$root/.stamp"
         full_kernel "$root"
         vm_install_sensor "$root" "$KVER" "$SENSOR_DIR"
         chroot "$root" depmod "$KVER"
         echo lastgood-vm >"$root/etc/hostname"
         echo 'LABEL=lgroot / ext4 defaults 0 1' >"$root/etc/fstab"
-        # The initramfs: initramfs-tools with its own init, only the modules
-        # this VM needs (MODULES=dep would look at the build host).
-        printf 'MODULES=list\nCOMPRESS=gzip\n' >"$root/etc/initramfs-tools/conf.d/lastgood-vm.conf"
-        printf 'virtio_pci\nvirtio_blk\ncrc32c_generic\next4\n' >>"$root/etc/initramfs-tools/modules"
+        if [[ $flavor == initramfs-tools ]]; then
+                # The initramfs: initramfs-tools with its own init, only the modules
+                # this VM needs (MODULES=dep would look at the build host).
+                printf 'MODULES=list\nCOMPRESS=gzip\n' >"$root/etc/initramfs-tools/conf.d/lastgood-vm.conf"
+                printf 'virtio_pci\nvirtio_blk\ncrc32c_generic\next4\n' >>"$root/etc/initramfs-tools/modules"
+        fi
 
         # lastgood, the way an admin installs it.
         # (LG_VM_BIN: a binary built elsewhere replaces ./lastgood, which make
@@ -147,22 +171,73 @@ EOF
         # No login prompts on the serial console: the test talks there.
         systemctl --root="$root" mask serial-getty@ttyS0.service getty@tty1.service >/dev/null 2>&1
 
+        if [[ $flavor == dracut* ]]; then
+                # Not host-only (that would look at the build host; dracut also
+                # drops it by itself without /proc in the chroot), gzip, no
+                # early microcode cpio (the test lists the image with cpio).
+                # dracut-shell: without dracut's systemd modules, the shell /init.
+                local omit=()
+                [[ $flavor == dracut-shell ]] && omit=(--omit "systemd systemd-initrd dracut-systemd")
+                vm_log "dracut (the real one, with lastgood's module) ${omit[*]}"
+                chroot "$root" dracut --force --no-hostonly --no-early-microcode --gzip "${omit[@]}" --kver "$KVER" \
+                        --add-drivers "virtio_pci virtio_blk crc32c_generic ext4" "/boot/initrd.img-$KVER" \
+                        >"$SC_DIR/dracut.log" 2>&1 || { tail "$SC_DIR/dracut.log" >&2; vm_die "dracut failed"; }
+                return 0
+        fi
         vm_log "update-initramfs (the real one, with lastgood's hook)"
         chroot "$root" update-initramfs -c -k "$KVER" >"$SC_DIR/update-initramfs.log" 2>&1 ||
                 { tail "$SC_DIR/update-initramfs.log" >&2; vm_die "update-initramfs failed"; }
 }
 
-scenario_full() {
+# full_deb_check ROOT — builds the Debian package from a `make dist` tarball
+# (outside the tree: its `dh clean` would remove ./lastgood) and asks the
+# tree's own apt what installing it would do (issue 12: `Recommends:
+# initramfs-tools` made apt remove dracut). Sets DEB_REMOVES: the packages apt
+# would remove ("" for none), or "unbuilt: …" when it could not tell.
+full_deb_check() {
+        local root=$1 d=$FULL/deb tb deb
+        rm -rf "$d"
+        mkdir -p "$d"
+        DEB_REMOVES="unbuilt: see $SC_DIR/deb-build.log"
+        tb=$("$TOP/dist/tarball.sh" "$d" 2>"$SC_DIR/deb-build.log") && tar -xzf "$tb" -C "$d" || return 0
+        (cd "$d"/lastgood-*/ && env -u BUILDDIR dpkg-buildpackage -b -us -uc) >>"$SC_DIR/deb-build.log" 2>&1 ||
+                return 0
+        deb=$(ls "$d"/lastgood_*.deb 2>/dev/null | head -n 1)
+        [[ -n $deb ]] || return 0
+        cp "$deb" "$root/tmp/lastgood.deb"
+        chroot "$root" apt-get install -s /tmp/lastgood.deb >"$SC_DIR/apt-simulate.log" 2>&1
+        rm -f "$root/tmp/lastgood.deb"
+        DEB_REMOVES="unknown: see $SC_DIR/apt-simulate.log"
+        grep -q '^Inst lastgood' "$SC_DIR/apt-simulate.log" || return 0
+        DEB_REMOVES=$(awk '$1 == "Remv" { printf " %s", $2 }' "$SC_DIR/apt-simulate.log")
+}
+
+scenario_full() { # scenario_full initramfs-tools|dracut
+        local flavor=$1
         SC=full
+        [[ $flavor == dracut* ]] && SC=full-$flavor
         SC_DIR=$ARTIFACTS/$SC
         rm -rf "$SC_DIR"
         mkdir -p "$SC_DIR"
-        full_base
+        full_base "$flavor"
         local root=$FULL/root
-        full_root "$root"
+        full_root "$root" "$flavor"
+        # What make install picked (INITRD=auto looks at the tree).
+        local picked=0
+        if [[ $flavor == dracut* ]]; then
+                [[ -x $root/usr/lib/dracut/modules.d/90lastgood/module-setup.sh &&
+                   ! -e $root/usr/share/initramfs-tools/scripts/local-bottom/lastgood ]] && picked=1
+        else
+                [[ -x $root/usr/share/initramfs-tools/scripts/local-bottom/lastgood &&
+                   ! -e $root/usr/lib/dracut/modules.d/90lastgood ]] && picked=1
+        fi
+        [[ $flavor == dracut ]] && full_deb_check "$root"
         local initrd=$root/boot/initrd.img-$KVER
         # What the hook put in the initramfs.
         zcat "$initrd" | cpio -t --quiet 2>/dev/null >"$SC_DIR/initramfs-files.txt" || true
+        # libarchive's own dependencies, as the tree's ldd sees them.
+        chroot "$root" ldd /usr/lib/x86_64-linux-gnu/libarchive.so.13 2>/dev/null |
+                sed -n 's|.* => /[^ ]*/\([^/ ]*\) .*|\1|p' >"$SC_DIR/libarchive-deps.txt"
         DISK=$RUN/$SC.img
         VARS=$RUN/$SC.vars
         vm_fresh_vars "$VARS"
@@ -182,17 +257,40 @@ scenario_full() {
                 return 0
         fi
 
-        check "the initramfs has lastgood (hook: copy_exec)" grep -q 'usr/sbin/lastgood$' "$SC_DIR/initramfs-files.txt"
-        check "the initramfs has the boot script" grep -q 'scripts/local-bottom/lastgood$' "$SC_DIR/initramfs-files.txt"
+        check "make install picked $flavor's integration (and only it)" test "$picked" = 1
+        check "the initramfs has lastgood" grep -q 'usr/sbin/lastgood$' "$SC_DIR/initramfs-files.txt"
+        if [[ $flavor == dracut* ]]; then
+                check "the initramfs has the pre-pivot hook" \
+                        grep -q 'lib/dracut/hooks/pre-pivot/50-lastgood-pre-pivot.sh$' "$SC_DIR/initramfs-files.txt"
+        fi
+        if [[ $flavor == dracut ]]; then
+                check "the initramfs is systemd-based (dracut-pre-pivot.service runs the hook)" \
+                        grep -q 'systemd/system/dracut-pre-pivot.service$' "$SC_DIR/initramfs-files.txt"
+        elif [[ $flavor == dracut-shell ]]; then
+                check "the initramfs is shell-based (dracut's /init runs the hook)" \
+                        test -z "$(grep 'systemd/system/dracut-pre-pivot.service$' "$SC_DIR/initramfs-files.txt")"
+        else
+                check "the initramfs has the boot script" grep -q 'scripts/local-bottom/lastgood$' "$SC_DIR/initramfs-files.txt"
+        fi
         check "the initramfs has libarchive (dlopen'd for restores)" grep -q 'libarchive.so' "$SC_DIR/initramfs-files.txt"
+        local dep missing=
+        for dep in $(<"$SC_DIR/libarchive-deps.txt"); do
+                grep -q "/$dep\$" "$SC_DIR/initramfs-files.txt" || missing+=" $dep"
+        done
+        check "the initramfs has libarchive's dependencies (missing:${missing:- none})" \
+                test -s "$SC_DIR/libarchive-deps.txt" -a -z "$missing"
         check "the initramfs has efi-pstore" grep -q 'efi-pstore.ko' "$SC_DIR/initramfs-files.txt"
+        if [[ $flavor == dracut ]]; then
+                check "apt would install the .deb here removing nothing (removes:${DEB_REMOVES:- nothing})" \
+                        test -z "$DEB_REMOVES"
+        fi
 
         healthy_then_update "fakesensor-update content bad.rules"
         check "boot 1: lastgood-boot.service skipped (the initramfs counted the boot)" \
                 log_has "$LOG" 'lastgood-boot.service ran: no'
         ttr_begin
         boot_until_confirmed 6 --actions "$final_report_actions"
-        ttr_end "full tier, scenario 1"
+        ttr_end "full tier ($flavor), scenario 1"
         fast_path_checks
         check "the confirmed boot was confirmed by lastgood-confirm.service" log_has "$LOG" 'Started .*lastgood-confirm'
         sc_end
@@ -205,7 +303,14 @@ main_full() {
         : >"$ARTIFACTS/summary.txt"
         : >"$ARTIFACTS/time-to-recovery.txt"
         BOOT_TIMEOUT=${LG_VM_BOOT_TIMEOUT:-300}
-        scenario_full
+        local flavors=("$@") f
+        ((${#flavors[@]})) || flavors=(initramfs-tools dracut)
+        for f in "${flavors[@]}"; do
+                case $f in
+                initramfs-tools | dracut | dracut-shell) scenario_full "$f" ;;
+                *) vm_die "unknown tier '$f' (initramfs-tools, dracut, dracut-shell)" ;;
+                esac
+        done
         echo "check-vm-full: ${#PASSED[@]} passed, ${#FAILED[@]} failed"
         ((${#FAILED[@]} == 0))
 }
