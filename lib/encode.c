@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "lib/encode.h"
 
+/* 0-15 for a hex digit, 16 for anything else, without branching on the
+ * digit's case (manifests decode a sha256 per file). */
+static inline uint8_t hex_value(unsigned char c) {
+        if ((unsigned) (c - '0') < 10u)
+                return (uint8_t) (c - '0');
+        c |= 0x20; /* 'A'-'F' -> 'a'-'f' */
+        if ((unsigned) (c - 'a') < 6u)
+                return (uint8_t) (c - 'a' + 10);
+        return 16;
+}
+
 int unhexchar(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -EINVAL;
+        uint8_t v = hex_value((unsigned char) c);
+        return v < 16 ? v : -EINVAL;
 }
 
 char hexchar(unsigned x) {
@@ -38,8 +44,8 @@ int hex_decode_to(const char *s, size_t len, void *out, size_t max, size_t *ret_
         if (len % 2 != 0 || len / 2 > max)
                 return -EBADMSG;
         for (size_t i = 0; i < len; i += 2) {
-                int hi = unhexchar(s[i]), lo = unhexchar(s[i + 1]);
-                if (hi < 0 || lo < 0)
+                uint8_t hi = hex_value((unsigned char) s[i]), lo = hex_value((unsigned char) s[i + 1]);
+                if ((hi | lo) & 16)
                         return -EBADMSG;
                 o[i / 2] = (uint8_t) (hi << 4 | lo);
         }
@@ -117,6 +123,15 @@ int pct_token_decode(const char *token, char **ret) {
         _cleanup_free_ char *out = malloc(n + 1);
         if (!out)
                 return -ENOMEM;
+        /* Most tokens (paths) hold no escape: check and copy in one go. */
+        size_t plain = 0;
+        while (plain < n && token_byte_is_raw((unsigned char) token[plain]))
+                plain++;
+        if (plain == n && !(n == 1 && token[0] == '-')) {
+                memcpy(out, token, n + 1);
+                *ret = TAKE_PTR(out);
+                return 0;
+        }
         size_t o = 0;
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char) token[i];

@@ -173,12 +173,24 @@ static int parse_i64(const char *s, int64_t *ret) {
         return 0;
 }
 
+static inline int lower_hex(char c) {
+        if ((unsigned) (c - '0') < 10u)
+                return c - '0';
+        if ((unsigned) (c - 'a') < 6u)
+                return c - 'a' + 10;
+        return -1;
+}
+
 static int parse_sha256(const char *s, uint8_t ret[static SHA256_LEN]) {
-        size_t n;
-        /* Lowercase only, as written: one spelling per manifest. */
-        if (strlen(s) != 2 * SHA256_LEN || strspn(s, "0123456789abcdef") != 2 * SHA256_LEN)
-                return -EINVAL;
-        return hex_decode_to(s, 2 * SHA256_LEN, ret, SHA256_LEN, &n);
+        /* Lowercase only, as written: one spelling per manifest. Checked
+         * and decoded in one pass (one per file at every confirm). */
+        for (size_t i = 0; i < SHA256_LEN; i++) {
+                int hi = lower_hex(s[2 * i]), lo = hi < 0 ? -1 : lower_hex(s[2 * i + 1]);
+                if (lo < 0)
+                        return -EINVAL;
+                ret[i] = (uint8_t) (hi << 4 | lo);
+        }
+        return s[2 * SHA256_LEN] == '\0' ? 0 : -EINVAL;
 }
 
 bool manifest_path_fits(const char *path) {
@@ -256,9 +268,10 @@ static const char *parse_line(char *line, bool v1, ManifestEntry *e) {
                 return "bad type (not f, d or l)";
         e->type = field[0][0];
 
-        if (strlen(field[1]) != 4 || strspn(field[1], "01234567") != 4)
+        const char *mo = field[1];
+        if (strlen(mo) != 4 || strspn(mo, "01234567") != 4)
                 return "bad mode";
-        e->mode = (uint32_t) strtoul(field[1], NULL, 8);
+        e->mode = (uint32_t) ((mo[0] - '0') << 9 | (mo[1] - '0') << 6 | (mo[2] - '0') << 3 | (mo[3] - '0'));
         if (e->type == 'l' && e->mode != 0777)
                 return "symlink mode must be 0777";
 
@@ -823,6 +836,7 @@ typedef struct CompareCtx {
         char *const *roots;
         bool *root_seen;
         size_t matched;
+        size_t next; /* the entry after the last one found */
         uint64_t n_changed; /* changed or added entries */
         bool changed, cache_updated;
         int64_t newest_ns;     /* changed/added entries */
@@ -874,11 +888,15 @@ static int compare_one(int dir_fd, const char *name, const char *path, const str
         if (k >= 0 && streq(path, c->roots[k]))
                 c->root_seen[k] = true;
 
-        ssize_t i = manifest_find(c->m, path);
+        /* The walk meets entries mostly in manifest order (both sorted;
+         * only names with bytes below '/' differ): try the next one first. */
+        ssize_t i = c->next < c->m->n && streq(c->m->entries[c->next].path, path) ? (ssize_t) c->next
+                                                                                : manifest_find(c->m, path);
         if (i < 0) {
                 note_change(c, st); /* added */
                 return 0;
         }
+        c->next = (size_t) i + 1;
         c->matched++;
         ManifestEntry *e = &c->m->entries[i];
         ManifestEntry now = {};

@@ -200,9 +200,33 @@ static void test_kernel_release(void **unused) {
         unsetenv("LASTGOOD_KERNEL_RELEASE");
 }
 
+/* parse_u64 is hand-written (manifests parse ten numbers per entry): the
+ * edges strtoull used to handle. */
+static void test_parse_u64_edges(void **unused) {
+        uint64_t v = 7;
+        assert_int_equal(parse_u64("0", &v), 0);
+        assert_int_equal(v, 0);
+        assert_int_equal(parse_u64("18446744073709551615", &v), 0);
+        assert_true(v == UINT64_MAX);
+        assert_int_equal(parse_u64("18446744073709551616", &v), -ERANGE);
+        assert_int_equal(parse_u64("99999999999999999999", &v), -ERANGE);
+        assert_int_equal(parse_u64("1844674407370955161", &v), 0);
+        assert_true(v == UINT64_MAX / 10);
+        v = 7;
+        assert_int_equal(parse_u64("", &v), -EINVAL);
+        assert_int_equal(parse_u64("01", &v), -EINVAL);
+        assert_int_equal(parse_u64("-1", &v), -EINVAL);
+        assert_int_equal(parse_u64("1a", &v), -EINVAL);
+        assert_int_equal(parse_u64("1 ", &v), -EINVAL);
+        assert_int_equal(parse_u64(" 1", &v), -EINVAL);
+        assert_int_equal(parse_u64("1/", &v), -EINVAL); /* '/' is '0' - 1 */
+        assert_int_equal(parse_u64("1:", &v), -EINVAL); /* ':' is '9' + 1 */
+        assert_int_equal(v, 7);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse_duration), cmocka_unit_test(test_parse_size_and_numbers),
+                cmocka_unit_test(test_parse_duration), cmocka_unit_test(test_parse_u64_edges), cmocka_unit_test(test_parse_size_and_numbers),
                 cmocka_unit_test(test_cmdline),        cmocka_unit_test(test_strv),
                 cmocka_unit_test(test_utc_stamp),      cmocka_unit_test(test_loops),
                 cmocka_unit_test(test_memstream),      cmocka_unit_test(test_kernel_release),
