@@ -29,12 +29,13 @@ CC ?= cc
 BUILDDIR ?= build
 # Libraries linked at start-up: those every invocation uses. libarchive,
 # libefivar and libblkid are dlopen()ed where needed (lib/dlib.h): a snapshot
-# or restore, efivarfs, a device lookup; the healthy boot path does not pay
+# or restore, efivarfs, a device lookup, a policy file to parse (libyaml:
+# a compiled policy needs none); the healthy boot path does not pay
 # the dynamic loader for them (see README, Performance). Their headers are
 # still used for the prototypes. The unit tests link libefivar to set up
 # fake variables themselves.
-PKGS := yaml-0.1 nettle zlib
-PKGS_DLOPEN := efivar blkid libarchive
+PKGS := nettle zlib
+PKGS_DLOPEN := efivar blkid libarchive yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(PKGS_DLOPEN) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -98,7 +99,7 @@ $(BUILDDIR)/test/lastgood: $(TEST_OBJS)
 
 $(BUILDDIR)/test/unit/%: tests/unit/%.c $(TEST_LIB_OBJS) tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(TEST_LIB_OBJS) $(LDLIBS) $(shell pkg-config --libs efivar) -lcmocka
+	$(CC) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(TEST_LIB_OBJS) $(LDLIBS) $(shell pkg-config --libs efivar yaml-0.1) -lcmocka
 
 # `make test` on a fresh Debian 12 machine, as root, installs what it needs.
 ifeq ($(shell id -u),0)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "lib/fileio.h"
+#include "config/policy-cache.h"
 #include "config/policy-internal.h"
 #include "lib/rootfs.h"
 
@@ -378,6 +379,18 @@ int policy_load(int root_fd, const char *explicit_path, Policy *ret) {
                 /* A host path the admin named: missing is an error here. */
                 r = policy_load_path(&p, -1, explicit_path, /* missing_ok= */ false);
         else {
+                Policy compiled;
+                r = policy_cache_load(root_fd, &compiled);
+                if (r < 0) {
+                        policy_done(&p);
+                        return r;
+                }
+                if (r > 0) {
+                        policy_done(&p);
+                        compiled.from_cache = true;
+                        *ret = compiled;
+                        return 0;
+                }
                 int cfd = -1;
                 r = policy_open_trusted_dir(&p, root_fd, LASTGOOD_CONFIG_DIR, &cfd);
                 if (cfd >= 0)

@@ -35,14 +35,14 @@ static int temp_name(char buf[static TEMP_NAME_MAX], const char *name, bool fixe
 
 /* Gives the finished temp its name and makes that durable; after an error
  * (R < 0, or a failed rename) the temp goes instead. */
-static int temp_commit(int dir_fd, const char *tmp, const char *name, int r) {
+static int temp_commit(int dir_fd, const char *tmp, const char *name, int r, bool sync) {
         if (r >= 0 && renameat(dir_fd, tmp, dir_fd, name) < 0)
                 r = -errno;
         if (r < 0) {
                 (void) unlinkat(dir_fd, tmp, 0);
                 return r;
         }
-        return fsync_dir(dir_fd);
+        return sync ? fsync_dir(dir_fd) : 0;
 }
 
 int write_atomic_at_full(int dir_fd, const char *name, const void *buf, size_t len, const WriteAtomicOptions *o) {
@@ -70,11 +70,12 @@ int write_atomic_at_full(int dir_fd, const char *name, const void *buf, size_t l
         if (r >= 0 && (o->flags & WRITE_ATOMIC_MTIME) &&
             futimens(fd, (const struct timespec[2]) { o->mtime, o->mtime }) < 0)
                 r = -errno;
-        if (r >= 0 && fsync(fd) < 0)
+        bool sync = !(o->flags & WRITE_ATOMIC_NO_SYNC);
+        if (r >= 0 && sync && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0)
                 r = fault_point("rename");
-        return temp_commit(dir_fd, tmp, name, r);
+        return temp_commit(dir_fd, tmp, name, r, sync);
 }
 
 int write_atomic_at(int dir_fd, const char *name, const void *buf, size_t len, mode_t mode) {
@@ -204,7 +205,7 @@ int symlink_atomic_at(int dir_fd, const char *name, const char *target) {
         if (symlinkat(target, dir_fd, tmp) < 0)
                 return -errno;
         r = fault_point("symlink");
-        return temp_commit(dir_fd, tmp, name, r);
+        return temp_commit(dir_fd, tmp, name, r, true);
 }
 
 int unlink_durable_at(int dir_fd, const char *name) {

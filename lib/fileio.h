@@ -38,6 +38,12 @@ typedef enum WriteAtomicFlags {
         WRITE_ATOMIC_FIXED_TEMP = 1 << 0,
         WRITE_ATOMIC_OWNER = 1 << 1, /* set uid/gid (else the creator's) */
         WRITE_ATOMIC_MTIME = 1 << 2, /* set mtime (else now) */
+        /* Still atomic (a reader sees the old or the new bytes), but not
+         * durable: no fsync of the file or the directory. For files other
+         * programs read and lastgood rewrites anyway (the metrics textfile),
+         * never for state: after a power cut the name may hold the old
+         * bytes or an empty file. */
+        WRITE_ATOMIC_NO_SYNC = 1 << 3,
 } WriteAtomicFlags;
 
 typedef struct WriteAtomicOptions {

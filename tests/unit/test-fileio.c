@@ -10,6 +10,8 @@
 #include "unit.h"
 
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "lib/fault.h"
 #include "lib/fileio.h"
@@ -188,6 +190,50 @@ static void test_write_atomic_error_keeps_old_bytes(void **state) {
                 /* No temp stays behind on an error. */
                 assert_string_equal(listing(f->dir, "."), "conf ");
         }
+}
+
+/* Every fsync this binary makes passes here (it interposes libc's), so a
+ * test can tell a durable write from a non-durable one. */
+static unsigned n_fsync;
+int fsync(int fd) {
+        n_fsync++;
+        return (int) syscall(SYS_fsync, fd);
+}
+
+/* WRITE_ATOMIC_NO_SYNC (the metrics textfile): replaced atomically, mode
+ * set, no temp left, a symlink at the name replaced, not followed — and not
+ * one fsync, where the durable write makes two (file and directory). */
+static void test_write_atomic_no_sync(void **state) {
+        Fixture *f = *state;
+        const WriteAtomicOptions nosync = { .flags = WRITE_ATOMIC_NO_SYNC, .mode = 0644 };
+        sh(f->dir, "echo target >target && ln -s target m.prom");
+        n_fsync = 0;
+        assert_int_equal(write_atomic_at_full(f->fd, "m.prom", "a 1\n", 4, &nosync), 0);
+        assert_int_equal(n_fsync, 0);
+        char *s = slurp(f->fd, "m.prom");
+        assert_string_equal(s, "a 1\n");
+        free(s);
+        s = slurp(f->fd, "target");
+        assert_string_equal(s, "target\n");
+        free(s);
+        struct stat st;
+        assert_int_equal(fstatat(f->fd, "m.prom", &st, AT_SYMLINK_NOFOLLOW), 0);
+        assert_true(S_ISREG(st.st_mode));
+        assert_int_equal(st.st_mode & 07777, 0644);
+        assert_string_equal(listing(f->dir, "."), "m.prom target ");
+
+        n_fsync = 0;
+        assert_int_equal(write_atomic_at(f->fd, "m.prom", "a 2\n", 4, 0644), 0);
+        assert_int_equal(n_fsync, 2);
+
+        /* Atomic still: an error leaves the old bytes and no temp. */
+        fail_point(2);
+        assert_int_equal(write_atomic_at_full(f->fd, "m.prom", "a 3\n", 4, &nosync), -EIO);
+        failed_at("rename");
+        s = slurp(f->fd, "m.prom");
+        assert_string_equal(s, "a 2\n");
+        free(s);
+        assert_string_equal(listing(f->dir, "."), "m.prom target ");
 }
 
 /* ---- links, unlink, mkdir ---- */
@@ -448,6 +494,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_write_atomic_fixed_temp_replaces_leftover, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_write_atomic_does_not_follow_a_link, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_write_atomic_error_keeps_old_bytes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_write_atomic_no_sync, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_symlink_atomic, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_readlink_long_target, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_exists_and_unlink, setup, teardown),
