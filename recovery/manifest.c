@@ -8,6 +8,7 @@
 #include <nettle/sha2.h>
 #include <sys/xattr.h>
 #include <time.h>
+#include <zlib.h>
 
 #include "lib/encode.h"
 #include "lib/names.h"
@@ -406,6 +407,195 @@ int manifest_parse(const char *buf, size_t len, uint64_t max_entries, Manifest *
                         manifest_set_reason(ret_reason, "manifest line %zu: %s", lineno, what);
                 return -EBADMSG;
         }
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+/* ---- the binary form ---- */
+
+#define BIN_MAGIC "LGMANBIN"
+#define BIN_VERSION 1u
+#define BIN_NULL UINT32_MAX
+
+typedef struct BinOut {
+        char *p;
+        size_t n, cap;
+} BinOut;
+
+static int bin_put(BinOut *o, const void *p, size_t n) {
+        if (o->n + n > o->cap) {
+                size_t cap = o->cap ? o->cap : 4096;
+                while (cap < o->n + n)
+                        cap *= 2;
+                char *np = realloc(o->p, cap);
+                if (!np)
+                        return -ENOMEM;
+                o->p = np;
+                o->cap = cap;
+        }
+        memcpy(o->p + o->n, p, n);
+        o->n += n;
+        return 0;
+}
+
+/* Fixed part of an entry, then its strings (lengths here, bytes after). */
+typedef struct __attribute__((packed)) BinEntry {
+        uint8_t type;
+        uint32_t mode, uid, gid;
+        uint64_t size;
+        uint8_t sha256[SHA256_LEN];
+        int64_t mtime_ns, ctime_ns;
+        uint64_t ino, dev;
+        uint32_t path_len, target_len, xattrs_len;
+} BinEntry;
+
+typedef struct __attribute__((packed)) BinHeader {
+        char magic[8];
+        uint32_t version;
+        uint32_t key_len;
+        int64_t created_ns;
+        uint8_t xattrs_known;
+        uint64_t n;
+} BinHeader;
+
+static uint32_t bin_len(const char *s) {
+        return s ? (uint32_t) strlen(s) : BIN_NULL;
+}
+
+int manifest_encode_binary(const Manifest *m, const void *key, size_t key_len, char **ret, size_t *ret_len) {
+        BinOut o = {};
+        BinHeader h = { .magic = BIN_MAGIC,
+                        .version = BIN_VERSION,
+                        .key_len = (uint32_t) key_len,
+                        .created_ns = m->created_ns,
+                        .xattrs_known = m->xattrs_known,
+                        .n = m->n };
+        int r = bin_put(&o, &h, sizeof h);
+        if (r >= 0)
+                r = bin_put(&o, key, key_len);
+        for (size_t i = 0; r >= 0 && i < m->n; i++) {
+                const ManifestEntry *e = &m->entries[i];
+                BinEntry b = { .type = (uint8_t) e->type,
+                               .mode = e->mode,
+                               .uid = e->uid,
+                               .gid = e->gid,
+                               .size = e->size,
+                               .mtime_ns = e->mtime_ns,
+                               .ctime_ns = e->ctime_ns,
+                               .ino = e->ino,
+                               .dev = e->dev,
+                               .path_len = bin_len(e->path),
+                               .target_len = bin_len(e->target),
+                               .xattrs_len = bin_len(e->xattrs) };
+                memcpy(b.sha256, e->sha256, SHA256_LEN);
+                r = bin_put(&o, &b, sizeof b);
+                if (r >= 0)
+                        r = bin_put(&o, e->path, b.path_len);
+                if (r >= 0 && e->target)
+                        r = bin_put(&o, e->target, b.target_len);
+                if (r >= 0 && e->xattrs)
+                        r = bin_put(&o, e->xattrs, b.xattrs_len);
+        }
+        if (r >= 0) {
+                uint32_t crc = (uint32_t) crc32(0, (const Bytef *) o.p, (uInt) o.n);
+                r = bin_put(&o, &crc, sizeof crc);
+        }
+        if (r < 0) {
+                free(o.p);
+                return r;
+        }
+        *ret = o.p;
+        *ret_len = o.n;
+        return 0;
+}
+
+/* A string of LEN bytes at *POS (NUL-free), or NULL for BIN_NULL. */
+static int bin_str(const char *buf, size_t end, size_t *pos, uint32_t len, char **ret) {
+        if (len == BIN_NULL) {
+                *ret = NULL;
+                return 0;
+        }
+        if (len > end - *pos || memchr(buf + *pos, '\0', len))
+                return -EBADMSG;
+        *ret = strndup(buf + *pos, len);
+        if (!*ret)
+                return -ENOMEM;
+        *pos += len;
+        return 0;
+}
+
+/* The checks of parse_line() that concern an entry's form. */
+static bool bin_entry_ok(const ManifestEntry *e, bool xattrs_known) {
+        if (e->type != 'f' && e->type != 'd' && e->type != 'l')
+                return false;
+        if (e->mode > 07777 || (e->type == 'l' && e->mode != 0777) || (e->type == 'd' && e->size != 0) ||
+            e->size > (uint64_t) INT64_MAX)
+                return false;
+        if (!e->path || !path_is_safe_relative(e->path) || !manifest_path_fits(e->path))
+                return false;
+        if ((e->type == 'l') != (e->target != NULL))
+                return false;
+        if (e->target && (e->target[0] == '\0' || strlen(e->target) != e->size))
+                return false;
+        return !e->xattrs || xattrs_known;
+}
+
+int manifest_decode_binary(const char *buf, size_t len, const void *key, size_t key_len, uint64_t max_entries,
+                           Manifest **ret) {
+        BinHeader h;
+        if (len < sizeof h + sizeof(uint32_t))
+                return -EBADMSG;
+        memcpy(&h, buf, sizeof h);
+        uint32_t crc;
+        memcpy(&crc, buf + len - sizeof crc, sizeof crc);
+        size_t end = len - sizeof crc;
+        if (memcmp(h.magic, BIN_MAGIC, sizeof h.magic) != 0 || h.version != BIN_VERSION || h.key_len != key_len ||
+            key_len > end - sizeof h || memcmp(buf + sizeof h, key, key_len) != 0 || h.xattrs_known > 1 ||
+            crc != (uint32_t) crc32(0, (const Bytef *) buf, (uInt) end))
+                return -EBADMSG;
+        if (h.n > max_entries)
+                return -E2BIG;
+        if (h.n > (end - sizeof h - key_len) / sizeof(BinEntry))
+                return -EBADMSG;
+        _cleanup_manifest_ Manifest *m = manifest_new();
+        if (!m)
+                return -ENOMEM;
+        m->created_ns = h.created_ns;
+        m->xattrs_known = h.xattrs_known;
+        m->entries = calloc(h.n + 1, sizeof(ManifestEntry));
+        if (!m->entries)
+                return -ENOMEM;
+        m->allocated = h.n + 1;
+        size_t pos = sizeof h + key_len;
+        for (uint64_t i = 0; i < h.n; i++) {
+                BinEntry b;
+                if (end - pos < sizeof b)
+                        return -EBADMSG;
+                memcpy(&b, buf + pos, sizeof b);
+                pos += sizeof b;
+                ManifestEntry *e = &m->entries[m->n++]; /* counted now: freed with M */
+                *e = (ManifestEntry) { .type = (char) b.type,
+                                       .mode = b.mode,
+                                       .uid = b.uid,
+                                       .gid = b.gid,
+                                       .size = b.size,
+                                       .mtime_ns = b.mtime_ns,
+                                       .ctime_ns = b.ctime_ns,
+                                       .ino = b.ino,
+                                       .dev = b.dev };
+                memcpy(e->sha256, b.sha256, SHA256_LEN);
+                int r = bin_str(buf, end, &pos, b.path_len, &e->path);
+                if (r >= 0)
+                        r = bin_str(buf, end, &pos, b.target_len, &e->target);
+                if (r >= 0)
+                        r = bin_str(buf, end, &pos, b.xattrs_len, &e->xattrs);
+                if (r < 0)
+                        return r;
+                if (!bin_entry_ok(e, m->xattrs_known) || (i > 0 && strcmp(m->entries[i - 1].path, e->path) >= 0))
+                        return -EBADMSG;
+        }
+        if (pos != end)
+                return -EBADMSG;
         *ret = TAKE_PTR(m);
         return 0;
 }

@@ -102,6 +102,22 @@ void manifest_entry_from_stat(ManifestEntry *e, const struct stat *st);
  * naming the line) on any format error, -E2BIG with more than max_entries
  * entries, -EFBIG above MANIFEST_MAX_SIZE. */
 int manifest_parse(const char *buf, size_t len, uint64_t max_entries, Manifest **ret, char **ret_reason) _wur_;
+
+/*
+ * The binary form of a manifest: a cache of a manifest file for what reads
+ * one at every confirm (snapshot.c: the unchanged-content check), where
+ * parsing the text was three quarters of the work. KEY (opaque here) names
+ * what it caches — the text file's identity — and must match to decode;
+ * a checksum covers the rest. Decoding checks what manifest_parse() checks
+ * of each entry's form (type, safe and sorted paths, targets, field
+ * ranges), so that a damaged cache is refused, never a different manifest.
+ * The text stays the authority: restore and verify always parse it.
+ */
+int manifest_encode_binary(const Manifest *m, const void *key, size_t key_len, char **ret, size_t *ret_len) _wur_;
+/* 0 and *ret; -EBADMSG for another key, a bad checksum or a bad entry;
+ * -E2BIG for more than MAX_ENTRIES; -ENOMEM. */
+int manifest_decode_binary(const char *buf, size_t len, const void *key, size_t key_len, uint64_t max_entries,
+                           Manifest **ret) _wur_;
 int manifest_format(const Manifest *m, char **ret, size_t *ret_len) _wur_;
 
 /* Sets *RET (when RET is not NULL) to a newly formatted reason, freeing the
