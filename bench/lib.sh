@@ -131,9 +131,11 @@ tree_root() { # tree_root DIR FILES BYTES
 }
 
 bench_trees() {
-  local sizes spec n bytes r g label id arch
-  if [[ -n ${BENCH_QUICK:-} ]]; then sizes=("1000 12500000"); else
-    sizes=("1000 12500000" "20000 250000000" "200000 250000000"); fi
+  local sizes=() spec n bytes r g label id arch
+  for n in ${BENCH_SIZES:-$([[ -n ${BENCH_QUICK:-} ]] && echo 1000 || echo 1000 20000 200000)}; do
+    # 12.5 MB at 1k files, 250 MB above (the 200k tree: many small files).
+    sizes+=("$n $((n <= 1000 ? 12500000 : 250000000))")
+  done
   echo "## Trees: restore, snapshot, unchanged confirm ($TREE_PAIRS pairs each)"
   echo
   echo "References: \`bsdtar -xf\` + \`sync\` (restore), \`bsdtar --zstd -cf\` + \`sync\` (snapshot), \`git status"

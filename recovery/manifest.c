@@ -7,6 +7,8 @@
 #include <limits.h>
 #include <nettle/sha2.h>
 #include <sys/xattr.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -972,7 +974,7 @@ static int walk_rec(int dir_fd, const char *name, char *path, size_t plen, unsig
         if (fd < 0)
                 return -errno;
         _cleanup_strv_free_ char **names = NULL;
-        r = dir_list_at(fd, NULL, 0, &names);
+        r = dir_list_fd(fd, NULL, 0, &names);
         if (r < 0)
                 return r;
         size_t n = strv_length(names);
@@ -1017,6 +1019,165 @@ int manifest_walk(int root_fd, char *const *roots, char *const *exclude, Manifes
                         return r;
         }
         return 0;
+}
+
+/* ---- walking, in parallel ---- */
+
+/* The unchanged-content check is a stat per entry, in the kernel almost
+ * wholly: like git's preload-index, several threads share the subtrees of
+ * the roots (the roots themselves and their direct entries stay with the
+ * caller's thread). Each worker has its own USERDATA; FN must only touch
+ * that and the entries its paths name. */
+typedef struct WalkJob {
+        int dir_fd; /* the root's directory (owned by the pool) */
+        char *name;
+        char *path;
+} WalkJob;
+
+typedef struct WalkPool {
+        WalkJob *jobs;
+        size_t n, cap;
+        atomic_size_t next;
+        atomic_int error; /* the first error, or 0 */
+        char *const *exclude;
+        ManifestWalkFn fn;
+} WalkPool;
+
+typedef struct WalkWorker {
+        WalkPool *pool;
+        void *userdata;
+        pthread_t thread;
+        bool started;
+} WalkWorker;
+
+static void *walk_worker(void *arg) {
+        WalkWorker *w = arg;
+        WalkPool *pool = w->pool;
+        char buf[MANIFEST_PATH_MAX + 1];
+        for (;;) {
+                size_t i = atomic_fetch_add(&pool->next, 1);
+                if (i >= pool->n || atomic_load(&pool->error) != 0)
+                        break;
+                const WalkJob *j = &pool->jobs[i];
+                size_t l = strlen(j->path);
+                memcpy(buf, j->path, l + 1);
+                int r = walk_rec(j->dir_fd, j->name, buf, l, 1, pool->exclude, pool->fn, w->userdata);
+                if (r < 0) {
+                        int none = 0;
+                        atomic_compare_exchange_strong(&pool->error, &none, r);
+                        break;
+                }
+        }
+        return NULL;
+}
+
+static void walk_pool_done(WalkPool *pool) {
+        int last_fd = -1;
+        for (size_t i = 0; i < pool->n; i++) {
+                if (pool->jobs[i].dir_fd != last_fd)
+                        close(pool->jobs[i].dir_fd);
+                last_fd = pool->jobs[i].dir_fd;
+                free(pool->jobs[i].name);
+                free(pool->jobs[i].path);
+        }
+        free(pool->jobs);
+}
+
+/* The root at PARENT_FD/NAME: itself by FN with USERDATA, then each of its
+ * entries a job (its directory is opened once, shared by its jobs and
+ * closed with the pool). */
+static int walk_pool_root(WalkPool *pool, int parent_fd, const char *name, const char *root, void *userdata) {
+        struct stat st;
+        if (manifest_path_excluded(pool->exclude, root))
+                return 0;
+        if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
+                return 0;
+        int r = pool->fn(parent_fd, name, root, &st, userdata);
+        if (r != 0 || !S_ISDIR(st.st_mode))
+                return r < 0 ? r : 0;
+        _cleanup_close_ int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        _cleanup_strv_free_ char **names = NULL;
+        r = dir_list_fd(fd, NULL, 0, &names);
+        if (r < 0)
+                return r;
+        size_t n = strv_length(names);
+        if (n == 0)
+                return 0;
+        if (pool->n + n > pool->cap) {
+                size_t cap = pool->cap ? pool->cap : 64;
+                while (cap < pool->n + n)
+                        cap *= 2;
+                WalkJob *nj = reallocarray(pool->jobs, cap, sizeof(WalkJob));
+                if (!nj)
+                        return -ENOMEM;
+                pool->jobs = nj;
+                pool->cap = cap;
+        }
+        _cleanup_free_ WalkJob *add = calloc(n, sizeof(WalkJob));
+        if (!add)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                add[i].name = names[i];
+                if (asprintf(&add[i].path, "%s/%s", root, names[i]) < 0)
+                        add[i].path = NULL;
+                if (!add[i].path || strlen(add[i].path) > MANIFEST_PATH_MAX) {
+                        r = add[i].path ? -ENAMETOOLONG : -ENOMEM;
+                        for (size_t k = 0; k <= i; k++)
+                                free(add[k].path);
+                        return r; /* the names stay NAMES' to free */
+                }
+        }
+        /* All made: the pool takes the names, paths and the fd. */
+        for (size_t i = 0; i < n; i++) {
+                add[i].dir_fd = fd;
+                pool->jobs[pool->n++] = add[i];
+                names[i] = NULL;
+        }
+        TAKE_FD(fd);
+        return 0;
+}
+
+int manifest_walk_parallel(int root_fd, char *const *roots, char *const *exclude, ManifestWalkFn fn,
+                           void *const *userdata, size_t n_workers) {
+        WalkPool pool = { .exclude = exclude, .fn = fn };
+        int r = 0;
+        for (size_t i = 0; roots && roots[i] && r >= 0; i++) {
+                _cleanup_close_ int parent_fd = -1;
+                const char *name;
+                r = root_open_parent(root_fd, roots[i], false, &parent_fd, &name);
+                if (r == -ENOENT || r == -ENOTDIR) {
+                        r = 0;
+                        continue;
+                }
+                if (r >= 0)
+                        r = walk_pool_root(&pool, parent_fd, name, roots[i], userdata[0]);
+                if (r == -ENOENT)
+                        r = 0;
+        }
+        if (r < 0) {
+                walk_pool_done(&pool);
+                return r;
+        }
+        WalkWorker w[MANIFEST_WALK_MAX_WORKERS] = {};
+        if (n_workers > MANIFEST_WALK_MAX_WORKERS)
+                n_workers = MANIFEST_WALK_MAX_WORKERS;
+        for (size_t k = 1; k < n_workers && k < pool.n; k++) {
+                w[k] = (WalkWorker) { .pool = &pool, .userdata = userdata[k] };
+                /* No thread, no matter: the others (the caller's too) do its share. */
+                w[k].started = pthread_create(&w[k].thread, NULL, walk_worker, &w[k]) == 0;
+        }
+        w[0] = (WalkWorker) { .pool = &pool, .userdata = userdata[0] };
+        walk_worker(&w[0]);
+        for (size_t k = 1; k < n_workers; k++)
+                if (w[k].started)
+                        pthread_join(w[k].thread, NULL);
+        r = atomic_load(&pool.error);
+        walk_pool_done(&pool);
+        return r;
 }
 
 /* ---- the fast change check ---- */
@@ -1148,7 +1309,38 @@ int manifest_compare_live(int root_fd, char *const *roots, char *const *exclude,
                 .root_seen = root_seen,
                 .racy_after_ns = m->created_ns - RACY_MARGIN_NS,
         };
-        int r = manifest_walk(root_fd, roots, exclude, compare_one, &c);
+        /* Large trees in parallel (see manifest_walk_parallel()): each
+         * worker counts for itself, the sums and maxima are merged. */
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        size_t nw = m->n >= 2000 && ncpu > 1 ? (size_t) (ncpu < MANIFEST_WALK_MAX_WORKERS ? ncpu : MANIFEST_WALK_MAX_WORKERS) : 1;
+        int r;
+        if (nw == 1)
+                r = manifest_walk(root_fd, roots, exclude, compare_one, &c);
+        else {
+                CompareCtx w[MANIFEST_WALK_MAX_WORKERS];
+                void *uds[MANIFEST_WALK_MAX_WORKERS];
+                _cleanup_free_ bool *seen = calloc(nw * (n_roots + 1), sizeof(bool));
+                if (!seen)
+                        return -ENOMEM;
+                for (size_t k = 0; k < nw; k++) {
+                        w[k] = c;
+                        w[k].root_seen = seen + k * (n_roots + 1);
+                        uds[k] = &w[k];
+                }
+                r = manifest_walk_parallel(root_fd, roots, exclude, compare_one, uds, nw);
+                for (size_t k = 0; k < nw; k++) {
+                        c.matched += w[k].matched;
+                        c.n_changed += w[k].n_changed;
+                        c.changed |= w[k].changed;
+                        c.cache_updated |= w[k].cache_updated;
+                        if (w[k].newest_ns > c.newest_ns)
+                                c.newest_ns = w[k].newest_ns;
+                        if (w[k].dir_change_ns > c.dir_change_ns)
+                                c.dir_change_ns = w[k].dir_change_ns;
+                        for (size_t i = 0; i < n_roots; i++)
+                                root_seen[i] |= w[k].root_seen[i];
+                }
+        }
         if (r < 0)
                 return r;
 

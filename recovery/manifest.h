@@ -226,6 +226,14 @@ bool manifest_path_holds_excluded(char *const *exclude, const char *path);
 typedef int (*ManifestWalkFn)(int dir_fd, const char *name, const char *path, const struct stat *st,
                               void *userdata);
 int manifest_walk(int root_fd, char *const *roots, char *const *exclude, ManifestWalkFn fn, void *userdata) _wur_;
+
+/* The same over USERDATA[0..N_WORKERS) threads (at most
+ * MANIFEST_WALK_MAX_WORKERS; the caller's is one): the roots and their
+ * direct entries with USERDATA[0], their subtrees shared out. FN must be
+ * safe to run concurrently on distinct entries with distinct USERDATA. */
+#define MANIFEST_WALK_MAX_WORKERS 4
+int manifest_walk_parallel(int root_fd, char *const *roots, char *const *exclude, ManifestWalkFn fn,
+                           void *const *userdata, size_t n_workers) _wur_;
 /* The same for one tree: NAME inside parent_fd, reported as PATH.
  * -ENOENT when NAME does not exist. */
 int manifest_walk_at(int parent_fd, const char *name, const char *path, char *const *exclude,
