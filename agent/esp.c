@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "agent/esp.h"
 
-#include <blkid.h>
 #include <fcntl.h>
 #include <strings.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "lib/blkid-lib.h"
 #include "lib/efivars.h"
 #include "lib/encode.h"
 #include "lib/fault.h"
@@ -31,7 +31,7 @@ void esp_partitions_free(EspPartition *l, size_t n) {
 
 static void blkid_probep(blkid_probe *p) {
         if (*p)
-                blkid_free_probe(*p);
+                blkid_lib()->blkid_free_probe(*p); /* loaded: it made the probe */
 }
 
 static bool disk_filter(int dir_fd, const char *name) {
@@ -104,17 +104,20 @@ static char *partition_node(const char *disk, unsigned partno) {
 
 /* The file system type at OFFSET..OFFSET+SIZE of PATH, or NULL. */
 static char *probe_fstype(const char *path, uint64_t offset, uint64_t size) {
+        const BlkidLib *bl = blkid_lib();
+        if (!bl)
+                return NULL;
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return NULL;
-        _cleanup_(blkid_probep) blkid_probe pr = blkid_new_probe();
-        if (!pr || blkid_probe_set_device(pr, fd, (blkid_loff_t) offset, (blkid_loff_t) size) < 0)
+        _cleanup_(blkid_probep) blkid_probe pr = bl->blkid_new_probe();
+        if (!pr || bl->blkid_probe_set_device(pr, fd, (blkid_loff_t) offset, (blkid_loff_t) size) < 0)
                 return NULL;
-        blkid_probe_enable_partitions(pr, 0);
-        blkid_probe_enable_superblocks(pr, 1);
-        blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+        bl->blkid_probe_enable_partitions(pr, 0);
+        bl->blkid_probe_enable_superblocks(pr, 1);
+        bl->blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
         const char *type = NULL;
-        if (blkid_do_safeprobe(pr) != 0 || blkid_probe_lookup_value(pr, "TYPE", &type, NULL) < 0 || !type)
+        if (bl->blkid_do_safeprobe(pr) != 0 || bl->blkid_probe_lookup_value(pr, "TYPE", &type, NULL) < 0 || !type)
                 return NULL;
         return strdup(type);
 }
@@ -199,13 +202,13 @@ int esp_boot_disk_at(int sys_fd, dev_t dev, char **ret) {
         return -ELOOP;
 }
 
-static bool partition_is_esp(blkid_partition par) {
-        const char *type = blkid_partition_get_type_string(par);
+static bool partition_is_esp(const BlkidLib *bl, blkid_partition par) {
+        const char *type = bl->blkid_partition_get_type_string(par);
         if (type && strcasecmp(type, ESP_TYPE_GUID) == 0)
                 return true;
-        blkid_parttable t = blkid_partition_get_table(par);
-        const char *tt = t ? blkid_parttable_get_type(t) : NULL;
-        return tt && streq(tt, "dos") && blkid_partition_get_type(par) == ESP_MBR_TYPE;
+        blkid_parttable t = bl->blkid_partition_get_table(par);
+        const char *tt = t ? bl->blkid_parttable_get_type(t) : NULL;
+        return tt && streq(tt, "dos") && bl->blkid_partition_get_type(par) == ESP_MBR_TYPE;
 }
 
 static bool disk_removable(const char *disk) {
@@ -217,21 +220,24 @@ static bool disk_removable(const char *disk) {
 }
 
 static int probe_disk(const char *disk, EspPartition **list, size_t *n) {
-        _cleanup_(blkid_probep) blkid_probe pr = blkid_new_probe_from_filename(disk);
+        const BlkidLib *bl = blkid_lib();
+        if (!bl)
+                return 0; /* logged once: no ESP can be found */
+        _cleanup_(blkid_probep) blkid_probe pr = bl->blkid_new_probe_from_filename(disk);
         if (!pr)
                 return 0; /* no medium, no permission, gone: not an ESP */
-        blkid_probe_enable_superblocks(pr, 0);
-        blkid_probe_enable_partitions(pr, 1);
-        blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
-        blkid_partlist ls = blkid_probe_get_partitions(pr);
+        bl->blkid_probe_enable_superblocks(pr, 0);
+        bl->blkid_probe_enable_partitions(pr, 1);
+        bl->blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
+        blkid_partlist ls = bl->blkid_probe_get_partitions(pr);
         if (!ls)
                 return 0;
-        int count = blkid_partlist_numof_partitions(ls);
+        int count = bl->blkid_partlist_numof_partitions(ls);
         for (int i = 0; i < count; i++) {
-                blkid_partition par = blkid_partlist_get_partition(ls, i);
-                if (!par || !partition_is_esp(par))
+                blkid_partition par = bl->blkid_partlist_get_partition(ls, i);
+                if (!par || !partition_is_esp(bl, par))
                         continue;
-                blkid_loff_t start = blkid_partition_get_start(par), size = blkid_partition_get_size(par);
+                blkid_loff_t start = bl->blkid_partition_get_start(par), size = bl->blkid_partition_get_size(par);
                 if (start < 0 || size <= 0)
                         continue;
                 EspPartition *nl = realloc(*list, (*n + 1) * sizeof **list);
@@ -242,12 +248,12 @@ static int probe_disk(const char *disk, EspPartition **list, size_t *n) {
                 /* libblkid counts partitions in 512-byte sectors, whatever
                  * the device's logical sector size. */
                 *p = (EspPartition) {
-                        .partno = (unsigned) blkid_partition_get_partno(par),
+                        .partno = (unsigned) bl->blkid_partition_get_partno(par),
                         .offset = (uint64_t) start * 512,
                         .size = (uint64_t) size * 512,
                         .disk = strdup(disk),
                 };
-                const char *uuid = blkid_partition_get_uuid(par);
+                const char *uuid = bl->blkid_partition_get_uuid(par);
                 if (uuid)
                         p->uuid = strdup(uuid);
                 if (!p->disk || (uuid && !p->uuid)) {
@@ -566,11 +572,8 @@ int esp_take_request(const char *esp_dir, int root_fd, char *const *disks, EspRe
                 return r;
         }
 
-        EspPartition *list = NULL;
-        size_t n = 0;
-        r = esp_find(disks, &list, &n);
-        if (r < 0)
-                return r;
+        /* Which ESP first, then probe only what can hold it: probing every
+         * disk with libblkid, at every boot, costs I/O on each of them. */
         char loader[37];
         bool have_loader = esp_loader_partuuid(loader) >= 0;
         _cleanup_free_ char *boot_disk = NULL;
@@ -580,7 +583,16 @@ int esp_take_request(const char *esp_dir, int root_fd, char *const *disks, EspRe
                 _cleanup_close_ int sys_fd = open("/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (sys_fd >= 0 && fstat(root_fd, &st) >= 0 && esp_boot_disk_at(sys_fd, st.st_dev, &boot_disk) < 0)
                         boot_disk = NULL; /* unknown: no ESP is read */
+                if (!boot_disk && !disks)
+                        return -ENODEV;
         }
+        char *only[2] = { boot_disk, NULL };
+        EspPartition *list = NULL;
+        size_t n = 0;
+        /* The loader names a partition of some disk: all are looked at. */
+        r = esp_find(disks ?: have_loader ? NULL : only, &list, &n);
+        if (r < 0)
+                return r;
         size_t idx;
         r = esp_select(list, n, have_loader ? loader : NULL, boot_disk, &idx);
         if (r >= 0)

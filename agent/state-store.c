@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "agent/state-store.h"
 
-#include <blkid.h>
-#include <efivar.h>
 #include <fcntl.h>
 #include <mntent.h>
 #include <stdarg.h>
@@ -10,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include "lib/blkid-lib.h"
 #include "lib/efivars.h"
 #include "lib/fault.h"
 #include "lib/fileio.h"
@@ -66,15 +65,21 @@ static int find_mount_point(const char *devname, char **ret) {
 }
 
 static int open_device_store(StateStores *s, const Policy *p, StateStore *st) {
+        const BlkidLib *bl = blkid_lib();
+        if (!bl) {
+                problem(s, "State device %s cannot be looked up (%s missing)", p->boot.state_device,
+                        BLKID_LIB_SONAME);
+                return -ENOPKG;
+        }
         blkid_cache cache = NULL;
-        _cleanup_free_ char *dev = blkid_evaluate_spec(p->boot.state_device, &cache);
+        _cleanup_free_ char *dev = bl->blkid_evaluate_spec(p->boot.state_device, &cache);
         if (!dev) {
-                blkid_put_cache(cache);
+                bl->blkid_put_cache(cache);
                 problem(s, "State device %s not found", p->boot.state_device);
                 return -ENODEV;
         }
-        _cleanup_free_ char *type = blkid_get_tag_value(cache, "TYPE", dev);
-        blkid_put_cache(cache);
+        _cleanup_free_ char *type = bl->blkid_get_tag_value(cache, "TYPE", dev);
+        bl->blkid_put_cache(cache);
 
         _cleanup_free_ char *mnt = NULL;
         int r = find_mount_point(dev, &mnt);
@@ -139,7 +144,7 @@ static int open_efivar_store(StateStores *s, const Policy *p, StateStore *st) {
                 return -ENOMEM;
         /* efi_set_variable() segfaults without efivarfs: always ask first,
          * and do not even ask the library when its directory is missing. */
-        if (access(efivars_dir(), F_OK) < 0 || !efi_variables_supported()) {
+        if (!efivars_supported()) {
                 /* Only a problem when asked for: with `auto` and `file` a
                  * machine without UEFI simply uses the file. */
                 if (p->boot.state == STATE_BACKEND_EFIVAR)
@@ -283,14 +288,13 @@ static int store_read(StateStore *st, uint8_t **ret_data, size_t *ret_size, cons
         if (st->setup_error < 0)
                 return 0;
         if (st->kind == STORE_EFIVAR) {
-                if (!efivars_present(STATE_EFI_GUID, STATE_EFI_NAME))
+                /* Far larger than any record: a bigger one is read, and
+                 * found corrupt, rather than refused unread. */
+                int r = efivars_read(STATE_EFI_GUID, STATE_EFI_NAME, 64 * 1024, &data, &size);
+                if (r == -ENOENT)
                         return 0;
-                efi_guid_t guid;
-                uint32_t attrs;
-                if (efi_str_to_guid(STATE_EFI_GUID, &guid) < 0)
-                        return -EINVAL;
-                if (efi_get_variable(guid, STATE_EFI_NAME, &data, &size, &attrs) < 0)
-                        return errno == ENOENT ? 0 : -errno;
+                if (r < 0)
+                        return r;
         } else {
                 if (st->dir_fd < 0)
                         return 0;
@@ -391,15 +395,7 @@ static int store_write(StateStores *s, StateStore *st, const uint8_t *buf) {
         if (r < 0)
                 return r;
         if (st->kind == STORE_EFIVAR) {
-                efi_guid_t guid;
-                if (efi_str_to_guid(STATE_EFI_GUID, &guid) < 0)
-                        return -EINVAL;
-                if (efi_set_variable(guid, STATE_EFI_NAME, (uint8_t *) buf, STATE_RECORD_SIZE,
-                                     EFI_VARIABLE_NON_VOLATILE | EFI_VARIABLE_BOOTSERVICE_ACCESS |
-                                             EFI_VARIABLE_RUNTIME_ACCESS,
-                                     0600) < 0)
-                        return errno > 0 ? -errno : -EIO;
-                return 0;
+                return efivars_write(STATE_EFI_GUID, STATE_EFI_NAME, buf, STATE_RECORD_SIZE);
         }
         if (st->dir_fd < 0) {
                 r = root_open_dir(s->root_fd, *st->dir_path ? st->dir_path : "/", true, 0700, &st->dir_fd);

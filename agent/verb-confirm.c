@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "agent/context.h"
+#include "config/policy-cache.h"
 #include "agent/health.h"
 #include "agent/record.h"
 #include "agent/safe-request.h"
@@ -198,6 +199,11 @@ int verb_confirm(Context *ctx, int argc, char **argv) {
                 if (k < 0)
                         log_warning_errno(k, "Failed to store the last-known-good policy %s, ignoring: %m",
                                           LASTGOOD_POLICY_LAST_GOOD_FILE);
+                /* And compiled, for the next invocations (not durable). */
+                k = p->from_cache ? 0 : policy_cache_save(ctx->root_fd, p);
+                if (k < 0)
+                        log_warning_errno(k, "Failed to store the compiled policy %s, ignoring: %m",
+                                          LASTGOOD_POLICY_CACHE_FILE);
         }
 
         if (r > 0 && !st.in_boot) {

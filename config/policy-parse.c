@@ -24,6 +24,7 @@
 
 #include "config/policy-internal.h"
 #include "lib/fileio.h"
+#include "lib/dlib.h"
 #include "lib/names.h"
 #include "lib/paths.h"
 #include "lib/rootfs.h"
@@ -179,6 +180,27 @@ static YNode *ynode_new(YNodeType type, const yaml_mark_t *m) {
         return n;
 }
 
+/* libyaml, loaded when a file is parsed (lib/dlib.h): an invocation that
+ * finds its policy compiled (config/policy-cache.h) never maps it. */
+#define YAML_LIB_SONAME "libyaml-0.so.2"
+static struct {
+        DLIB_FIELD(yaml_parser_initialize)
+        DLIB_FIELD(yaml_parser_set_input_string)
+        DLIB_FIELD(yaml_parser_parse)
+        DLIB_FIELD(yaml_event_delete)
+        DLIB_FIELD(yaml_parser_delete)
+} yaml;
+static void *yaml_handle;
+
+static int yaml_load(void) {
+        const DlibSym syms[] = {
+                DLIB_SYM(yaml, yaml_parser_initialize), DLIB_SYM(yaml, yaml_parser_set_input_string),
+                DLIB_SYM(yaml, yaml_parser_parse),      DLIB_SYM(yaml, yaml_event_delete),
+                DLIB_SYM(yaml, yaml_parser_delete),
+        };
+        return dlib_load(&yaml_handle, YAML_LIB_SONAME, syms, ELEMENTSOF(syms));
+}
+
 /* Builds the tree of the (single) document from libyaml events. *ret is NULL
  * when the stream holds no document. */
 static int build_tree(ParseContext *c, YNode **ret) {
@@ -188,13 +210,18 @@ static int build_tree(ParseContext *c, YNode **ret) {
         unsigned n_documents = 0;
         yaml_parser_t parser;
 
-        if (!yaml_parser_initialize(&parser))
+        if (yaml_load() < 0) {
+                perr(c, 1, 1, "cannot be parsed: %s is missing", YAML_LIB_SONAME);
+                c->stop = true;
+                return 0;
+        }
+        if (!yaml.yaml_parser_initialize(&parser))
                 return -ENOMEM;
-        yaml_parser_set_input_string(&parser, (const unsigned char *) c->buf, c->len);
+        yaml.yaml_parser_set_input_string(&parser, (const unsigned char *) c->buf, c->len);
 
         for (bool done = false; !done && !c->stop && !c->oom;) {
                 yaml_event_t ev;
-                if (!yaml_parser_parse(&parser, &ev)) {
+                if (!yaml.yaml_parser_parse(&parser, &ev)) {
                         report_yaml_error(c, &parser);
                         break;
                 }
@@ -266,7 +293,7 @@ static int build_tree(ParseContext *c, YNode **ret) {
                 default:
                         break;
                 }
-                yaml_event_delete(&ev);
+                yaml.yaml_event_delete(&ev);
 
                 if (node) {
                         node->bad = !ok;
@@ -290,7 +317,7 @@ static int build_tree(ParseContext *c, YNode **ret) {
                 } else if (want_node)
                         c->oom = -ENOMEM;
         }
-        yaml_parser_delete(&parser);
+        yaml.yaml_parser_delete(&parser);
         if (c->oom)
                 return c->oom;
         *ret = TAKE_PTR(root);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "lib/fileio.h"
+#include "config/policy-cache.h"
 #include "config/policy-internal.h"
 #include "lib/rootfs.h"
 
@@ -573,6 +574,20 @@ static int policy_load_full(int root_fd, const char *explicit_path, const Policy
                 /* A host path the admin named: missing is an error here. */
                 r = policy_load_path(&p, -1, explicit_path, /* missing_ok= */ false);
         else {
+                /* The compiled policy is of the files as they are: not of
+                 * a change being tried (profile enable, disable). */
+                Policy compiled;
+                r = change ? 0 : policy_cache_load(root_fd, &compiled);
+                if (r < 0) {
+                        policy_done(&p);
+                        return r;
+                }
+                if (r > 0) {
+                        policy_done(&p);
+                        compiled.from_cache = true;
+                        *ret = compiled;
+                        return 0;
+                }
                 int cfd = -1;
                 r = policy_open_trusted_dir(&p, root_fd, LASTGOOD_CONFIG_DIR, &cfd);
                 if (cfd >= 0)

@@ -168,6 +168,8 @@ typedef struct Policy {
          * the first error. Like errors and files, not a setting. */
         PolicyFallback fallback;
         char *fallback_reason;
+        /* Loaded from the compiled policy (config/policy-cache.h), not parsed. */
+        bool from_cache;
 } Policy;
 
 /* Fills P with the built-in defaults (what a missing policy means). */

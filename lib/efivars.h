@@ -26,3 +26,11 @@ bool efivars_present(const char *guid, const char *name);
  * -ENOENT when it is not set, -EOPNOTSUPP without efivarfs, -EFBIG when
  * larger than MAX, -EINVAL for a malformed GUID. */
 int efivars_read(const char *guid, const char *name, size_t max, uint8_t **ret, size_t *ret_size) _wur_;
+
+/* Whether UEFI variables can be used here: efivarfs exists and libefivar
+ * (loaded on first use) says so. */
+bool efivars_supported(void);
+
+/* Sets NAME in vendor GUID to DATA (non-volatile, boot and runtime access;
+ * the efivarfs file mode 0600). -EOPNOTSUPP without efivarfs. */
+int efivars_write(const char *guid, const char *name, const void *data, size_t size) _wur_;

@@ -42,6 +42,10 @@
 /* The last merged policy that validated at a confirmed boot: what an invalid
  * policy is replaced with (config/policy.h). Root-only. */
 #define LASTGOOD_POLICY_LAST_GOOD_FILE LASTGOOD_STATE_DIR "/policy.last-good"
+/* The validated policy, compiled (config/policy-cache.h); not state: a
+ * missing or stale one only costs a parse. */
+#define LASTGOOD_POLICY_CACHE_NAME "policy.cache"
+#define LASTGOOD_POLICY_CACHE_FILE LASTGOOD_STATE_DIR "/" LASTGOOD_POLICY_CACHE_NAME
 /* Policy defaults (boot.state_file, snapshots.dir, safe_mode.secret_file). */
 #define LASTGOOD_STATE_FILE_DEFAULT LASTGOOD_STATE_DIR "/state"
 #define LASTGOOD_SNAPSHOT_DIR_DEFAULT LASTGOOD_STATE_DIR "/snapshots"

@@ -251,6 +251,42 @@ int dir_list_at(int dir_fd, DirFilterFn filter, size_t max, char ***ret) {
         return 0;
 }
 
+int dir_list_fd(int fd, DirFilterFn filter, size_t max, char ***ret) {
+        DirList l = { .filter = filter, .max = max };
+        _Alignas(struct dirent64) char buf[32768];
+        int r = 0;
+        for (;;) {
+                ssize_t n = getdents64(fd, buf, sizeof buf);
+                if (n < 0) {
+                        r = -errno;
+                        break;
+                }
+                if (n == 0)
+                        break;
+                for (ssize_t off = 0; off < n && r == 0;) {
+                        const struct dirent64 *de = (const struct dirent64 *) (buf + off);
+                        off += de->d_reclen;
+                        if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                                continue;
+                        r = dir_list_one(fd, de->d_name, &l);
+                }
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0 && !l.names) {
+                l.names = calloc(1, sizeof(char *));
+                if (!l.names)
+                        r = -ENOMEM;
+        }
+        if (r < 0) {
+                strv_free(l.names);
+                return r;
+        }
+        strv_sort(l.names);
+        *ret = l.names;
+        return 0;
+}
+
 int openat_regular(int dir_fd, const char *name, struct stat *ret_st) {
         _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         if (fd < 0)

@@ -77,6 +77,10 @@ int dir_for_each_at(int dir_fd, DirEntryFn fn, void *userdata) _wur_;
  * junk costs bounded memory. */
 typedef bool (*DirFilterFn)(int dir_fd, const char *name);
 int dir_list_at(int dir_fd, DirFilterFn filter, size_t max, char ***ret) _wur_;
+/* The same for FD itself, a directory opened for reading and not read yet:
+ * no second open, no stdio DIR (the content walks list every directory of
+ * a component at each confirm). FD stays open and usable for *at() calls. */
+int dir_list_fd(int fd, DirFilterFn filter, size_t max, char ***ret) _wur_;
 
 /* In the initramfs the root is mounted read-only: a step that must write
  * remounts it read-write (and only then). 0 when already writable. */

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "recovery/archive.h"
 
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <nettle/sha2.h>
 
+#include "lib/dlib.h"
 #include "lib/encode.h"
 #include "lib/log.h"
 #include "lib/rootfs.h"
@@ -16,21 +16,14 @@ static void *lib_handle;
 
 int archive_lib_load(const ArchiveLib **ret) {
         if (!lib_handle) {
-                void *h = dlopen(ARCHIVE_LIB_SONAME, RTLD_NOW | RTLD_LOCAL);
-                if (!h) {
-                        log_debug("dlopen(%s): %s", ARCHIVE_LIB_SONAME, dlerror());
-                        return -ENOPKG;
-                }
                 ArchiveLib l = {};
-#define ARCHIVE_LIB_LOAD(fn)                                       \
-        l.fn = (__typeof__(l.fn)) dlsym(h, #fn);                   \
-        if (!l.fn) {                                               \
-                log_debug("%s lacks %s", ARCHIVE_LIB_SONAME, #fn); \
-                dlclose(h);                                        \
-                return -ENOPKG;                                    \
-        }
-                ARCHIVE_LIB_SYMBOLS(ARCHIVE_LIB_LOAD)
-#undef ARCHIVE_LIB_LOAD
+#define ARCHIVE_LIB_SYM(fn) DLIB_SYM(l, fn),
+                const DlibSym syms[] = { ARCHIVE_LIB_SYMBOLS(ARCHIVE_LIB_SYM) };
+#undef ARCHIVE_LIB_SYM
+                void *h = NULL;
+                int r = dlib_load(&h, ARCHIVE_LIB_SONAME, syms, ELEMENTSOF(syms));
+                if (r < 0)
+                        return r;
                 /* Built-in codecs only: libarchive would otherwise fork an
                  * external zstd/gzip program. */
                 l.have_zstd = l.archive_libzstd_version() != NULL;

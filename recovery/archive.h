@@ -28,6 +28,7 @@
 
 #include <archive_entry.h>
 
+#include "lib/dlib.h"
 #include "recovery/manifest.h"
 #include "lib/util.h"
 
@@ -90,9 +91,7 @@
         X(archive_entry_xattr_next)
 
 typedef struct ArchiveLib {
-#define ARCHIVE_LIB_FIELD(fn) __typeof__(fn) *fn;
-        ARCHIVE_LIB_SYMBOLS(ARCHIVE_LIB_FIELD)
-#undef ARCHIVE_LIB_FIELD
+        ARCHIVE_LIB_SYMBOLS(DLIB_FIELD)
         bool have_zstd;
         bool have_gzip;
 } ArchiveLib;

@@ -7,7 +7,10 @@
 #include <limits.h>
 #include <nettle/sha2.h>
 #include <sys/xattr.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
+#include <zlib.h>
 
 #include "lib/encode.h"
 #include "lib/fileio.h"
@@ -411,6 +414,195 @@ int manifest_parse(const char *buf, size_t len, uint64_t max_entries, Manifest *
         return 0;
 }
 
+/* ---- the binary form ---- */
+
+#define BIN_MAGIC "LGMANBIN"
+#define BIN_VERSION 1u
+#define BIN_NULL UINT32_MAX
+
+typedef struct BinOut {
+        char *p;
+        size_t n, cap;
+} BinOut;
+
+static int bin_put(BinOut *o, const void *p, size_t n) {
+        if (o->n + n > o->cap) {
+                size_t cap = o->cap ? o->cap : 4096;
+                while (cap < o->n + n)
+                        cap *= 2;
+                char *np = realloc(o->p, cap);
+                if (!np)
+                        return -ENOMEM;
+                o->p = np;
+                o->cap = cap;
+        }
+        memcpy(o->p + o->n, p, n);
+        o->n += n;
+        return 0;
+}
+
+/* Fixed part of an entry, then its strings (lengths here, bytes after). */
+typedef struct __attribute__((packed)) BinEntry {
+        uint8_t type;
+        uint32_t mode, uid, gid;
+        uint64_t size;
+        uint8_t sha256[SHA256_LEN];
+        int64_t mtime_ns, ctime_ns;
+        uint64_t ino, dev;
+        uint32_t path_len, target_len, xattrs_len;
+} BinEntry;
+
+typedef struct __attribute__((packed)) BinHeader {
+        char magic[8];
+        uint32_t version;
+        uint32_t key_len;
+        int64_t created_ns;
+        uint8_t xattrs_known;
+        uint64_t n;
+} BinHeader;
+
+static uint32_t bin_len(const char *s) {
+        return s ? (uint32_t) strlen(s) : BIN_NULL;
+}
+
+int manifest_encode_binary(const Manifest *m, const void *key, size_t key_len, char **ret, size_t *ret_len) {
+        BinOut o = {};
+        BinHeader h = { .magic = BIN_MAGIC,
+                        .version = BIN_VERSION,
+                        .key_len = (uint32_t) key_len,
+                        .created_ns = m->created_ns,
+                        .xattrs_known = m->xattrs_known,
+                        .n = m->n };
+        int r = bin_put(&o, &h, sizeof h);
+        if (r >= 0)
+                r = bin_put(&o, key, key_len);
+        for (size_t i = 0; r >= 0 && i < m->n; i++) {
+                const ManifestEntry *e = &m->entries[i];
+                BinEntry b = { .type = (uint8_t) e->type,
+                               .mode = e->mode,
+                               .uid = e->uid,
+                               .gid = e->gid,
+                               .size = e->size,
+                               .mtime_ns = e->mtime_ns,
+                               .ctime_ns = e->ctime_ns,
+                               .ino = e->ino,
+                               .dev = e->dev,
+                               .path_len = bin_len(e->path),
+                               .target_len = bin_len(e->target),
+                               .xattrs_len = bin_len(e->xattrs) };
+                memcpy(b.sha256, e->sha256, SHA256_LEN);
+                r = bin_put(&o, &b, sizeof b);
+                if (r >= 0)
+                        r = bin_put(&o, e->path, b.path_len);
+                if (r >= 0 && e->target)
+                        r = bin_put(&o, e->target, b.target_len);
+                if (r >= 0 && e->xattrs)
+                        r = bin_put(&o, e->xattrs, b.xattrs_len);
+        }
+        if (r >= 0) {
+                uint32_t crc = (uint32_t) crc32(0, (const Bytef *) o.p, (uInt) o.n);
+                r = bin_put(&o, &crc, sizeof crc);
+        }
+        if (r < 0) {
+                free(o.p);
+                return r;
+        }
+        *ret = o.p;
+        *ret_len = o.n;
+        return 0;
+}
+
+/* A string of LEN bytes at *POS (NUL-free), or NULL for BIN_NULL. */
+static int bin_str(const char *buf, size_t end, size_t *pos, uint32_t len, char **ret) {
+        if (len == BIN_NULL) {
+                *ret = NULL;
+                return 0;
+        }
+        if (len > end - *pos || memchr(buf + *pos, '\0', len))
+                return -EBADMSG;
+        *ret = strndup(buf + *pos, len);
+        if (!*ret)
+                return -ENOMEM;
+        *pos += len;
+        return 0;
+}
+
+/* The checks of parse_line() that concern an entry's form. */
+static bool bin_entry_ok(const ManifestEntry *e, bool xattrs_known) {
+        if (e->type != 'f' && e->type != 'd' && e->type != 'l')
+                return false;
+        if (e->mode > 07777 || (e->type == 'l' && e->mode != 0777) || (e->type == 'd' && e->size != 0) ||
+            e->size > (uint64_t) INT64_MAX)
+                return false;
+        if (!e->path || !path_is_safe_relative(e->path) || !manifest_path_fits(e->path))
+                return false;
+        if ((e->type == 'l') != (e->target != NULL))
+                return false;
+        if (e->target && (e->target[0] == '\0' || strlen(e->target) != e->size))
+                return false;
+        return !e->xattrs || xattrs_known;
+}
+
+int manifest_decode_binary(const char *buf, size_t len, const void *key, size_t key_len,
+                           uint64_t max_entries, Manifest **ret) {
+        BinHeader h;
+        if (len < sizeof h + sizeof(uint32_t))
+                return -EBADMSG;
+        memcpy(&h, buf, sizeof h);
+        uint32_t crc;
+        memcpy(&crc, buf + len - sizeof crc, sizeof crc);
+        size_t end = len - sizeof crc;
+        if (memcmp(h.magic, BIN_MAGIC, sizeof h.magic) != 0 || h.version != BIN_VERSION ||
+            h.key_len != key_len || key_len > end - sizeof h || memcmp(buf + sizeof h, key, key_len) != 0 ||
+            h.xattrs_known > 1 || crc != (uint32_t) crc32(0, (const Bytef *) buf, (uInt) end))
+                return -EBADMSG;
+        if (h.n > max_entries)
+                return -E2BIG;
+        if (h.n > (end - sizeof h - key_len) / sizeof(BinEntry))
+                return -EBADMSG;
+        _cleanup_manifest_ Manifest *m = manifest_new();
+        if (!m)
+                return -ENOMEM;
+        m->created_ns = h.created_ns;
+        m->xattrs_known = h.xattrs_known;
+        m->entries = calloc(h.n + 1, sizeof(ManifestEntry));
+        if (!m->entries)
+                return -ENOMEM;
+        m->allocated = h.n + 1;
+        size_t pos = sizeof h + key_len;
+        for (uint64_t i = 0; i < h.n; i++) {
+                BinEntry b;
+                if (end - pos < sizeof b)
+                        return -EBADMSG;
+                memcpy(&b, buf + pos, sizeof b);
+                pos += sizeof b;
+                ManifestEntry *e = &m->entries[m->n++]; /* counted now: freed with M */
+                *e = (ManifestEntry) { .type = (char) b.type,
+                                       .mode = b.mode,
+                                       .uid = b.uid,
+                                       .gid = b.gid,
+                                       .size = b.size,
+                                       .mtime_ns = b.mtime_ns,
+                                       .ctime_ns = b.ctime_ns,
+                                       .ino = b.ino,
+                                       .dev = b.dev };
+                memcpy(e->sha256, b.sha256, SHA256_LEN);
+                int r = bin_str(buf, end, &pos, b.path_len, &e->path);
+                if (r >= 0)
+                        r = bin_str(buf, end, &pos, b.target_len, &e->target);
+                if (r >= 0)
+                        r = bin_str(buf, end, &pos, b.xattrs_len, &e->xattrs);
+                if (r < 0)
+                        return r;
+                if (!bin_entry_ok(e, m->xattrs_known) || (i > 0 && strcmp(m->entries[i - 1].path, e->path) >= 0))
+                        return -EBADMSG;
+        }
+        if (pos != end)
+                return -EBADMSG;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
 /* ---- content roots and symlink containment ---- */
 
 int manifest_roots(char *const *content, char ***ret) {
@@ -783,7 +975,7 @@ static int walk_rec(int dir_fd, const char *name, char *path, size_t plen, unsig
         if (fd < 0)
                 return -errno;
         _cleanup_strv_free_ char **names = NULL;
-        r = dir_list_at(fd, NULL, 0, &names);
+        r = dir_list_fd(fd, NULL, 0, &names);
         if (r < 0)
                 return r;
         size_t n = strv_length(names);
@@ -893,6 +1085,165 @@ int manifest_content_digest(int root_fd, char *const *roots, char *const *exclud
         sha256_digest(&c.sha, SHA256_LEN, h);
         hex_encode_to(h, sizeof h, ret);
         return 0;
+}
+
+/* ---- walking, in parallel ---- */
+
+/* The unchanged-content check is a stat per entry, in the kernel almost
+ * wholly: like git's preload-index, several threads share the subtrees of
+ * the roots (the roots themselves and their direct entries stay with the
+ * caller's thread). Each worker has its own USERDATA; FN must only touch
+ * that and the entries its paths name. */
+typedef struct WalkJob {
+        int dir_fd; /* the root's directory (owned by the pool) */
+        char *name;
+        char *path;
+} WalkJob;
+
+typedef struct WalkPool {
+        WalkJob *jobs;
+        size_t n, cap;
+        atomic_size_t next;
+        atomic_int error; /* the first error, or 0 */
+        char *const *exclude;
+        ManifestWalkFn fn;
+} WalkPool;
+
+typedef struct WalkWorker {
+        WalkPool *pool;
+        void *userdata;
+        pthread_t thread;
+        bool started;
+} WalkWorker;
+
+static void *walk_worker(void *arg) {
+        WalkWorker *w = arg;
+        WalkPool *pool = w->pool;
+        char buf[MANIFEST_PATH_MAX + 1];
+        for (;;) {
+                size_t i = atomic_fetch_add(&pool->next, 1);
+                if (i >= pool->n || atomic_load(&pool->error) != 0)
+                        break;
+                const WalkJob *j = &pool->jobs[i];
+                size_t l = strlen(j->path);
+                memcpy(buf, j->path, l + 1);
+                int r = walk_rec(j->dir_fd, j->name, buf, l, 1, pool->exclude, pool->fn, w->userdata);
+                if (r < 0) {
+                        int none = 0;
+                        atomic_compare_exchange_strong(&pool->error, &none, r);
+                        break;
+                }
+        }
+        return NULL;
+}
+
+static void walk_pool_done(WalkPool *pool) {
+        int last_fd = -1;
+        for (size_t i = 0; i < pool->n; i++) {
+                if (pool->jobs[i].dir_fd != last_fd)
+                        close(pool->jobs[i].dir_fd);
+                last_fd = pool->jobs[i].dir_fd;
+                free(pool->jobs[i].name);
+                free(pool->jobs[i].path);
+        }
+        free(pool->jobs);
+}
+
+/* The root at PARENT_FD/NAME: itself by FN with USERDATA, then each of its
+ * entries a job (its directory is opened once, shared by its jobs and
+ * closed with the pool). */
+static int walk_pool_root(WalkPool *pool, int parent_fd, const char *name, const char *root, void *userdata) {
+        struct stat st;
+        if (manifest_path_excluded(pool->exclude, root))
+                return 0;
+        if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
+                return 0;
+        int r = pool->fn(parent_fd, name, root, &st, userdata);
+        if (r != 0 || !S_ISDIR(st.st_mode))
+                return r < 0 ? r : 0;
+        _cleanup_close_ int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        _cleanup_strv_free_ char **names = NULL;
+        r = dir_list_fd(fd, NULL, 0, &names);
+        if (r < 0)
+                return r;
+        size_t n = strv_length(names);
+        if (n == 0)
+                return 0;
+        if (pool->n + n > pool->cap) {
+                size_t cap = pool->cap ? pool->cap : 64;
+                while (cap < pool->n + n)
+                        cap *= 2;
+                WalkJob *nj = reallocarray(pool->jobs, cap, sizeof(WalkJob));
+                if (!nj)
+                        return -ENOMEM;
+                pool->jobs = nj;
+                pool->cap = cap;
+        }
+        _cleanup_free_ WalkJob *add = calloc(n, sizeof(WalkJob));
+        if (!add)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                add[i].name = names[i];
+                if (asprintf(&add[i].path, "%s/%s", root, names[i]) < 0)
+                        add[i].path = NULL;
+                if (!add[i].path || strlen(add[i].path) > MANIFEST_PATH_MAX) {
+                        r = add[i].path ? -ENAMETOOLONG : -ENOMEM;
+                        for (size_t k = 0; k <= i; k++)
+                                free(add[k].path);
+                        return r; /* the names stay NAMES' to free */
+                }
+        }
+        /* All made: the pool takes the names, paths and the fd. */
+        for (size_t i = 0; i < n; i++) {
+                add[i].dir_fd = fd;
+                pool->jobs[pool->n++] = add[i];
+                names[i] = NULL;
+        }
+        TAKE_FD(fd);
+        return 0;
+}
+
+int manifest_walk_parallel(int root_fd, char *const *roots, char *const *exclude, ManifestWalkFn fn,
+                           void *const *userdata, size_t n_workers) {
+        WalkPool pool = { .exclude = exclude, .fn = fn };
+        int r = 0;
+        for (size_t i = 0; roots && roots[i] && r >= 0; i++) {
+                _cleanup_close_ int parent_fd = -1;
+                const char *name;
+                r = root_open_parent(root_fd, roots[i], false, &parent_fd, &name);
+                if (r == -ENOENT || r == -ENOTDIR) {
+                        r = 0;
+                        continue;
+                }
+                if (r >= 0)
+                        r = walk_pool_root(&pool, parent_fd, name, roots[i], userdata[0]);
+                if (r == -ENOENT)
+                        r = 0;
+        }
+        if (r < 0) {
+                walk_pool_done(&pool);
+                return r;
+        }
+        WalkWorker w[MANIFEST_WALK_MAX_WORKERS] = {};
+        if (n_workers > MANIFEST_WALK_MAX_WORKERS)
+                n_workers = MANIFEST_WALK_MAX_WORKERS;
+        for (size_t k = 1; k < n_workers && k < pool.n; k++) {
+                w[k] = (WalkWorker) { .pool = &pool, .userdata = userdata[k] };
+                /* No thread, no matter: the others (the caller's too) do its share. */
+                w[k].started = pthread_create(&w[k].thread, NULL, walk_worker, &w[k]) == 0;
+        }
+        w[0] = (WalkWorker) { .pool = &pool, .userdata = userdata[0] };
+        walk_worker(&w[0]);
+        for (size_t k = 1; k < n_workers; k++)
+                if (w[k].started)
+                        pthread_join(w[k].thread, NULL);
+        r = atomic_load(&pool.error);
+        walk_pool_done(&pool);
+        return r;
 }
 
 /* ---- the fast change check ---- */
@@ -1024,7 +1375,40 @@ int manifest_compare_live(int root_fd, char *const *roots, char *const *exclude,
                 .root_seen = root_seen,
                 .racy_after_ns = m->created_ns - RACY_MARGIN_NS,
         };
-        int r = manifest_walk(root_fd, roots, exclude, compare_one, &c);
+        /* Large trees in parallel (see manifest_walk_parallel()): each
+         * worker counts for itself, the sums and maxima are merged. */
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        size_t nw = m->n >= 2000 && ncpu > 1
+                            ? (size_t) (ncpu < MANIFEST_WALK_MAX_WORKERS ? ncpu : MANIFEST_WALK_MAX_WORKERS)
+                            : 1;
+        int r;
+        if (nw == 1)
+                r = manifest_walk(root_fd, roots, exclude, compare_one, &c);
+        else {
+                CompareCtx w[MANIFEST_WALK_MAX_WORKERS];
+                void *uds[MANIFEST_WALK_MAX_WORKERS];
+                _cleanup_free_ bool *seen = calloc(nw * (n_roots + 1), sizeof(bool));
+                if (!seen)
+                        return -ENOMEM;
+                for (size_t k = 0; k < nw; k++) {
+                        w[k] = c;
+                        w[k].root_seen = seen + k * (n_roots + 1);
+                        uds[k] = &w[k];
+                }
+                r = manifest_walk_parallel(root_fd, roots, exclude, compare_one, uds, nw);
+                for (size_t k = 0; k < nw; k++) {
+                        c.matched += w[k].matched;
+                        c.n_changed += w[k].n_changed;
+                        c.changed |= w[k].changed;
+                        c.cache_updated |= w[k].cache_updated;
+                        if (w[k].newest_ns > c.newest_ns)
+                                c.newest_ns = w[k].newest_ns;
+                        if (w[k].dir_change_ns > c.dir_change_ns)
+                                c.dir_change_ns = w[k].dir_change_ns;
+                        for (size_t i = 0; i < n_roots; i++)
+                                root_seen[i] |= w[k].root_seen[i];
+                }
+        }
         if (r < 0)
                 return r;
 

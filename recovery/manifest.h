@@ -102,6 +102,22 @@ void manifest_entry_from_stat(ManifestEntry *e, const struct stat *st);
  * naming the line) on any format error, -E2BIG with more than max_entries
  * entries, -EFBIG above MANIFEST_MAX_SIZE. */
 int manifest_parse(const char *buf, size_t len, uint64_t max_entries, Manifest **ret, char **ret_reason) _wur_;
+
+/*
+ * The binary form of a manifest: a cache of a manifest file for what reads
+ * one at every confirm (snapshot.c: the unchanged-content check), where
+ * parsing the text was three quarters of the work. KEY (opaque here) names
+ * what it caches — the text file's identity — and must match to decode;
+ * a checksum covers the rest. Decoding checks what manifest_parse() checks
+ * of each entry's form (type, safe and sorted paths, targets, field
+ * ranges), so that a damaged cache is refused, never a different manifest.
+ * The text stays the authority: restore and verify always parse it.
+ */
+int manifest_encode_binary(const Manifest *m, const void *key, size_t key_len, char **ret, size_t *ret_len) _wur_;
+/* 0 and *ret; -EBADMSG for another key, a bad checksum or a bad entry;
+ * -E2BIG for more than MAX_ENTRIES; -ENOMEM. */
+int manifest_decode_binary(const char *buf, size_t len, const void *key, size_t key_len,
+                           uint64_t max_entries, Manifest **ret) _wur_;
 int manifest_format(const Manifest *m, char **ret, size_t *ret_len) _wur_;
 
 /* Sets *RET (when RET is not NULL) to a newly formatted reason, freeing the
@@ -210,6 +226,14 @@ bool manifest_path_holds_excluded(char *const *exclude, const char *path);
 typedef int (*ManifestWalkFn)(int dir_fd, const char *name, const char *path, const struct stat *st,
                               void *userdata);
 int manifest_walk(int root_fd, char *const *roots, char *const *exclude, ManifestWalkFn fn, void *userdata) _wur_;
+
+/* The same over USERDATA[0..N_WORKERS) threads (at most
+ * MANIFEST_WALK_MAX_WORKERS; the caller's is one): the roots and their
+ * direct entries with USERDATA[0], their subtrees shared out. FN must be
+ * safe to run concurrently on distinct entries with distinct USERDATA. */
+#define MANIFEST_WALK_MAX_WORKERS 4
+int manifest_walk_parallel(int root_fd, char *const *roots, char *const *exclude, ManifestWalkFn fn,
+                           void *const *userdata, size_t n_workers) _wur_;
 /* The same for one tree: NAME inside parent_fd, reported as PATH.
  * -ENOENT when NAME does not exist. */
 int manifest_walk_at(int parent_fd, const char *name, const char *path, char *const *exclude,

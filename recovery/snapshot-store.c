@@ -331,7 +331,8 @@ int snapshot_store_load(int snap_fd, const char *component, char *const *roots, 
 }
 
 uint64_t snapshot_store_size(int comp_fd, const char *id) {
-        static const char *const files[] = { "content.tar.zst", "content.tar.gz", "manifest", "meta", "bad" };
+        static const char *const files[] = { "content.tar.zst",     "content.tar.gz", "manifest",
+                                             SNAPSHOT_MANIFEST_BIN, "meta",           "bad" };
         _cleanup_close_ int fd = -1;
         uint64_t total = 0;
         struct stat st;

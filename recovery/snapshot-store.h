@@ -17,6 +17,8 @@
 #define SNAPSHOT_ID_LEN 20 /* "YYYYMMDDTHHMMSSZ-NNN" */
 #define SNAPSHOT_WORK_DIR ".work"
 #define SNAPSHOT_INTENT "restore.intent"
+/* The manifest compiled (manifest_encode_binary()): a cache of "manifest". */
+#define SNAPSHOT_MANIFEST_BIN "manifest.bin"
 #define SNAPSHOT_META_MAX (16u * 1024u)
 
 typedef struct SnapshotMeta {

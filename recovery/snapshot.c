@@ -402,6 +402,63 @@ int snapshot_create(int root_fd, const Policy *p, const Component *c, char **ret
 
 /* ---- the change check ---- */
 
+/* ---- the manifest, compiled ---- */
+
+/* What the binary form caches: the text manifest's identity. */
+static int manifest_key(int snap_fd, uint64_t key[static 6]) {
+        struct stat st;
+        if (fstatat(snap_fd, "manifest", &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        uint64_t k[6] = { (uint64_t) st.st_dev,
+                          (uint64_t) st.st_ino,
+                          (uint64_t) st.st_size,
+                          (uint64_t) st.st_mtim.tv_sec * 1000000000 + (uint64_t) st.st_mtim.tv_nsec,
+                          (uint64_t) st.st_ctim.tv_sec * 1000000000 + (uint64_t) st.st_ctim.tv_nsec,
+                          (uint64_t) st.st_mode };
+        memcpy(key, k, sizeof k);
+        return 0;
+}
+
+/* The binary form of M beside its text (SNAPSHOT_MANIFEST_BIN): not state,
+ * written without fsync; a failure only means the next check parses. */
+static void manifest_cache_store(int snap_fd, const Manifest *m) {
+        uint64_t key[6];
+        _cleanup_free_ char *bin = NULL;
+        size_t len;
+        if (manifest_key(snap_fd, key) < 0 || manifest_encode_binary(m, key, sizeof key, &bin, &len) < 0)
+                return;
+        int r = write_atomic_at_full(snap_fd, SNAPSHOT_MANIFEST_BIN, bin, len,
+                                     &(WriteAtomicOptions) { .flags = WRITE_ATOMIC_NO_SYNC, .mode = 0600 });
+        if (r < 0)
+                log_debug_errno(r, "Failed to store the compiled manifest, ignoring: %m");
+}
+
+/* The snapshot's manifest for the unchanged-content check: its binary form
+ * when that is of this very text, else the text parsed (and, with STORE,
+ * compiled for next time). */
+static int manifest_load_cached(int snap_fd, uint64_t max_entries, bool store, Manifest **ret, char **ret_reason) {
+        uint64_t key[6];
+        int r = manifest_key(snap_fd, key);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        if (read_full_at(snap_fd, SNAPSHOT_MANIFEST_BIN, MANIFEST_MAX_SIZE * 2, &buf, &len) >= 0) {
+                r = manifest_decode_binary(buf, len, key, sizeof key, max_entries, ret);
+                if (r >= 0 || r == -ENOMEM)
+                        return r;
+                log_debug_errno(r, "Compiled manifest unusable, parsing the text: %m");
+        }
+        free(buf);
+        buf = NULL;
+        r = read_full_at(snap_fd, "manifest", MANIFEST_MAX_SIZE, &buf, &len);
+        if (r >= 0)
+                r = manifest_parse(buf, len, max_entries, ret, ret_reason);
+        if (r >= 0 && store)
+                manifest_cache_store(snap_fd, *ret);
+        return r;
+}
+
 int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, bool refresh_cache,
                              ContentChange *ret) {
         _cleanup_strv_free_ char **roots = NULL;
@@ -426,12 +483,9 @@ int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, b
 
         uint64_t max_entries, max_expanded;
         snapshot_limits(p, &max_entries, &max_expanded);
-        _cleanup_free_ char *buf = NULL, *reason = NULL;
-        size_t len;
+        _cleanup_free_ char *reason = NULL;
         _cleanup_manifest_ Manifest *m = NULL;
-        r = read_full_at(snap_fd, "manifest", MANIFEST_MAX_SIZE, &buf, &len);
-        if (r >= 0)
-                r = manifest_parse(buf, len, max_entries, &m, &reason);
+        r = manifest_load_cached(snap_fd, max_entries, refresh_cache, &m, &reason);
         if (r < 0) {
                 /* An unreadable manifest cannot vouch for anything. */
                 log_warning_errno(r, "Snapshot %s/%s: manifest unusable (%s), treating content as changed: %m",
@@ -455,6 +509,8 @@ int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, b
                         if (r < 0)
                                 log_warning_errno(r, "Failed to refresh the stat cache of snapshot %s/%s, ignoring: %m",
                                                   c->name, id);
+                        else
+                                manifest_cache_store(snap_fd, m);
                 }
         }
         ret->changed = d.changed;

@@ -328,6 +328,13 @@ t_dracut_module_setup_asks_for_the_binary_libarchive_modules_and_hook() {
   for dep in $(ldd "$LIBARCHIVE" | sed -n 's|.* => \(/[^ ]*\) .*|\1|p'); do
     grep -qx "inst_library $dep" <<<"$c" || fail "libarchive's dependency $dep: $c"
   done
+  # The other libraries lastgood dlopen()s (lib/dlib.h), where they are.
+  local so lib
+  for so in libefivar.so.1 libblkid.so.1 libyaml-0.so.2; do
+    lib=$(dirname "$LIBARCHIVE")/$so
+    [[ -e $lib ]] || continue
+    grep -qx "inst_library $lib" <<<"$c" || fail "$so (dlopen): $c"
+  done
   grep -qx 'instmods hostonly=\[\] efivarfs efi_pstore vfat nls_cp437 nls_ascii' <<<"$c" || fail "modules: $c"
   grep -qx 'inst_hook pre-pivot 50 lastgood-pre-pivot.sh exists' <<<"$c" || fail "the pre-pivot hook: $c"
   assert_file "$T/initrd$T/etc/lastgood/policy.yaml"

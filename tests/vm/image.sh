@@ -24,12 +24,15 @@ vm_copy_exec_as() {
         done < <(ldd "$src" 2>/dev/null | grep -o '/[^ ]*' | sort -u)
 }
 
-# lastgood, its libraries and the one it dlopen()s for restores.
+# lastgood, its libraries and those it dlopen()s (lib/dlib.h), as the
+# initramfs-tools hook does.
 vm_install_lastgood() {
-        local bin=$1 tree=$2 lib
+        local bin=$1 tree=$2 lib so
         vm_copy_exec_as "$bin" /usr/sbin/lastgood "$tree"
-        lib=$(ldconfig -p | awk '$1 == "libarchive.so.13" { print $NF; exit }')
-        [[ -n $lib ]] && vm_copy_exec_as "$lib" "$lib" "$tree"
+        for so in libarchive.so.13 libefivar.so.1 libblkid.so.1 libyaml-0.so.2; do
+                lib=$(ldconfig -p | awk -v l="$so" '$1 == l { print $NF; exit }')
+                [[ -n $lib ]] && vm_copy_exec_as "$lib" "$lib" "$tree"
+        done
         return 0
 }
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # lastgood — dracut module: what dist/initramfs-tools/hooks/lastgood does for
-# initramfs-tools. Puts lastgood, the shared libraries it links and the one it
-# loads at run time (libarchive, for restores), the kernel modules its boot
+# initramfs-tools. Puts lastgood, the shared libraries it links and those it
+# loads at run time (lib/dlib.h), the kernel modules its boot
 # step loads, the policy and the pre-pivot hook into the initrd.
 #
 # The hook runs at dracut's pre-pivot point (the root is mounted at $NEWROOT,
@@ -32,19 +32,23 @@ installkernel() {
 
 install() {
         inst_multiple @SBINDIR@/lastgood
-        # libarchive: dlopen()ed only when a snapshot is restored, so ldd does
-        # not list it. Its own dependencies (libxml2, libbz2, ICU, …) are
-        # installed from its ldd list: dracut-install resolves dependencies of
-        # executable files only, and Debian ships libraries 0644 (without this
-        # the VM test's restore failed in the initrd: dlopen, ENOPKG).
-        local _dir _dep
-        for _dir in $libdirs; do
-                [[ -e $_dir/libarchive.so.13 ]] || continue
-                inst_library "$_dir/libarchive.so.13"
-                for _dep in $(ldd "$_dir/libarchive.so.13" 2>/dev/null | sed -n 's|.* => \(/[^ ]*\) .*|\1|p'); do
-                        inst_library "$_dep"
+        # dlopen()ed where needed (lib/dlib.h), so ldd does not list them:
+        # libarchive for restores, libefivar where efivarfs exists, libblkid
+        # to find devices, libyaml to parse a policy not yet compiled. Their
+        # own dependencies (libxml2, libbz2, ICU, …) are installed from their
+        # ldd lists: dracut-install resolves dependencies of executable files
+        # only, and Debian ships libraries 0644 (without this the VM test's
+        # restore failed in the initrd: dlopen, ENOPKG).
+        local _dir _dep _lib
+        for _lib in libarchive.so.13 libefivar.so.1 libblkid.so.1 libyaml-0.so.2; do
+                for _dir in $libdirs; do
+                        [[ -e $_dir/$_lib ]] || continue
+                        inst_library "$_dir/$_lib"
+                        for _dep in $(ldd "$_dir/$_lib" 2>/dev/null | sed -n 's|.* => \(/[^ ]*\) .*|\1|p'); do
+                                inst_library "$_dep"
+                        done
+                        break
                 done
-                break
         done
         inst_multiple -o modprobe mount umount mkdir
         inst_hook pre-pivot 50 "$moddir/lastgood-pre-pivot.sh"
