@@ -263,7 +263,7 @@ int policy_cache_save(int root_fd, const Policy *p) {
         if (p->errors || p->fallback != POLICY_FALLBACK_NONE)
                 return 0;
         uint8_t sig[SHA256_DIGEST_SIZE];
-        int64_t newest;
+        int64_t newest = 0;
         int r = sources_signature(root_fd, sig, &newest);
         if (r < 0)
                 return r;

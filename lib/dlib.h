@@ -27,7 +27,8 @@ typedef struct DlibSym {
         const char *name;
 } DlibSym;
 
-#define DLIB_FIELD(fn) __typeof__(fn) *fn;
+/* FN names a declaration: it cannot be parenthesised. */
+#define DLIB_FIELD(fn) __typeof__(fn) *fn; /* NOLINT(bugprone-macro-parentheses) */
 #define DLIB_SYM(table, fn) \
         { (void **) &(table).fn, #fn }
 

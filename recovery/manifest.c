@@ -594,8 +594,11 @@ int manifest_decode_binary(const char *buf, size_t len, const void *key, size_t 
                         r = bin_str(buf, end, &pos, b.xattrs_len, &e->xattrs);
                 if (r < 0)
                         return r;
-                if (!bin_entry_ok(e, m->xattrs_known) || (i > 0 && strcmp(m->entries[i - 1].path, e->path) >= 0))
+                if (!e->path || !bin_entry_ok(e, m->xattrs_known))
                         return -EBADMSG;
+                const char *prev = i > 0 ? m->entries[i - 1].path : NULL;
+                if (prev && strcmp(prev, e->path) >= 0)
+                        return -EBADMSG; /* sorted and unique, as manifest_find() needs */
         }
         if (pos != end)
                 return -EBADMSG;
