@@ -153,12 +153,14 @@ static int log_show(Context *ctx, const LogFilter *f) {
                 }
         }
         size_t skip = f->have_lines && m > f->lines ? m - f->lines : 0;
+        /* An empty log has no array at all: no offset into it either. */
+        EventRecord *shown = recs ? recs + skip : NULL;
         if (ctx->json)
-                show_json(recs + skip, m - skip);
+                show_json(shown, m - skip);
         else if (m - skip == 0 && log_filter_active(f))
                 printf("No matching events.\n");
         else
-                show_table(recs + skip, m - skip, ctx->verbose > 0);
+                show_table(shown, m - skip, ctx->verbose > 0);
         if (bad > 0)
                 log_warning("%zu line(s) of the event log are not valid events; see 'lastgood log verify'.", bad);
         event_records_free(recs, n);
