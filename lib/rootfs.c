@@ -235,20 +235,12 @@ static int dir_list_one(int dir_fd, const char *name, void *userdata) {
 }
 
 int dir_list_at(int dir_fd, DirFilterFn filter, size_t max, char ***ret) {
-        DirList l = { .filter = filter, .max = max };
-        int r = dir_for_each_at(dir_fd, dir_list_one, &l);
-        if (r >= 0 && !l.names) {
-                l.names = calloc(1, sizeof(char *));
-                if (!l.names)
-                        r = -ENOMEM;
-        }
-        if (r < 0) {
-                strv_free(l.names);
-                return r;
-        }
-        strv_sort(l.names);
-        *ret = l.names;
-        return 0;
+        /* A new open file description: its offset is our own (a dup's would
+         * be shared with DIR_FD), and an O_PATH fd can be read this way. */
+        _cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return dir_list_fd(fd, filter, max, ret);
 }
 
 int dir_list_fd(int fd, DirFilterFn filter, size_t max, char ***ret) {

@@ -959,8 +959,11 @@ bool manifest_path_holds_excluded(char *const *exclude, const char *path) {
 
 /* ---- walking ---- */
 
-static int walk_rec(int dir_fd, const char *name, char *path, size_t plen, unsigned depth,
-                    char *const *exclude, ManifestWalkFn fn, void *ud) {
+/* One entry of a walk: skipped when excluded or not content, else given to
+ * FN; a directory FN does not stop is opened and listed (1, *ret_fd and
+ * *ret_names: what lies below it). 0: nothing below. */
+static int walk_entry(int dir_fd, const char *name, const char *path, unsigned depth, char *const *exclude,
+                      ManifestWalkFn fn, void *ud, int *ret_fd, char ***ret_names) {
         struct stat st;
         if (manifest_path_excluded(exclude, path))
                 return 0; /* the component's live state: not content */
@@ -977,9 +980,19 @@ static int walk_rec(int dir_fd, const char *name, char *path, size_t plen, unsig
         _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        _cleanup_strv_free_ char **names = NULL;
-        r = dir_list_fd(fd, NULL, 0, &names);
+        r = dir_list_fd(fd, NULL, 0, ret_names);
         if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
+        return 1;
+}
+
+static int walk_rec(int dir_fd, const char *name, char *path, size_t plen, unsigned depth,
+                    char *const *exclude, ManifestWalkFn fn, void *ud) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_strv_free_ char **names = NULL;
+        int r = walk_entry(dir_fd, name, path, depth, exclude, fn, ud, &fd, &names);
+        if (r <= 0 || !names) /* 1 always sets names: the analyzer cannot tell */
                 return r;
         size_t n = strv_length(names);
 
@@ -1156,22 +1169,10 @@ static void walk_pool_done(WalkPool *pool) {
  * entries a job (its directory is opened once, shared by its jobs and
  * closed with the pool). */
 static int walk_pool_root(WalkPool *pool, int parent_fd, const char *name, const char *root, void *userdata) {
-        struct stat st;
-        if (manifest_path_excluded(pool->exclude, root))
-                return 0;
-        if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
-                return 0;
-        int r = pool->fn(parent_fd, name, root, &st, userdata);
-        if (r != 0 || !S_ISDIR(st.st_mode))
-                return r < 0 ? r : 0;
-        _cleanup_close_ int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
+        _cleanup_close_ int fd = -1;
         _cleanup_strv_free_ char **names = NULL;
-        r = dir_list_fd(fd, NULL, 0, &names);
-        if (r < 0)
+        int r = walk_entry(parent_fd, name, root, 0, pool->exclude, pool->fn, userdata, &fd, &names);
+        if (r <= 0 || !names) /* 1 always sets names: the analyzer cannot tell */
                 return r;
         size_t n = strv_length(names);
         if (n == 0)
