@@ -149,6 +149,8 @@ static int open_efivar_store(StateStores *s, const Policy *p, StateStore *st) {
                  * machine without UEFI simply uses the file. */
                 if (p->boot.state == STATE_BACKEND_EFIVAR)
                         problem(s, "UEFI variables not available (no efivarfs)");
+                else
+                        st->absent = true;
                 return -EOPNOTSUPP;
         }
         return 0;
@@ -161,11 +163,20 @@ static int open_efivar_store(StateStores *s, const Policy *p, StateStore *st) {
  * -ENOENT when there is none yet, -EPERM for the wrong owner or mode. */
 static int key_load(StateStores *s) {
         _cleanup_close_ int dfd = -1;
-        int r = root_open_dir(s->root_fd, LASTGOOD_STATE_DIR, false, 0, &dfd);
-        if (r < 0)
-                return r;
+        int kdir = -1;
+        /* The usual file store lives beside the key: its directory, already open. */
+        for (size_t i = 0; i < s->n && kdir < 0; i++)
+                if (s->stores[i].kind == STORE_ROOT && s->stores[i].dir_fd >= 0 &&
+                    streq(s->stores[i].dir_path, LASTGOOD_STATE_DIR))
+                        kdir = s->stores[i].dir_fd;
+        if (kdir < 0) {
+                int r = root_open_dir(s->root_fd, LASTGOOD_STATE_DIR, false, 0, &dfd);
+                if (r < 0)
+                        return r;
+                kdir = dfd;
+        }
         struct stat st;
-        _cleanup_close_ int fd = openat_regular(dfd, LASTGOOD_STATE_KEY_NAME, &st);
+        _cleanup_close_ int fd = openat_regular(kdir, LASTGOOD_STATE_KEY_NAME, &st);
         if (fd < 0)
                 return fd;
         if (st.st_uid != geteuid() || (st.st_mode & 07777) != 0600)
@@ -425,16 +436,19 @@ int state_stores_write(StateStores *s, BootState *st) {
                                 LASTGOOD_STATE_KEY_FILE, strerror(-s->key_error));
         }
         state_encode(st, s->key_error == 0 ? s->key : NULL, buf);
+        bool passed_over = false; /* a store before this one that should have taken it */
         for (size_t i = 0; i < s->n; i++) {
                 int r = store_write(s, &s->stores[i], buf);
                 if (r >= 0) {
-                        if (i > 0)
+                        /* Not at every boot of a machine without UEFI. */
+                        if (passed_over)
                                 problem(s, "State written to %s (fall-through)", s->stores[i].location);
                         s->written_to = (int) i;
                         return (int) i;
                 }
                 if (s->stores[i].setup_error >= 0)
                         problem(s, "Failed to write state to %s: %s", s->stores[i].location, strerror(-r));
+                passed_over = passed_over || !s->stores[i].absent;
                 last = r;
         }
         return last;

@@ -43,6 +43,7 @@ typedef struct StateStore {
         char *dir_path;  /* file stores: that directory, beneath root (root) or on the host (device) */
         char *name;      /* file stores: the record's file name */
         int setup_error; /* < 0 when the store is unusable (no efivarfs, device not found, …) */
+        bool absent;     /* unusable as expected (`auto` on a machine without UEFI): no fall-through */
 } StateStore;
 
 typedef struct StateStores {

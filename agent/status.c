@@ -30,17 +30,13 @@ static int collect_components(int root_fd, const Policy *p, bool check_content, 
                 cs->quarantined = q != 0;
                 cs->quarantine_unknown = q < 0;
 
-                SnapshotInfo *l = NULL;
-                size_t n = 0;
-                if (snapshot_list(root_fd, p, c->name, &l, &n) >= 0)
-                        /* The list is oldest first; bad ones are never restored. */
-                        for (size_t k = n; k > 0; k--)
-                                if (!l[k - 1].bad) {
-                                        cs->newest_snapshot = strdup(l[k - 1].id);
-                                        cs->newest_snapshot_usec = l[k - 1].created_usec;
-                                        break;
-                                }
-                snapshot_info_free(l, n);
+                /* Bad ones are never restored: the newest good one. */
+                char id[SNAPSHOT_ID_LEN + 1];
+                if (snapshot_newest_good_info(root_fd, p, c->name, id, &cs->newest_snapshot_usec) >= 0) {
+                        cs->newest_snapshot = strdup(id);
+                        if (!cs->newest_snapshot)
+                                return -ENOMEM;
+                }
                 if (check_content && !cs->quarantined) {
                         ContentChange ch;
                         if (snapshot_content_changed(root_fd, p, c, /* refresh_cache= */ false, &ch) >= 0) {

@@ -3,18 +3,24 @@
  * The compiled policy (policy-cache.h): a signature of the sources, then the
  * settings as the schema walks them, then a checksum.
  *
- *   "LGPCACHE" u32 format, sig[32], u64 payload length, payload, sha256[32]
+ *   "LGPCACHE" u32 format, u64 sig length, sig, u64 payload length, payload,
+ *   u32 crc32 of all before it
  *
- * The signature hashes the schema itself (key names and types, so that a
+ * The signature is not a digest but the bytes themselves, compared whole:
+ * lastgood's version and the schema (key names and types, so that a
  * lastgood with other keys never reads another's cache) and, for each
- * source, its name and the stat data of the name and of its target.
+ * source, its name and the stat data of the name and of its target. No
+ * collision can then make a changed policy look unchanged, and a few
+ * kilobytes compare faster than SHA-256 hashes them. The checksum only has
+ * to catch a torn or damaged file (the cache lives in a root-only
+ * directory, beside the policy it vouches for): CRC-32.
  */
 #include "config/policy-cache.h"
 
 #include <fcntl.h>
 #include <limits.h>
-#include <nettle/sha2.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include "config/policy-internal.h"
 #include "lib/fileio.h"
@@ -23,7 +29,8 @@
 #include "lib/rootfs.h"
 
 #define CACHE_MAGIC "LGPCACHE"
-#define CACHE_FORMAT 1u
+#define CACHE_FORMAT 2u
+#define CACHE_MAX_SIG (1024u * 1024u)
 #define CACHE_MAX_SIZE (4u * 1024u * 1024u)
 #define CACHE_MAX_ITEMS 100000u
 /* A source changed this close to now could change again within the same
@@ -34,15 +41,73 @@
 static const char *const source_dirs[] = { LASTGOOD_CONFIG_DIR, POLICY_DROPIN_DIR, LASTGOOD_VENDOR_DIR,
                                            LASTGOOD_VENDOR_POLICY_DROPIN_DIR };
 
+/* ---- a growing buffer: the signature and the file ---- */
+
+typedef struct Out {
+        uint8_t *p;
+        size_t n, cap;
+        bool oom;
+} Out;
+
+static void out_bytes(Out *o, const void *p, size_t n) {
+        if (o->oom)
+                return;
+        if (o->n + n > o->cap) {
+                size_t cap = o->cap ? o->cap * 2 : 4096;
+                while (cap < o->n + n)
+                        cap *= 2;
+                uint8_t *np = realloc(o->p, cap);
+                if (!np) {
+                        o->oom = true;
+                        return;
+                }
+                o->p = np;
+                o->cap = cap;
+        }
+        memcpy(o->p + o->n, p, n);
+        o->n += n;
+}
+
+static void out_done(Out *o) {
+        free(o->p);
+        *o = (Out) {};
+}
+
+static void out_u64(Out *o, uint64_t v) {
+        out_bytes(o, &v, sizeof v);
+}
+
+#define CACHE_NULL UINT64_MAX
+
+static void out_str(Out *o, const char *s) {
+        if (!s) {
+                out_u64(o, CACHE_NULL);
+                return;
+        }
+        size_t l = strlen(s);
+        out_u64(o, l);
+        out_bytes(o, s, l);
+}
+
+static void out_strv(Out *o, char *const *l) {
+        if (!l) {
+                out_u64(o, CACHE_NULL);
+                return;
+        }
+        out_u64(o, strv_length(l));
+        for (; *l; l++)
+                out_str(o, *l);
+}
+
 /* ---- the signature ---- */
 
 typedef struct Sig {
-        struct sha256_ctx ctx;
+        Out out;
         int64_t newest_ns; /* the newest ctime seen */
 } Sig;
 
 static void sig_bytes(Sig *s, const void *p, size_t n) {
-        sha256_update(&s->ctx, n, p);
+        out_bytes(&s->out, p, n);
 }
 
 static void sig_str(Sig *s, const char *str) {
@@ -115,17 +180,15 @@ static int sig_path(Sig *s, int root_fd, int dir_fd, const char *name, const cha
         return 0;
 }
 
-static int sources_signature(int root_fd, uint8_t ret[static SHA256_DIGEST_SIZE], int64_t *ret_newest) {
-        Sig s = {};
-        sha256_init(&s.ctx);
-        sig_str(&s, CACHE_MAGIC);
-        sig_fields(&s, policy_top_fields, ELEMENTSOF(policy_top_fields));
+static int sources_signature_into(Sig *s, int root_fd) {
+        sig_str(s, CACHE_MAGIC);
+        sig_fields(s, policy_top_fields, ELEMENTSOF(policy_top_fields));
         for (size_t i = 0; i < ELEMENTSOF(source_dirs); i++) {
                 _cleanup_close_ int dfd = -1;
-                sig_str(&s, source_dirs[i]);
+                sig_str(s, source_dirs[i]);
                 int r = root_open_dir(root_fd, source_dirs[i], false, 0, &dfd);
                 if (r == -ENOENT || r == -ENOTDIR) {
-                        sig_absent(&s);
+                        sig_absent(s);
                         continue;
                 }
                 if (r < 0)
@@ -133,7 +196,7 @@ static int sources_signature(int root_fd, uint8_t ret[static SHA256_DIGEST_SIZE]
                 struct stat st;
                 if (fstat(dfd, &st) < 0)
                         return -errno;
-                sig_stat(&s, &st);
+                sig_stat(s, &st);
                 _cleanup_strv_free_ char **names = NULL;
                 r = dir_list_at(dfd, NULL, CACHE_MAX_ITEMS, &names);
                 if (r < 0)
@@ -142,68 +205,28 @@ static int sources_signature(int root_fd, uint8_t ret[static SHA256_DIGEST_SIZE]
                         _cleanup_free_ char *path = NULL;
                         if (asprintf(&path, "%s/%s", source_dirs[i], *n) < 0)
                                 return -ENOMEM;
-                        r = sig_path(&s, root_fd, dfd, *n, path);
+                        r = sig_path(s, root_fd, dfd, *n, path);
                         if (r < 0)
                                 return r;
                 }
         }
-        sha256_digest(&s.ctx, SHA256_DIGEST_SIZE, ret);
+        return 0;
+}
+
+/* The signature into *ret (its buffer freed by the caller, also on error). */
+static int sources_signature(int root_fd, Out *ret, int64_t *ret_newest) {
+        Sig s = {};
+        int r = sources_signature_into(&s, root_fd);
+        *ret = s.out;
+        if (r < 0)
+                return r;
+        if (s.out.oom || s.out.n > CACHE_MAX_SIG)
+                return -ENOMEM;
         *ret_newest = s.newest_ns;
         return 0;
 }
 
 /* ---- writing ---- */
-
-typedef struct Out {
-        uint8_t *p;
-        size_t n, cap;
-        bool oom;
-} Out;
-
-static void out_bytes(Out *o, const void *p, size_t n) {
-        if (o->oom)
-                return;
-        if (o->n + n > o->cap) {
-                size_t cap = o->cap ? o->cap * 2 : 4096;
-                while (cap < o->n + n)
-                        cap *= 2;
-                uint8_t *np = realloc(o->p, cap);
-                if (!np) {
-                        o->oom = true;
-                        return;
-                }
-                o->p = np;
-                o->cap = cap;
-        }
-        memcpy(o->p + o->n, p, n);
-        o->n += n;
-}
-
-static void out_u64(Out *o, uint64_t v) {
-        out_bytes(o, &v, sizeof v);
-}
-
-#define CACHE_NULL UINT64_MAX
-
-static void out_str(Out *o, const char *s) {
-        if (!s) {
-                out_u64(o, CACHE_NULL);
-                return;
-        }
-        size_t l = strlen(s);
-        out_u64(o, l);
-        out_bytes(o, s, l);
-}
-
-static void out_strv(Out *o, char *const *l) {
-        if (!l) {
-                out_u64(o, CACHE_NULL);
-                return;
-        }
-        out_u64(o, strv_length(l));
-        for (; *l; l++)
-                out_str(o, *l);
-}
 
 static void out_fields(Out *o, const Field *fields, size_t n, const void *base) {
         for (size_t i = 0; i < n; i++) {
@@ -262,57 +285,53 @@ static void out_fields(Out *o, const Field *fields, size_t n, const void *base) 
 int policy_cache_save(int root_fd, const Policy *p) {
         if (p->errors || p->fallback != POLICY_FALLBACK_NONE)
                 return 0;
-        uint8_t sig[SHA256_DIGEST_SIZE];
+        _cleanup_(out_done) Out sig = {};
         int64_t newest = 0;
-        int r = sources_signature(root_fd, sig, &newest);
+        int r = sources_signature(root_fd, &sig, &newest);
         if (r < 0)
                 return r;
         if (newest >= (int64_t) now_realtime_usec() * 1000 - CACHE_RACY_MARGIN_NS)
                 return 0; /* a source just changed: its signature cannot vouch yet */
 
-        Out payload = {};
+        _cleanup_(out_done) Out payload = {};
         out_fields(&payload, policy_top_fields, ELEMENTSOF(policy_top_fields), p);
         out_strv(&payload, p->files);
         out_strv(&payload, p->overridden);
         out_strv(&payload, p->masked);
         out_strv(&payload, p->warnings);
-        Out o = {};
+        /* Its last-known-good text: confirm compares the copy with it
+         * instead of dumping the policy at every healthy boot. */
+        _cleanup_free_ char *text = NULL;
+        size_t text_len = 0;
+        r = policy_dump_text(p, &text, &text_len);
+        if (r < 0)
+                return r;
+        out_str(&payload, text);
+
+        _cleanup_(out_done) Out o = {};
         uint32_t format = CACHE_FORMAT;
         out_bytes(&o, CACHE_MAGIC, 8);
         out_bytes(&o, &format, sizeof format);
-        out_bytes(&o, sig, sizeof sig);
+        out_u64(&o, sig.n);
+        out_bytes(&o, sig.p, sig.n);
         out_u64(&o, payload.n);
         out_bytes(&o, payload.p, payload.n);
-        free(payload.p);
-        if (o.oom || payload.oom) {
-                free(o.p);
+        uint32_t sum = o.oom ? 0 : (uint32_t) crc32(0, o.p, (uInt) o.n);
+        out_bytes(&o, &sum, sizeof sum);
+        if (o.oom || payload.oom || o.n > CACHE_MAX_SIZE)
                 return -ENOMEM;
-        }
-        uint8_t sum[SHA256_DIGEST_SIZE];
-        struct sha256_ctx ctx;
-        sha256_init(&ctx);
-        sha256_update(&ctx, o.n, o.p);
-        sha256_digest(&ctx, sizeof sum, sum);
-        out_bytes(&o, sum, sizeof sum);
-        if (o.oom) {
-                free(o.p);
-                return -ENOMEM;
-        }
         /* Compare first: the usual case is an unchanged cache, no write. */
         _cleanup_free_ char *old = NULL;
         size_t old_len = 0;
         if (read_full_root(root_fd, LASTGOOD_POLICY_CACHE_FILE, CACHE_MAX_SIZE, &old, &old_len) >= 0 &&
-            old_len == o.n && memcmp(old, o.p, o.n) == 0) {
-                free(o.p);
+            old_len == o.n && memcmp(old, o.p, o.n) == 0)
                 return 0;
-        }
         _cleanup_close_ int dfd = -1;
         r = root_open_dir(root_fd, LASTGOOD_STATE_DIR, true, 0700, &dfd);
-        if (r >= 0)
-                r = write_atomic_at_full(dfd, LASTGOOD_POLICY_CACHE_NAME, o.p, o.n,
-                                         &(WriteAtomicOptions) { .flags = WRITE_ATOMIC_NO_SYNC, .mode = 0600 });
-        free(o.p);
-        return r;
+        if (r < 0)
+                return r;
+        return write_atomic_at_full(dfd, LASTGOOD_POLICY_CACHE_NAME, o.p, o.n,
+                                    &(WriteAtomicOptions) { .flags = WRITE_ATOMIC_NO_SYNC, .mode = 0600 });
 }
 
 /* ---- reading ---- */
@@ -479,6 +498,7 @@ static int in_fields(In *in, const Field *fields, size_t n, void *base) {
 
 int policy_cache_load(int root_fd, Policy *ret) {
         _cleanup_free_ char *buf = NULL;
+        _cleanup_(out_done) Out sig = {};
         size_t len = 0;
         int r = read_full_root(root_fd, LASTGOOD_POLICY_CACHE_FILE, CACHE_MAX_SIZE, &buf, &len);
         if (r == -ENOMEM)
@@ -487,37 +507,42 @@ int policy_cache_load(int root_fd, Policy *ret) {
                 log_debug_errno(r, "No compiled policy (%m): parsing the policy files.");
                 return 0;
         }
-        const size_t head = 8 + 4 + SHA256_DIGEST_SIZE + 8;
-        uint8_t sum[SHA256_DIGEST_SIZE], sig[SHA256_DIGEST_SIZE];
-        uint32_t format;
-        if (len < head + SHA256_DIGEST_SIZE || memcmp(buf, CACHE_MAGIC, 8) != 0)
+        uint32_t format, sum;
+        if (len < 8 + 4 + 8 + 8 + 4 || memcmp(buf, CACHE_MAGIC, 8) != 0)
                 goto miss;
         memcpy(&format, buf + 8, sizeof format);
-        struct sha256_ctx ctx;
-        sha256_init(&ctx);
-        sha256_update(&ctx, len - SHA256_DIGEST_SIZE, (const uint8_t *) buf);
-        sha256_digest(&ctx, sizeof sum, sum);
-        if (format != CACHE_FORMAT || memcmp(sum, buf + len - SHA256_DIGEST_SIZE, sizeof sum) != 0)
+        memcpy(&sum, buf + len - 4, sizeof sum);
+        if (format != CACHE_FORMAT || sum != (uint32_t) crc32(0, (const Bytef *) buf, (uInt) len - 4))
                 goto miss;
+        In in = { .p = (const uint8_t *) buf, .n = len - 4, .pos = 12 };
+        uint64_t slen = in_u64(&in);
+        if (in.bad || slen > in.n - in.pos)
+                goto miss;
+        const uint8_t *stored_sig = in.p + in.pos;
+        in.pos += slen;
+
         int64_t newest;
-        r = sources_signature(root_fd, sig, &newest);
+        r = sources_signature(root_fd, &sig, &newest);
         if (r == -ENOMEM)
                 return r;
-        if (r < 0 || memcmp(sig, buf + 12, sizeof sig) != 0) {
+        if (r < 0 || sig.n != slen || memcmp(sig.p, stored_sig, slen) != 0) {
                 log_debug("Policy sources changed since the policy was compiled: parsing them.");
                 return 0;
         }
-        uint64_t plen;
-        memcpy(&plen, buf + head - 8, sizeof plen);
-        if (plen != len - head - SHA256_DIGEST_SIZE)
+        uint64_t plen = in_u64(&in);
+        if (in.bad || plen != in.n - in.pos)
                 goto miss;
 
-        In in = { .p = (const uint8_t *) buf + head, .n = plen };
         Policy p = {};
         r = in_fields(&in, policy_top_fields, ELEMENTSOF(policy_top_fields), &p);
         char ***lists[] = { &p.files, &p.overridden, &p.masked, &p.warnings };
         for (size_t i = 0; i < ELEMENTSOF(lists) && r >= 0 && !in.bad; i++)
                 r = in_strv(&in, lists[i]) < 0 ? -ENOMEM : 0;
+        if (r >= 0 && !in.bad) {
+                r = in_str(&in, &p.last_good_text) < 0 ? -ENOMEM : 0;
+                if (!p.last_good_text)
+                        in.bad = true;
+        }
         if (r < 0 || in.bad || in.pos != in.n) {
                 policy_done(&p);
                 if (r == -ENOMEM)

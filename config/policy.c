@@ -103,11 +103,13 @@ void policy_done(Policy *p) {
         strv_free(p->masked);
         strv_free(p->warnings);
         free(p->fallback_reason);
+        free(p->last_good_text);
         *p = (Policy) {};
 }
 
 void policy_take_settings(Policy *p, Policy *src) {
         policy_settings_done(p);
+        free(p->last_good_text); /* of the settings replaced; SRC's comes along */
         char **errors = p->errors, **files = p->files, *reason = p->fallback_reason;
         char **overridden = p->overridden, **masked = p->masked, **warnings = p->warnings;
         PolicyFallback fallback = p->fallback;
@@ -545,6 +547,21 @@ static int policy_fall_back(Policy *p, int root_fd) {
         return 0;
 }
 
+int policy_dump_text(const Policy *p, char **ret, size_t *ret_len) {
+        /* Compiled with it: the usual healthy confirm dumps nothing. */
+        if (p->last_good_text) {
+                *ret = strdup(p->last_good_text);
+                *ret_len = strlen(p->last_good_text);
+                return *ret ? 0 : -ENOMEM;
+        }
+        _cleanup_(memstream_done) MemStream m = {};
+        FILE *f = memstream_init(&m);
+        if (!f)
+                return -ENOMEM;
+        policy_dump(p, f, /* json= */ false);
+        return memstream_finalize(&m, ret, ret_len);
+}
+
 int policy_save_last_good(int root_fd, const Policy *p) {
         /* Built-in defaults (no file read) are no admin's policy: a first
          * broken one then means strict settings, not the defaults. */
@@ -552,13 +569,10 @@ int policy_save_last_good(int root_fd, const Policy *p) {
                 return 0;
         _cleanup_free_ char *buf = NULL, *old = NULL;
         size_t len = 0, old_len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f)
-                return -ENOMEM;
-        policy_dump(p, f, /* json= */ false);
-        if (fclose(f) != 0)
-                return -ENOMEM;
-        int r = read_full_root(root_fd, LASTGOOD_POLICY_LAST_GOOD_FILE, POLICY_MAX_FILE_SIZE, &old, &old_len);
+        int r = policy_dump_text(p, &buf, &len);
+        if (r < 0)
+                return r;
+        r = read_full_root(root_fd, LASTGOOD_POLICY_LAST_GOOD_FILE, POLICY_MAX_FILE_SIZE, &old, &old_len);
         if (r >= 0 && old_len == len && memcmp(old, buf, len) == 0)
                 return 0; /* the usual case: nothing changed, nothing written */
         r = write_atomic_root(root_fd, LASTGOOD_POLICY_LAST_GOOD_FILE, buf, len, 0600);

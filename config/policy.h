@@ -170,6 +170,10 @@ typedef struct Policy {
         char *fallback_reason;
         /* Loaded from the compiled policy (config/policy-cache.h), not parsed. */
         bool from_cache;
+        /* With from_cache: this policy as its last-known-good copy holds it
+         * (policy_dump()), compiled with it, so that confirm compares it
+         * with the copy without dumping. */
+        char *last_good_text;
 } Policy;
 
 /* Fills P with the built-in defaults (what a missing policy means). */
@@ -217,6 +221,8 @@ bool policy_is_dropin_name(const char *name);
  * unchanged or not eligible, negative errno.
  */
 int policy_save_last_good(int root_fd, const Policy *p) _wur_;
+/* P as policy_dump() prints it (not JSON): the last-known-good copy's text. */
+int policy_dump_text(const Policy *p, char **ret, size_t *ret_len) _wur_;
 const char *policy_fallback_to_string(PolicyFallback f);
 
 /*

@@ -91,9 +91,25 @@ static bool glob_one(const char **pp, char c, NameMatchFlags flags) {
         return fold(*p, flags) == fc;
 }
 
+/* name_glob_match() for a PATTERN without '*', '?', '[' or '\\' (most
+ * exclude paths): the same answers from string compares, which the walk
+ * asks once per entry. */
+static bool literal_match(const char *pattern, const char *s, NameMatchFlags flags) {
+        size_t pl = strlen(pattern), sl = strlen(s);
+        if (pl == sl)
+                return memcmp(pattern, s, pl) == 0;
+        if (pl < sl) /* S lies below what matched */
+                return (flags & NAME_MATCH_LEADING_DIR) && s[pl] == '/' && memcmp(pattern, s, pl) == 0;
+        /* S is a leading part of the pattern. */
+        return ((flags & NAME_MATCH_TRUNCATED) || ((flags & NAME_MATCH_ANCESTOR) && pattern[sl] == '/')) &&
+               memcmp(pattern, s, sl) == 0;
+}
+
 bool name_glob_match(const char *pattern, const char *s, NameMatchFlags flags) {
         if (!pattern || !s)
                 return false;
+        if (!(flags & NAME_MATCH_MODULE) && !strpbrk(pattern, "*?[\\"))
+                return literal_match(pattern, s, flags);
         /* Classic star backtracking: on a mismatch, only the last '*' takes
          * one more character, so the cost stays O(|pattern| * |s|). */
         const char *p = pattern, *star_p = NULL, *star_s = NULL;

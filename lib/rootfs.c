@@ -235,8 +235,13 @@ static int dir_list_one(int dir_fd, const char *name, void *userdata) {
 }
 
 int dir_list_at(int dir_fd, DirFilterFn filter, size_t max, char ***ret) {
-        /* A new open file description: its offset is our own (a dup's would
-         * be shared with DIR_FD), and an O_PATH fd can be read this way. */
+        /* From the start, whoever read DIR_FD before: one lseek() where a
+         * second open would cost an open and a close. An O_PATH fd cannot
+         * be read (EBADF): a new open file description of it then. */
+        if (lseek(dir_fd, 0, SEEK_SET) == 0)
+                return dir_list_fd(dir_fd, filter, max, ret);
+        if (errno != EBADF)
+                return -errno;
         _cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
@@ -293,27 +298,51 @@ int openat_regular(int dir_fd, const char *name, struct stat *ret_st) {
         return TAKE_FD(fd);
 }
 
+/* PATH's components, each a plain name: no "", ".", ".." or trailing '/'. */
+static bool path_names_only(const char *path) {
+        for (const char *p = path; *p;) {
+                size_t l = strcspn(p, "/");
+                if (l == 0 || l > NAME_MAX || (l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+                        return false;
+                p += l;
+                if (*p == '/' && *++p == '\0')
+                        return false; /* a trailing '/' */
+        }
+        return true;
+}
+
 int open_dir_nofollow_at(int dir_fd, const char *path, int *ret_fd) {
+        if (!path_names_only(path))
+                return -EINVAL;
+        /* One call where the kernel has openat2 (5.6): no symlink in any
+         * component, as the walk below does one open at a time. */
+        struct open_how how = {
+                .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH,
+        };
+        long fd = syscall(SYS_openat2, dir_fd, *path ? path : ".", &how, sizeof how);
+        if (fd >= 0) {
+                *ret_fd = (int) fd;
+                return 0;
+        }
+        if (errno != ENOSYS)
+                return errno == ELOOP ? -ELOOP : -errno;
         _cleanup_close_ int cur = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (cur < 0)
                 return -errno;
         for (const char *p = path; *p;) {
                 size_t l = strcspn(p, "/");
                 char name[NAME_MAX + 1];
-                if (l == 0 || l > NAME_MAX)
-                        return -EINVAL;
                 memcpy(name, p, l);
                 name[l] = '\0';
-                if (streq(name, ".") || streq(name, ".."))
-                        return -EINVAL;
                 int next = openat(cur, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (next < 0)
                         return -errno;
                 close(cur);
                 cur = next;
                 p += l;
-                if (*p == '/' && *++p == '\0')
-                        return -EINVAL; /* a trailing '/' */
+                if (*p == '/')
+                        p++;
         }
         *ret_fd = TAKE_FD(cur);
         return 0;

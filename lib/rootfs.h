@@ -74,7 +74,8 @@ int dir_for_each_at(int dir_fd, DirEntryFn fn, void *userdata) _wur_;
 
 /* The names FILTER accepts (NULL: all), sorted with strcmp(). -E2BIG when
  * more than MAX are accepted (0: no limit): a directory someone filled with
- * junk costs bounded memory. */
+ * junk costs bounded memory. DIR_FD is read from its start and left at its
+ * end (an O_PATH fd is reopened instead): not for two threads at once. */
 typedef bool (*DirFilterFn)(int dir_fd, const char *name);
 int dir_list_at(int dir_fd, DirFilterFn filter, size_t max, char ***ret) _wur_;
 /* The same for FD itself, a directory opened for reading and not read yet:

@@ -1381,10 +1381,8 @@ int manifest_compare_live(int root_fd, char *const *roots, char *const *exclude,
         };
         /* Large trees in parallel (see manifest_walk_parallel()): each
          * worker counts for itself, the sums and maxima are merged. */
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-        size_t nw = m->n >= 2000 && ncpu > 1
-                            ? (size_t) (ncpu < MANIFEST_WALK_MAX_WORKERS ? ncpu : MANIFEST_WALK_MAX_WORKERS)
-                            : 1;
+        long ncpu = m->n >= 2000 ? sysconf(_SC_NPROCESSORS_ONLN) : 1; /* sysconf() reads /sys */
+        size_t nw = ncpu > 1 ? (size_t) (ncpu < MANIFEST_WALK_MAX_WORKERS ? ncpu : MANIFEST_WALK_MAX_WORKERS) : 1;
         int r;
         if (nw == 1)
                 r = manifest_walk(root_fd, roots, exclude, compare_one, &c);

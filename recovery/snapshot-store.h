@@ -14,7 +14,6 @@
 #include "recovery/manifest.h"
 #include "recovery/snapshot.h"
 
-#define SNAPSHOT_ID_LEN 20 /* "YYYYMMDDTHHMMSSZ-NNN" */
 #define SNAPSHOT_WORK_DIR ".work"
 #define SNAPSHOT_INTENT "restore.intent"
 /* The manifest compiled (manifest_encode_binary()): a cache of "manifest". */

@@ -480,6 +480,7 @@ int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, b
         if (r < 0)
                 return r;
         ret->baseline = true;
+        memcpy(ret->baseline_id, id, sizeof id);
 
         uint64_t max_entries, max_expanded;
         snapshot_limits(p, &max_entries, &max_expanded);
@@ -537,16 +538,11 @@ int snapshot_create_if_changed(int root_fd, const Policy *p, const Component *c,
                 else if (r < 0)
                         return r;
         }
-        if (!make) {
-                _cleanup_close_ int dir_fd = -1, comp_fd = -1, snap_fd = -1;
-                char nid[SNAPSHOT_ID_LEN + 1];
-                if (snapshot_store_open(root_fd, p, false, &dir_fd) >= 0 &&
-                    snapshot_store_component(dir_fd, c->name, false, &comp_fd) >= 0 &&
-                    snapshot_store_newest_good(comp_fd, &snap_fd, nid) >= 0) {
-                        id = strdup(nid);
-                        if (!id)
-                                return -ENOMEM;
-                }
+        if (!make && ch.baseline) {
+                /* The one just compared with: the newest good one. */
+                id = strdup(ch.baseline_id);
+                if (!id)
+                        return -ENOMEM;
         }
         *ret_created = make;
         *ret_id = id;
@@ -635,6 +631,30 @@ int snapshot_list(int root_fd, const Policy *p, const char *component, SnapshotI
         *ret = list;
         *ret_n = n;
         return 0;
+}
+
+int snapshot_newest_good_info(int root_fd, const Policy *p, const char *component,
+                              char ret_id[static SNAPSHOT_ID_LEN + 1], uint64_t *ret_created_usec) {
+        _cleanup_close_ int dir_fd = -1, comp_fd = -1;
+        int r = snapshot_store_open(root_fd, p, false, &dir_fd);
+        if (r >= 0)
+                r = snapshot_store_component(dir_fd, component, false, &comp_fd);
+        _cleanup_strv_free_ char **ids = NULL;
+        if (r >= 0)
+                r = snapshot_store_ids(comp_fd, &ids);
+        if (r < 0)
+                return r;
+        for (size_t i = strv_length(ids); i > 0; i--) {
+                _cleanup_close_ int fd = -1;
+                SnapshotMeta meta;
+                if (snapshot_store_snapshot(comp_fd, ids[i - 1], &fd) < 0 || snapshot_store_is_bad(fd) ||
+                    snapshot_meta_read(fd, &meta) < 0)
+                        continue;
+                strcpy(ret_id, ids[i - 1]);
+                *ret_created_usec = meta.created_usec;
+                return 0;
+        }
+        return -ENOENT;
 }
 
 /* ---- verify ---- */

@@ -42,6 +42,8 @@
 #include "config/policy.h"
 #include "lib/util.h"
 
+#define SNAPSHOT_ID_LEN 20 /* "YYYYMMDDTHHMMSSZ-NNN" */
+
 typedef struct SnapshotInfo {
         char *component;
         char *id;
@@ -65,11 +67,12 @@ void snapshot_set_progress(SnapshotProgressFn fn, void *userdata);
 
 /* How C's live content differs from its newest known-good snapshot. */
 typedef struct ContentChange {
-        bool baseline;              /* a known-good snapshot exists to compare with */
-        bool changed;               /* differs from it (no baseline: false) */
-        uint64_t n_changed;         /* entries changed or added (an unusable manifest: 0) */
-        uint64_t n_removed;         /* entries gone */
-        uint64_t newest_ctime_usec; /* newest ctime among them, for the record only */
+        bool baseline;                         /* a known-good snapshot exists to compare with */
+        bool changed;                          /* differs from it (no baseline: false) */
+        uint64_t n_changed;                    /* entries changed or added (an unusable manifest: 0) */
+        uint64_t n_removed;                    /* entries gone */
+        uint64_t newest_ctime_usec;            /* newest ctime among them, for the record only */
+        char baseline_id[SNAPSHOT_ID_LEN + 1]; /* with baseline: the snapshot compared with */
 } ContentChange;
 
 /*
@@ -131,6 +134,12 @@ int snapshot_create_if_changed(int root_fd, const Policy *p, const Component *c,
 /* Snapshots of COMPONENT (NULL: all), sorted by component, then id (oldest
  * first). A snapshot whose meta cannot be read is listed as bad. */
 int snapshot_list(int root_fd, const Policy *p, const char *component, SnapshotInfo **ret, size_t *ret_n) _wur_;
+
+/* The newest of COMPONENT's snapshots snapshot_list() would not call bad
+ * (not marked, meta readable): its id and creation time, or -ENOENT. What
+ * status and the metrics show, without stat'ing every snapshot's files. */
+int snapshot_newest_good_info(int root_fd, const Policy *p, const char *component,
+                              char ret_id[static SNAPSHOT_ID_LEN + 1], uint64_t *ret_created_usec) _wur_;
 
 /* Full validation of snapshot ID (NULL: every snapshot of C): manifest,
  * archive entries, hashes, entry sets. A failing one is marked bad.

@@ -51,6 +51,7 @@ assert_rc() { [[ "$RC" == "$1" ]] || fail "expected exit $1, got $RC (${2:-}): o
 assert_out() { grep -qE -- "$1" <<<"$OUT" || fail "stdout lacks /$1/: [$OUT] err=[$ERR]"; }
 assert_not_out() { ! grep -qE -- "$1" <<<"$OUT" || fail "stdout has /$1/: [$OUT]"; }
 assert_err() { grep -qE -- "$1" <<<"$ERR" || fail "stderr lacks /$1/: [$ERR]"; }
+assert_not_err() { ! grep -qE -- "$1" <<<"$ERR" || fail "stderr has /$1/: [$ERR]"; }
 assert_eq() { [[ "$1" == "$2" ]] || fail "${3:-values differ}: expected [$2], got [$1]"; }
 assert_file() { [[ -e "$1" ]] || fail "missing file $1"; }
 assert_no_file() { [[ ! -e "$1" && ! -L "$1" ]] || fail "unexpected file $1"; }

@@ -499,11 +499,54 @@ static void test_component_in_policy(void **unused) {
         policy_done(&p);
 }
 
+/* Literal patterns take a shortcut (string compares): the answers must be
+ * the glob engine's. "[x]..." spells the same pattern with a glob, so the
+ * engine answers it: every flag combination, every kind of relation. */
+static void test_literal_shortcut_agrees(void **unused) {
+        static const char *const pats[] = { "opt/s/db", "a", "opt/s", "opt/s/db/x", "" };
+        static const char *const strs[] = { "opt/s/db", "opt/s/db/x", "opt/s/dbx", "opt/s", "opt/s/",  "opt",
+                                            "a",        "ab",         "a/b",       "",      "opt/t/db" };
+        static const NameMatchFlags flags[] = { 0,
+                                                NAME_MATCH_PATHNAME,
+                                                NAME_MATCH_PATHNAME | NAME_MATCH_LEADING_DIR,
+                                                NAME_MATCH_PATHNAME | NAME_MATCH_ANCESTOR,
+                                                NAME_MATCH_TRUNCATED,
+                                                NAME_MATCH_LEADING_DIR | NAME_MATCH_ANCESTOR };
+        size_t differ = 0, checked = 0;
+        for (size_t i = 0; i < ELEMENTSOF(pats); i++) {
+                if (!pats[i][0])
+                        continue; /* no first character to bracket */
+                char globbed[64];
+                snprintf(globbed, sizeof globbed, "[%c]%s", pats[i][0], pats[i] + 1);
+                for (size_t j = 0; j < ELEMENTSOF(strs); j++)
+                        for (size_t k = 0; k < ELEMENTSOF(flags); k++) {
+                                bool lit = name_glob_match(pats[i], strs[j], flags[k]);
+                                bool glob = name_glob_match(globbed, strs[j], flags[k]);
+                                if (lit != glob) {
+                                        print_message("%s vs %s flags %d: %d != %d\n", pats[i], strs[j],
+                                                      (int) flags[k], lit, glob);
+                                        differ++;
+                                }
+                                checked++;
+                        }
+        }
+        assert_int_equal(differ, 0);
+        assert_int_equal(checked, 4 * ELEMENTSOF(strs) * ELEMENTSOF(flags));
+        /* And the cases that matter, spelled out. */
+        assert_true(name_glob_match("opt/s/db", "opt/s/db/x", NAME_MATCH_PATHNAME | NAME_MATCH_LEADING_DIR));
+        assert_false(name_glob_match("opt/s/db", "opt/s/dbx", NAME_MATCH_PATHNAME | NAME_MATCH_LEADING_DIR));
+        assert_true(name_glob_match("opt/s/db", "opt/s", NAME_MATCH_PATHNAME | NAME_MATCH_ANCESTOR));
+        assert_false(name_glob_match("opt/s/db", "opt/s", NAME_MATCH_PATHNAME | NAME_MATCH_LEADING_DIR));
+        assert_true(name_glob_match("", "", 0));
+        assert_false(name_glob_match("", "a", 0));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_component),
                 cmocka_unit_test(test_module),
                 cmocka_unit_test(test_glob),
+                cmocka_unit_test(test_literal_shortcut_agrees),
                 cmocka_unit_test(test_unit),
                 cmocka_unit_test(test_unit_pattern),
                 cmocka_unit_test(test_content_path),

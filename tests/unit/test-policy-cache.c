@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "unit.h"
 
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config/policy-cache.h"
 #include "config/policy.h"
@@ -211,11 +213,66 @@ static void test_damaged_cache_is_a_miss(void **unused) {
         env_free(e);
 }
 
+/* Flips the first byte of the file at PATH. */
+static void flip_first_byte(const char *path) {
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+        assert_true(fd >= 0);
+        char c;
+        assert_int_equal(pread(fd, &c, 1, 0), 1);
+        c = c == '#' ? ' ' : '#';
+        assert_int_equal(pwrite(fd, &c, 1, 0), 1);
+        close(fd);
+}
+
+/* confirm's last-known-good copy from a compiled policy: the text compiled
+ * with it is what the copy must hold (the same as a dump of the parsed
+ * policy), compared without dumping; a copy edited or deleted since is
+ * written again. */
+static void test_last_good_copy_from_the_compiled_text(void **unused) {
+        Env *e = env_new();
+        put(e->etc, "policy.yaml", POLICY);
+        settle();
+        char lg[400];
+        env_path(e, lg, sizeof lg, LASTGOOD_POLICY_LAST_GOOD_FILE);
+
+        Policy p, q;
+        assert_int_equal(policy_load(e->root_fd, NULL, &p), 0);
+        assert_null(p.last_good_text);
+        assert_int_equal(policy_save_last_good(e->root_fd, &p), 1); /* the first: written */
+        assert_int_equal(policy_cache_save(e->root_fd, &p), 0);
+
+        assert_int_equal(policy_load(e->root_fd, NULL, &q), 0);
+        assert_true(q.from_cache);
+        assert_non_null(q.last_good_text);
+        char *a = NULL, *b = NULL;
+        size_t al, bl;
+        q.from_cache = false;
+        char *kept = TAKE_PTR(q.last_good_text);
+        assert_int_equal(policy_dump_text(&q, &a, &al), 0); /* dumped from the settings */
+        q.last_good_text = kept;
+        assert_int_equal(policy_dump_text(&q, &b, &bl), 0); /* compiled */
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+        assert_int_equal(policy_save_last_good(e->root_fd, &q), 0);
+
+        flip_first_byte(lg); /* edited: rewritten */
+        assert_int_equal(policy_save_last_good(e->root_fd, &q), 1);
+        assert_int_equal(policy_save_last_good(e->root_fd, &q), 0);
+        assert_int_equal(unlink(lg), 0); /* deleted: rewritten */
+        assert_int_equal(policy_save_last_good(e->root_fd, &q), 1);
+        assert_int_equal(access(lg, F_OK), 0);
+        policy_done(&p);
+        policy_done(&q);
+        env_free(e);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_roundtrip_and_invalidation),
                 cmocka_unit_test(test_never_stores_what_it_should_not),
                 cmocka_unit_test(test_damaged_cache_is_a_miss),
+                cmocka_unit_test(test_last_good_copy_from_the_compiled_text),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
