@@ -2,6 +2,8 @@
 #include "agent/report.h"
 
 #include <inttypes.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/fileio.h"
 #include "config/policy.h"
@@ -197,6 +199,19 @@ int report_format_prometheus(const ReportData *d, char **ret, size_t *ret_len) {
         return memstream_finalize(&m, ret, ret_len);
 }
 
+/* NAME in dir_fd holds BUF already, as written (ours, 0644): a healthy boot
+ * reports what the confirm before it did, and a rename that changes nothing
+ * is a file created and one freed. Damage after a power cut (the file is
+ * not fsynced), another mode or owner: rewritten. */
+static bool textfile_unchanged(int dir_fd, const char *name, const char *buf, size_t len) {
+        struct stat st;
+        _cleanup_close_ int fd = openat_regular(dir_fd, name, &st);
+        if (fd < 0 || st.st_uid != geteuid() || (st.st_mode & 07777) != 0644 || (uint64_t) st.st_size != len)
+                return false;
+        _cleanup_free_ char *old = malloc(len + 1);
+        return old && loop_read(fd, old, len + 1) == (ssize_t) len && memcmp(old, buf, len) == 0;
+}
+
 int report_write_prometheus(int root_fd, const char *path, const ReportData *d) {
         if (!path || !*path)
                 return 0;
@@ -212,6 +227,8 @@ int report_write_prometheus(int root_fd, const char *path, const ReportData *d) 
         r = root_open_parent_nofollow(root_fd, path, &dir_fd, &name);
         if (r < 0)
                 return r;
+        if (textfile_unchanged(dir_fd, name, buf, len))
+                return 0;
         /* The collector reads only *.prom: the temp file (".#name.XXXX")
          * is never picked up half-written. */
         return write_atomic_at_full(dir_fd, name, buf, len,

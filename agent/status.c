@@ -22,17 +22,25 @@ static int collect_components(int root_fd, const Policy *p, bool check_content, 
         if (!s->components)
                 return -ENOMEM;
         s->n_components = p->n_components;
+        /* Read once for all components: the registry and the store. */
+        _cleanup_strv_free_ char **quarantined = NULL;
+        int q = quarantine_active_names(root_fd, &quarantined);
+        if (q == -ENOMEM)
+                return q;
+        _cleanup_close_ int store_fd = -1;
+        (void) !snapshot_store_open_read(root_fd, p, &store_fd);
         for (size_t i = 0; i < p->n_components; i++) {
                 const Component *c = &p->components[i];
                 ComponentStatus *cs = &s->components[i];
                 cs->name = c->name;
-                int q = quarantine_is_active(root_fd, c->name);
-                cs->quarantined = q != 0;
+                /* An unreadable registry: quarantined, state unknown. */
+                cs->quarantined = q < 0 || strv_contains(quarantined, c->name);
                 cs->quarantine_unknown = q < 0;
 
                 /* Bad ones are never restored: the newest good one. */
                 char id[SNAPSHOT_ID_LEN + 1];
-                if (snapshot_newest_good_info(root_fd, p, c->name, id, &cs->newest_snapshot_usec) >= 0) {
+                if (store_fd >= 0 &&
+                    snapshot_newest_good_info_at(store_fd, c->name, id, &cs->newest_snapshot_usec) >= 0) {
                         cs->newest_snapshot = strdup(id);
                         if (!cs->newest_snapshot)
                                 return -ENOMEM;

@@ -6,6 +6,7 @@
 
 static int max_level = LOG_LVL_INFO;
 static int kmsg_fd = -1;
+static bool kmsg_wanted;
 
 void log_set_max_level(int level) {
         max_level = level;
@@ -16,15 +17,15 @@ int log_get_max_level(void) {
 }
 
 void log_open_kmsg(void) {
-        if (kmsg_fd >= 0)
-                return;
-        /* Best effort: no /dev/kmsg (containers, tests) just means stderr only. */
-        kmsg_fd = open("/dev/kmsg", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        /* Opened at the first message: opening /dev/kmsg walks the kernel's
+         * log buffer, a cost every healthy (silent) boot would pay. */
+        kmsg_wanted = true;
 }
 
 void log_close(void) {
         closep(&kmsg_fd);
         kmsg_fd = -1;
+        kmsg_wanted = false;
 }
 
 int log_internal(int level, int error, const char *fmt, ...) {
@@ -41,6 +42,11 @@ int log_internal(int level, int error, const char *fmt, ...) {
         va_end(ap);
 
         fprintf(stderr, "%s\n", msg);
+        if (kmsg_wanted && kmsg_fd < 0) {
+                kmsg_wanted = false; /* tried once */
+                /* Best effort: no /dev/kmsg (containers, tests) just means stderr only. */
+                kmsg_fd = open("/dev/kmsg", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        }
         if (kmsg_fd >= 0) {
                 char line[2100];
                 int n = snprintf(line, sizeof line, "<%d>lastgood: %s\n", level, msg);

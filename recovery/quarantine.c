@@ -918,3 +918,18 @@ int quarantine_is_active(int root_fd, const char *component) {
                 return r;
         return quarantine_registry_find(&reg, component) >= 0;
 }
+
+int quarantine_active_names(int root_fd, char ***ret) {
+        _cleanup_(quarantine_registry_done) QuarantineRegistry reg = {};
+        int r = registry_load(root_fd, &reg);
+        if (r < 0)
+                return r;
+        _cleanup_strv_free_ char **l = calloc(reg.n_entries + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < reg.n_entries; i++)
+                if (!(l[i] = strdup(reg.entries[i].component)))
+                        return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}

@@ -143,6 +143,9 @@ void quarantine_list_free(QuarantineEntry *l, size_t n);
  * snapshotted as known-good, or blamed again).
  */
 int quarantine_is_active(int root_fd, const char *component) _wur_;
+/* quarantine_is_active() for many: the components with an entry (an empty
+ * list without a registry), the registry read once; errors as there. */
+int quarantine_active_names(int root_fd, char ***ret) _wur_;
 
 /*
  * Completes or rolls back applies/releases a power cut interrupted. Called at

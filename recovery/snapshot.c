@@ -633,12 +633,14 @@ int snapshot_list(int root_fd, const Policy *p, const char *component, SnapshotI
         return 0;
 }
 
-int snapshot_newest_good_info(int root_fd, const Policy *p, const char *component,
-                              char ret_id[static SNAPSHOT_ID_LEN + 1], uint64_t *ret_created_usec) {
-        _cleanup_close_ int dir_fd = -1, comp_fd = -1;
-        int r = snapshot_store_open(root_fd, p, false, &dir_fd);
-        if (r >= 0)
-                r = snapshot_store_component(dir_fd, component, false, &comp_fd);
+int snapshot_store_open_read(int root_fd, const Policy *p, int *ret_fd) {
+        return snapshot_store_open(root_fd, p, false, ret_fd);
+}
+
+int snapshot_newest_good_info_at(int dir_fd, const char *component, char ret_id[static SNAPSHOT_ID_LEN + 1],
+                                 uint64_t *ret_created_usec) {
+        _cleanup_close_ int comp_fd = -1;
+        int r = snapshot_store_component(dir_fd, component, false, &comp_fd);
         _cleanup_strv_free_ char **ids = NULL;
         if (r >= 0)
                 r = snapshot_store_ids(comp_fd, &ids);

@@ -135,11 +135,14 @@ int snapshot_create_if_changed(int root_fd, const Policy *p, const Component *c,
  * first). A snapshot whose meta cannot be read is listed as bad. */
 int snapshot_list(int root_fd, const Policy *p, const char *component, SnapshotInfo **ret, size_t *ret_n) _wur_;
 
-/* The newest of COMPONENT's snapshots snapshot_list() would not call bad
- * (not marked, meta readable): its id and creation time, or -ENOENT. What
- * status and the metrics show, without stat'ing every snapshot's files. */
-int snapshot_newest_good_info(int root_fd, const Policy *p, const char *component,
-                              char ret_id[static SNAPSHOT_ID_LEN + 1], uint64_t *ret_created_usec) _wur_;
+/* The snapshot store's directory, for reading (-ENOENT: no snapshot yet). */
+int snapshot_store_open_read(int root_fd, const Policy *p, int *ret_fd) _wur_;
+/* In the store open at DIR_FD, the newest of COMPONENT's snapshots that
+ * snapshot_list() would not call bad (not marked, meta readable): its id
+ * and creation time, or -ENOENT. What status and the metrics show, without
+ * stat'ing every snapshot's files. */
+int snapshot_newest_good_info_at(int dir_fd, const char *component, char ret_id[static SNAPSHOT_ID_LEN + 1],
+                                 uint64_t *ret_created_usec) _wur_;
 
 /* Full validation of snapshot ID (NULL: every snapshot of C): manifest,
  * archive entries, hashes, entry sets. A failing one is marked bad.
