@@ -246,7 +246,10 @@ void record_report(int root_fd, int runtime_fd, const Policy *p, const StateStor
                 log_warning_errno(r, "Failed to write the metrics textfile %s, ignoring: %m", path);
         else {
                 report_pending(runtime_fd, false);
-                report_dir_present(root_fd);
+                /* Unchanged, the file was there at the last write, which
+                 * cleared the marker: nothing to look at. */
+                if (r > 0)
+                        report_dir_present(root_fd);
         }
         free(rc);
 }

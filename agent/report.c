@@ -231,6 +231,7 @@ int report_write_prometheus(int root_fd, const char *path, const ReportData *d) 
                 return 0;
         /* The collector reads only *.prom: the temp file (".#name.XXXX")
          * is never picked up half-written. */
-        return write_atomic_at_full(dir_fd, name, buf, len,
-                                    &(const WriteAtomicOptions) { .flags = WRITE_ATOMIC_NO_SYNC, .mode = 0644 });
+        r = write_atomic_at_full(dir_fd, name, buf, len,
+                                 &(const WriteAtomicOptions) { .flags = WRITE_ATOMIC_NO_SYNC, .mode = 0644 });
+        return r < 0 ? r : 1;
 }

@@ -76,7 +76,8 @@ int report_format_prometheus(const ReportData *d, char **ret, size_t *ret_len) _
  * Writes the textfile atomically (mode 0644) at PATH beneath root_fd, not
  * durably (renamed into place, no fsync: it is not state). An
  * empty or NULL path means reporting is disabled: returns 0, writes nothing.
- * The directory is node_exporter's to create: -ENOENT when it is missing
+ * 1 when written, 0 when the file already said the same (or reporting is
+ * off). The directory is node_exporter's to create: -ENOENT when it is missing
  * (callers may treat that as "no collector installed"); -ELOOP or -ENOTDIR
  * when a directory on the way is a symlink (never followed).
  */

@@ -183,11 +183,17 @@ static int sig_path(Sig *s, int root_fd, int dir_fd, const char *name, const cha
 static int sources_signature_into(Sig *s, int root_fd) {
         sig_str(s, CACHE_MAGIC);
         sig_fields(s, policy_top_fields, ELEMENTSOF(policy_top_fields));
+        bool vendor_absent = false;
         for (size_t i = 0; i < ELEMENTSOF(source_dirs); i++) {
                 _cleanup_close_ int dfd = -1;
                 sig_str(s, source_dirs[i]);
-                int r = root_open_dir(root_fd, source_dirs[i], false, 0, &dfd);
+                /* No /usr/lib/lastgood: no policy.d in it either (one probe less). */
+                bool in_vendor = path_is_under(source_dirs[i], LASTGOOD_VENDOR_DIR);
+                int r = in_vendor && vendor_absent ? -ENOENT
+                                                   : root_open_dir(root_fd, source_dirs[i], false, 0, &dfd);
                 if (r == -ENOENT || r == -ENOTDIR) {
+                        if (streq(source_dirs[i], LASTGOOD_VENDOR_DIR))
+                                vendor_absent = true;
                         sig_absent(s);
                         continue;
                 }

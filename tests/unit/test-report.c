@@ -215,9 +215,9 @@ static void test_write_and_promtool(void **state) {
 
         snprintf(cmd, sizeof cmd, "mkdir -p '%s/var/lib/prometheus/node-exporter'", dir);
         assert_int_equal(system(cmd), 0);
-        assert_int_equal(report_write_prometheus(root_fd, TEXTFILE, &d), 0);
+        assert_int_equal(report_write_prometheus(root_fd, TEXTFILE, &d), 1);
         d.failed_boots = 0; /* a rewrite replaces the file */
-        assert_int_equal(report_write_prometheus(root_fd, TEXTFILE, &d), 0);
+        assert_int_equal(report_write_prometheus(root_fd, TEXTFILE, &d), 1);
 
         char *path = textfile_path(dir);
         struct stat st;
@@ -234,26 +234,26 @@ static void test_write_and_promtool(void **state) {
         /* The same report again: the file is left as it is (same inode);
          * a different one, a damaged file or another mode: replaced. */
         struct stat st2;
-        assert_int_equal(report_write_prometheus(root_fd, TEXTFILE, &d), 0);
+        assert_int_equal(report_write_prometheus(root_fd, TEXTFILE, &d), 0); /* unchanged */
         assert_int_equal(stat(path, &st2), 0);
         assert_int_equal(st2.st_ino, st.st_ino);
         assert_int_equal(chmod(path, 0600), 0);
-        assert_int_equal(report_write_prometheus(root_fd, TEXTFILE, &d), 0);
+        assert_int_equal(report_write_prometheus(root_fd, TEXTFILE, &d), 1);
         assert_int_equal(stat(path, &st2), 0);
         assert_int_not_equal(st2.st_ino, st.st_ino);
         assert_int_equal(st2.st_mode & 07777, 0644);
         st = st2;
         assert_int_equal(truncate(path, 10), 0);
-        assert_int_equal(report_write_prometheus(root_fd, TEXTFILE, &d), 0);
+        assert_int_equal(report_write_prometheus(root_fd, TEXTFILE, &d), 1);
         assert_int_equal(stat(path, &st2), 0);
         assert_int_not_equal(st2.st_ino, st.st_ino);
         st = st2;
         d.failed_boots = 1;
-        assert_int_equal(report_write_prometheus(root_fd, TEXTFILE, &d), 0);
+        assert_int_equal(report_write_prometheus(root_fd, TEXTFILE, &d), 1);
         assert_int_equal(stat(path, &st2), 0);
         assert_int_not_equal(st2.st_ino, st.st_ino);
         d.failed_boots = 0;
-        assert_int_equal(report_write_prometheus(root_fd, TEXTFILE, &d), 0);
+        assert_int_equal(report_write_prometheus(root_fd, TEXTFILE, &d), 1);
 
         /* Only lastgood.prom in the directory: no temp file left behind. */
         snprintf(cmd, sizeof cmd, "test \"$(ls -A '%s/var/lib/prometheus/node-exporter')\" = lastgood.prom", dir);
