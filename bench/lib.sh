@@ -24,6 +24,15 @@ syscalls() {
   echo "$total syscalls, $data+$dir fsync"
 }
 
+# syscount CMD… — "N syscalls, F fsync, S syncfs" from strace's summary
+# (-c: no per-call log, so the 200k-file tree takes a minute, not an hour).
+syscount() {
+  local f=$W/strace-c.txt
+  strace -f -c -o "$f" "$@" >/dev/null 2>&1 || true
+  awk '$NF == "total" { t = $4 } $NF == "fsync" || $NF == "fdatasync" { fs += $4 } $NF == "syncfs" { ss += $4 }
+       END { printf "%d syscalls, %d fsync, %d syncfs", t, fs, ss }' "$f"
+}
+
 # instructions CMD… — instructions executed (callgrind's Ir), the dynamic
 # loader included: the same from run to run, whatever the neighbours do.
 instructions() {
@@ -142,8 +151,9 @@ bench_trees() {
   echo "--porcelain\` with the repository outside the tree (confirm: the same job, one lstat per file against an index)."
   echo "lastgood's restore includes verification against the manifest and the atomic swap."
   echo
-  row "what" "ratio (p10–p90)" "lastgood, median" "reference, median" "CPU lastgood / reference" "peak RSS" "target"
-  row "---" "---" "---" "---" "---" "---" "---"
+  row "what" "ratio (p10–p90)" "lastgood, median" "reference, median" "CPU lastgood / reference" "peak RSS" \
+    "syscalls: lastgood / reference (one run)" "target"
+  row "---" "---" "---" "---" "---" "---" "---" "---"
   for spec in "${sizes[@]}"; do
     read -r n bytes <<<"$spec"
     label="$((n / 1000))k files, $((bytes / 1000000)) MB"
@@ -173,15 +183,35 @@ bench_trees() {
     local c
     c=$(pair "$TREE_PAIRS" + "${L[@]}" --cmdline quiet boot \; "${L[@]}" confirm \
       :: /usr/bin/git --git-dir="$g" --work-tree="$r/srv/content" status --porcelain)
+    # One counted run of each, after the pairs (the same preparation).
+    local sc_s sc_sr sc_x sc_xr sc_c sc_cr
+    rm -rf "$r/var/lib/lastgood/snapshots/bench"
+    sc_s=$(syscount "${L[@]}" snapshot create --force bench)
+    rm -f "$W/bt.tar.zst"
+    sc_sr=$(syscount sh -c '/usr/bin/bsdtar --zstd -cf "$1" -C "$2" srv/content && /bin/sync' sh "$W/bt.tar.zst" "$r")
+    id=$("${L[@]}" --json snapshot list 2>/dev/null | jq -r '[.[] | select(.component=="bench")][-1].id')
+    arch=$(ls "$r/var/lib/lastgood/snapshots/bench/$id/"*.tar* | head -1)
+    rm -rf "$r/var/lib/lastgood/replaced"
+    sc_x=$(syscount "${L[@]}" snapshot restore bench "$id")
+    rm -rf "$W/bt-out" && mkdir "$W/bt-out"
+    sc_xr=$(syscount sh -c '/usr/bin/bsdtar -xf "$1" -C "$2" && /bin/sync' sh "$arch" "$W/bt-out")
+    rm -rf "$W/bt-out" "$r/var/lib/lastgood/replaced"
+    LASTGOOD_BOOT_ID=00000000-0000-4000-8000-0000000000de "${L[@]}" --cmdline quiet boot >/dev/null 2>&1
+    "${L[@]}" confirm >/dev/null 2>&1
+    LASTGOOD_BOOT_ID=00000000-0000-4000-8000-0000000000df "${L[@]}" --cmdline quiet boot >/dev/null 2>&1
+    sc_c=$(LASTGOOD_BOOT_ID=00000000-0000-4000-8000-0000000000df syscount "${L[@]}" confirm)
+    sc_cr=$(syscount /usr/bin/git --git-dir="$g" --work-tree="$r/srv/content" status --porcelain)
     row "snapshot create — $label" "$(fmt_ratio "$s")" "$(kv a_ms "$s") ms" "$(kv b_ms "$s") ms" \
-      "$(kv a_cpu_ms "$s") / $(kv b_cpu_ms "$s") ms" "$(kv a_rss_kib "$s") KiB" "—"
+      "$(kv a_cpu_ms "$s") / $(kv b_cpu_ms "$s") ms" "$(kv a_rss_kib "$s") KiB" "$sc_s / $sc_sr" "—"
     row "snapshot restore — $label" "**$(fmt_ratio "$x")**" "$(kv a_ms "$x") ms" "$(kv b_ms "$x") ms" \
-      "$(kv a_cpu_ms "$x") / $(kv b_cpu_ms "$x") ms" "$(kv a_rss_kib "$x") KiB" "≤ 1.1×: $(verdict "$(kv ratio "$x")" 1.1)"
+      "$(kv a_cpu_ms "$x") / $(kv b_cpu_ms "$x") ms" "$(kv a_rss_kib "$x") KiB" "$sc_x / $sc_xr" \
+      "≤ 1.1×: $(verdict "$(kv ratio "$x")" 1.1)"
     local tgt="—"
     ((n >= 20000)) && tgt="≤ 1.0×: $(verdict "$(kv ratio "$c")" 1.0)"
     row "confirm, unchanged — $label" "**$(fmt_ratio "$c")**" "$(kv a_ms "$c") ms" "$(kv b_ms "$c") ms" \
-      "$(kv a_cpu_ms "$c") / $(kv b_cpu_ms "$c") ms" "$(kv a_rss_kib "$c") KiB" "$tgt"
-    printf 'create_%s %s\nrestore_%s %s\nconfirm_%s %s\n' "$n" "$s" "$n" "$x" "$n" "$c" >>"$OUT/results.txt"
+      "$(kv a_cpu_ms "$c") / $(kv b_cpu_ms "$c") ms" "$(kv a_rss_kib "$c") KiB" "$sc_c / $sc_cr" "$tgt"
+    printf 'create_%s %s syscalls="%s"\nrestore_%s %s syscalls="%s"\nconfirm_%s %s syscalls="%s"\n' \
+      "$n" "$s" "$sc_s" "$n" "$x" "$sc_x" "$n" "$c" "$sc_c" >>"$OUT/results.txt"
     rm -rf "$r" "$g" "$W/bt.tar.zst"
   done
   echo
