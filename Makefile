@@ -114,7 +114,7 @@ $(BUILDDIR)/test/%.o: %.c $(HDRS)
 $(BUILDDIR)/test/lastgood: $(TEST_OBJS)
 	$(CC) $(TEST_CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILDDIR)/test/unit/%: tests/unit/%.c $(TEST_LIB_OBJS) tests/unit/unit.h
+$(BUILDDIR)/test/unit/%: tests/unit/%.c $(TEST_LIB_OBJS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(TEST_LIB_OBJS) $(LDLIBS) $(shell pkg-config --libs efivar yaml-0.1) -lcmocka
 

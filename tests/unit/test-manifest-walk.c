@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "unit.h"
+#include "unit-manifest.h"
 
 #include <time.h>
 
@@ -23,25 +24,6 @@ static char *make_tree(void) {
         return d;
 }
 
-static int collect(int dir_fd, const char *name, const char *path, const struct stat *st, void *userdata) {
-        Manifest *m = userdata;
-        ManifestEntry e = { .path = (char *) path };
-        manifest_entry_from_stat(&e, st);
-        char target[4096];
-        if (e.type == 'l') {
-                ssize_t l = readlinkat(dir_fd, name, target, sizeof target - 1);
-                assert_true(l >= 0);
-                target[l] = '\0';
-                e.target = target;
-        }
-        if (e.type == 'f') {
-                int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
-                assert_true(fd >= 0);
-                assert_int_equal(manifest_hash_fd(fd, e.sha256, NULL), 0);
-                close(fd);
-        }
-        return manifest_add(m, &e);
-}
 
 /* Every entry is met exactly once, whichever worker meets it: the union of
  * the workers' manifests is the sequential walk's. */
@@ -54,14 +36,16 @@ static void test_parallel_walk_meets_each_entry_once(void **unused) {
         assert_int_equal(manifest_roots(content, &roots), 0);
 
         Manifest *seq = manifest_new();
-        assert_int_equal(manifest_walk(root_fd, roots, NULL, collect, seq), 0);
+        assert_int_equal(manifest_walk(root_fd, roots, NULL, unit_manifest_collect, seq), 0);
         manifest_sort(seq);
 
         Manifest *w[MANIFEST_WALK_MAX_WORKERS], *all = manifest_new();
         void *uds[MANIFEST_WALK_MAX_WORKERS];
         for (size_t k = 0; k < MANIFEST_WALK_MAX_WORKERS; k++)
                 uds[k] = w[k] = manifest_new();
-        assert_int_equal(manifest_walk_parallel(root_fd, roots, NULL, collect, uds, MANIFEST_WALK_MAX_WORKERS), 0);
+        assert_int_equal(manifest_walk_parallel(root_fd, roots, NULL, unit_manifest_collect, uds,
+                                                MANIFEST_WALK_MAX_WORKERS),
+                         0);
         for (size_t k = 0; k < MANIFEST_WALK_MAX_WORKERS; k++) {
                 for (size_t i = 0; i < w[k]->n; i++)
                         assert_int_equal(manifest_add(all, &w[k]->entries[i]), 0);
@@ -93,7 +77,7 @@ static void test_parallel_compare_finds_changes(void **unused) {
         char **roots = NULL;
         assert_int_equal(manifest_roots(content, &roots), 0);
         Manifest *m = manifest_new();
-        assert_int_equal(manifest_walk(root_fd, roots, NULL, collect, m), 0);
+        assert_int_equal(manifest_walk(root_fd, roots, NULL, unit_manifest_collect, m), 0);
         manifest_sort(m);
         assert_true(m->n >= 2000);
         m->created_ns = manifest_now_ns() + 1000000000LL; /* nothing racy */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "unit.h"
+#include "unit-manifest.h"
 
 #include <ctype.h>
 #include <sys/xattr.h>
@@ -206,25 +207,6 @@ static void compare(int root_fd, char **roots, Manifest *m, bool *changed, int64
         assert_true(d.changed == (d.n_changed + d.n_removed > 0));
 }
 
-static int collect(int dir_fd, const char *name, const char *path, const struct stat *st, void *userdata) {
-        Manifest *m = userdata;
-        ManifestEntry e = { .path = (char *) path };
-        manifest_entry_from_stat(&e, st);
-        char target[4096];
-        if (e.type == 'l') {
-                ssize_t l = readlinkat(dir_fd, name, target, sizeof target - 1);
-                assert_true(l >= 0);
-                target[l] = '\0';
-                e.target = target;
-        }
-        if (e.type == 'f') {
-                int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
-                assert_true(fd >= 0);
-                assert_int_equal(manifest_hash_fd(fd, e.sha256, NULL), 0);
-                close(fd);
-        }
-        return manifest_add(m, &e);
-}
 
 /* exclude: never walked, never a change (added, changed or removed), and
  * the excluded entries of an older manifest are not missed. */
@@ -254,7 +236,7 @@ static void test_exclude(void **state) {
 
         Manifest *m = manifest_new();
         m->created_ns = manifest_now_ns() + 1000000000LL;
-        assert_int_equal(manifest_walk(root_fd, roots, exclude, collect, m), 0);
+        assert_int_equal(manifest_walk(root_fd, roots, exclude, unit_manifest_collect, m), 0);
         manifest_sort(m);
         assert_int_equal(m->n, 4); /* var/osquery, osquery.conf, sub, sub/b.log */
         assert_int_equal(manifest_find(m, "var/osquery/osquery.db"), -1);
@@ -283,7 +265,7 @@ static void test_exclude(void **state) {
          * entries: gone or changed, they are not missed. */
         Manifest *old = manifest_new();
         old->created_ns = manifest_now_ns() + 1000000000LL;
-        assert_int_equal(manifest_walk(root_fd, roots, NULL, collect, old), 0);
+        assert_int_equal(manifest_walk(root_fd, roots, NULL, unit_manifest_collect, old), 0);
         manifest_sort(old);
         unit_sh("cd %s && rm -r var/osquery/osquery.db var/osquery/c.log", d);
         assert_int_equal(manifest_compare_live(root_fd, roots, exclude, old, &diff), 0);
@@ -322,7 +304,7 @@ static void test_walk_and_compare_live(void **state) {
 
         Manifest *m = manifest_new();
         m->created_ns = manifest_now_ns() + 1000000000LL; /* as if the scan began later: nothing racy */
-        assert_int_equal(manifest_walk(root_fd, roots, NULL, collect, m), 0);
+        assert_int_equal(manifest_walk(root_fd, roots, NULL, unit_manifest_collect, m), 0);
         /* parents first, siblings sorted, the FIFO skipped */
         assert_int_equal(m->n, 6);
         assert_string_equal(m->entries[0].path, "etc/sensor");
@@ -361,7 +343,7 @@ static void test_walk_and_compare_live(void **state) {
         /* removed and added entries count as changes too */
         Manifest *m2 = manifest_new();
         m2->created_ns = manifest_now_ns() + 1000000000LL;
-        assert_int_equal(manifest_walk(root_fd, roots, NULL, collect, m2), 0);
+        assert_int_equal(manifest_walk(root_fd, roots, NULL, unit_manifest_collect, m2), 0);
         manifest_sort(m2);
         snprintf(cmd, sizeof cmd, "rm %s/etc/sensor/sub/b", d);
         assert_int_equal(system(cmd), 0);
@@ -571,7 +553,7 @@ static void test_compare_live_xattrs(void **state) {
         assert_int_equal(manifest_roots(content, &roots), 0);
 
         Manifest *m = manifest_new();
-        assert_int_equal(manifest_walk(root_fd, roots, NULL, collect, m), 0);
+        assert_int_equal(manifest_walk(root_fd, roots, NULL, unit_manifest_collect, m), 0);
         manifest_sort(m);
         m->created_ns = manifest_now_ns() + 1000000000LL;
         ManifestEntry *e = &m->entries[manifest_find(m, "etc/sensor/bin")];
