@@ -10,8 +10,9 @@
 #   BENCH_PAIRS=N       pairs for the healthy path (default 100)
 #   BENCH_TREE_PAIRS=N  pairs for restore, snapshot and confirm (default 10)
 #   BENCH_QUICK=1       the 1k-file tree only (the full run adds 20k and 200k
-#                       files: ~40 min)
-#   BENCH_SIZES="N …"   the trees' file counts (default 1000 20000 200000)
+#                       files: about an hour on a 2-core VM)
+#   BENCH_SIZES="N …"   the trees' file counts (default 1000 20000 200000;
+#                       " ": no tree, the healthy path alone)
 #   BENCH_OUT=DIR       where results.md and results.txt go (bench/results)
 #   LG=PATH             the lastgood binary (default ./lastgood, a release build)
 set -euo pipefail
