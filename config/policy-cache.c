@@ -9,13 +9,12 @@
  * The signature is not a digest but the bytes themselves, compared whole:
  * the schema (key names and types, so that a lastgood with other keys never
  * reads another's cache) and, for each source, its name and the stat data
- * of the name and of its target. A lastgood that changes what a setting
- * means, or the text of the last-known-good copy compiled in with the
- * settings, bumps CACHE_FORMAT. No
- * collision can then make a changed policy look unchanged, and a few
- * kilobytes compare faster than SHA-256 hashes them. The checksum only has
- * to catch a torn or damaged file (the cache lives in a root-only
- * directory, beside the policy it vouches for): CRC-32.
+ * of the name and of its target. No collision can make a changed policy
+ * look unchanged, and a few kilobytes compare faster than SHA-256 hashes
+ * them. The checksum only has to catch a torn or damaged file (the cache
+ * lives in a root-only directory, beside the policy it vouches for):
+ * CRC-32. A lastgood that changes what a setting means, or the text of the
+ * last-known-good copy compiled in with the settings, bumps CACHE_FORMAT.
  */
 #include "config/policy-cache.h"
 

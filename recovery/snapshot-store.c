@@ -420,7 +420,8 @@ int snapshot_store_commit(int dir_fd, int work_fd, int tmp_fd, const char *tmp_n
         return snapshot_store_prune(work_fd, comp_fd, meta->component, p);
 }
 
-int snapshot_store_newest_good(int comp_fd, int *ret_fd, char ret_id[static SNAPSHOT_ID_LEN + 1]) {
+int snapshot_store_newest_good(int comp_fd, int *ret_fd, char ret_id[static SNAPSHOT_ID_LEN + 1],
+                               SnapshotMeta *ret_meta) {
         _cleanup_strv_free_ char **ids = NULL;
         int r = snapshot_store_ids(comp_fd, &ids);
         if (r < 0)
@@ -429,7 +430,7 @@ int snapshot_store_newest_good(int comp_fd, int *ret_fd, char ret_id[static SNAP
                 int fd = -1;
                 if (snapshot_store_snapshot(comp_fd, ids[i - 1], &fd) < 0)
                         continue;
-                if (snapshot_store_is_bad(fd)) {
+                if (snapshot_store_is_bad(fd) || (ret_meta && snapshot_meta_read(fd, ret_meta) < 0)) {
                         close(fd);
                         continue;
                 }

@@ -73,8 +73,11 @@ int snapshot_store_select(int root_fd, const Policy *p, const char *component, c
 int snapshot_store_ids(int comp_fd, char ***ret) _wur_;
 /* A new id, later than every existing one. */
 int snapshot_store_new_id(int comp_fd, char ret[static SNAPSHOT_ID_LEN + 1]) _wur_;
-/* The newest snapshot not marked bad: its dir fd and id; -ENOENT if none. */
-int snapshot_store_newest_good(int comp_fd, int *ret_fd, char ret_id[static SNAPSHOT_ID_LEN + 1]) _wur_;
+/* The newest snapshot not marked bad: its dir fd and id; -ENOENT if none.
+ * With RET_META, also its meta, and one whose meta cannot be read is passed
+ * over as snapshot_list() would call it bad. */
+int snapshot_store_newest_good(int comp_fd, int *ret_fd, char ret_id[static SNAPSHOT_ID_LEN + 1],
+                               SnapshotMeta *ret_meta) _wur_;
 /* Bytes of archive, manifest, meta and bad marker (0 when unreadable). */
 uint64_t snapshot_store_size(int comp_fd, const char *id);
 bool snapshot_store_is_bad(int snap_fd);

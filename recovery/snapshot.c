@@ -474,7 +474,7 @@ int snapshot_content_changed(int root_fd, const Policy *p, const Component *c, b
         if (r >= 0)
                 r = snapshot_store_component(dir_fd, c->name, false, &comp_fd);
         if (r >= 0)
-                r = snapshot_store_newest_good(comp_fd, &snap_fd, id);
+                r = snapshot_store_newest_good(comp_fd, &snap_fd, id, NULL);
         if (r == -ENOENT)
                 return 0; /* never snapshotted: no baseline */
         if (r < 0)
@@ -639,24 +639,15 @@ int snapshot_store_open_read(int root_fd, const Policy *p, int *ret_fd) {
 
 int snapshot_newest_good_info_at(int dir_fd, const char *component, char ret_id[static SNAPSHOT_ID_LEN + 1],
                                  uint64_t *ret_created_usec) {
-        _cleanup_close_ int comp_fd = -1;
+        _cleanup_close_ int comp_fd = -1, snap_fd = -1;
+        SnapshotMeta meta;
         int r = snapshot_store_component(dir_fd, component, false, &comp_fd);
-        _cleanup_strv_free_ char **ids = NULL;
         if (r >= 0)
-                r = snapshot_store_ids(comp_fd, &ids);
+                r = snapshot_store_newest_good(comp_fd, &snap_fd, ret_id, &meta);
         if (r < 0)
                 return r;
-        for (size_t i = strv_length(ids); i > 0; i--) {
-                _cleanup_close_ int fd = -1;
-                SnapshotMeta meta;
-                if (snapshot_store_snapshot(comp_fd, ids[i - 1], &fd) < 0 || snapshot_store_is_bad(fd) ||
-                    snapshot_meta_read(fd, &meta) < 0)
-                        continue;
-                strcpy(ret_id, ids[i - 1]);
-                *ret_created_usec = meta.created_usec;
-                return 0;
-        }
-        return -ENOENT;
+        *ret_created_usec = meta.created_usec;
+        return 0;
 }
 
 /* ---- verify ---- */
